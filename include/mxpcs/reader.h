@@ -1,0 +1,70 @@
+/* MxReader: European XFEL AGIPD-1M run directories (raw RAW-* and corrected CORR-*), read in
+   parallel. Layout and rules: shared/docs/euxfel-format.md sections 1.1-1.8.
+
+   Ranks form a 2-D grid: train blocks x pixel parts (-reader_pixel_parts P). Rank
+   r = itb*P + ipp reads the contiguous trains of block itb and, within them, only the module
+   rows of pixel part ipp (HDF5 hyperslabs). Frames never leave the rank that read them. */
+#pragma once
+#include <mxpcs/sys.h>
+
+/* Rows [ss0, ss1) of one module. */
+typedef struct {
+  int module, ss0, ss1;
+} MxRowRange;
+
+typedef struct _p_MxReader *MxReader;
+
+/* Kernels. */
+/* Number of leading non-zero train IDs of a (zero-padded) INDEX/trainId array. */
+size_t MxIndexValidCount(const uint64_t *tid, size_t n);
+/* Split rows (weight per (module,row): MX_NMOD*MX_NSS entries, e.g. ring pixels per row)
+   into nparts contiguous parts of nearly equal weight (each within one row's weight of
+   total/nparts); part ipart's row ranges (maximal runs of rows of weight > 0) are written to
+   ranges, which must hold MX_NMOD*MX_NSS/2+1 entries, their count to *nranges. */
+void MxPartitionRows(const double *row_weight, int nparts, int ipart, MxRowRange *ranges, int *nranges);
+
+/* Object. */
+PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r);
+PetscErrorCode MxReaderSetRunDir(MxReader r, const char dir[]);
+/* Options: -run DIR, -reader_modules 3,4,15, -reader_trains first:last (positions in the run's
+   train list), -reader_train_ids first:last, -reader_pulses first:last, -reader_pulse_by
+   index|cell, -reader_adu_per_photon A, -reader_skip_suspect, -reader_skip_inconsistent,
+   -reader_pixel_parts P, -mask_file F.h5, -reader_view. Collective. */
+PetscErrorCode MxReaderSetFromOptions(MxReader r);
+/* Scan the run (rank 0 reads every INDEX, all ranks receive the table), align trains by ID,
+   apply selections, build the rank grid. Collective; errors name file, dataset and train. */
+PetscErrorCode MxReaderSetUp(MxReader r);
+
+PetscErrorCode MxReaderGetTrains(MxReader r, PetscInt *ntrains, const uint64_t **train_ids);
+/* Selected frames of a train: their count, pulseId and cellId (the run's pattern). */
+PetscErrorCode MxReaderGetFrames(MxReader r, PetscInt *nframes, const uint64_t **pulse_ids, const uint64_t **cell_ids);
+/* Modules present in the run and selected, ascending. */
+PetscErrorCode MxReaderGetModules(MxReader r, PetscInt *nmod, const PetscInt **modules);
+PetscErrorCode MxReaderIsRaw(MxReader r, PetscBool *raw);
+/* Bit m set when module m has data in train itrain. */
+PetscErrorCode MxReaderGetTrainModules(MxReader r, PetscInt itrain, PetscInt *bits);
+/* The user mask (MX_NMOD*MX_MODPIX, nonzero = bad) or NULL. */
+PetscErrorCode MxReaderGetUserMask(MxReader r, const unsigned char **mask);
+
+/* Rank grid. */
+PetscErrorCode MxReaderGetLocalTrains(MxReader r, PetscInt *t0, PetscInt *t1);
+PetscErrorCode MxReaderGetPixelPart(MxReader r, PetscInt *ipart, PetscInt *nparts);
+/* pix_comm: ranks sharing this rank's trains (split pixels); train_comm: ranks with this
+   rank's pixel part (split trains). Not owned. */
+PetscErrorCode MxReaderGetComms(MxReader r, MPI_Comm *pix_comm, MPI_Comm *train_comm);
+
+/* Read the selected frames of train itrain for the given row ranges, in photons.
+   data and bad hold nframes x (sum of ranges' rows x 128), frame-major, ranges in order.
+   bad = 1 where the file mask is set, the user mask is set, the value is NaN/inf or the
+   module has no data in this train; data is 0 there. Checks that the rows read belong to the
+   train (image/trainId) and carry the run's cellId pattern. Not collective: call
+   MxErrorSync() on the communicator before the next collective. */
+PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad);
+/* pulseId and cellId of train itrain's selected frames as stored (first module with data). */
+PetscErrorCode MxReaderReadTrainIds(MxReader r, PetscInt itrain, uint64_t *pulse_ids, uint64_t *cell_ids);
+
+/* Everything `mxpcs info` prints: modules, files, trains, gaps, frames, anomalies. Collective. */
+PetscErrorCode MxReaderView(MxReader r, PetscViewer v);
+/* Anomalies found while scanning ('\n'-separated lines) and how many trains were dropped. */
+PetscErrorCode MxReaderGetAnomalies(MxReader r, PetscInt *n, const char **text, PetscInt *ndropped);
+PetscErrorCode MxReaderDestroy(MxReader *r);

@@ -1,0 +1,92 @@
+/* mxpcs: one executable, subcommands, every parameter a PETSc option. */
+#include "app.h"
+#include <stdio.h>
+
+static const MxAppCommand commands[] = {
+  {"info", "what is in a run: modules, sequence files, trains, pulses, gaps, anomalies", MxAppInfo},
+  {"qmap", "per-pixel q from a geometry, q-rings, ring map written to HDF5", MxAppQmap},
+};
+static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
+
+static void Usage(FILE *out)
+{
+  fprintf(out, "mxpcs %s: MPI-parallel MHz-XPCS analysis for European XFEL AGIPD data\n\n", MxVersion());
+  fprintf(out, "usage: [mpiexec -n N] mxpcs <command> [-options_file F.yaml] [-option value ...]\n\ncommands:\n");
+  for (int i = 0; i < ncommands; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\n'mxpcs <command> -help' lists every option of a command.\n");
+}
+
+/* Unknown options are an error: a mistyped key must not silently fall back to a default. */
+static PetscErrorCode CheckOptionsLeft(MPI_Comm comm, const char *cmd)
+{
+  PetscInt  n;
+  char    **names, **values;
+  PetscBool help, allow = PETSC_FALSE;
+  char      list[1024] = "";
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_allow_unknown", &allow, NULL));
+  if (help || allow) PetscFunctionReturn(0);
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  for (PetscInt i = 0; i < n; i++) {
+    if (!strncmp(names[i], "options_", 8) || !strcmp(names[i], "log_view") || !strncmp(names[i], "malloc", 6)) continue;
+    size_t l = strlen(list);
+    snprintf(list + l, sizeof list - l, "%s-%s", l ? ", " : "", names[i]);
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscCheck(!list[0], comm, PETSC_ERR_ARG_WRONG, "unknown option(s) for 'mxpcs %s': %s (see 'mxpcs %s -help'; -options_allow_unknown to ignore)", cmd, list, cmd);
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  const MxAppCommand *cmd = NULL;
+  PetscErrorCode      ierr;
+  PetscMPIInt         rank = 0;
+
+  if (argc < 2 || !strcmp(argv[1], "-help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    Usage(stdout);
+    return argc < 2 ? 1 : 0;
+  }
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-version")) {
+    printf("mxpcs %s\n", MxVersion());
+    return 0;
+  }
+  for (int i = 0; i < ncommands; i++)
+    if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
+  if (!cmd) {
+    fprintf(stderr, "mxpcs: error: unknown command '%s'\n", argv[1]);
+    Usage(stderr);
+    return 2;
+  }
+  argv[1] = argv[0];
+  argc--;
+  argv++;
+  ierr = PetscInitialize(&argc, &argv, NULL, NULL);
+  if (ierr) {
+    fprintf(stderr, "mxpcs: error: PETSc initialisation failed (bad -options_file?)\n");
+    return 1;
+  }
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  if (MxErrorInstall() || MxH5Silence()) return 1;
+  ierr = cmd->run(PETSC_COMM_WORLD);
+  if (!ierr) ierr = CheckOptionsLeft(PETSC_COMM_WORLD, cmd->name);
+  if (ierr) {
+    PetscBool   collective;
+    const char *msg = MxErrorMessage(&collective);
+    if (collective) {
+      if (!rank) fprintf(stderr, "mxpcs %s: error: %s\n", cmd->name, msg);
+      fflush(stderr);
+      PetscFinalize();
+      return 1;
+    }
+    /* only this rank knows: say it, then take the others down rather than leave them waiting */
+    fprintf(stderr, "mxpcs %s: error (rank %d): %s\n", cmd->name, rank, msg);
+    fflush(stderr);
+    MPI_Abort(PETSC_COMM_WORLD, 1);
+    return 1;
+  }
+  ierr = PetscFinalize();
+  return ierr ? 1 : 0;
+}

@@ -1,0 +1,499 @@
+/* MxReader: options, selections, the rank grid, and hyperslab reads of frames. */
+#include "readerimpl.h"
+#include <math.h>
+
+static PetscLogEvent MX_READER_SETUP, MX_READER_READ;
+static PetscBool     registered;
+
+PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r)
+{
+  MxReader x;
+
+  PetscFunctionBeginUser;
+  if (!registered) {
+    PetscClassId cid;
+    PetscCall(PetscClassIdRegister("MxReader", &cid));
+    PetscCall(PetscLogEventRegister("MxReaderSetUp", cid, &MX_READER_SETUP));
+    PetscCall(PetscLogEventRegister("MxReaderRead", cid, &MX_READER_READ));
+    registered = PETSC_TRUE;
+  }
+  PetscCall(PetscNew(&x));
+  x->comm           = comm;
+  x->pix_comm       = MPI_COMM_NULL;
+  x->train_comm     = MPI_COMM_NULL;
+  x->adu_per_photon = 1.0;
+  x->pixel_parts    = 1;
+  *r                = x;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderSetRunDir(MxReader r, const char dir[])
+{
+  PetscFunctionBeginUser;
+  snprintf(r->dir, sizeof r->dir, "%s", dir);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderSetFromOptions(MxReader r)
+{
+  char      buf[256], pby[16] = "index";
+  PetscBool set;
+  PetscInt  nmod = MX_NMOD;
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(r->comm, NULL, "Run reader (European XFEL AGIPD-1M)", "MxReader");
+  PetscCall(PetscOptionsString("-run", "Run directory (raw/r#### or proc/r####)", "MxReaderSetRunDir", r->dir, r->dir, sizeof r->dir, NULL));
+  PetscCall(PetscOptionsIntArray("-reader_modules", "Modules to read, e.g. 3,4,15 (default: all present)", "MxReader", r->modsel, &nmod, &set));
+  if (set) {
+    r->nmodsel = nmod;
+    for (PetscInt i = 0; i < nmod; i++) PetscCheck(r->modsel[i] >= 0 && r->modsel[i] < MX_NMOD, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_modules: module %" PetscInt_FMT " is not in 0..15", r->modsel[i]);
+    PetscCheck(nmod > 0, r->comm, PETSC_ERR_ARG_WRONG, "option -reader_modules: empty list");
+  }
+  PetscCall(PetscOptionsString("-reader_trains", "Trains first:last by position in the run's train list (0-based, inclusive)", "MxReader", "", buf, sizeof buf, &r->trains_set));
+  if (r->trains_set) PetscCall(MxParseRange(r->comm, buf, "-reader_trains", &r->trains_a, &r->trains_b));
+  PetscCall(PetscOptionsString("-reader_train_ids", "Trains first:last by train ID (inclusive)", "MxReader", "", buf, sizeof buf, &r->ids_set));
+  if (r->ids_set) PetscCall(MxParseRange(r->comm, buf, "-reader_train_ids", &r->ids_a, &r->ids_b));
+  PetscCall(PetscOptionsString("-reader_pulses", "Frames first:last within each train (inclusive; by position or cellId, see -reader_pulse_by)", "MxReader", "", buf, sizeof buf, &r->pulses_set));
+  if (r->pulses_set) PetscCall(MxParseRange(r->comm, buf, "-reader_pulses", &r->pulses_a, &r->pulses_b));
+  PetscCall(PetscOptionsString("-reader_pulse_by", "What -reader_pulses counts: index (position in train) or cell (AGIPD cellId)", "MxReader", pby, pby, sizeof pby, NULL));
+  PetscCheck(!strcmp(pby, "index") || !strcmp(pby, "cell"), r->comm, PETSC_ERR_ARG_WRONG, "option -reader_pulse_by: '%s' is not index or cell", pby);
+  r->pulse_by_cell = !strcmp(pby, "cell");
+  PetscCall(PetscOptionsReal("-reader_adu_per_photon", "Detector units per photon (1 when data are photon counts)", "MxReader", r->adu_per_photon, &r->adu_per_photon, NULL));
+  PetscCheck(r->adu_per_photon > 0 && isfinite(r->adu_per_photon), r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_adu_per_photon: %g must be > 0", (double)r->adu_per_photon);
+  PetscCall(PetscOptionsBool("-reader_skip_suspect", "Drop trains flagged suspect in INDEX/flag", "MxReader", r->scan.skip_suspect, &r->scan.skip_suspect, NULL));
+  PetscCall(PetscOptionsBool("-reader_skip_inconsistent", "Drop trains whose modules disagree on frames per train (default: error)", "MxReader", r->scan.skip_inconsistent, &r->scan.skip_inconsistent, NULL));
+  PetscCall(PetscOptionsInt("-reader_pixel_parts", "Pixel parts of the rank grid (ranks = train blocks x pixel parts)", "MxReader", r->pixel_parts, &r->pixel_parts, NULL));
+  PetscCall(PetscOptionsString("-mask_file", "HDF5 file with dataset 'mask' (16,512,128), nonzero = bad pixel", "MxReader", r->mask_file, r->mask_file, sizeof r->mask_file, NULL));
+  PetscCall(PetscOptionsBool("-reader_view", "Print what the reader found", "MxReaderView", r->view, &r->view, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0 reads the user mask; every rank gets it. */
+static PetscErrorCode ReadUserMask(MxReader r)
+{
+  PetscMPIInt    rank;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBeginUser;
+  if (!r->mask_file[0]) PetscFunctionReturn(0);
+  MPI_Comm_rank(r->comm, &rank);
+  PetscCall(PetscCalloc1(MX_NMOD * MX_MODPIX, &r->user_mask));
+  if (!rank) {
+    hid_t   f = H5Fopen(r->mask_file, H5F_ACC_RDONLY, H5P_DEFAULT), d = -1, sp;
+    hsize_t dims[3] = {0, 0, 0};
+    if (f < 0) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_OPEN, PETSC_ERROR_INITIAL, "option -mask_file: %s cannot be opened as HDF5", r->mask_file);
+    else if (!MxH5Exists(f, "mask") || (d = H5Dopen2(f, "mask", H5P_DEFAULT)) < 0) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL, "%s: dataset mask is missing", r->mask_file);
+    else {
+      sp = H5Dget_space(d);
+      if (H5Sget_simple_extent_ndims(sp) != 3 || (H5Sget_simple_extent_dims(sp, dims, NULL), dims[0] != MX_NMOD || dims[1] != MX_NSS || dims[2] != MX_NFS))
+        ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL, "%s: dataset mask must have shape (16,512,128)", r->mask_file);
+      else if (H5Dread(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->user_mask) < 0)
+        ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_READ, PETSC_ERROR_INITIAL, "%s: cannot read dataset mask", r->mask_file);
+      H5Sclose(sp);
+    }
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+  }
+  PetscCall(MxErrorSync(r->comm, ierr));
+  PetscCallMPI(MPI_Bcast(r->user_mask, MX_NMOD * MX_MODPIX, MPI_UNSIGNED_CHAR, 0, r->comm));
+  PetscFunctionReturn(0);
+}
+
+/* Module, train and pulse selections; identical on every rank. */
+static PetscErrorCode ApplySelections(MxReader r)
+{
+  MxRunIndex *idx = &r->idx;
+  char       *keep;
+  int         present[MX_NMOD] = {0};
+
+  PetscFunctionBeginUser;
+  for (PetscInt t = 0; t < idx->ntrains; t++)
+    for (int m = 0; m < MX_NMOD; m++) present[m] |= idx->slot[t * MX_NMOD + m].count > 0;
+  if (r->nmodsel) {
+    int want[MX_NMOD] = {0};
+    for (PetscInt i = 0; i < r->nmodsel; i++) {
+      PetscCheck(present[r->modsel[i]], r->comm, PETSC_ERR_ARG_WRONG, "option -reader_modules: module %" PetscInt_FMT " has no data in run %s", r->modsel[i], r->dir);
+      want[r->modsel[i]] = 1;
+    }
+    for (int m = 0; m < MX_NMOD; m++) present[m] = want[m];
+  }
+  r->nmodules = 0;
+  for (int m = 0; m < MX_NMOD; m++)
+    if (present[m]) r->modules[r->nmodules++] = m;
+
+  PetscCall(PetscMalloc1(idx->ntrains + 1, &keep));
+  for (PetscInt t = 0; t < idx->ntrains; t++) {
+    int any = 0;
+    for (int m = 0; m < MX_NMOD; m++) {
+      MxSlot *s = &idx->slot[t * MX_NMOD + m];
+      if (!present[m]) *s = (MxSlot){-1, 0, 0};
+      any |= s->count > 0;
+    }
+    keep[t] = (char)any;
+    if (r->trains_set) keep[t] &= (t >= r->trains_a && t <= r->trains_b);
+    if (r->ids_set) keep[t] &= (idx->tid[t] >= (uint64_t)r->ids_a && idx->tid[t] <= (uint64_t)r->ids_b);
+  }
+  if (r->trains_set) PetscCheck(r->trains_a < idx->ntrains, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_trains: %lld:%lld starts beyond the run's %" PetscInt_FMT " trains", (long long)r->trains_a, (long long)r->trains_b, idx->ntrains);
+  PetscCall(MxRunIndexKeep(idx, keep));
+  PetscCall(PetscFree(keep));
+  PetscCheck(idx->ntrains > 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "run %s: the train/module selection leaves no trains", r->dir);
+
+  /* pulse selection against the run's pattern (first train, first module with data) */
+  uint64_t *pid, *cid;
+  PetscInt  F = idx->frames;
+  PetscCall(PetscMalloc1(F, &pid));
+  PetscCall(PetscMalloc1(F, &cid));
+  {
+    PetscErrorCode ierr = 0;
+    PetscMPIInt    rank;
+    MPI_Comm_rank(r->comm, &rank);
+    if (!rank) {
+      PetscInt save = r->nsel;
+      r->nsel       = 0; /* read the full pattern */
+      ierr          = MxReaderReadTrainIds(r, 0, pid, cid);
+      r->nsel       = save;
+    }
+    PetscCall(MxErrorSync(r->comm, ierr));
+    PetscCallMPI(MPI_Bcast(pid, (int)F, MPI_UINT64_T, 0, r->comm));
+    PetscCallMPI(MPI_Bcast(cid, (int)F, MPI_UINT64_T, 0, r->comm));
+  }
+  PetscCall(PetscMalloc1(F, &r->sel));
+  r->nsel = 0;
+  for (PetscInt f = 0; f < F; f++) {
+    PetscBool in = PETSC_TRUE;
+    if (r->pulses_set) {
+      PetscInt64 key = r->pulse_by_cell ? (PetscInt64)cid[f] : f;
+      in             = key >= r->pulses_a && key <= r->pulses_b;
+    }
+    if (in) r->sel[r->nsel++] = f;
+  }
+  if (r->pulses_set && !r->pulse_by_cell)
+    PetscCheck(r->pulses_b < F, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_pulses: %lld:%lld reaches beyond the train length of %" PetscInt_FMT " frames in run %s", (long long)r->pulses_a, (long long)r->pulses_b, F, r->dir);
+  PetscCheck(r->nsel > 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_pulses: %lld:%lld selects no frame (trains have %" PetscInt_FMT " frames, cellId %llu..%llu)", (long long)r->pulses_a, (long long)r->pulses_b, F, (unsigned long long)cid[0], (unsigned long long)cid[F - 1]);
+  PetscCall(PetscMalloc1(r->nsel, &r->pulse_ids));
+  PetscCall(PetscMalloc1(r->nsel, &r->cell_ids));
+  for (PetscInt i = 0; i < r->nsel; i++) {
+    r->pulse_ids[i] = pid[r->sel[i]];
+    r->cell_ids[i]  = cid[r->sel[i]];
+  }
+  PetscCall(PetscFree(pid));
+  PetscCall(PetscFree(cid));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderSetUp(MxReader r)
+{
+  PetscMPIInt    rank, size;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBeginUser;
+  if (r->setup) PetscFunctionReturn(0);
+  PetscCall(PetscLogEventBegin(MX_READER_SETUP, 0, 0, 0, 0));
+  MPI_Comm_rank(r->comm, &rank);
+  MPI_Comm_size(r->comm, &size);
+  PetscCheck(r->dir[0], r->comm, PETSC_ERR_ARG_WRONGSTATE, "no run directory: give -run DIR");
+  PetscCheck(r->pixel_parts >= 1 && size % r->pixel_parts == 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_pixel_parts: %" PetscInt_FMT " must be >= 1 and divide the %d ranks", r->pixel_parts, size);
+  if (!rank) ierr = MxRunIndexScan(r->dir, &r->scan, &r->idx);
+  PetscCall(MxErrorSync(r->comm, ierr));
+  PetscCall(MxRunIndexBcast(r->comm, &r->idx));
+  PetscCall(PetscCalloc1(r->idx.nfiles + 1, &r->fh));
+  for (int i = 0; i < r->idx.nfiles; i++) r->fh[i] = -1;
+  PetscCall(ApplySelections(r));
+  PetscCall(ReadUserMask(r));
+
+  /* rank grid: rank = itb * P + ipart; train blocks are contiguous (halo of one train later) */
+  r->ipart = rank % r->pixel_parts;
+  r->itb   = rank / r->pixel_parts;
+  r->ntb   = size / r->pixel_parts;
+  PetscCallMPI(MPI_Comm_split(r->comm, (int)r->itb, rank, &r->pix_comm));
+  PetscCallMPI(MPI_Comm_split(r->comm, (int)r->ipart, rank, &r->train_comm));
+  {
+    PetscInt n = r->idx.ntrains, q = n / r->ntb, rem = n % r->ntb;
+    r->t0 = r->itb * q + PetscMin(r->itb, rem);
+    r->t1 = r->t0 + q + (r->itb < rem);
+  }
+  r->setup = PETSC_TRUE;
+  PetscCall(PetscLogEventEnd(MX_READER_SETUP, 0, 0, 0, 0));
+  if (r->view) PetscCall(MxReaderView(r, PETSC_VIEWER_STDOUT_(r->comm)));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetTrains(MxReader r, PetscInt *n, const uint64_t **ids)
+{
+  PetscFunctionBeginUser;
+  if (n) *n = r->idx.ntrains;
+  if (ids) *ids = r->idx.tid;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetFrames(MxReader r, PetscInt *n, const uint64_t **pulse_ids, const uint64_t **cell_ids)
+{
+  PetscFunctionBeginUser;
+  if (n) *n = r->nsel;
+  if (pulse_ids) *pulse_ids = r->pulse_ids;
+  if (cell_ids) *cell_ids = r->cell_ids;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetModules(MxReader r, PetscInt *n, const PetscInt **mods)
+{
+  PetscFunctionBeginUser;
+  *n    = r->nmodules;
+  *mods = r->modules;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderIsRaw(MxReader r, PetscBool *raw)
+{
+  PetscFunctionBeginUser;
+  *raw = r->idx.raw ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetTrainModules(MxReader r, PetscInt t, PetscInt *bits)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(t >= 0 && t < r->idx.ntrains, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "train index %" PetscInt_FMT " out of range", t);
+  *bits = 0;
+  for (int m = 0; m < MX_NMOD; m++)
+    if (r->idx.slot[t * MX_NMOD + m].count) *bits |= (PetscInt)1 << m;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetUserMask(MxReader r, const unsigned char **mask)
+{
+  PetscFunctionBeginUser;
+  *mask = r->user_mask;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetLocalTrains(MxReader r, PetscInt *t0, PetscInt *t1)
+{
+  PetscFunctionBeginUser;
+  *t0 = r->t0;
+  *t1 = r->t1;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetPixelPart(MxReader r, PetscInt *ipart, PetscInt *nparts)
+{
+  PetscFunctionBeginUser;
+  *ipart  = r->ipart;
+  *nparts = r->pixel_parts;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetComms(MxReader r, MPI_Comm *pix, MPI_Comm *train)
+{
+  PetscFunctionBeginUser;
+  if (pix) *pix = r->pix_comm;
+  if (train) *train = r->train_comm;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode OpenFile(MxReader r, int i, hid_t *f)
+{
+  PetscFunctionBeginUser;
+  if (r->fh[i] < 0) {
+    if (r->nopen >= 256) { /* keep well under the descriptor limit */
+      for (int k = 0; k < r->idx.nfiles; k++)
+        if (r->fh[k] >= 0) {
+          H5Fclose(r->fh[k]);
+          r->fh[k] = -1;
+        }
+      r->nopen = 0;
+    }
+    r->fh[i] = H5Fopen(r->idx.files[i].path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    MxH5Call(r->fh[i], PETSC_COMM_SELF, "%s: cannot open as HDF5 (removed or corrupted since the scan?)", r->idx.files[i].path);
+    r->nopen++;
+  }
+  *f = r->fh[i];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderReadTrainIds(MxReader r, PetscInt t, uint64_t *pid, uint64_t *cid)
+{
+  MxRunIndex *idx = &r->idx;
+  PetscInt    n   = r->nsel ? r->nsel : idx->frames;
+  uint64_t   *a, *b;
+  char        path[512];
+  hid_t       f;
+
+  PetscFunctionBeginUser;
+  for (int m = 0; m < MX_NMOD; m++) {
+    MxSlot *s = &idx->slot[t * MX_NMOD + m];
+    if (!s->count) continue;
+    MxRunFile *rf = &idx->files[s->file];
+    PetscCall(OpenFile(r, s->file, &f));
+    PetscCall(PetscMalloc2(idx->frames, &a, idx->frames, &b));
+    snprintf(path, sizeof path, "INSTRUMENT/%s/image/pulseId", rf->src);
+    PetscCall(MxH5ReadU64(f, rf->path, path, s->first, s->count, a));
+    snprintf(path, sizeof path, "INSTRUMENT/%s/image/cellId", rf->src);
+    PetscCall(MxH5ReadU64(f, rf->path, path, s->first, s->count, b));
+    for (PetscInt i = 0; i < n; i++) {
+      PetscInt k = r->nsel ? r->sel[i] : i;
+      pid[i]     = a[k];
+      cid[i]     = b[k];
+    }
+    PetscCall(PetscFree2(a, b));
+    PetscFunctionReturn(0);
+  }
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "train %llu has no module with data", (unsigned long long)idx->tid[t]);
+}
+
+/* Check image/trainId and cellId of the rows about to be read. */
+static PetscErrorCode CheckRows(MxReader r, hid_t f, const MxRunFile *rf, const MxSlot *s, uint64_t tid)
+{
+  char      path[512];
+  uint64_t *a;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(s->count, &a));
+  snprintf(path, sizeof path, "INSTRUMENT/%s/image/trainId", rf->src);
+  PetscCall(MxH5ReadU64(f, rf->path, path, s->first, s->count, a));
+  for (uint32_t i = 0; i < s->count; i++)
+    PetscCheck(a[i] == tid, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s row %llu holds train %llu, INDEX says train %llu", rf->path, path, (unsigned long long)(s->first + i), (unsigned long long)a[i], (unsigned long long)tid);
+  snprintf(path, sizeof path, "INSTRUMENT/%s/image/cellId", rf->src);
+  PetscCall(MxH5ReadU64(f, rf->path, path, s->first, s->count, a));
+  for (PetscInt i = 0; i < r->nsel; i++)
+    PetscCheck(a[r->sel[i]] == r->cell_ids[i], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: train %llu frame %" PetscInt_FMT " has cellId %llu, the run's pattern has %llu", rf->path, (unsigned long long)tid, r->sel[i], (unsigned long long)a[r->sel[i]], (unsigned long long)r->cell_ids[i]);
+  PetscCall(PetscFree(a));
+  PetscFunctionReturn(0);
+}
+
+/* File selection: the selected frames of one train, rows [ss0,ss1) (raw: analogue plane). */
+static void SelectFrames(MxReader r, hid_t fs, const MxSlot *s, const MxRowRange *rr)
+{
+  int raw = r->idx.raw;
+  H5Sselect_none(fs);
+  for (PetscInt i = 0; i < r->nsel;) {
+    PetscInt j = i + 1; /* merge consecutive frames into one block */
+    while (j < r->nsel && r->sel[j] == r->sel[j - 1] + 1) j++;
+    hsize_t off3[3] = {s->first + r->sel[i], (hsize_t)rr->ss0, 0}, cnt3[3] = {(hsize_t)(j - i), (hsize_t)(rr->ss1 - rr->ss0), MX_NFS};
+    hsize_t off4[4] = {s->first + r->sel[i], 0, (hsize_t)rr->ss0, 0}, cnt4[4] = {(hsize_t)(j - i), 1, (hsize_t)(rr->ss1 - rr->ss0), MX_NFS};
+    H5Sselect_hyperslab(fs, H5S_SELECT_OR, raw ? off4 : off3, NULL, raw ? cnt4 : cnt3, NULL);
+    i = j;
+  }
+}
+
+PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
+{
+  MxRunIndex *idx = &r->idx;
+  size_t      npix = 0, off = 0;
+  uint64_t    tid;
+
+  PetscFunctionBeginUser;
+  PetscCheck(r->setup, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "MxReaderSetUp() first");
+  PetscCheck(t >= 0 && t < idx->ntrains, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "train index %" PetscInt_FMT " out of range 0..%" PetscInt_FMT, t, idx->ntrains - 1);
+  PetscCall(PetscLogEventBegin(MX_READER_READ, 0, 0, 0, 0));
+  tid = idx->tid[t];
+  for (int k = 0; k < nranges; k++) npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
+  for (int k = 0; k < nranges; k++) {
+    const MxRowRange *rr  = &ranges[k];
+    const MxSlot     *s   = &idx->slot[t * MX_NMOD + rr->module];
+    size_t            nrp = (size_t)(rr->ss1 - rr->ss0) * MX_NFS, need = (size_t)r->nsel * nrp;
+    PetscCheck(rr->module >= 0 && rr->module < MX_NMOD && rr->ss0 >= 0 && rr->ss1 <= MX_NSS && rr->ss0 < rr->ss1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "bad row range module %d rows %d..%d", rr->module, rr->ss0, rr->ss1);
+    if (!s->count) { /* module has no data in this train */
+      for (PetscInt f = 0; f < r->nsel; f++) {
+        PetscCall(PetscArrayzero(data + f * npix + off, nrp));
+        for (size_t p = 0; p < nrp; p++) bad[f * npix + off + p] = 1;
+      }
+      off += nrp;
+      continue;
+    }
+    const MxRunFile *rf = &idx->files[s->file];
+    hid_t            f, d, fs, ms;
+    herr_t           e;
+    char             path[512];
+    hsize_t          mdims[2] = {(hsize_t)r->nsel, npix}, moff[2] = {0, off}, mcnt[2] = {(hsize_t)r->nsel, nrp};
+
+    PetscCall(OpenFile(r, s->file, &f));
+    PetscCall(CheckRows(r, f, rf, s, tid));
+    ms = H5Screate_simple(2, mdims, NULL);
+    H5Sselect_hyperslab(ms, H5S_SELECT_SET, moff, NULL, mcnt, NULL);
+    snprintf(path, sizeof path, "INSTRUMENT/%s/image/data", rf->src);
+    d = H5Dopen2(f, path, H5P_DEFAULT);
+    if (d < 0) {
+      H5Sclose(ms);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot open %s", rf->path, path);
+    }
+    fs = H5Dget_space(d);
+    SelectFrames(r, fs, s, rr);
+    e = H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, data);
+    H5Sclose(fs);
+    H5Dclose(d);
+    if (e < 0) H5Sclose(ms);
+    MxH5Call(e, PETSC_COMM_SELF, "%s: reading %s for train %llu (module %d rows %d..%d) failed (file truncated or corrupted?)", rf->path, path, (unsigned long long)tid, rr->module, rr->ss0, rr->ss1 - 1);
+    /* the file's bad-pixel mask (corrected data) */
+    PetscBool have_mask = PETSC_FALSE;
+    if (!idx->raw) {
+      snprintf(path, sizeof path, "INSTRUMENT/%s/image/mask", rf->src);
+      if (MxH5Exists(f, path)) {
+        have_mask = PETSC_TRUE;
+        if (r->bufsz < need) {
+          PetscCall(PetscFree(r->mbuf));
+          PetscCall(PetscMalloc1(need, &r->mbuf));
+          r->bufsz = need;
+        }
+        hsize_t mdim1 = need;
+        hid_t   ms1   = H5Screate_simple(1, &mdim1, NULL);
+        d             = H5Dopen2(f, path, H5P_DEFAULT);
+        fs            = H5Dget_space(d);
+        SelectFrames(r, fs, s, rr);
+        e = d < 0 ? -1 : H5Dread(d, H5T_NATIVE_UINT32, ms1, fs, H5P_DEFAULT, r->mbuf);
+        H5Sclose(fs);
+        if (d >= 0) H5Dclose(d);
+        H5Sclose(ms1);
+        if (e < 0) H5Sclose(ms);
+        MxH5Call(e, PETSC_COMM_SELF, "%s: reading %s for train %llu failed (file truncated or corrupted?)", rf->path, path, (unsigned long long)tid);
+      }
+    }
+    H5Sclose(ms);
+    const float     scale = (float)(1.0 / r->adu_per_photon);
+    const uint8_t  *um    = r->user_mask ? r->user_mask + (size_t)rr->module * MX_MODPIX + (size_t)rr->ss0 * MX_NFS : NULL;
+    for (PetscInt fr = 0; fr < r->nsel; fr++) {
+      float         *v = data + fr * npix + off;
+      unsigned char *b = bad + fr * npix + off;
+      for (size_t p = 0; p < nrp; p++) {
+        int isbad = !isfinite(v[p]) || (um && um[p]) || (have_mask && r->mbuf[fr * nrp + p]);
+        b[p]      = (unsigned char)isbad;
+        v[p]      = isbad ? 0.0f : v[p] * scale;
+      }
+    }
+    off += nrp;
+  }
+  PetscCall(PetscLogEventEnd(MX_READER_READ, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetAnomalies(MxReader r, PetscInt *n, const char **text, PetscInt *ndropped)
+{
+  PetscFunctionBeginUser;
+  if (n) *n = r->idx.nanom;
+  if (ndropped) *ndropped = r->idx.ndropped;
+  if (text) *text = r->idx.anom ? r->idx.anom : "";
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderDestroy(MxReader *r)
+{
+  MxReader x = *r;
+
+  PetscFunctionBeginUser;
+  if (!x) PetscFunctionReturn(0);
+  for (int i = 0; x->fh && i < x->idx.nfiles; i++)
+    if (x->fh[i] >= 0) H5Fclose(x->fh[i]);
+  PetscCall(PetscFree(x->fh));
+  PetscCall(MxRunIndexFree(&x->idx));
+  PetscCall(PetscFree(x->sel));
+  PetscCall(PetscFree(x->pulse_ids));
+  PetscCall(PetscFree(x->cell_ids));
+  PetscCall(PetscFree(x->user_mask));
+  PetscCall(PetscFree(x->mbuf));
+  if (x->pix_comm != MPI_COMM_NULL) MPI_Comm_free(&x->pix_comm);
+  if (x->train_comm != MPI_COMM_NULL) MPI_Comm_free(&x->train_comm);
+  PetscCall(PetscFree(x));
+  *r = NULL;
+  PetscFunctionReturn(0);
+}

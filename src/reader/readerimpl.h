@@ -1,0 +1,72 @@
+/* Private state of MxReader: the run index built on rank 0 and broadcast to all ranks. */
+#pragma once
+#include <mxpcs/reader.h>
+
+#define MX_PATHLEN 1024
+#define MX_SRCLEN 160
+
+typedef struct {
+  char path[MX_PATHLEN]; /* file path */
+  char src[MX_SRCLEN];   /* INSTRUMENT source, e.g. MID_DET_AGIPD1M-1/CORR/3CH0:output */
+  int  module, raw, seq;
+  char version[16];      /* METADATA/dataFormatVersion ("0.5" when absent) */
+} MxRunFile;
+
+typedef struct {
+  int32_t  file;  /* index into files, -1 = module has no entry for this train */
+  uint32_t count; /* frames of this module in this train (0 = no data) */
+  uint64_t first; /* first row in the file's image datasets */
+} MxSlot;
+
+/* What the scan found; identical on every rank after MxRunIndexBcast. */
+typedef struct {
+  int        nfiles, nother; /* module files, other run files (DA01, ...) */
+  MxRunFile *files;
+  PetscInt   ntrains;
+  uint64_t  *tid;
+  int       *flag;   /* 1 good, 0 suspect (INDEX/flag, inverted for format 1.1) */
+  MxSlot    *slot;   /* ntrains * MX_NMOD */
+  int        frames; /* frames per train */
+  int        raw;
+  char      *anom;   /* anomaly lines, '\n'-separated */
+  size_t     anom_len, anom_cap;
+  int        nanom, ndropped;
+} MxRunIndex;
+
+typedef struct {
+  PetscBool skip_suspect, skip_inconsistent;
+} MxScanOptions;
+
+PetscErrorCode MxRunIndexScan(const char dir[], const MxScanOptions *opt, MxRunIndex *idx);
+PetscErrorCode MxRunIndexBcast(MPI_Comm comm, MxRunIndex *idx);
+PetscErrorCode MxRunIndexFree(MxRunIndex *idx);
+PetscErrorCode MxRunIndexAnomaly(MxRunIndex *idx, const char *fmt, ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
+/* Drop trains where keep[i] == 0 (compacting tid, flag and slot). */
+PetscErrorCode MxRunIndexKeep(MxRunIndex *idx, const char *keep);
+
+struct _p_MxReader {
+  MPI_Comm      comm, pix_comm, train_comm;
+  char          dir[MX_PATHLEN];
+  char          mask_file[MX_PATHLEN];
+  MxScanOptions scan;
+  PetscInt      modsel[MX_NMOD], nmodsel;
+  PetscInt64    trains_a, trains_b, ids_a, ids_b, pulses_a, pulses_b;
+  PetscBool     trains_set, ids_set, pulses_set, pulse_by_cell;
+  PetscReal     adu_per_photon;
+  PetscInt      pixel_parts;
+  PetscBool     view, setup;
+
+  MxRunIndex     idx;
+  PetscInt       modules[MX_NMOD], nmodules;
+  PetscInt       nsel;       /* selected frames per train */
+  PetscInt      *sel;        /* their positions within the train */
+  uint64_t      *pulse_ids, *cell_ids; /* of the selected frames (run pattern) */
+  unsigned char *user_mask;
+  PetscInt       t0, t1, ipart, itb, ntb;
+
+  hid_t   *fh;      /* open file handles, lazily, per file index */
+  int      nopen;
+  float   *fbuf;    /* scratch */
+  uint32_t *mbuf;
+  size_t   bufsz;
+};
