@@ -8,5 +8,9 @@ typedef struct {
   PetscErrorCode (*run)(MPI_Comm comm);
 } MxAppCommand;
 
+/* Unknown options are an error (a mistyped key must not fall back to a default silently).
+   Call once every object has read its options, before the work starts. Collective. */
+PetscErrorCode MxAppCheckOptions(MPI_Comm comm, const char *cmd);
+
 PetscErrorCode MxAppInfo(MPI_Comm comm);
 PetscErrorCode MxAppQmap(MPI_Comm comm);

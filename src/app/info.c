@@ -109,6 +109,7 @@ PetscErrorCode MxAppInfo(MPI_Comm comm)
   PetscOptionsEnd();
   PetscCall(MxReaderCreate(comm, &r));
   PetscCall(MxReaderSetFromOptions(r));
+  PetscCall(MxAppCheckOptions(comm, "info"));
   PetscCall(MxReaderSetUp(r));
   if (!quiet) PetscCall(MxReaderView(r, PETSC_VIEWER_STDOUT_(comm)));
   if (dump[0]) PetscCall(InfoDump(comm, r, dump));

@@ -17,7 +17,7 @@ static void Usage(FILE *out)
 }
 
 /* Unknown options are an error: a mistyped key must not silently fall back to a default. */
-static PetscErrorCode CheckOptionsLeft(MPI_Comm comm, const char *cmd)
+PetscErrorCode MxAppCheckOptions(MPI_Comm comm, const char *cmd)
 {
   PetscInt  n;
   char    **names, **values;
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (MxErrorInstall() || MxH5Silence()) return 1;
   ierr = cmd->run(PETSC_COMM_WORLD);
-  if (!ierr) ierr = CheckOptionsLeft(PETSC_COMM_WORLD, cmd->name);
+  if (!ierr) ierr = MxAppCheckOptions(PETSC_COMM_WORLD, cmd->name);
   if (ierr) {
     PetscBool   collective;
     const char *msg = MxErrorMessage(&collective);

@@ -1,0 +1,25 @@
+# Registered tests beyond the cmocka units. MX_TESTDATA holds data the fixtures generate.
+set(MX_TESTDATA ${PROJECT_BINARY_DIR}/testdata)
+set(PEER ${CMAKE_CURRENT_SOURCE_DIR}/peer)
+
+mx_script_test(peer.mock_run fixture bash ${PEER}/make_mock.sh ${MX_TESTDATA})
+set_tests_properties(peer.mock_run PROPERTIES FIXTURES_SETUP mock)
+
+# reader vs extra_data, frame by frame, on every rank grid of 1, 2 and 4 ranks
+foreach(kind raw proc proc_modern)
+  foreach(grid "1;1" "2;1" "2;2" "4;1" "4;2" "4;4")
+    list(GET grid 0 np)
+    list(GET grid 1 pp)
+    mx_script_test(peer.reader_${kind}_n${np}_p${pp} peer bash ${PEER}/crosscheck_reader.sh ${MX_TESTDATA} ${kind} ${np} ${pp})
+    set_tests_properties(peer.reader_${kind}_n${np}_p${pp} PROPERTIES FIXTURES_REQUIRED mock PROCESSORS ${np})
+  endforeach()
+endforeach()
+# selections: modules and pulses, also through the grid
+mx_script_test(peer.reader_select_n2 peer bash ${PEER}/crosscheck_reader.sh ${MX_TESTDATA} proc 2 2 -reader_modules 3,5,15 -reader_pulses 1:1)
+mx_script_test(peer.reader_select_raw_n4 peer bash ${PEER}/crosscheck_reader.sh ${MX_TESTDATA} raw 4 2 -reader_modules 0,3 -reader_pulses 0:0)
+set_tests_properties(peer.reader_select_n2 peer.reader_select_raw_n4 PROPERTIES FIXTURES_REQUIRED mock)
+
+foreach(np 1 2 4)
+  mx_script_test(bad.input_n${np} bad bash ${CMAKE_CURRENT_SOURCE_DIR}/bad/run_bad_input.sh ${MX_TESTDATA} ${np})
+  set_tests_properties(bad.input_n${np} PROPERTIES FIXTURES_REQUIRED mock PROCESSORS ${np})
+endforeach()
