@@ -23,3 +23,8 @@ foreach(np 1 2 4)
   mx_script_test(bad.input_n${np} bad bash ${CMAKE_CURRENT_SOURCE_DIR}/bad/run_bad_input.sh ${MX_TESTDATA} ${np})
   set_tests_properties(bad.input_n${np} PROPERTIES FIXTURES_REQUIRED mock PROCESSORS ${np})
 endforeach()
+
+# geometry and rings: qmap identical at 1, 2 and 4 ranks; malformed .geom and options
+mx_script_test(mpi.qmap_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/qmap_ranks.py)
+set_tests_properties(mpi.qmap_ranks PROPERTIES PROCESSORS 4)
+mx_script_test(bad.qmap bad ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/bad/qmap_bad.py)

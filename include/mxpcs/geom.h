@@ -79,5 +79,8 @@ PetscErrorCode MxGeomGetEnergy(MxGeom g, double *energy_keV);
 PetscErrorCode MxGeomGetBeamCenter(MxGeom g, double *bx_m, double *by_m);
 PetscErrorCode MxGeomGetPolarization(MxGeom g, double *f);
 PetscErrorCode MxGeomGetPixelSize(MxGeom g, double *pixel_m);
+/* Where the panels come from: *file is the .geom path, or NULL for the ideal layout, whose
+   quadrant positions (pixels) are in *quad_pos (NULL for a file). Not collective. */
+PetscErrorCode MxGeomGetLayout(MxGeom g, const char **file, const double **quad_pos);
 PetscErrorCode MxGeomView(MxGeom g, PetscViewer v);
 PetscErrorCode MxGeomDestroy(MxGeom *g);

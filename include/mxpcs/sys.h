@@ -60,4 +60,8 @@ PetscErrorCode MxH5CreateParallel(MPI_Comm comm, const char path[], hid_t *file)
 PetscErrorCode MxH5WriteArray(MPI_Comm comm, hid_t file, const char path[], hid_t memtype, int rank, const hsize_t dims[], const void *buf, const char units[]);
 PetscErrorCode MxH5WriteAttrString(hid_t obj, const char name[], const char value[]);
 
+/* Read a user mask file (dataset /mask, (16,512,128), any integer or float type, nonzero =
+   bad) into bad[MX_NMOD*MX_MODPIX] on every rank. Collective (rank 0 reads). */
+PetscErrorCode MxMaskFileRead(MPI_Comm comm, const char path[], unsigned char *bad);
+
 const char *MxVersion(void);

@@ -69,34 +69,13 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   PetscFunctionReturn(0);
 }
 
-/* Rank 0 reads the user mask; every rank gets it. */
+/* The user mask, on every rank. */
 static PetscErrorCode ReadUserMask(MxReader r)
 {
-  PetscMPIInt    rank;
-  PetscErrorCode ierr = 0;
-
   PetscFunctionBeginUser;
   if (!r->mask_file[0]) PetscFunctionReturn(0);
-  MPI_Comm_rank(r->comm, &rank);
   PetscCall(PetscCalloc1(MX_NMOD * MX_MODPIX, &r->user_mask));
-  if (!rank) {
-    hid_t   f = H5Fopen(r->mask_file, H5F_ACC_RDONLY, H5P_DEFAULT), d = -1, sp;
-    hsize_t dims[3] = {0, 0, 0};
-    if (f < 0) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_OPEN, PETSC_ERROR_INITIAL, "option -mask_file: %s cannot be opened as HDF5", r->mask_file);
-    else if (!MxH5Exists(f, "mask") || (d = H5Dopen2(f, "mask", H5P_DEFAULT)) < 0) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL, "%s: dataset mask is missing", r->mask_file);
-    else {
-      sp = H5Dget_space(d);
-      if (H5Sget_simple_extent_ndims(sp) != 3 || (H5Sget_simple_extent_dims(sp, dims, NULL), dims[0] != MX_NMOD || dims[1] != MX_NSS || dims[2] != MX_NFS))
-        ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL, "%s: dataset mask must have shape (16,512,128)", r->mask_file);
-      else if (H5Dread(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->user_mask) < 0)
-        ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_READ, PETSC_ERROR_INITIAL, "%s: cannot read dataset mask", r->mask_file);
-      H5Sclose(sp);
-    }
-    if (d >= 0) H5Dclose(d);
-    if (f >= 0) H5Fclose(f);
-  }
-  PetscCall(MxErrorSync(r->comm, ierr));
-  PetscCallMPI(MPI_Bcast(r->user_mask, MX_NMOD * MX_MODPIX, MPI_UNSIGNED_CHAR, 0, r->comm));
+  PetscCall(MxMaskFileRead(r->comm, r->mask_file, r->user_mask));
   PetscFunctionReturn(0);
 }
 

@@ -46,7 +46,7 @@ expect trains_beyond "option -reader_trains: 50:60 starts beyond the run's 8 tra
 expect no_trains_sel "selection leaves no trains" -- info -run "$good" -reader_train_ids 5:9 $(dump no_trains_sel)
 expect parts_divide  "option -reader_pixel_parts: 3 must be >= 1 and divide" -- info -run "$good" -reader_pixel_parts 3 $(dump parts_divide)
 expect unknown_opt   "unknown option\\(s\\) for 'mxpcs info': -reader_modles" -- info -run "$good" -reader_modles 3 $(dump unknown_opt)
-expect mask_missing  "option -mask_file: $bad/nomask.h5 cannot be opened" -- info -run "$good" -mask_file "$bad/nomask.h5" $(dump mask_missing)
+expect mask_missing  "$bad/nomask.h5: cannot open the mask file" -- info -run "$good" -mask_file "$bad/nomask.h5" $(dump mask_missing)
 for f in "$(dirname "$0")"/cases_*.sh; do [ -e "$f" ] && . "$f"; done
 
 echo "$((n - fails)) passed, $fails failed"
