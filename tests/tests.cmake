@@ -17,7 +17,8 @@ endforeach()
 # selections: modules and pulses, also through the grid
 mx_script_test(peer.reader_select_n2 peer bash ${PEER}/crosscheck_reader.sh ${MX_TESTDATA} proc 2 2 -reader_modules 3,5,15 -reader_pulses 1:1)
 mx_script_test(peer.reader_select_raw_n4 peer bash ${PEER}/crosscheck_reader.sh ${MX_TESTDATA} raw 4 2 -reader_modules 0,3 -reader_pulses 0:0)
-set_tests_properties(peer.reader_select_n2 peer.reader_select_raw_n4 PROPERTIES FIXTURES_REQUIRED mock)
+mx_script_test(peer.reader_cells_n2 peer bash ${PEER}/crosscheck_reader.sh ${MX_TESTDATA} proc_modern 2 1 -reader_pulse_by cell -reader_pulses 2:5 -reader_adu_per_photon 4)
+set_tests_properties(peer.reader_select_n2 peer.reader_select_raw_n4 peer.reader_cells_n2 PROPERTIES FIXTURES_REQUIRED mock)
 
 foreach(np 1 2 4)
   mx_script_test(bad.input_n${np} bad bash ${CMAKE_CURRENT_SOURCE_DIR}/bad/run_bad_input.sh ${MX_TESTDATA} ${np})

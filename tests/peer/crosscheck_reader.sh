@@ -11,10 +11,12 @@ rm -f "$out"
 peer=$data/ed_$kind.txt
 # a selection changes what the peer must read
 case "$*" in
-  *-reader_pulses*|*-reader_modules*)
+  *-reader_pulses*|*-reader_modules*|*-reader_adu_per_photon*)
     args=()
-    [[ "$*" =~ -reader_pulses\ ([0-9]+:[0-9]+) ]] && args+=(--pulses "${BASH_REMATCH[1]}")
+    sel=--pulses; [[ "$*" == *"-reader_pulse_by cell"* ]] && sel=--cells
+    [[ "$*" =~ -reader_pulses\ ([0-9]+:[0-9]+) ]] && args+=($sel "${BASH_REMATCH[1]}")
     [[ "$*" =~ -reader_modules\ ([0-9,]+) ]] && args+=(--modules "${BASH_REMATCH[1]}")
+    [[ "$*" =~ -reader_adu_per_photon\ ([0-9.eE+-]+) ]] && args+=(--adu "${BASH_REMATCH[1]}")
     peer=$data/ed_${kind}_$(echo "$*" | tr -c 'a-z0-9' _).txt
     "$MX_PYTHON" "$(dirname "$0")/extra_data_dump.py" "$run" "$peer" "${args[@]}";;
 esac

@@ -6,7 +6,7 @@ Per frame of each module present: sum of good values, position-weighted sum (wei
 (ss*128+fs) % 1013 + 1) and the count of bad pixels, where bad = file mask != 0 or not finite,
 and a module without data in the train counts all its pixels bad (extra_data fills NaN).
 
-usage: extra_data_dump.py RUN_DIR OUT [--adu A] [--modules 3,4] [--pulses a:b]
+usage: extra_data_dump.py RUN_DIR OUT [--adu A] [--modules 3,4] [--pulses a:b | --cells a:b]
 """
 import argparse, re, sys, warnings
 import numpy as np
@@ -18,6 +18,7 @@ ap.add_argument('run'); ap.add_argument('out')
 ap.add_argument('--adu', type=float, default=1.0)
 ap.add_argument('--modules', default=None)
 ap.add_argument('--pulses', default=None)
+ap.add_argument('--cells', default=None, help='keep frames whose cellId is in a:b')
 a = ap.parse_args()
 
 run = RunDirectory(a.run)
@@ -46,6 +47,9 @@ for tid, train in sel.trains(require_all=False):
     if a.pulses:
         lo, hi = (int(x) for x in a.pulses.split(':'))
         frames = frames[lo:hi + 1]
+    if a.cells:
+        lo, hi = (int(x) for x in a.cells.split(':'))
+        frames = frames[(cid[frames] >= lo) & (cid[frames] <= hi)]
     # modules listed: all with files that the reader would consider (present in any train)
     out.write('train %d frames %d modules %s\n' % (tid, len(frames), ' '.join(str(m) for m in sorted(present))))
     out.write('pulseId %s\n' % ' '.join(str(int(pid[f])) for f in frames))
