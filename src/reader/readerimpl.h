@@ -20,6 +20,7 @@ typedef struct {
 
 /* What the scan found; identical on every rank after MxRunIndexBcast. */
 typedef struct {
+  char       dir[MX_PATHLEN]; /* the run directory actually read */
   int        nfiles, nother; /* module files, other run files (DA01, ...) */
   MxRunFile *files;
   PetscInt   ntrains;

@@ -212,8 +212,48 @@ PetscErrorCode MxRunIndexKeep(MxRunIndex *idx, const char *keep)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxRunIndexScan(const char dir[], const MxScanOptions *opt, MxRunIndex *idx)
+/* A folder with no run files but one proc/r#### (or raw/r####) inside, as mxpcs simulate and
+   the EuXFEL proposal layout have it, stands for that run. */
+static void ResolveRunDir(const char dir[], char out[], size_t len)
 {
+  static const char *kinds[] = {"proc", "raw"};
+  regex_t            re;
+  DIR               *dp;
+  struct dirent     *de;
+  snprintf(out, len, "%s", dir);
+  if (regcomp(&re, "^(RAW|CORR)-R[0-9]{4}-.+-S[0-9]{5}\\.h5$", REG_EXTENDED | REG_NOSUB)) return;
+  if ((dp = opendir(dir))) {
+    int has = 0;
+    while ((de = readdir(dp)))
+      if (!regexec(&re, de->d_name, 0, NULL, 0)) has = 1;
+    closedir(dp);
+    if (has) {
+      regfree(&re);
+      return;
+    }
+  }
+  regfree(&re);
+  for (int k = 0; k < 2; k++) {
+    char sub[MX_PATHLEN + 8], found[2 * MX_PATHLEN] = "";
+    int  n = 0;
+    snprintf(sub, sizeof sub, "%.*s/%s", MX_PATHLEN - 1, dir, kinds[k]);
+    if (!(dp = opendir(sub))) continue;
+    while ((de = readdir(dp)))
+      if (de->d_name[0] == 'r' && strlen(de->d_name) == 5 && strspn(de->d_name + 1, "0123456789") == 4) {
+        n++;
+        snprintf(found, sizeof found, "%s/%s", sub, de->d_name);
+      }
+    closedir(dp);
+    if (n == 1 && strlen(found) < len) {
+      memcpy(out, found, strlen(found) + 1);
+      return;
+    }
+  }
+}
+
+PetscErrorCode MxRunIndexScan(const char dir_in[], const MxScanOptions *opt, MxRunIndex *idx)
+{
+  char dir[MX_PATHLEN];
   DIR           *dp;
   struct dirent *de;
   regex_t        re;
@@ -223,6 +263,8 @@ PetscErrorCode MxRunIndexScan(const char dir[], const MxScanOptions *opt, MxRunI
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(idx, sizeof *idx));
+  ResolveRunDir(dir_in, dir, sizeof dir);
+  snprintf(idx->dir, sizeof idx->dir, "%s", dir);
   dp = opendir(dir);
   PetscCheck(dp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "run directory %s: cannot open (missing or not a directory)", dir);
   PetscCheck(!regcomp(&re, "^(RAW|CORR)-R[0-9]{4}-.+-S[0-9]{5}\\.h5$", REG_EXTENDED | REG_NOSUB), PETSC_COMM_SELF, PETSC_ERR_LIB, "regcomp");
@@ -421,6 +463,7 @@ PetscErrorCode MxRunIndexBcast(MPI_Comm comm, MxRunIndex *idx)
     PetscCall(PetscMalloc1(idx->ntrains * MX_NMOD + 1, &idx->slot));
     PetscCall(PetscCalloc1(idx->anom_cap, &idx->anom));
   }
+  PetscCallMPI(MPI_Bcast(idx->dir, MX_PATHLEN, MPI_CHAR, 0, comm));
   PetscCallMPI(MPI_Bcast(idx->files, (int)(idx->nfiles * sizeof(MxRunFile)), MPI_BYTE, 0, comm));
   PetscCallMPI(MPI_Bcast(idx->tid, (int)idx->ntrains, MPI_UINT64_T, 0, comm));
   PetscCallMPI(MPI_Bcast(idx->flag, (int)idx->ntrains, MPI_INT, 0, comm));

@@ -21,7 +21,7 @@ PetscErrorCode MxReaderView(MxReader r, PetscViewer v)
   for (int i = 0; i < idx->nfiles; i++) nfiles[idx->files[i].module]++;
   for (PetscInt t = 0; t < idx->ntrains; t++)
     for (int m = 0; m < MX_NMOD; m++) ntr[m] += idx->slot[t * MX_NMOD + m].count > 0;
-  PetscCall(PetscViewerASCIIPrintf(v, "Run directory: %s\n", r->dir));
+  PetscCall(PetscViewerASCIIPrintf(v, "Run directory: %s\n", idx->dir));
   PetscCall(PetscViewerASCIIPrintf(v, "  data: %s AGIPD-1M, format %s, %d module files, %d other files\n", idx->raw ? "raw (analogue plane of uint16)" : "corrected (float32)", idx->files[0].version, idx->nfiles, idx->nother));
   PetscCall(PetscViewerASCIIPrintf(v, "  source example: %s\n", idx->files[0].src));
   PetscCall(PetscViewerASCIIPrintf(v, "  modules: %" PetscInt_FMT " selected:", r->nmodules));
@@ -34,10 +34,16 @@ PetscErrorCode MxReaderView(MxReader r, PetscViewer v)
     }
     PetscCall(PetscViewerASCIIPrintf(v, "  %6d  %5d  %" PetscInt_FMT "/%" PetscInt_FMT "%s\n", m, nfiles[m], (PetscInt)ntr[m], idx->ntrains, ntr[m] < idx->ntrains ? "  (missing in some trains)" : ""));
   }
-  PetscCall(PetscViewerASCIIPrintf(v, "  sequence files:\n"));
-  for (int i = 0; i < idx->nfiles; i++) {
-    const char *base = strrchr(idx->files[i].path, '/');
-    PetscCall(PetscViewerASCIIPrintf(v, "    %s (module %d)\n", base ? base + 1 : idx->files[i].path, idx->files[i].module));
+  PetscCall(PetscViewerASCIIPrintf(v, "  sequence files per module:\n"));
+  for (int m = 0; m < MX_NMOD; m++) {
+    size_t l = 0;
+    buf[0]   = 0;
+    for (int i = 0; i < idx->nfiles && l + 64 < sizeof buf; i++) {
+      if (idx->files[i].module != m) continue;
+      const char *base = strrchr(idx->files[i].path, '/');
+      l += (size_t)snprintf(buf + l, sizeof buf - l, "%s%s", l ? " " : "", base ? base + 1 : idx->files[i].path);
+    }
+    if (l) PetscCall(PetscViewerASCIIPrintf(v, "    %2d: %s\n", m, buf));
   }
   for (PetscInt t = 1; t < idx->ntrains; t++) ngaps += idx->tid[t] != idx->tid[t - 1] + 1;
   for (PetscInt t = 1; t < idx->ntrains; t++) missing += (PetscInt)(idx->tid[t] - idx->tid[t - 1] - 1);
