@@ -29,3 +29,18 @@ endforeach()
 mx_script_test(mpi.qmap_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/qmap_ranks.py)
 set_tests_properties(mpi.qmap_ranks PROPERTIES PROCESSORS 4)
 mx_script_test(bad.qmap bad ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/bad/qmap_bad.py)
+
+# mxpcs simulate: identical at 1, 2, 4 ranks; statistics against its truth; EuXFEL validity
+mx_script_test(mpi.simulate_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/sim_ranks.py ${MX_TESTDATA})
+set_tests_properties(mpi.simulate_ranks PROPERTIES PROCESSORS 4)
+mx_script_test(sim.colloid_statistics sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_simulate.sh ${MX_TESTDATA} colloid
+  -sim_trains 8 -sim_modules 4 -sim_artifacts 0 -sim_photons 2 -- --checks mean,beta,decay)
+mx_script_test(sim.liquid_statistics sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_simulate.sh ${MX_TESTDATA} liquid
+  -sim_preset liquid -sim_trains 6 -sim_modules 12 -sim_artifacts 0 -sim_photons 3 -- --checks mean,beta,decay)
+mx_script_test(sim.artifacts sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_simulate.sh ${MX_TESTDATA} artifacts
+  -sim_trains 3 -sim_pulses 10 -sim_modules 3 -sim_photons 1e-12 -- --checks artifact)
+mx_script_test(peer.simulate_extra_data peer bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_simulate.sh ${MX_TESTDATA} validate
+  -sim_trains 5 -sim_pulses 8 -sim_modules 3,4 -sim_trains_per_file 2 -sim_missing_trains 2 -sim_adu_per_photon 7.5 -- --validate)
+
+# scattering kernels against sasmodels itself at random parameter sets
+mx_script_test(peer.sasmodels peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/sasmodels_check.py $<TARGET_FILE:test_models> 1e-6)

@@ -5,6 +5,7 @@
 static const MxAppCommand commands[] = {
   {"info", "what is in a run: modules, sequence files, trains, pulses, gaps, anomalies", MxAppInfo},
   {"qmap", "per-pixel q from a geometry, q-rings, ring map written to HDF5", MxAppQmap},
+  {"simulate", "a synthetic MHz-XPCS run in the EuXFEL layout with known truth", MxAppSimulate},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

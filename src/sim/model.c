@@ -1,0 +1,243 @@
+/* The simulator's physics: truth tables, per-module speckle windows, one train of frames. */
+#include "simimpl.h"
+#include <mxpcs/models.h>
+#include <math.h>
+
+#define MX_KB 1.380649e-23
+#define MX_R_GAS 8.314462618
+
+/* linear interpolation in a uniform table starting at q = 0 */
+static inline double Tab(const double *t, PetscInt n, double dq, double q)
+{
+  double x = q / dq;
+  if (x <= 0) return t[0];
+  if (x >= n - 1) return t[n - 1];
+  PetscInt i = (PetscInt)x;
+  double   f = x - i;
+  return (1 - f) * t[i] + f * t[i + 1];
+}
+
+void MxSimModel(double q, void *ctx, double *Iq, double *HoverS)
+{
+  MxSim s = (MxSim)ctx;
+  *Iq     = Tab(s->tab_I, s->ntab, s->tab_dq, q);
+  *HoverS = Tab(s->tab_H, s->ntab, s->tab_dq, q) / Tab(s->tab_S, s->ntab, s->tab_dq, q);
+}
+
+static double SqPY(double qsigma, void *ctx) { return MxSqPercusYevick(qsigma, ctx); }
+
+/* I(q), P(q), S(q), H(q) on a fine grid; D(t) and T(t) per pulse. */
+PetscErrorCode MxSimTables(MxSim s)
+{
+  MxSimParams *p    = &s->p;
+  double       qmax = 0;
+  const MxPixelGeom *pix;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxGeomGetPixels(s->geom, &pix));
+  for (PetscInt i = 0; i < p->nmodules; i++)
+    for (PetscInt k = 0; k < MX_MODPIX; k++) qmax = PetscMax(qmax, pix->q_inv_A[p->modules[i] * MX_MODPIX + k]);
+  s->ntab   = 4096;
+  s->tab_dq = 1.25 * qmax / (s->ntab - 1); /* room for the speckle windows' margins */
+  PetscCall(PetscMalloc5(s->ntab, &s->tab_q, s->ntab, &s->tab_I, s->ntab, &s->tab_P, s->ntab, &s->tab_S, s->ntab, &s->tab_H));
+  for (PetscInt i = 0; i < s->ntab; i++) s->tab_q[i] = i * s->tab_dq;
+  s->tab_q[0] = 1e-6 * s->tab_dq; /* q = 0: the kernels' small-q series */
+  MxSphereIq((size_t)s->ntab, s->tab_q, p->radius_A, p->pd, 35, 3.0, 1.0, 1.0, 0.0, s->tab_P);
+  if (p->structure_py) {
+    double Reff;
+    MxSphereAverages(1, s->tab_q, p->radius_A, p->pd, 35, 3.0, 1.0, NULL, NULL, NULL, &Reff);
+    MxHardSphereSq((size_t)s->ntab, s->tab_q, Reff, p->phi, s->tab_S);
+  } else
+    for (PetscInt i = 0; i < s->ntab; i++) s->tab_S[i] = 1.0;
+  /* H(q) = Ds/D0 + H_d(q sigma) (delta-gamma) or 1 */
+  if (!strcmp(p->hydro, "deltagamma")) {
+    /* H_d is smooth on the scale 1/sigma: a double integral at 192 points, interpolated */
+    const PetscInt nc = 192;
+    double        *qs, *hd, phi = p->phi, dqc = s->tab_q[s->ntab - 1] / (nc - 1);
+    PetscCall(PetscMalloc2(nc, &qs, nc, &hd));
+    for (PetscInt i = 0; i < nc; i++) qs[i] = PetscMax(i * dqc, 1e-4 / (2 * p->radius_A)) * 2 * p->radius_A;
+    MxDeltaGammaHd((size_t)nc, qs, phi, SqPY, &phi, hd);
+    for (PetscInt i = 0; i < s->ntab; i++) s->tab_H[i] = p->Ds_over_D0 + Tab(hd, nc, dqc, s->tab_q[i]);
+    PetscCall(PetscFree2(qs, hd));
+  } else
+    for (PetscInt i = 0; i < s->ntab; i++) s->tab_H[i] = 1.0;
+  /* I = c (P S + porod (q_ref/q)^4 P(q_ref) S(q_ref)), c so that I(q_ref) = photons */
+  double Pr = Tab(s->tab_P, s->ntab, s->tab_dq, p->q_ref), Sr = Tab(s->tab_S, s->ntab, s->tab_dq, p->q_ref);
+  double c  = p->photons / (Pr * Sr * (1 + p->porod));
+  for (PetscInt i = 0; i < s->ntab; i++) {
+    double q   = PetscMax(s->tab_q[i], 0.05 * p->q_ref);
+    s->tab_I[i] = c * (s->tab_P[i] * s->tab_S[i] + p->porod * Pr * Sr * pow(p->q_ref / q, 4));
+  }
+  /* X-ray heating along the train */
+  PetscCall(PetscMalloc2(p->npulses, &s->D_A2_s, p->npulses, &s->T_K));
+  for (PetscInt n = 0; n < p->npulses; n++) {
+    double T = p->T0_K, D = p->D0_um2_s * 1e8; /* um^2/s -> angstrom^2/s */
+    if (!strcmp(p->heating, "linear")) D *= 1 + p->kappa_per_pulse * n;
+    else if (!strcmp(p->heating, "stokes")) {
+      /* Stokes-Einstein D = kT/(6 pi eta R_h), eta Arrhenius: D/D0 = T/T0 eta(T0)/eta(T) */
+      T = p->T0_K + p->dT_per_pulse_K * n;
+      D *= (T / p->T0_K) * exp(-p->Ea_kJ_mol * 1e3 / MX_R_GAS * (1 / T - 1 / p->T0_K));
+    }
+    s->D_A2_s[n] = D;
+    s->T_K[n]    = T;
+  }
+  PetscFunctionReturn(0);
+}
+
+static int NiceSize(int n)
+{
+  for (;; n++) {
+    int m = n;
+    for (int f = 2; f <= 7; f++)
+      while (m % f == 0) m /= f;
+    if (m == 1) return n;
+  }
+}
+
+PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m)
+{
+  MxSimParams       *p = &s->p;
+  const MxPixelGeom *pix;
+  const MxPanel     *panels;
+  PetscInt           npan, sub = p->subpixels, ns = sub * sub;
+  double             bx, by, px, k = 2 * M_PI / s->lambda_A, qxmin = 1e9, qxmax = -1e9, qymin = 1e9, qymax = -1e9;
+  MxRng              g;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxGeomGetPixels(s->geom, &pix));
+  PetscCall(MxGeomGetPanels(s->geom, &npan, &panels));
+  PetscCall(MxGeomGetBeamCenter(s->geom, &bx, &by));
+  PetscCall(MxGeomGetPixelSize(s->geom, &px));
+  PetscCall(PetscMalloc1((size_t)MX_MODPIX * ns * 2, &m->qsub));
+  PetscCall(PetscMalloc4(MX_MODPIX, &m->Ibar, MX_MODPIX, &m->G, MX_MODPIX, &m->qbin, MX_MODPIX, &m->mask));
+  PetscCall(PetscCalloc1(MX_MODPIX, &m->hot));
+  for (PetscInt k2 = 0; k2 < MX_MODPIX * ns * 2; k2++) m->qsub[k2] = NAN;
+  /* sub-pixel scattering vectors from the panel geometry (euxfel-format.md 3.3) */
+  for (PetscInt ip = 0; ip < npan; ip++) {
+    const MxPanel *pa = &panels[ip];
+    if (pa->module != m->module) continue;
+    for (int ss = pa->min_ss; ss <= pa->max_ss; ss++)
+      for (int fs = pa->min_fs; fs <= pa->max_fs; fs++)
+        for (int a = 0; a < sub; a++)
+          for (int b = 0; b < sub; b++) {
+            double u = fs - pa->min_fs + (b + 0.5) / sub, v = ss - pa->min_ss + (a + 0.5) / sub;
+            double X = (pa->corner_x + u * pa->fs[0] + v * pa->ss[0]) / pa->res - bx;
+            double Y = (pa->corner_y + u * pa->fs[1] + v * pa->ss[1]) / pa->res - by;
+            double Z = s->distance_m + pa->coffset_m + (u * pa->fs[2] + v * pa->ss[2]) / pa->res;
+            double R = sqrt(X * X + Y * Y + Z * Z), qx = k * X / R, qy = k * Y / R;
+            size_t o = ((size_t)(ss * MX_NFS + fs) * ns + a * sub + b) * 2;
+            m->qsub[o]     = (float)qx;
+            m->qsub[o + 1] = (float)qy;
+            qxmin = PetscMin(qxmin, qx);
+            qxmax = PetscMax(qxmax, qx);
+            qymin = PetscMin(qymin, qy);
+            qymax = PetscMax(qymax, qy);
+          }
+  }
+  PetscCheck(qxmin < qxmax, s->comm, PETSC_ERR_ARG_WRONG, "simulate: module %d has no panel in the geometry", m->module);
+  /* window: spacing pixel/sub, margin of 4 speckle widths around the module's q extent */
+  double dq = k * px / s->distance_m / sub, sig = p->beam_fwhm_um * 1e4 / (2 * sqrt(2 * log(2)));
+  int    margin = (int)ceil(4.0 / (sig * dq)) + 2;
+  int    nx = NiceSize((int)ceil((qxmax - qxmin) / dq) + 2 * margin), ny = NiceSize((int)ceil((qymax - qymin) / dq) + 2 * margin);
+  PetscCheck(!MxSpeckleCreate(nx, ny, dq, 0.5 * (qxmin + qxmax), 0.5 * (qymin + qymax), p->beam_fwhm_um * 1e4, MxSimModel, s, &m->win), s->comm, PETSC_ERR_MEM, "simulate: cannot create the %d x %d speckle window of module %d (memory or FFTW plan)", nx, ny, m->module);
+  /* per pixel: model mean, relative solid angle x polarisation, truth q-bin */
+  double omega0 = px * px / (s->distance_m * s->distance_m);
+  for (PetscInt i = 0; i < MX_MODPIX; i++) {
+    size_t gi = (size_t)m->module * MX_MODPIX + i;
+    double q  = pix->q_inv_A[gi], Iq, h;
+    MxSimModel(q, s, &Iq, &h);
+    m->Ibar[i] = (float)Iq;
+    m->G[i]    = (float)(pix->solid_angle[gi] / omega0 * pix->polarization[gi]);
+    m->qbin[i] = (int)floor((q - s->bin_q0) / s->bin_dq);
+    if (!pix->covered[gi] || m->qbin[i] < 0 || m->qbin[i] >= s->nbins) m->qbin[i] = -1;
+    m->mask[i] = 0;
+  }
+  /* detector artifacts: fixed per module and memory cell, the same in every train */
+  m->offset = m->gain = NULL;
+  if (p->artifacts) {
+    PetscCall(PetscMalloc2((size_t)p->npulses * MX_MODPIX, &m->offset, (size_t)p->npulses * MX_MODPIX, &m->gain));
+    MxRngInit(&g, (uint64_t)p->seed, 0xA27F, (uint64_t)m->module, 1);
+    float *u, *w;
+    PetscCall(PetscMalloc2(MX_MODPIX, &u, MX_MODPIX, &w));
+    for (PetscInt i = 0; i < MX_MODPIX; i++) {
+      u[i] = (float)MxRngNormal(&g);
+      w[i] = (float)MxRngNormal(&g);
+    }
+    for (PetscInt c = 0; c < p->npulses; c++) {
+      double ac = 1 + 0.5 * sin(2 * M_PI * c / 7.0); /* cell-dependent amplitude: pulse-locked stripes */
+      for (PetscInt i = 0; i < MX_MODPIX; i++) {
+        m->offset[c * MX_MODPIX + i] = (float)(p->offset_amp * (ac * u[i] + 0.5 * MxRngNormal(&g)));
+        m->gain[c * MX_MODPIX + i]   = (float)(1 + p->gain_amp * (w[i] + MxRngNormal(&g)) / sqrt(2.0));
+      }
+    }
+    PetscCall(PetscFree2(u, w));
+    for (PetscInt i = 0; i < MX_MODPIX; i++) {
+      double r = MxRngUniform(&g);
+      if (r < p->dead_frac) m->mask[i] |= 1u << 14; /* DATA_STD_IS_ZERO */
+      else if (r < p->dead_frac + p->hot_frac) {
+        m->mask[i] |= 1u << 1; /* NOISE_OUT_OF_THRESHOLD */
+        m->hot[i] = 1;
+      }
+    }
+    for (PetscInt a = 0; a < p->masked_asics; a++) { /* a 64x64 ASIC flagged NON_SENSITIVE */
+      int asic = (int)(MxRngUniform(&g) * 16), r0 = (asic / 2) * 64, c0 = (asic % 2) * 64;
+      for (int ss = r0; ss < r0 + 64; ss++)
+        for (int fs = c0; fs < c0 + 64; fs++) m->mask[ss * MX_NFS + fs] |= 1u << 19;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxSimModuleDestroy(MxSimModule *m)
+{
+  PetscFunctionBeginUser;
+  MxSpeckleDestroy(&m->win);
+  PetscCall(PetscFree(m->qsub));
+  PetscCall(PetscFree4(m->Ibar, m->G, m->qbin, m->mask));
+  PetscCall(PetscFree(m->hot));
+  if (m->offset) PetscCall(PetscFree2(m->offset, m->gain));
+  PetscFunctionReturn(0);
+}
+
+/* One train of one module: speckle evolution, photons, detector. Random streams depend only
+   on (seed, train, module), never on the rank. */
+PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *e, float *frames)
+{
+  MxSimParams *p  = &s->p;
+  PetscInt     ns = p->subpixels * p->subpixels;
+  MxRng        gs, gp;
+
+  PetscFunctionBeginUser;
+  MxRngInit(&gs, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)m->module, 2);
+  MxRngInit(&gp, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)m->module, 3);
+  MxSpeckleInit(&m->win, &gs); /* a fresh sample: 100 ms between trains decorrelates it */
+  for (PetscInt n = 0; n < p->npulses; n++) {
+    float *f = frames + (size_t)n * MX_MODPIX;
+    if (n) MxSpeckleAdvance(&m->win, &gs, 0.5 * (s->D_A2_s[n - 1] + s->D_A2_s[n]) * p->dt_s);
+    MxSpeckleField(&m->win);
+    for (PetscInt i = 0; i < MX_MODPIX; i++) {
+      const float *qs = m->qsub + (size_t)i * ns * 2;
+      if (isnan(qs[0])) { /* not covered by any panel */
+        f[i] = 0;
+        continue;
+      }
+      double sp = 0;
+      for (PetscInt k = 0; k < ns; k++) sp += MxSpeckleIntensityAt(&m->win, qs[2 * k], qs[2 * k + 1]);
+      sp /= ns;
+      if (m->qbin[i] >= 0 && m->Ibar[i] > 0) { /* realised speckle contrast, noise-free */
+        double *b = s->beta_acc + 3 * (itrain * s->nbins + m->qbin[i]), r = sp / m->Ibar[i];
+        b[0] += r;
+        b[1] += r * r;
+        b[2] += 1;
+      }
+      double   mu = e[n] * m->G[i] * sp;
+      uint32_t c  = MxRngPoisson(&gp, mu);
+      double   v  = c;
+      if (m->offset) v = m->gain[n * MX_MODPIX + i] * c + m->offset[n * MX_MODPIX + i];
+      if (m->mask[i] & (1u << 14)) v = 0;
+      if (m->hot[i]) v += 20 + 5 * MxRngUniform(&gp);
+      f[i] = (float)(v * p->adu_per_photon);
+    }
+  }
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,307 @@
+/* MxSim: presets, options, set-up, run, truth. */
+#include "simimpl.h"
+#include <math.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+static PetscLogEvent MX_SIM_RUN;
+
+PetscErrorCode MxSimCreate(MPI_Comm comm, MxSim *out)
+{
+  MxSim s;
+
+  PetscFunctionBeginUser;
+  if (!MX_SIM_RUN) {
+    PetscClassId cid;
+    PetscCall(PetscClassIdRegister("MxSim", &cid));
+    PetscCall(PetscLogEventRegister("MxSimRun", cid, &MX_SIM_RUN));
+  }
+  PetscCall(PetscNew(&s));
+  s->comm = comm;
+  PetscCall(MxGeomCreate(comm, &s->geom));
+  *out = s;
+  PetscFunctionReturn(0);
+}
+
+/* Preset defaults: the seed paper's samples (5.8 nm PbS, 12.3 keV, 7 m, 50 pulses at 2.2 MHz). */
+static PetscErrorCode Preset(MxSimParams *p, const char *name, MPI_Comm comm)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(p, sizeof *p));
+  snprintf(p->preset, sizeof p->preset, "%s", name);
+  p->ntrains = 48;
+  p->npulses = 50;
+  p->rep_rate_mhz = 2.2;
+  p->trains_per_file = 32;
+  p->run = 1;
+  p->proposal = 900001;
+  p->seed = 1;
+  p->radius_A = 29;
+  p->pd = 0.05;
+  p->photons = 0.3;
+  p->q_ref = 0.01;
+  p->beam_fwhm_um = 2.5;
+  p->subpixels = 2;
+  p->sase_modes = 50;
+  p->adu_per_photon = 1;
+  p->D0_um2_s = 57;
+  p->Ds_over_D0 = 1;
+  snprintf(p->hydro, sizeof p->hydro, "none");
+  snprintf(p->heating, sizeof p->heating, "stokes");
+  p->T0_K = 298.15;
+  p->dT_per_pulse_K = 0.4;
+  p->Ea_kJ_mol = 12;
+  p->kappa_per_pulse = 0.01;
+  p->artifacts = PETSC_TRUE;
+  p->offset_amp = 0.03;
+  p->gain_amp = 0.05;
+  p->dead_frac = 1e-3;
+  p->hot_frac = 2e-4;
+  p->masked_asics = 1;
+  p->missing_module = -1;
+  p->nmodules = 2;
+  p->modules[0] = 3;
+  p->modules[1] = 4;
+  if (!strcmp(name, "colloid")) {
+    p->phi = 0.005; /* dilute: S(q) = 1 */
+  } else if (!strcmp(name, "liquid")) {
+    /* dense liquid phi = 0.3: PY S(q), delta-gamma H(q) with Ds/D0 = 0.23 (the paper's value).
+       H > 0 only near and above the S(q) peak, so the dynamics are simulated there, in a
+       slower (quenched) environment: D0 = 5 um^2/s. */
+    p->phi = 0.3;
+    p->structure_py = PETSC_TRUE;
+    snprintf(p->hydro, sizeof p->hydro, "deltagamma");
+    p->Ds_over_D0 = 0.23;
+    p->D0_um2_s = 5;
+    p->photons = 0.1;
+    p->q_ref = 0.11;
+    p->porod = 0.0;
+    p->modules[0] = 0; /* q = 0.085 .. 0.15 at 7 m, 12.3 keV: around the S(q) peak */
+    p->modules[1] = 12;
+  } else if (!strcmp(name, "full")) {
+    p->phi = 0.005;
+    p->ntrains = 200;
+    p->trains_per_file = 64;
+    p->nmodules = 16;
+    for (int m = 0; m < 16; m++) p->modules[m] = m;
+  } else SETERRQ(comm, PETSC_ERR_ARG_WRONG, "option -sim_preset: '%s' is not colloid, liquid or full", name);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxSimSetFromOptions(MxSim s)
+{
+  MxSimParams *p = &s->p;
+  char         preset[16] = "colloid", hydro[16], heating[16];
+  PetscInt     nmod = MX_NMOD, nmiss = 64;
+  PetscBool    set;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-sim_preset", preset, sizeof preset, NULL));
+  PetscCall(Preset(p, preset, s->comm));
+  /* the experiment's geometry unless the user says otherwise */
+  PetscCall(MxGeomSetDistance(s->geom, 7.0));
+  PetscCall(MxGeomSetEnergy(s->geom, 12.3));
+  PetscCall(MxGeomSetFromOptions(s->geom));
+  snprintf(hydro, sizeof hydro, "%s", p->hydro);
+  snprintf(heating, sizeof heating, "%s", p->heating);
+  PetscOptionsBegin(s->comm, NULL, "Synthetic MHz-XPCS run (mxpcs simulate)", "MxSim");
+  PetscCall(PetscOptionsString("-sim_preset", "colloid | liquid | full (defaults of everything below)", "", preset, preset, sizeof preset, NULL));
+  PetscCall(PetscOptionsIntArray("-sim_modules", "AGIPD modules to simulate", "", p->modules, &nmod, &set));
+  if (set) p->nmodules = nmod;
+  PetscCall(PetscOptionsInt("-sim_trains", "Trains", "", p->ntrains, &p->ntrains, NULL));
+  PetscCall(PetscOptionsInt("-sim_pulses", "Pulses (frames) per train", "", p->npulses, &p->npulses, NULL));
+  PetscCall(PetscOptionsReal("-sim_rep_rate_mhz", "Pulse rate within a train: 1.1, 2.2 or 4.5 MHz", "", p->rep_rate_mhz, &p->rep_rate_mhz, NULL));
+  PetscCall(PetscOptionsInt("-sim_seed", "Random seed", "", p->seed, &p->seed, NULL));
+  PetscCall(PetscOptionsInt("-sim_run", "Run number", "", p->run, &p->run, NULL));
+  PetscCall(PetscOptionsInt("-sim_trains_per_file", "Trains per sequence file", "", p->trains_per_file, &p->trains_per_file, NULL));
+  PetscCall(PetscOptionsReal("-sim_radius_A", "Particle radius (angstrom)", "", p->radius_A, &p->radius_A, NULL));
+  PetscCall(PetscOptionsReal("-sim_pd", "Relative Gaussian polydispersity of the radius", "", p->pd, &p->pd, NULL));
+  PetscCall(PetscOptionsReal("-sim_phi", "Volume fraction", "", p->phi, &p->phi, NULL));
+  PetscCall(PetscOptionsBool("-sim_structure_py", "Percus-Yevick hard-sphere S(q) (else S = 1)", "", p->structure_py, &p->structure_py, NULL));
+  PetscCall(PetscOptionsReal("-sim_porod", "q^-4 term, as a fraction of P S at q_ref", "", p->porod, &p->porod, NULL));
+  PetscCall(PetscOptionsReal("-sim_photons", "Mean photons per pixel per pulse at q_ref", "", p->photons, &p->photons, NULL));
+  PetscCall(PetscOptionsReal("-sim_q_ref", "Reference q for -sim_photons (1/angstrom)", "", p->q_ref, &p->q_ref, NULL));
+  PetscCall(PetscOptionsReal("-sim_beam_fwhm_um", "Beam size at the sample, FWHM (um)", "", p->beam_fwhm_um, &p->beam_fwhm_um, NULL));
+  PetscCall(PetscOptionsInt("-sim_subpixels", "Sub-pixel points per pixel side (pixel integration)", "", p->subpixels, &p->subpixels, NULL));
+  PetscCall(PetscOptionsReal("-sim_sase_modes", "SASE modes: pulse energies ~ Gamma(M)/M (0: constant)", "", p->sase_modes, &p->sase_modes, NULL));
+  PetscCall(PetscOptionsReal("-sim_adu_per_photon", "Detector units per photon in the written data", "", p->adu_per_photon, &p->adu_per_photon, NULL));
+  PetscCall(PetscOptionsReal("-sim_D0_um2_s", "Free-particle diffusion coefficient at T0 (um^2/s)", "", p->D0_um2_s, &p->D0_um2_s, NULL));
+  PetscCall(PetscOptionsString("-sim_hydro", "Hydrodynamic function: none (H = 1) | deltagamma (Ds/D0 + H_d)", "", hydro, hydro, sizeof hydro, NULL));
+  PetscCall(PetscOptionsReal("-sim_Ds_over_D0", "Self part Ds/D0 of H(q) for -sim_hydro deltagamma", "", p->Ds_over_D0, &p->Ds_over_D0, NULL));
+  PetscCall(PetscOptionsString("-sim_heating", "X-ray heating law: none | linear | stokes", "", heating, heating, sizeof heating, NULL));
+  PetscCall(PetscOptionsReal("-sim_kappa_per_pulse", "linear: D_n = D0 (1 + kappa n)", "", p->kappa_per_pulse, &p->kappa_per_pulse, NULL));
+  PetscCall(PetscOptionsReal("-sim_T0_K", "stokes: temperature before the train (K)", "", p->T0_K, &p->T0_K, NULL));
+  PetscCall(PetscOptionsReal("-sim_dT_per_pulse_K", "stokes: temperature rise per pulse (K)", "", p->dT_per_pulse_K, &p->dT_per_pulse_K, NULL));
+  PetscCall(PetscOptionsReal("-sim_Ea_kJ_mol", "stokes: activation energy of the Arrhenius viscosity (kJ/mol)", "", p->Ea_kJ_mol, &p->Ea_kJ_mol, NULL));
+  PetscCall(PetscOptionsBool("-sim_artifacts", "Detector artifacts (memory-cell pattern, dead/hot pixels, masked ASIC)", "", p->artifacts, &p->artifacts, NULL));
+  PetscCall(PetscOptionsReal("-sim_offset_amp", "Memory-cell offset pattern amplitude (photons)", "", p->offset_amp, &p->offset_amp, NULL));
+  PetscCall(PetscOptionsReal("-sim_gain_amp", "Memory-cell relative gain pattern amplitude", "", p->gain_amp, &p->gain_amp, NULL));
+  PetscCall(PetscOptionsReal("-sim_dead_frac", "Fraction of dead pixels", "", p->dead_frac, &p->dead_frac, NULL));
+  PetscCall(PetscOptionsReal("-sim_hot_frac", "Fraction of hot pixels", "", p->hot_frac, &p->hot_frac, NULL));
+  PetscCall(PetscOptionsInt("-sim_masked_asics", "Masked 64x64 ASICs per module", "", p->masked_asics, &p->masked_asics, NULL));
+  PetscCall(PetscOptionsInt("-sim_missing_module", "A module whose files are not written (-1: none)", "", p->missing_module, &p->missing_module, NULL));
+  PetscCall(PetscOptionsIntArray("-sim_missing_trains", "Train indices left out of the run (gaps in train IDs)", "", p->missing_trains, &nmiss, &set));
+  if (set) p->nmissing = nmiss;
+  PetscOptionsEnd();
+  snprintf(p->hydro, sizeof p->hydro, "%s", hydro);
+  snprintf(p->heating, sizeof p->heating, "%s", heating);
+
+  /* check everything here, naming the option */
+  PetscCheck(p->nmodules >= 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_modules: empty");
+  for (PetscInt i = 0; i < p->nmodules; i++) PetscCheck(p->modules[i] >= 0 && p->modules[i] < MX_NMOD, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_modules: %" PetscInt_FMT " is not in 0..15", p->modules[i]);
+  PetscCheck(p->ntrains >= 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_trains: %" PetscInt_FMT " must be >= 1", p->ntrains);
+  PetscCheck(p->npulses >= 2 && p->npulses <= 352, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_pulses: %" PetscInt_FMT " must be in 2..352 (AGIPD memory cells)", p->npulses);
+  if (fabs(p->rep_rate_mhz - 4.5) < 1e-9) p->pulse_step = 1;
+  else if (fabs(p->rep_rate_mhz - 2.2) < 1e-9) p->pulse_step = 2;
+  else if (fabs(p->rep_rate_mhz - 1.1) < 1e-9) p->pulse_step = 4;
+  else SETERRQ(s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_rep_rate_mhz: %g is not 1.1, 2.2 or 4.5", (double)p->rep_rate_mhz);
+  p->dt_s = p->pulse_step / MX_BUNCH_CLOCK_HZ;
+  PetscCheck(p->trains_per_file >= 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_trains_per_file: must be >= 1");
+  PetscCheck(p->radius_A > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_radius_A: %g must be > 0", (double)p->radius_A);
+  PetscCheck(p->pd >= 0 && p->pd < 0.5, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_pd: %g must be in [0, 0.5)", (double)p->pd);
+  PetscCheck(p->phi >= 0 && p->phi < 0.55, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_phi: %g must be in [0, 0.55)", (double)p->phi);
+  PetscCheck(p->photons > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_photons: %g must be > 0", (double)p->photons);
+  PetscCheck(p->q_ref > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_q_ref: %g must be > 0", (double)p->q_ref);
+  PetscCheck(p->porod >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_porod: %g must be >= 0", (double)p->porod);
+  PetscCheck(p->beam_fwhm_um > 0.1 && p->beam_fwhm_um < 100, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_beam_fwhm_um: %g must be in (0.1, 100)", (double)p->beam_fwhm_um);
+  PetscCheck(p->subpixels >= 1 && p->subpixels <= 4, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_subpixels: %" PetscInt_FMT " must be in 1..4", p->subpixels);
+  PetscCheck(p->sase_modes >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_sase_modes: must be >= 0");
+  PetscCheck(p->adu_per_photon > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_adu_per_photon: must be > 0");
+  PetscCheck(p->D0_um2_s > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_D0_um2_s: %g must be > 0", (double)p->D0_um2_s);
+  PetscCheck(!strcmp(p->hydro, "none") || !strcmp(p->hydro, "deltagamma"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_hydro: '%s' is not none or deltagamma", p->hydro);
+  PetscCheck(!strcmp(p->heating, "none") || !strcmp(p->heating, "linear") || !strcmp(p->heating, "stokes"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_heating: '%s' is not none, linear or stokes", p->heating);
+  PetscCheck(p->T0_K > 0 && p->dT_per_pulse_K >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_T0_K > 0 and -sim_dT_per_pulse_K >= 0");
+  PetscCheck(p->kappa_per_pulse > -1.0 / p->npulses, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_kappa_per_pulse: D would become negative");
+  PetscCheck(p->missing_module >= -1 && p->missing_module < MX_NMOD, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_missing_module: must be -1 or 0..15");
+  for (PetscInt i = 0; i < p->nmissing; i++) PetscCheck(p->missing_trains[i] >= 0 && p->missing_trains[i] < p->ntrains, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_missing_trains: %" PetscInt_FMT " is not a train index in 0..%" PetscInt_FMT, p->missing_trains[i], p->ntrains - 1);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxSimSetOutput(MxSim s, const char dir[])
+{
+  PetscFunctionBeginUser;
+  snprintf(s->outdir, sizeof s->outdir, "%s", dir);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxSimSetUp(MxSim s)
+{
+  MxSimParams       *p = &s->p;
+  const MxPixelGeom *pix;
+  double             qlo = 1e9, qhi = 0;
+
+  PetscFunctionBeginUser;
+  if (s->setup) PetscFunctionReturn(0);
+  PetscCall(MxGeomSetUp(s->geom));
+  PetscCall(MxGeomGetPixels(s->geom, &pix));
+  PetscCall(MxGeomGetWavelength(s->geom, &s->lambda_A));
+  PetscCall(MxGeomGetDistance(s->geom, &s->distance_m));
+  for (PetscInt i = 0; i < p->nmodules; i++)
+    for (PetscInt k = 0; k < MX_MODPIX; k++) {
+      size_t g = (size_t)p->modules[i] * MX_MODPIX + k;
+      if (!pix->covered[g]) continue;
+      qlo = PetscMin(qlo, pix->q_inv_A[g]);
+      qhi = PetscMax(qhi, pix->q_inv_A[g]);
+    }
+  PetscCheck(qhi > qlo, s->comm, PETSC_ERR_ARG_WRONG, "simulate: the geometry covers no pixel of the chosen modules");
+  s->nbins  = 96;
+  s->bin_q0 = qlo;
+  s->bin_dq = (qhi - qlo) * (1 + 1e-9) / s->nbins;
+  PetscCall(PetscCalloc1(3 * s->nbins * p->ntrains, &s->beta_acc));
+  PetscCall(MxSimTables(s));
+  /* the hydrodynamic function must stay positive where modes are simulated */
+  for (PetscInt i = 0; i < s->ntab; i++)
+    if (s->tab_q[i] >= qlo && s->tab_q[i] <= qhi)
+      PetscCheck(s->tab_H[i] > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "simulate: H(q) = Ds/D0 + H_d(q) = %g <= 0 at q = %g 1/A (the delta-gamma distinct part outweighs Ds/D0 = %g there); simulate higher q (-sim_modules) or raise -sim_Ds_over_D0", s->tab_H[i], s->tab_q[i], (double)p->Ds_over_D0);
+  PetscCall(PetscMalloc1(p->ntrains, &s->train_ids));
+  for (PetscInt t = 0; t < p->ntrains; t++) s->train_ids[t] = 1000000000ULL + 1000ULL * (uint64_t)p->run + (uint64_t)t;
+  PetscCall(PetscCalloc1(p->nmodules, &s->mods));
+  s->nmods = 0;
+  for (PetscInt i = 0; i < p->nmodules; i++) {
+    if (p->modules[i] == p->missing_module) continue;
+    s->mods[s->nmods].module = (int)p->modules[i];
+    PetscCall(MxSimModuleSetUp(s, &s->mods[s->nmods]));
+    s->nmods++;
+  }
+  PetscCheck(s->nmods > 0, s->comm, PETSC_ERR_ARG_WRONG, "simulate: -sim_missing_module removes every simulated module");
+  s->setup = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxSimRun(MxSim s)
+{
+  char           part[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN];
+  PetscMPIInt    rank;
+  PetscErrorCode ierr;
+  double         t0 = MPI_Wtime();
+
+  PetscFunctionBeginUser;
+  PetscCheck(s->outdir[0], s->comm, PETSC_ERR_ARG_WRONGSTATE, "mxpcs simulate needs -o DIR");
+  PetscCall(MxSimSetUp(s));
+  PetscCall(PetscLogEventBegin(MX_SIM_RUN, 0, 0, 0, 0));
+  MPI_Comm_rank(s->comm, &rank);
+  PetscCall(MxSimWriteRun(s));
+  {
+    /* each train's sums come from one rank (the others add zeros): exact at any rank count */
+    PetscInt n = 3 * s->nbins * s->p.ntrains;
+    double  *tot = NULL;
+    if (!rank) PetscCall(PetscMalloc1(n, &tot));
+    PetscCallMPI(MPI_Reduce(s->beta_acc, tot, (int)n, MPI_DOUBLE, MPI_SUM, 0, s->comm));
+    if (!rank) {
+      PetscCall(PetscArrayzero(s->beta_acc, 3 * s->nbins));
+      for (PetscInt t = 0; t < s->p.ntrains; t++)
+        for (PetscInt k = 0; k < 3 * s->nbins; k++) s->beta_acc[k] += tot[t * 3 * s->nbins + k];
+      PetscCall(PetscFree(tot));
+    }
+  }
+  snprintf(part, sizeof part, "%s.part", s->outdir);
+  snprintf(path, sizeof path, "%s/truth.h5", part);
+  PetscCall(MxSimWriteTruth(s, path));
+  ierr = 0;
+  if (!rank && rename(part, s->outdir)) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_WRITE, PETSC_ERROR_INITIAL, "simulate: cannot rename %s to %s", part, s->outdir);
+  PetscCall(MxErrorSync(s->comm, ierr));
+  PetscCall(PetscLogEventEnd(MX_SIM_RUN, 0, 0, 0, 0));
+  {
+    struct rusage ru;
+    double        rss, maxrss, tsim, twr, tall = MPI_Wtime() - t0;
+    getrusage(RUSAGE_SELF, &ru);
+    rss = ru.ru_maxrss / 1024.0;
+    PetscCallMPI(MPI_Reduce(&rss, &maxrss, 1, MPI_DOUBLE, MPI_MAX, 0, s->comm));
+    PetscCallMPI(MPI_Reduce(&s->t_sim, &tsim, 1, MPI_DOUBLE, MPI_MAX, 0, s->comm));
+    PetscCallMPI(MPI_Reduce(&s->t_write, &twr, 1, MPI_DOUBLE, MPI_MAX, 0, s->comm));
+    PetscCall(PetscPrintf(s->comm, "mxpcs simulate: wrote %s: %" PetscInt_FMT " trains x %" PetscInt_FMT " pulses x %" PetscInt_FMT " modules in %.1f s (model %.1f s, writing %.1f s on the busiest rank; %.2f s per train-module), peak memory %.0f MiB per rank\n", s->outdir, s->p.ntrains - s->p.nmissing, s->p.npulses, s->nmods, tall, tsim, twr, tall / PetscMax(1, (s->p.ntrains - s->p.nmissing) * s->nmods), maxrss));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxSimView(MxSim s, PetscViewer v)
+{
+  MxSimParams *p = &s->p;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(v, "MxSim: preset %s, %" PetscInt_FMT " trains x %" PetscInt_FMT " pulses at %g MHz (%.2f ns apart), modules", p->preset, p->ntrains, p->npulses, (double)p->rep_rate_mhz, p->dt_s * 1e9));
+  for (PetscInt i = 0; i < p->nmodules; i++) PetscCall(PetscViewerASCIIPrintf(v, " %" PetscInt_FMT, p->modules[i]));
+  PetscCall(PetscViewerASCIIPrintf(v, "\n  sample: R = %g A, pd = %g, phi = %g, S(q) %s, hydro %s (Ds/D0 = %g), D0 = %g um^2/s\n", (double)p->radius_A, (double)p->pd, (double)p->phi, p->structure_py ? "Percus-Yevick" : "= 1", p->hydro, (double)p->Ds_over_D0, (double)p->D0_um2_s));
+  PetscCall(PetscViewerASCIIPrintf(v, "  heating %s: D at the last pulse = %.3g x D0\n", p->heating, s->D_A2_s ? s->D_A2_s[p->npulses - 1] / (p->D0_um2_s * 1e8) : 1.0));
+  PetscCall(PetscViewerASCIIPrintf(v, "  beam %g um FWHM, %g photons/pixel/pulse at q = %g 1/A, artifacts %s\n", (double)p->beam_fwhm_um, (double)p->photons, (double)p->q_ref, p->artifacts ? "on" : "off"));
+  for (PetscInt i = 0; i < s->nmods; i++) PetscCall(PetscViewerASCIIPrintf(v, "  module %d: speckle window %d x %d modes, dq = %.3g 1/A\n", s->mods[i].module, s->mods[i].win.nx, s->mods[i].win.ny, s->mods[i].win.dq));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxSimDestroy(MxSim *ps)
+{
+  MxSim s = *ps;
+
+  PetscFunctionBeginUser;
+  if (!s) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < s->nmods; i++) PetscCall(MxSimModuleDestroy(&s->mods[i]));
+  PetscCall(PetscFree(s->mods));
+  if (s->tab_q) PetscCall(PetscFree5(s->tab_q, s->tab_I, s->tab_P, s->tab_S, s->tab_H));
+  if (s->D_A2_s) PetscCall(PetscFree2(s->D_A2_s, s->T_K));
+  PetscCall(PetscFree(s->beta_acc));
+  PetscCall(PetscFree(s->train_ids));
+  PetscCall(MxGeomDestroy(&s->geom));
+  PetscCall(PetscFree(s));
+  *ps = NULL;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,70 @@
+/* Private state of MxSim. */
+#pragma once
+#include <mxpcs/sim.h>
+#include <mxpcs/speckle.h>
+#include <mxpcs/rng.h>
+
+#define MX_BUNCH_CLOCK_HZ 4.513e6 /* EuXFEL bunch clock: pulse spacing = step / 4.513 MHz */
+
+typedef struct {
+  char      preset[16];
+  PetscInt  modules[MX_NMOD], nmodules;
+  PetscInt  ntrains, npulses, pulse_step, trains_per_file, run, proposal;
+  PetscInt  seed;
+  PetscReal rep_rate_mhz, dt_s;
+  /* sample */
+  PetscReal radius_A, pd, phi, porod;
+  PetscBool structure_py;
+  /* photons and beam */
+  PetscReal photons, q_ref, beam_fwhm_um, sase_modes, adu_per_photon;
+  PetscInt  subpixels;
+  /* dynamics */
+  PetscReal D0_um2_s, Ds_over_D0, kappa_per_pulse, T0_K, dT_per_pulse_K, Ea_kJ_mol;
+  char      hydro[16], heating[16];
+  /* detector artifacts */
+  PetscBool artifacts;
+  PetscReal offset_amp, gain_amp, dead_frac, hot_frac;
+  PetscInt  masked_asics, missing_module, missing_trains[64], nmissing;
+} MxSimParams;
+
+/* Per simulated module: its speckle window and per-pixel tables. */
+typedef struct {
+  int       module;
+  MxSpeckle win;
+  float    *qsub;   /* subpixel (qx,qy): MX_MODPIX * s^2 * 2 */
+  float    *Ibar;   /* model mean intensity at the pixel centre (photons/pulse, G = 1) */
+  float    *G;      /* relative solid angle x polarisation */
+  int      *qbin;   /* truth q-bin of the pixel, -1 outside */
+  float    *offset, *gain; /* memory-cell artifact (npulses * MX_MODPIX), NULL when off */
+  uint32_t *mask;   /* dead, hot, masked ASIC bits */
+  uint8_t  *hot;
+} MxSimModule;
+
+struct _p_MxSim {
+  MPI_Comm    comm;
+  MxSimParams p;
+  char        outdir[PETSC_MAX_PATH_LEN];
+  MxGeom      geom;
+  PetscBool   setup;
+  double      lambda_A, distance_m;
+  /* truth tables on a fine q grid */
+  PetscInt    ntab;
+  double      tab_dq, *tab_q, *tab_I, *tab_P, *tab_S, *tab_H;
+  double     *D_A2_s, *T_K; /* per pulse */
+  /* realised contrast, per truth q-bin */
+  PetscInt    nbins;
+  double      bin_q0, bin_dq, *beta_acc; /* per train and bin: sum s, sum s^2, count (fixed summation order at any rank count) */
+  MxSimModule *mods;
+  PetscInt    nmods;
+  uint64_t   *train_ids; /* ntrains (missing trains included: they are skipped) */
+  double      t_sim, t_write;
+};
+
+PetscErrorCode MxSimTables(MxSim s);
+void           MxSimModel(double q, void *ctx, double *Iq, double *HoverS);
+PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m);
+PetscErrorCode MxSimModuleDestroy(MxSimModule *m);
+/* Frames of one train of one module (npulses x MX_MODPIX floats, photons or ADU). */
+PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *pulse_energy, float *frames);
+PetscErrorCode MxSimWriteRun(MxSim s);
+PetscErrorCode MxSimWriteTruth(MxSim s, const char path[]);

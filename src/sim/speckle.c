@@ -1,0 +1,112 @@
+/* Speckle field of one reciprocal-space window (see include/mxpcs/speckle.h). */
+#include <mxpcs/speckle.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* FFTW index -> signed frequency */
+static inline int Freq(int i, int n) { return i < n / 2 ? i : i - n; }
+
+int MxSpeckleCreate(int nx, int ny, double dq, double qcx, double qcy, double beam_fwhm_A, MxSpeckleModel fun, void *ctx, MxSpeckle *s)
+{
+  size_t n = (size_t)nx * ny;
+  memset(s, 0, sizeof *s);
+  s->nx = nx;
+  s->ny = ny;
+  s->dq = dq;
+  s->qcx = qcx;
+  s->qcy = qcy;
+  s->P     = malloc(n * sizeof(double));
+  s->shape = malloc(n * sizeof(double));
+  s->beam  = malloc(n * sizeof(double));
+  s->modes = fftw_alloc_complex(n);
+  s->field = fftw_alloc_complex(n);
+  if (!s->P || !s->shape || !s->beam || !s->modes || !s->field) return 1;
+  /* rows are x (i), columns y (j): index i*ny + j */
+  s->to_real = fftw_plan_dft_2d(nx, ny, s->modes, s->field, FFTW_BACKWARD, FFTW_ESTIMATE);
+  s->to_q    = fftw_plan_dft_2d(nx, ny, s->field, s->field, FFTW_FORWARD, FFTW_ESTIMATE);
+  if (!s->to_real || !s->to_q) return 2;
+  for (int i = 0; i < nx; i++)
+    for (int j = 0; j < ny; j++) {
+      double kx = qcx + Freq(i, nx) * dq, ky = qcy + Freq(j, ny) * dq, k = sqrt(kx * kx + ky * ky);
+      double Ik, h;
+      fun(k, ctx, &Ik, &h);
+      s->shape[(size_t)i * ny + j] = k * k * h;
+      s->P[(size_t)i * ny + j]     = Ik;
+    }
+  /* beam on the real-space grid: spacing 2 pi/(n dq), centred at 0 (periodic) */
+  double sig = beam_fwhm_A / (2 * sqrt(2 * log(2))), dx = 2 * M_PI / (nx * dq), dy = 2 * M_PI / (ny * dq);
+  for (int i = 0; i < nx; i++)
+    for (int j = 0; j < ny; j++) {
+      double x = Freq(i, nx) * dx, y = Freq(j, ny) * dy;
+      s->beam[(size_t)i * ny + j] = exp(-(x * x + y * y) / (2 * sig * sig));
+    }
+  /* norm = sum_k |B_k|^2, B = forward DFT of b: by Parseval n * sum b^2 */
+  double sb = 0;
+  for (size_t k = 0; k < n; k++) sb += s->beam[k] * s->beam[k];
+  s->norm = (double)n * sb;
+  /* E = B (*) rho: Cov(E(q), E(q+d)) ~ exp(-d^2 sig^2 / 4) for the Gaussian beam */
+  s->c1 = exp(-dq * dq * sig * sig / 4);
+  return 0;
+}
+
+void MxSpeckleDestroy(MxSpeckle *s)
+{
+  if (s->to_real) fftw_destroy_plan(s->to_real);
+  if (s->to_q) fftw_destroy_plan(s->to_q);
+  fftw_free(s->modes);
+  fftw_free(s->field);
+  free(s->P);
+  free(s->shape);
+  free(s->beam);
+  memset(s, 0, sizeof *s);
+}
+
+void MxSpeckleInit(MxSpeckle *s, MxRng *g)
+{
+  size_t n = (size_t)s->nx * s->ny;
+  for (size_t k = 0; k < n; k++) {
+    double a = sqrt(0.5 * s->P[k]); /* complex normal, E|rho|^2 = P */
+    s->modes[k][0] = a * MxRngNormal(g);
+    s->modes[k][1] = a * MxRngNormal(g);
+  }
+}
+
+void MxSpeckleAdvance(MxSpeckle *s, MxRng *g, double Ddt)
+{
+  size_t n = (size_t)s->nx * s->ny;
+  for (size_t k = 0; k < n; k++) {
+    double a = exp(-Ddt * s->shape[k]), b = sqrt(0.5 * s->P[k] * (1 - a * a));
+    s->modes[k][0] = a * s->modes[k][0] + b * MxRngNormal(g);
+    s->modes[k][1] = a * s->modes[k][1] + b * MxRngNormal(g);
+  }
+}
+
+void MxSpeckleField(MxSpeckle *s)
+{
+  size_t n = (size_t)s->nx * s->ny;
+  fftw_execute(s->to_real);
+  for (size_t k = 0; k < n; k++) {
+    s->field[k][0] *= s->beam[k];
+    s->field[k][1] *= s->beam[k];
+  }
+  fftw_execute(s->to_q);
+}
+
+double MxSpeckleIntensityAt(const MxSpeckle *s, double qx, double qy)
+{
+  double u = (qx - s->qcx) / s->dq, v = (qy - s->qcy) / s->dq;
+  double fu = floor(u), fv = floor(v), tu = u - fu, tv = v - fv;
+  int    i0 = (int)fu, j0 = (int)fv;
+  double re = 0, im = 0;
+  for (int di = 0; di < 2; di++)
+    for (int dj = 0; dj < 2; dj++) {
+      int    i = ((i0 + di) % s->nx + s->nx) % s->nx, j = ((j0 + dj) % s->ny + s->ny) % s->ny;
+      double w = (di ? tu : 1 - tu) * (dj ? tv : 1 - tv);
+      re += w * s->field[(size_t)i * s->ny + j][0];
+      im += w * s->field[(size_t)i * s->ny + j][1];
+    }
+  double vx = (1 - tu) * (1 - tu) + tu * tu + 2 * tu * (1 - tu) * s->c1;
+  double vy = (1 - tv) * (1 - tv) + tv * tv + 2 * tv * (1 - tv) * s->c1;
+  return (re * re + im * im) / (s->norm * vx * vy);
+}

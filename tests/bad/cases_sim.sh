@@ -1,0 +1,10 @@
+# mxpcs simulate: bad options and an existing output (sourced by run_bad_input.sh)
+mkdir -p "$bad/exists"
+expect sim_exists     "output directory $bad/exists exists" -- simulate -o "$bad/exists" -sim_trains 1
+expect sim_rate       "option -sim_rep_rate_mhz: 3.? is not 1.1, 2.2 or 4.5" -- simulate -o "$bad/dump_sim_rate" -sim_rep_rate_mhz 3
+expect sim_pulses     "option -sim_pulses: 400 must be in 2..352" -- simulate -o "$bad/dump_sim_pulses" -sim_pulses 400
+expect sim_module     "option -sim_modules: 16 is not in 0..15" -- simulate -o "$bad/dump_sim_module" -sim_modules 3,16
+expect sim_preset     "option -sim_preset: 'gel' is not colloid, liquid or full" -- simulate -o "$bad/dump_sim_preset" -sim_preset gel
+expect sim_hydro_neg  "H\\(q\\) = Ds/D0 \\+ H_d\\(q\\) = .* <= 0 at q = " -- simulate -o "$bad/dump_sim_hydro_neg" -sim_preset liquid -sim_modules 3
+expect sim_missing    "option -sim_missing_trains: 9 is not a train index in 0..3" -- simulate -o "$bad/dump_sim_missing" -sim_trains 4 -sim_missing_trains 9
+expect sim_no_out     "mxpcs simulate needs -o DIR" -- simulate -sim_trains 1
