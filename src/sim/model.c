@@ -236,6 +236,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       if (m->offset) v = m->gain[n * MX_MODPIX + i] * c + m->offset[n * MX_MODPIX + i];
       if (m->mask[i] & (1u << 14)) v = 0;
       if (m->hot[i]) v += 20 + 5 * MxRngUniform(&gp);
+      if (p->gain_noise > 0 && c) v *= 1 + p->gain_noise * MxRngNormal(&gp);
       f[i] = (float)(v * p->adu_per_photon);
     }
   }

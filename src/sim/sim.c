@@ -82,6 +82,7 @@ static PetscErrorCode Preset(MxSimParams *p, const char *name, MPI_Comm comm)
     p->phi = 0.005;
     p->ntrains = 200;
     p->trains_per_file = 64;
+    p->subpixels = 1; /* pixel-centre sampling: 3x faster, higher contrast */
     p->nmodules = 16;
     for (int m = 0; m < 16; m++) p->modules[m] = m;
   } else SETERRQ(comm, PETSC_ERR_ARG_WRONG, "option -sim_preset: '%s' is not colloid, liquid or full", name);
@@ -125,6 +126,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCall(PetscOptionsInt("-sim_subpixels", "Sub-pixel points per pixel side (pixel integration)", "", p->subpixels, &p->subpixels, NULL));
   PetscCall(PetscOptionsReal("-sim_sase_modes", "SASE modes: pulse energies ~ Gamma(M)/M (0: constant)", "", p->sase_modes, &p->sase_modes, NULL));
   PetscCall(PetscOptionsReal("-sim_adu_per_photon", "Detector units per photon in the written data", "", p->adu_per_photon, &p->adu_per_photon, NULL));
+  PetscCall(PetscOptionsReal("-sim_gain_noise", "Relative per pixel-frame noise of the photon-to-ADU conversion", "", p->gain_noise, &p->gain_noise, NULL));
   PetscCall(PetscOptionsReal("-sim_D0_um2_s", "Free-particle diffusion coefficient at T0 (um^2/s)", "", p->D0_um2_s, &p->D0_um2_s, NULL));
   PetscCall(PetscOptionsString("-sim_hydro", "Hydrodynamic function: none (H = 1) | deltagamma (Ds/D0 + H_d)", "", hydro, hydro, sizeof hydro, NULL));
   PetscCall(PetscOptionsReal("-sim_Ds_over_D0", "Self part Ds/D0 of H(q) for -sim_hydro deltagamma", "", p->Ds_over_D0, &p->Ds_over_D0, NULL));
@@ -167,6 +169,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCheck(p->subpixels >= 1 && p->subpixels <= 4, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_subpixels: %" PetscInt_FMT " must be in 1..4", p->subpixels);
   PetscCheck(p->sase_modes >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_sase_modes: must be >= 0");
   PetscCheck(p->adu_per_photon > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_adu_per_photon: must be > 0");
+  PetscCheck(p->gain_noise >= 0 && p->gain_noise < 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_gain_noise: must be in [0, 1)");
   PetscCheck(p->D0_um2_s > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_D0_um2_s: %g must be > 0", (double)p->D0_um2_s);
   PetscCheck(!strcmp(p->hydro, "none") || !strcmp(p->hydro, "deltagamma"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_hydro: '%s' is not none or deltagamma", p->hydro);
   PetscCheck(!strcmp(p->heating, "none") || !strcmp(p->heating, "linear") || !strcmp(p->heating, "stokes"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_heating: '%s' is not none, linear or stokes", p->heating);

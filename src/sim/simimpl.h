@@ -16,7 +16,7 @@ typedef struct {
   PetscReal radius_A, pd, phi, porod;
   PetscBool structure_py;
   /* photons and beam */
-  PetscReal photons, q_ref, beam_fwhm_um, sase_modes, adu_per_photon;
+  PetscReal photons, q_ref, beam_fwhm_um, sase_modes, adu_per_photon, gain_noise;
   PetscInt  subpixels;
   /* dynamics */
   PetscReal D0_um2_s, Ds_over_D0, kappa_per_pulse, T0_K, dT_per_pulse_K, Ea_kJ_mol;

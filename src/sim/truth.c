@@ -44,6 +44,7 @@ PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
   PetscCall(Scalar(s, f, "subpixels", p->subpixels, ""));
   PetscCall(Scalar(s, f, "sase_modes", p->sase_modes, ""));
   PetscCall(Scalar(s, f, "adu_per_photon", p->adu_per_photon, ""));
+  PetscCall(Scalar(s, f, "gain_noise", p->gain_noise, ""));
   PetscCall(Scalar(s, f, "D0_um2_s", p->D0_um2_s, "um^2/s"));
   PetscCall(Scalar(s, f, "Ds_over_D0", p->Ds_over_D0, ""));
   PetscCall(Scalar(s, f, "hydro_deltagamma", !strcmp(p->hydro, "deltagamma"), ""));
