@@ -44,3 +44,8 @@ mx_script_test(peer.simulate_extra_data peer bash ${CMAKE_CURRENT_SOURCE_DIR}/pe
 
 # scattering kernels against sasmodels itself at random parameter sets
 mx_script_test(peer.sasmodels peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/sasmodels_check.py $<TARGET_FILE:test_models> 1e-6)
+
+# mxpcs analyze: the same results at 1, 2 and 4 ranks on every grid; the g2 fit against scipy
+mx_script_test(mpi.analyze_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/analyze_ranks.py ${MX_TESTDATA})
+set_tests_properties(mpi.analyze_ranks PROPERTIES PROCESSORS 4)
+mx_script_test(peer.g2fit_scipy peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/g2fit_scipy.py $<TARGET_FILE:test_g2fit>)

@@ -15,3 +15,4 @@ PetscErrorCode MxAppCheckOptions(MPI_Comm comm, const char *cmd);
 PetscErrorCode MxAppInfo(MPI_Comm comm);
 PetscErrorCode MxAppQmap(MPI_Comm comm);
 PetscErrorCode MxAppSimulate(MPI_Comm comm);
+PetscErrorCode MxAppAnalyze(MPI_Comm comm);

@@ -1,11 +1,14 @@
 /* mxpcs: one executable, subcommands, every parameter a PETSc option. */
 #include "app.h"
+#include <cblas.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static const MxAppCommand commands[] = {
   {"info", "what is in a run: modules, sequence files, trains, pulses, gaps, anomalies", MxAppInfo},
   {"qmap", "per-pixel q from a geometry, q-rings, ring map written to HDF5", MxAppQmap},
   {"simulate", "a synthetic MHz-XPCS run in the EuXFEL layout with known truth", MxAppSimulate},
+  {"analyze", "SAXS, two-time correlation, neighbour-train correction, g2, contrast, decay rates", MxAppAnalyze},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
@@ -61,6 +64,9 @@ int main(int argc, char **argv)
     Usage(stderr);
     return 2;
   }
+  /* one BLAS thread per MPI rank (the ranks are the parallelism; results do not depend on
+     how OpenBLAS splits its work), unless the user says otherwise */
+  if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
   argv[1] = argv[0];
   argc--;
   argv++;

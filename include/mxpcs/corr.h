@@ -1,0 +1,26 @@
+/* Two-time correlation kernels (seed paper, Methods "Correlation analysis"; design.md 1.2-1.5).
+   Plain C on arrays + OpenBLAS; no MPI. Frames are row-major (nf x npix, leading dimension ld):
+   row t holds the ring's pixels of pulse t. Sums are accumulated in double. */
+#pragma once
+#include <stddef.h>
+
+/* s1[t] += sum_p I_p(t); gram[t1*nf+t2] += sum_p I_p(t1) I_p(t2) (full symmetric matrix), with
+   cblas_ssyrk over blocks of at most `block` pixels, each block's float result added in double.
+   work: nf*nf floats. */
+void MxCorrGramAccumulate(int nf, int npix, const float *A, int ld, int block, double *s1, double *gram, float *work);
+/* x[t1*nf+t2] += sum_p A_p(t1) B_p(t2) (cblas_sgemm, blocks as above). work: nf*nf floats. */
+void MxCorrCrossAccumulate(int nf, int npix, const float *A, const float *B, int ld, int block, double *x, float *work);
+/* Per-train two-time correlation from ring sums over N pixels:
+   C(t1,t2) = <dI(t1) dI(t2)>/(<I(t1)><I(t2)>) = N gram(t1,t2)/(s1(t1) s1(t2)) - 1. */
+void MxCorrTwoTime(int nf, double N, const double *s1, const double *gram, double *C);
+/* Cross-train: X(t1,t2) = N x(t1,t2)/(s1a(t1) s1b(t2)) - 1 (a: the earlier train). */
+void MxCorrCross(int nf, double N, const double *s1a, const double *s1b, const double *x, double *X);
+/* XC = (XT_-1 + XT_+1)/2 with XT = (X + X^T)/2; one of Xm, Xp may be NULL (then XC = its XT).
+   Returns 0, or 1 when both are NULL (XC untouched). */
+int MxCorrXC(int nf, const double *Xm, const double *Xp, double *XC);
+/* g2 - 1 from a two-time matrix: for each age window w (pulses [start[w], start[w]+len)) and
+   lag tau = 1..ntau, the mean of C(t1, t1+tau) over pairs with both pulses in the window;
+   out[w*ntau + tau-1], npairs likewise (0 pairs: out = NaN). */
+void MxCorrG2(int nf, const double *C, int nwin, const int *start, int len, int ntau, double *out, int *npairs);
+/* Contrast from the diagonal: beta(t) = C(t,t) - N/s1(t) (photon shot noise of photon-unit data). */
+void MxCorrContrast(int nf, double N, const double *s1, const double *C, double *beta);

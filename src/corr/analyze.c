@@ -1,0 +1,481 @@
+/* MxAnalyze: the train loop (reads, ring sums, reductions, neighbour-train correction, g2,
+   contrast, SAXS) and the fits. See include/mxpcs/analyze.h. */
+#include "analyzeimpl.h"
+#include <math.h>
+#include <unistd.h>
+
+static PetscLogEvent MX_AN_SETUP, MX_AN_TRAIN, MX_AN_REDUCE;
+PetscLogEvent        MX_AN_FIT;
+
+PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
+{
+  MxAnalyze a;
+
+  PetscFunctionBeginUser;
+  if (!MX_AN_SETUP) {
+    PetscClassId cid;
+    PetscCall(PetscClassIdRegister("MxAnalyze", &cid));
+    PetscCall(PetscLogEventRegister("MxAnalyzeSetUp", cid, &MX_AN_SETUP));
+    PetscCall(PetscLogEventRegister("MxAnalyzeTrain", cid, &MX_AN_TRAIN));
+    PetscCall(PetscLogEventRegister("MxAnalyzeReduce", cid, &MX_AN_REDUCE));
+    PetscCall(PetscLogEventRegister("MxAnalyzeFit", cid, &MX_AN_FIT));
+  }
+  PetscCall(PetscNew(&a));
+  a->comm       = comm;
+  a->xc         = PETSC_TRUE;
+  a->block      = 4096;
+  a->saxs_nbins = 200;
+  a->win_len    = -1;
+  a->win_step   = -1;
+  a->progress   = PETSC_TRUE;
+  PetscCall(MxReaderCreate(comm, &a->reader));
+  PetscCall(MxGeomCreate(comm, &a->geom));
+  PetscCall(MxRingsCreate(comm, &a->rings));
+  PetscCall(MxG2FitCreate(PETSC_COMM_SELF, &a->fit));
+  *out = a;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxReaderSetFromOptions(a->reader));
+  PetscCall(MxGeomSetFromOptions(a->geom));
+  PetscCall(MxRingsSetFromOptions(a->rings));
+  PetscCall(MxG2FitSetFromOptions(a->fit));
+  PetscOptionsBegin(a->comm, NULL, "Correlation analysis (mxpcs analyze)", "MxAnalyze");
+  PetscCall(PetscOptionsInt("-g2_age_window", "Pulses per age window of g2 (default: those of the first 8.86 us)", "", a->win_len, &a->win_len, NULL));
+  PetscCall(PetscOptionsInt("-g2_age_step", "Start-to-start step of the age windows in pulses (default: the window, i.e. disjoint)", "", a->win_step, &a->win_step, NULL));
+  PetscCall(PetscOptionsBool("-corr_xc", "Subtract the neighbour-train cross term XC (Dallari et al. 2021)", "", a->xc, &a->xc, NULL));
+  PetscCall(PetscOptionsInt("-corr_block", "Pixels per BLAS-3 block of the Gram products", "", a->block, &a->block, NULL));
+  PetscCall(PetscOptionsInt("-saxs_nbins", "Bins of the SAXS q grid", "", a->saxs_nbins, &a->saxs_nbins, NULL));
+  PetscCall(PetscOptionsReal("-saxs_q_min", "SAXS q min (1/angstrom; default: smallest q read)", "", a->saxs_qmin, &a->saxs_qmin, NULL));
+  PetscCall(PetscOptionsReal("-saxs_q_max", "SAXS q max (1/angstrom; default: largest q read)", "", a->saxs_qmax, &a->saxs_qmax, NULL));
+  PetscCall(PetscOptionsBool("-analyze_progress", "Progress line on rank 0", "", a->progress, &a->progress, NULL));
+  PetscOptionsEnd();
+  PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
+  PetscCheck(a->saxs_nbins >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -saxs_nbins: must be >= 1");
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
+{
+  const MxPixelGeom   *pix;
+  const int           *roi;
+  const unsigned char *umask;
+  const uint64_t      *pid;
+  PetscInt             nmod, ipart, nparts, ntr;
+  const PetscInt      *mods;
+  double              *w, px, D;
+
+  PetscFunctionBeginUser;
+  if (a->setup) PetscFunctionReturn(0);
+  PetscCall(PetscLogEventBegin(MX_AN_SETUP, 0, 0, 0, 0));
+  PetscCall(MxReaderSetUp(a->reader));
+  PetscCall(MxGeomSetUp(a->geom));
+  PetscCall(MxReaderGetUserMask(a->reader, &umask));
+  PetscCall(MxReaderGetModules(a->reader, &nmod, &mods));
+  {
+    /* rings over the pixels of the modules in the run (and not masked by the user) */
+    unsigned char *rbad;
+    PetscCall(PetscMalloc1((size_t)MX_NMOD * MX_MODPIX, &rbad));
+    for (size_t k = 0; k < (size_t)MX_NMOD * MX_MODPIX; k++) rbad[k] = 1;
+    for (PetscInt i = 0; i < nmod; i++)
+      for (size_t k = 0; k < MX_MODPIX; k++) rbad[(size_t)mods[i] * MX_MODPIX + k] = umask ? umask[(size_t)mods[i] * MX_MODPIX + k] : 0;
+    PetscCall(MxRingsSetUp(a->rings, a->geom, rbad));
+    PetscCall(PetscFree(rbad));
+  }
+  PetscCall(MxGeomGetPixels(a->geom, &pix));
+  PetscCall(MxRingsGetMap(a->rings, &roi));
+  PetscCall(MxRingsGetRings(a->rings, &a->nring, NULL, NULL));
+  PetscCall(MxReaderGetFrames(a->reader, &a->nf, &pid, NULL));
+  PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
+  PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
+  PetscCheck(a->nf >= 2, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "analyze: %" PetscInt_FMT " frame(s) per train selected; two-time correlations need at least 2", a->nf);
+  /* pulse spacing from the pulseId step (4.513 MHz bunch clock) */
+  a->dt_s = (double)(pid[1] - pid[0]) / 4.513e6;
+  PetscCheck(pid[1] > pid[0], a->comm, PETSC_ERR_FILE_UNEXPECTED, "analyze: pulseId does not increase within the train (%llu, %llu)", (unsigned long long)pid[0], (unsigned long long)pid[1]);
+  /* age windows: default the pulses of the first 8.86 us (seed paper), disjoint */
+  if (a->win_len < 0) a->win_len = PetscMax(2, PetscMin(a->nf, (PetscInt)floor(8.86e-6 / a->dt_s + 1e-6) + 1)); /* t = 0 .. 8.86 us */
+  if (a->win_step < 0) a->win_step = a->win_len;
+  PetscCheck(a->win_len >= 2 && a->win_len <= a->nf, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_window: %" PetscInt_FMT " must be in 2..%" PetscInt_FMT " (frames per train)", a->win_len, a->nf);
+  PetscCheck(a->win_step >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_step: must be >= 1");
+  a->nwin = (a->nf - a->win_len) / a->win_step + 1;
+  PetscCall(PetscMalloc1(a->nwin, &a->win_start));
+  for (PetscInt k = 0; k < a->nwin; k++) a->win_start[k] = k * a->win_step;
+
+  /* rows to read: every row of the modules holding ring pixels; weights balance the Gram work */
+  PetscCall(PetscCalloc1(MX_NMOD * MX_NSS, &w));
+  for (PetscInt i = 0; i < nmod; i++) {
+    int m = (int)mods[i], any = 0;
+    for (int k = 0; k < MX_MODPIX && !any; k++) any = roi[m * MX_MODPIX + k] > 0;
+    if (!any) continue;
+    for (int ss = 0; ss < MX_NSS; ss++) {
+      int nr = 0;
+      for (int fs = 0; fs < MX_NFS; fs++) nr += roi[m * MX_MODPIX + ss * MX_NFS + fs] > 0;
+      w[m * MX_NSS + ss] = MX_NFS + nr * (double)a->nf / 8.0;
+    }
+  }
+  PetscCall(PetscMalloc1(MX_NMOD * MX_NSS / 2 + 1, &a->ranges));
+  MxPartitionRows(w, (int)nparts, (int)ipart, a->ranges, &a->nranges);
+  PetscCall(PetscFree(w));
+  a->npix = 0;
+  for (int k = 0; k < a->nranges; k++) a->npix += (size_t)(a->ranges[k].ss1 - a->ranges[k].ss0) * MX_NFS;
+
+  /* per local pixel: ring, SAXS bin, intensity correction */
+  double qlo = INFINITY, qhi = 0;
+  PetscCall(PetscCalloc1(a->nring + 1, &a->ring_off));
+  PetscCall(PetscMalloc2(a->npix + 1, &a->saxs_bin, a->npix + 1, &a->corr));
+  for (int pass = 0; pass < 2; pass++) {
+    size_t off = 0;
+    int   *cnt;
+    PetscCall(PetscCalloc1(a->nring + 1, &cnt));
+    for (int k = 0; k < a->nranges; k++)
+      for (int ss = a->ranges[k].ss0; ss < a->ranges[k].ss1; ss++)
+        for (int fs = 0; fs < MX_NFS; fs++, off++) {
+          int r = roi[a->ranges[k].module * MX_MODPIX + ss * MX_NFS + fs] - 1;
+          if (r < 0) continue;
+          if (pass == 0) a->ring_off[r + 1]++;
+          else a->ring_pix[a->ring_off[r] + cnt[r]++] = (int)off;
+        }
+    if (pass == 0) {
+      for (PetscInt r = 0; r < a->nring; r++) a->ring_off[r + 1] += a->ring_off[r];
+      PetscCall(PetscMalloc1(a->ring_off[a->nring] + 1, &a->ring_pix));
+    }
+    PetscCall(PetscFree(cnt));
+  }
+  PetscCall(MxGeomGetPixelSize(a->geom, &px));
+  PetscCall(MxGeomGetDistance(a->geom, &D));
+  {
+    size_t off = 0;
+    for (int k = 0; k < a->nranges; k++)
+      for (int ss = a->ranges[k].ss0; ss < a->ranges[k].ss1; ss++)
+        for (int fs = 0; fs < MX_NFS; fs++, off++) {
+          size_t g = (size_t)a->ranges[k].module * MX_MODPIX + ss * MX_NFS + fs;
+          double G = pix->solid_angle[g] / (px * px / (D * D)) * pix->polarization[g];
+          a->corr[off] = pix->covered[g] && !pix->bad[g] && G > 0 ? (float)(1.0 / G) : 0.0f;
+          if (a->corr[off] > 0) {
+            qlo = PetscMin(qlo, pix->q_inv_A[g]);
+            qhi = PetscMax(qhi, pix->q_inv_A[g]);
+          }
+        }
+  }
+  /* SAXS grid: common to all ranks */
+  double glo, ghi;
+  PetscCallMPI(MPI_Allreduce(&qlo, &glo, 1, MPI_DOUBLE, MPI_MIN, a->comm));
+  PetscCallMPI(MPI_Allreduce(&qhi, &ghi, 1, MPI_DOUBLE, MPI_MAX, a->comm));
+  if (a->saxs_qmin <= 0) a->saxs_qmin = glo;
+  if (a->saxs_qmax <= 0) a->saxs_qmax = ghi * (1 + 1e-12);
+  PetscCheck(a->saxs_qmax > a->saxs_qmin, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -saxs_q_min/-saxs_q_max: %g >= %g", (double)a->saxs_qmin, (double)a->saxs_qmax);
+  {
+    size_t off = 0;
+    for (int k = 0; k < a->nranges; k++)
+      for (int ss = a->ranges[k].ss0; ss < a->ranges[k].ss1; ss++)
+        for (int fs = 0; fs < MX_NFS; fs++, off++) {
+          size_t g = (size_t)a->ranges[k].module * MX_MODPIX + ss * MX_NFS + fs;
+          int    b = (int)floor((pix->q_inv_A[g] - a->saxs_qmin) / (a->saxs_qmax - a->saxs_qmin) * a->saxs_nbins);
+          a->saxs_bin[off] = a->corr[off] > 0 && b >= 0 && b < a->saxs_nbins && !(umask && umask[g]) ? b : -1;
+        }
+  }
+  /* accumulators */
+  size_t nc = (size_t)a->nring * a->nf * a->nf, ng = (size_t)a->nring * a->nwin * (a->win_len - 1);
+  PetscCall(PetscCalloc3(nc, &a->sumC, nc, &a->sumCraw, nc, &a->sumXC));
+  PetscCall(PetscCalloc2(ng, &a->g2sum, ng, &a->g2sq));
+  PetscCall(PetscCalloc2(a->nring, &a->bsum, a->nring, &a->bsq));
+  PetscCall(PetscCalloc1((size_t)a->saxs_nbins * a->nf * 3, &a->saxs));
+  PetscCall(PetscCalloc1((size_t)a->saxs_nbins * 3, &a->saxs_run));
+  a->setup = PETSC_TRUE;
+  PetscCall(PetscLogEventEnd(MX_AN_SETUP, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* Layout of the per-train buffer reduced over the pixel parts of a train block:
+   [ring sums: N, s1, gram] [cross with the previous train: Nx, s1a, s1b, x] [SAXS: sum, count per bin and pulse] */
+typedef struct {
+  size_t nring_sums, ncross, nsaxs, total;
+} BufLayout;
+
+static BufLayout Layout(MxAnalyze a)
+{
+  BufLayout L;
+  size_t    nf = (size_t)a->nf;
+  L.nring_sums = (size_t)a->nring * (1 + nf + nf * nf);
+  L.ncross     = (size_t)a->nring * (1 + 2 * nf + nf * nf);
+  L.nsaxs      = (size_t)a->saxs_nbins * nf * 2;
+  L.total      = L.nring_sums + L.ncross + L.nsaxs + 1; /* +1: cross-term present flag */
+  return L;
+}
+
+/* Gather the pixels of ring r valid in `valid` (and in `valid2` when given) into nf x n rows. */
+static int Gather(MxAnalyze a, PetscInt r, const float *data, const unsigned char *valid, const unsigned char *valid2, float *out, int ld)
+{
+  int n = 0;
+  for (int k = a->ring_off[r]; k < a->ring_off[r + 1]; k++) {
+    int p = a->ring_pix[k];
+    if (!valid[p] || (valid2 && !valid2[p])) continue;
+    for (PetscInt f = 0; f < a->nf; f++) out[(size_t)f * ld + n] = data[(size_t)f * a->npix + p];
+    n++;
+  }
+  return n;
+}
+
+/* This rank's partial sums of one train (and the cross terms with the previous one). */
+static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid, const float *prev, const unsigned char *pvalid, double *buf, float *A, float *B, float *work, int ldmax)
+{
+  BufLayout L  = Layout(a);
+  size_t    nf = (size_t)a->nf;
+  double   *rs = buf, *cx = buf + L.nring_sums, *sx = cx + L.ncross;
+
+  for (PetscInt r = 0; r < a->nring; r++) {
+    double *N = rs + r * (1 + nf + nf * nf), *s1 = N + 1, *gram = s1 + nf;
+    int     n = Gather(a, r, data, valid, NULL, A, ldmax);
+    *N        = n;
+    MxCorrGramAccumulate((int)nf, n, A, ldmax, (int)a->block, s1, gram, work);
+    if (prev) {
+      double *Nx = cx + r * (1 + 2 * nf + nf * nf), *s1a = Nx + 1, *s1b = s1a + nf, *x = s1b + nf;
+      int     na = Gather(a, r, prev, pvalid, valid, A, ldmax);
+      Gather(a, r, data, valid, pvalid, B, ldmax);
+      *Nx = na;
+      for (PetscInt f = 0; f < a->nf; f++)
+        for (int k = 0; k < na; k++) {
+          s1a[f] += A[f * (size_t)ldmax + k];
+          s1b[f] += B[f * (size_t)ldmax + k];
+        }
+      MxCorrCrossAccumulate((int)nf, na, A, B, ldmax, (int)a->block, x, work);
+    }
+  }
+  if (prev) buf[L.total - 1] = 1;
+  /* SAXS: corrected intensity per bin and pulse */
+  for (PetscInt f = 0; f < a->nf; f++)
+    for (size_t p = 0; p < a->npix; p++) {
+      int b = a->saxs_bin[p];
+      if (b < 0 || !valid[p]) continue;
+      double v = data[f * a->npix + p] * a->corr[p];
+      sx[(b * nf + f) * 2] += v;
+      sx[(b * nf + f) * 2 + 1] += 1;
+    }
+}
+
+/* Finalise train n: C_n - XC_n into the sums (design.md 1.3), g2 and contrast per train. */
+static PetscErrorCode Finalise(MxAnalyze a, const double *rs, const double *Xm, const double *Xp, double *C, double *XC)
+{
+  size_t nf = (size_t)a->nf, ntau = (size_t)a->win_len - 1;
+  int   *np, *start;
+  double *g2, *beta;
+
+  PetscFunctionBeginUser;
+  if (!Xm && !Xp && a->xc) { /* no neighbour train: left out of C, counted */
+    a->nleft_noneighbour++;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMalloc4(a->nwin * ntau + 1, &np, a->nwin, &start, a->nwin * ntau + 1, &g2, nf, &beta));
+  for (PetscInt k = 0; k < a->nwin; k++) start[k] = (int)a->win_start[k];
+  for (PetscInt r = 0; r < a->nring; r++) {
+    const double *N = rs + r * (1 + nf + nf * nf), *s1 = N + 1, *gram = s1 + nf;
+    double       *Cr = C + r * nf * nf, *XCr = XC + r * nf * nf;
+    MxCorrTwoTime((int)nf, *N, s1, gram, Cr);
+    if (a->xc) MxCorrXC((int)nf, Xm ? Xm + r * nf * nf : NULL, Xp ? Xp + r * nf * nf : NULL, XCr);
+    else
+      for (size_t k = 0; k < nf * nf; k++) XCr[k] = 0;
+    for (size_t k = 0; k < nf * nf; k++) {
+      a->sumCraw[r * nf * nf + k] += Cr[k];
+      a->sumXC[r * nf * nf + k] += XCr[k];
+      Cr[k] -= XCr[k];
+      a->sumC[r * nf * nf + k] += Cr[k];
+    }
+    /* this train's g2 - 1 and contrast, for the train-to-train spread */
+    MxCorrG2((int)nf, Cr, (int)a->nwin, start, (int)a->win_len, (int)ntau, g2, np);
+    for (size_t k = 0; k < a->nwin * ntau; k++) {
+      a->g2sum[r * a->nwin * ntau + k] += g2[k];
+      a->g2sq[r * a->nwin * ntau + k] += g2[k] * g2[k];
+    }
+    MxCorrContrast((int)nf, *N, s1, Cr, beta);
+    double bm = 0;
+    for (size_t t = 0; t < nf; t++) bm += beta[t] / nf;
+    a->bsum[r] += bm;
+    a->bsq[r] += bm * bm;
+  }
+  PetscCall(PetscFree4(np, start, g2, beta));
+  a->ntrains_used++;
+  PetscFunctionReturn(0);
+}
+
+static void Progress(MxAnalyze a, PetscInt done, PetscInt total, double t0, PetscBool final)
+{
+  static double last;
+  double        now = MPI_Wtime(), rate = done / PetscMax(now - t0, 1e-9);
+  int           tty = isatty(2);
+  if (!a->progress || (!final && now - last < (tty ? 0.2 : 10.0))) return;
+  last = now;
+  if (tty) {
+    int  w = 30, k = (int)(w * done / PetscMax(total, 1));
+    char bar[64];
+    for (int i = 0; i < w; i++) bar[i] = i < k ? '#' : '.';
+    bar[w] = 0;
+    fprintf(stderr, "\ranalyze [%s] %" PetscInt_FMT "/%" PetscInt_FMT " trains  %.1f trains/s  ETA %.0f s ", bar, done, total, rate, (total - done) / PetscMax(rate, 1e-9));
+    if (final) fprintf(stderr, "\n");
+  } else fprintf(stderr, "analyze: %" PetscInt_FMT "/%" PetscInt_FMT " trains, %.1f trains/s, ETA %.0f s\n", done, total, rate, (total - done) / PetscMax(rate, 1e-9));
+  fflush(stderr);
+}
+
+PetscErrorCode MxAnalyzeApply(MxAnalyze a)
+{
+  PetscInt        t0, t1, ntr, ipart, nparts;
+  const uint64_t *tid;
+  MPI_Comm        pix_comm;
+  BufLayout       L = Layout(a);
+  size_t          nf = (size_t)a->nf, nC = (size_t)a->nring * nf * nf;
+  int             ldmax = 1;
+  float          *cur, *prev, *A, *B, *work;
+  unsigned char  *bad, *valid, *pvalid;
+  double         *buf, *rs_prev, *Xcur, *Xprev, *C, *XC, *used;
+  PetscBool       have_prev = PETSC_FALSE, have_Xprev = PETSC_FALSE;
+  PetscErrorCode  ierr = 0;
+  PetscMPIInt     rank;
+  double          tstart = MPI_Wtime();
+
+  PetscFunctionBeginUser;
+  PetscCall(MxAnalyzeSetUp(a));
+  MPI_Comm_rank(a->comm, &rank);
+  PetscCall(MxReaderGetLocalTrains(a->reader, &t0, &t1));
+  PetscCall(MxReaderGetTrains(a->reader, &ntr, &tid));
+  PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
+  PetscCall(MxReaderGetComms(a->reader, &pix_comm, NULL));
+  for (PetscInt r = 0; r < a->nring; r++) ldmax = PetscMax(ldmax, a->ring_off[r + 1] - a->ring_off[r]);
+  PetscCall(PetscMalloc4(nf * a->npix + 1, &cur, nf * a->npix + 1, &prev, nf * ldmax, &A, nf * ldmax, &B));
+  PetscCall(PetscMalloc4(nf * nf, &work, nf * a->npix + 1, &bad, a->npix + 1, &valid, a->npix + 1, &pvalid));
+  float         *cur0 = cur, *prev0 = prev; /* the loop swaps them; free the originals */
+  unsigned char *valid0 = valid, *pvalid0 = pvalid;
+  PetscCall(PetscMalloc4(L.total + 1, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
+  PetscCall(PetscMalloc2(nC, &C, nC, &XC));
+  PetscCall(PetscCalloc1(ntr, &used));
+
+  /* this block's trains plus one halo train on each side: the cross terms need no messages */
+  PetscInt lo = PetscMax(t0 - 1, 0), hi = PetscMin(t1 + 1, ntr);
+  if (t0 >= t1) lo = hi = 0; /* more train blocks than trains */
+  for (PetscInt t = lo; t < hi; t++) {
+    PetscLogDouble c0, c1, c2;
+    PetscCall(PetscTime(&c0));
+    PetscCall(PetscLogEventBegin(MX_AN_TRAIN, 0, 0, 0, 0));
+    PetscErrorCode le = MxReaderRead(a->reader, t, a->nranges, a->ranges, cur, bad);
+    PetscCall(PetscTime(&c1));
+    PetscCall(PetscArrayzero(buf, L.total + 1));
+    PetscBool consecutive = have_prev && tid[t] == tid[t - 1] + 1;
+    if (!le) {
+      for (size_t p = 0; p < a->npix; p++) {
+        unsigned char ok = 1;
+        for (size_t f = 0; f < nf && ok; f++) ok = !bad[f * a->npix + p];
+        valid[p] = ok;
+      }
+      TrainSums(a, cur, valid, consecutive ? prev : NULL, pvalid, buf, A, B, work, ldmax);
+    } else ierr = le;
+    buf[L.total] = le ? 1 : 0; /* the block stops together */
+    PetscCall(PetscTime(&c2));
+    PetscCall(PetscLogEventEnd(MX_AN_TRAIN, 0, 0, 0, 0));
+    PetscCall(PetscLogEventBegin(MX_AN_REDUCE, 0, 0, 0, 0));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)(L.total + 1), MPI_DOUBLE, MPI_SUM, pix_comm));
+    PetscCall(PetscLogEventEnd(MX_AN_REDUCE, 0, 0, 0, 0));
+    PetscLogDouble c3;
+    PetscCall(PetscTime(&c3));
+    a->t_read += c1 - c0;
+    a->t_corr += c2 - c1;
+    a->t_comm += c3 - c2;
+    if (buf[L.total] > 0) {
+      if (!ierr) ierr = PETSC_ERR_LIB; /* another rank of the block failed; its message wins below */
+      break;
+    }
+    /* X(t-1, t) of the whole block */
+    PetscBool have_Xcur = buf[L.total - 1] > 0;
+    if (have_Xcur)
+      for (PetscInt r = 0; r < a->nring; r++) {
+        double *Nx = buf + L.nring_sums + r * (1 + 2 * nf + nf * nf), *s1a = Nx + 1, *s1b = s1a + nf, *x = s1b + nf;
+        MxCorrCross((int)nf, *Nx, s1a, s1b, x, Xcur + r * nf * nf);
+      }
+    /* train t-1 is complete now that X(t-1, t) is known */
+    if (ipart == 0 && have_prev && t - 1 >= t0 && t - 1 < t1) {
+      PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, have_Xcur ? Xcur : NULL, C, XC));
+      used[t - 1] = 1;
+    }
+    /* SAXS of train t: per-train bin means */
+    if (ipart == 0 && t >= t0 && t < t1) {
+      double *sx = buf + L.nring_sums + L.ncross;
+      for (PetscInt b = 0; b < a->saxs_nbins; b++) {
+        double S = 0, Nn = 0;
+        for (size_t f = 0; f < nf; f++) {
+          double s = sx[(b * nf + f) * 2], n = sx[(b * nf + f) * 2 + 1];
+          if (n > 0) {
+            double m = s / n;
+            a->saxs[(b * nf + f) * 3] += m;
+            a->saxs[(b * nf + f) * 3 + 1] += m * m;
+            a->saxs[(b * nf + f) * 3 + 2] += 1;
+          }
+          S += s;
+          Nn += n;
+        }
+        if (Nn > 0) {
+          a->saxs_run[b * 3] += S / Nn;
+          a->saxs_run[b * 3 + 1] += (S / Nn) * (S / Nn);
+          a->saxs_run[b * 3 + 2] += 1;
+        }
+      }
+    }
+    /* shift: t becomes the previous train */
+    PetscCall(PetscArraycpy(rs_prev, buf, L.nring_sums));
+    if (have_Xcur) PetscCall(PetscArraycpy(Xprev, Xcur, nC));
+    have_Xprev = have_Xcur;
+    {
+      float *tf = prev;
+      prev      = cur;
+      cur       = tf;
+      unsigned char *tv = pvalid;
+      pvalid            = valid;
+      valid             = tv;
+    }
+    have_prev = PETSC_TRUE;
+    if (!rank) Progress(a, PetscMin(t + 1, t1) - t0, t1 - t0, tstart, PETSC_FALSE);
+  }
+  /* the block's last train has no successor in the run */
+  if (!ierr && ipart == 0 && have_prev && hi == t1 && t1 - 1 >= t0) {
+    PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
+    used[t1 - 1] = 1;
+  }
+  if (!rank) Progress(a, t1 - t0, t1 - t0, tstart, PETSC_TRUE);
+  PetscCall(MxErrorSync(a->comm, ierr));
+
+  /* sums over train blocks (only pixel part 0 of each block holds them) */
+  PetscCall(PetscLogEventBegin(MX_AN_REDUCE, 0, 0, 0, 0));
+  size_t ng = (size_t)a->nring * a->nwin * (a->win_len - 1);
+  double cnt[3] = {a->ntrains_used, a->nleft_noneighbour, 0};
+#define MX_REDUCE(ptr, n) PetscCallMPI(MPI_Reduce(rank ? (ptr) : MPI_IN_PLACE, (ptr), (int)(n), MPI_DOUBLE, MPI_SUM, 0, a->comm))
+  MX_REDUCE(a->sumC, nC);
+  MX_REDUCE(a->sumCraw, nC);
+  MX_REDUCE(a->sumXC, nC);
+  MX_REDUCE(a->g2sum, ng);
+  MX_REDUCE(a->g2sq, ng);
+  MX_REDUCE(a->bsum, a->nring);
+  MX_REDUCE(a->bsq, a->nring);
+  MX_REDUCE(a->saxs, (size_t)a->saxs_nbins * nf * 3);
+  MX_REDUCE(a->saxs_run, (size_t)a->saxs_nbins * 3);
+  MX_REDUCE(cnt, 3);
+  MX_REDUCE(used, ntr);
+#undef MX_REDUCE
+  PetscCall(PetscLogEventEnd(MX_AN_REDUCE, 0, 0, 0, 0));
+  a->ntrains_used      = cnt[0];
+  a->nleft_noneighbour = cnt[1];
+  if (!rank) {
+    PetscCall(PetscMalloc1(ntr, &a->train_ids_used));
+    a->ntrain_ids_used = 0;
+    for (PetscInt t = 0; t < ntr; t++)
+      if (used[t] > 0) a->train_ids_used[a->ntrain_ids_used++] = tid[t];
+  }
+  PetscCall(PetscFree4(cur0, prev0, A, B));
+  PetscCall(PetscFree4(work, bad, valid0, pvalid0));
+  PetscCall(PetscFree4(buf, rs_prev, Xcur, Xprev));
+  PetscCall(PetscFree2(C, XC));
+  PetscCall(PetscFree(used));
+  PetscCallMPI(MPI_Bcast(&a->ntrains_used, 1, MPI_DOUBLE, 0, a->comm));
+  PetscCheck(a->ntrains_used > 0, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: no train could be used (%g left out without a neighbouring train; -corr_xc 0 uses trains without neighbours)", a->nleft_noneighbour);
+  if (!rank) PetscCall(MxAnalyzeResults(a));
+  a->t_total = MPI_Wtime() - tstart;
+  PetscFunctionReturn(0);
+}

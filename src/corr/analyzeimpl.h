@@ -1,0 +1,54 @@
+/* Private state of MxAnalyze. */
+#pragma once
+#include <mxpcs/analyze.h>
+#include <mxpcs/corr.h>
+#include <mxpcs/g2fit.h>
+
+/* Per-train ring sums over the pixels of this rank's part (then over the train block). */
+typedef struct {
+  double *N;    /* nring */
+  double *s1;   /* nring * nf */
+  double *gram; /* nring * nf * nf */
+} MxRingSums;
+
+struct _p_MxAnalyze {
+  MPI_Comm  comm;
+  MxReader  reader;
+  MxGeom    geom;
+  MxRings   rings;
+  MxG2Fit   fit;
+  PetscBool setup, xc, progress;
+  PetscInt  win_len, win_step, block, saxs_nbins;
+  PetscReal saxs_qmin, saxs_qmax, dt_s;
+
+  /* this rank's pixels */
+  int         nranges;
+  MxRowRange *ranges;
+  size_t      npix;        /* pixels per frame read */
+  PetscInt    nring, nf;   /* rings kept, frames per train */
+  int        *ring_off;    /* nring+1: offsets into ring_pix */
+  int        *ring_pix;    /* local pixel index of each ring pixel */
+  int        *saxs_bin;    /* npix: SAXS bin or -1 */
+  float      *corr;        /* npix: 1/(relative solid angle x polarisation) */
+  /* windows */
+  PetscInt nwin, *win_start;
+  /* accumulators over trains (train-block sums; reduced at the end) */
+  double  *sumC, *sumCraw, *sumXC;   /* nring * nf * nf */
+  double  *g2sum, *g2sq;             /* nring * nwin * ntau */
+  double  *bsum, *bsq;               /* nring: contrast per train */
+  double   ntrains_used, nleft_out, nleft_noneighbour;
+  double  *saxs;                     /* nbins * nf * 3: sum I, sum I^2, count (pixel-frames) */
+  double  *saxs_run;                 /* nbins * 3 over the run, per pixel-train means */
+  /* results (rank 0 after Apply) */
+  double *C, *Craw, *XC, *g2, *g2err, *beta, *beta_err, *q, *qedges;
+  PetscInt *npix_ring;
+  double *gam, *gam_err, *gam0, *gam0_err, *Deff, *Deff_err, Deff_mean, Deff_mean_err;
+  double *saxs_q, *saxs_I, *saxs_err, *saxs_Ip, *saxs_Ip_err;
+  uint64_t *train_ids_used;
+  PetscInt  ntrain_ids_used;
+  double    t_read, t_corr, t_comm, t_total;
+};
+
+/* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction). */
+PetscErrorCode MxAnalyzeResults(MxAnalyze a);
+extern PetscLogEvent MX_AN_FIT;

@@ -1,0 +1,281 @@
+/* MxAnalyze: results on rank 0 (means over trains, errors, fits), results.h5, summary. */
+#include "analyzeimpl.h"
+#include <math.h>
+
+/* Means and errors over trains, TAO fits per ring and age, zero-age extrapolation. Rank 0. */
+PetscErrorCode MxAnalyzeResults(MxAnalyze a)
+{
+  size_t       nf = (size_t)a->nf, nC = (size_t)a->nring * nf * nf, ntau = (size_t)a->win_len - 1;
+  double       n = a->ntrains_used;
+  const double *qm;
+  const PetscInt *npix;
+  PetscInt     nedges, nphi;
+  const double *edges;
+  PetscBool    free_beta;
+  int          *start, *np;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MX_AN_FIT, 0, 0, 0, 0));
+  PetscCall(MxRingsGetRings(a->rings, NULL, &qm, &npix));
+  PetscCall(MxRingsGetEdges(a->rings, &nedges, &edges, &nphi));
+  PetscCall(MxG2FitGetBetaFree(a->fit, &free_beta));
+  PetscCall(PetscMalloc3(nC, &a->C, nC, &a->Craw, nC, &a->XC));
+  for (size_t k = 0; k < nC; k++) {
+    a->C[k]    = a->sumC[k] / n;
+    a->Craw[k] = a->sumCraw[k] / n;
+    a->XC[k]   = a->sumXC[k] / n;
+  }
+  size_t ng = (size_t)a->nring * a->nwin * ntau;
+  PetscCall(PetscMalloc4(ng, &a->g2, ng, &a->g2err, a->nring, &a->beta, a->nring, &a->beta_err));
+  PetscCall(PetscMalloc2(a->nwin, &start, ng + 1, &np));
+  for (PetscInt k = 0; k < a->nwin; k++) start[k] = (int)a->win_start[k];
+  for (PetscInt r = 0; r < a->nring; r++) {
+    /* g2 from the mean C; errors from the train-to-train spread of the per-train g2 */
+    MxCorrG2((int)nf, a->C + r * nf * nf, (int)a->nwin, start, (int)a->win_len, (int)ntau, a->g2 + r * a->nwin * ntau, np);
+    for (size_t k = 0; k < a->nwin * ntau; k++) {
+      size_t i = r * a->nwin * ntau + k;
+      double m = a->g2sum[i] / n, v = n > 1 ? (a->g2sq[i] / n - m * m) * n / (n - 1) : NAN;
+      a->g2err[i] = sqrt(PetscMax(v, 0) / n);
+      a->g2[i] += 1.0; /* g2, not g2 - 1 */
+    }
+    double m = a->bsum[r] / n, v = n > 1 ? (a->bsq[r] / n - m * m) * n / (n - 1) : NAN;
+    a->beta[r]     = m;
+    a->beta_err[r] = sqrt(PetscMax(v, 0) / n);
+  }
+  PetscCall(PetscFree2(start, np));
+  /* fits: g2 - 1 = beta exp(-2 Gamma tau) per ring and age; then Gamma(q, 0) */
+  PetscCall(PetscMalloc4(a->nring * a->nwin, &a->gam, a->nring * a->nwin, &a->gam_err, a->nring, &a->gam0, a->nring, &a->gam0_err));
+  PetscCall(PetscMalloc3(a->nring, &a->Deff, a->nring, &a->Deff_err, a->nring, &a->q));
+  double *tau, *y, *sg, *age;
+  PetscCall(PetscMalloc4(ntau, &tau, ntau, &y, ntau, &sg, a->nwin, &age));
+  for (size_t k = 0; k < ntau; k++) tau[k] = (k + 1) * a->dt_s;
+  for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
+  for (PetscInt r = 0; r < a->nring; r++) {
+    a->q[r] = qm[r];
+    for (PetscInt w = 0; w < a->nwin; w++) {
+      MxG2FitResult fr;
+      int           m = 0;
+      for (size_t k = 0; k < ntau; k++) {
+        size_t i = (r * a->nwin + w) * ntau + k;
+        if (!(a->g2err[i] > 0) || !isfinite(a->g2[i])) continue;
+        tau[m] = (k + 1) * a->dt_s;
+        y[m]   = a->g2[i] - 1;
+        sg[m]  = a->g2err[i];
+        m++;
+      }
+      PetscCall(MxG2FitExp(a->fit, m, tau, y, sg, a->beta[r], &fr));
+      a->gam[r * a->nwin + w]     = fr.converged ? fr.gamma : NAN;
+      a->gam_err[r * a->nwin + w] = fr.converged ? fr.gamma_err : NAN;
+      if (!fr.converged) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT " age %g s: g2 fit did not converge (%s)\n", r, age[w], fr.reason));
+    }
+    if (a->nwin >= 2) {
+      if (MxExtrapolateZero((int)a->nwin, age, a->gam + r * a->nwin, a->gam_err + r * a->nwin, 1, &a->gam0[r], &a->gam0_err[r])) a->gam0[r] = a->gam0_err[r] = NAN;
+    } else {
+      a->gam0[r]     = a->gam[r * a->nwin];
+      a->gam0_err[r] = a->gam_err[r * a->nwin];
+    }
+    a->Deff[r]     = a->gam0[r] / (qm[r] * qm[r]) * 1e-8; /* angstrom^2/s -> um^2/s */
+    a->Deff_err[r] = a->gam0_err[r] / (qm[r] * qm[r]) * 1e-8;
+  }
+  if (MxWeightedMean((int)a->nring, a->Deff, a->Deff_err, &a->Deff_mean, &a->Deff_mean_err)) a->Deff_mean = a->Deff_mean_err = NAN;
+  PetscCall(PetscFree4(tau, y, sg, age));
+  /* SAXS over the run and per pulse */
+  PetscCall(PetscMalloc5(a->saxs_nbins, &a->saxs_q, a->saxs_nbins, &a->saxs_I, a->saxs_nbins, &a->saxs_err, (size_t)a->saxs_nbins * nf, &a->saxs_Ip, (size_t)a->saxs_nbins * nf, &a->saxs_Ip_err));
+  for (PetscInt b = 0; b < a->saxs_nbins; b++) {
+    double *s = a->saxs_run + 3 * b, c = s[2], m = c > 0 ? s[0] / c : NAN, v = c > 1 ? (s[1] / c - m * m) * c / (c - 1) : NAN;
+    a->saxs_q[b]   = a->saxs_qmin + (b + 0.5) * (a->saxs_qmax - a->saxs_qmin) / a->saxs_nbins;
+    a->saxs_I[b]   = m;
+    a->saxs_err[b] = c > 1 ? sqrt(PetscMax(v, 0) / c) : NAN;
+    for (size_t f = 0; f < nf; f++) {
+      double *t = a->saxs + (b * nf + f) * 3, cc = t[2], mm = cc > 0 ? t[0] / cc : NAN, vv = cc > 1 ? (t[1] / cc - mm * mm) * cc / (cc - 1) : NAN;
+      a->saxs_Ip[b * nf + f]     = mm;
+      a->saxs_Ip_err[b * nf + f] = cc > 1 ? sqrt(PetscMax(vv, 0) / cc) : NAN;
+    }
+  }
+  (void)npix;
+  (void)free_beta;
+  (void)nedges;
+  (void)edges;
+  (void)nphi;
+  PetscCall(PetscLogEventEnd(MX_AN_FIT, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode W(MxAnalyze a, hid_t f, const char *path, int rank, const hsize_t *dims, const double *v, const char *units)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxH5WriteArray(a->comm, f, path, H5T_NATIVE_DOUBLE, rank, dims, v, units));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
+{
+  size_t   nf = (size_t)a->nf, ntau = (size_t)a->win_len - 1;
+  hsize_t  d1[1], d2[2], d3[3];
+  double   v, *t, *tau, *age, E, lambda, D, px, bx, by;
+  PetscMPIInt rank;
+  char    *opts;
+  PetscInt nids = a->ntrain_ids_used;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(a->comm, &rank);
+  PetscCallMPI(MPI_Bcast(&nids, 1, MPIU_INT, 0, a->comm));
+  PetscCall(MxGeomGetEnergy(a->geom, &E));
+  PetscCall(MxGeomGetWavelength(a->geom, &lambda));
+  PetscCall(MxGeomGetDistance(a->geom, &D));
+  PetscCall(MxGeomGetPixelSize(a->geom, &px));
+  PetscCall(MxGeomGetBeamCenter(a->geom, &bx, &by));
+  /* NXxpcs metadata */
+  {
+    hid_t g = H5Gcreate2(f, "/entry", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    PetscCall(MxH5WriteAttrString(g, "NX_class", "NXentry"));
+    PetscCall(MxH5WriteAttrString(g, "definition", "NXxpcs"));
+    H5Gclose(g);
+  }
+  W(a, f, "/entry/instrument/incident_beam/incident_energy", 0, NULL, &E, "keV");
+  W(a, f, "/entry/instrument/incident_beam/incident_wavelength", 0, NULL, &lambda, "angstrom");
+  W(a, f, "/entry/instrument/detector/distance", 0, NULL, &D, "m");
+  W(a, f, "/entry/instrument/detector/x_pixel_size", 0, NULL, &px, "m");
+  W(a, f, "/entry/instrument/detector/y_pixel_size", 0, NULL, &px, "m");
+  W(a, f, "/entry/instrument/detector/beam_center_x", 0, NULL, &bx, "m");
+  W(a, f, "/entry/instrument/detector/beam_center_y", 0, NULL, &by, "m");
+  W(a, f, "/entry/instrument/detector/frame_time", 0, NULL, &a->dt_s, "s");
+  PetscCall(PetscOptionsGetAll(NULL, &opts));
+  {
+    hid_t   ty = H5Tcopy(H5T_C_S1);
+    size_t  len = strlen(opts) + 1;
+    H5Tset_size(ty, len);
+    PetscCall(MxH5WriteArray(a->comm, f, "/entry/process/options", ty, 0, NULL, opts, NULL));
+    H5Tclose(ty);
+    ty = H5Tcopy(H5T_C_S1);
+    H5Tset_size(ty, 64);
+    char prog[64];
+    snprintf(prog, sizeof prog, "mxpcs %s analyze", MxVersion());
+    PetscCall(MxH5WriteArray(a->comm, f, "/entry/process/program", ty, 0, NULL, prog, NULL));
+    H5Tclose(ty);
+  }
+  PetscCall(PetscFree(opts));
+  /* /xpcs */
+  PetscCall(MxRingsWriteHDF5(a->rings, f));
+  d1[0] = (hsize_t)a->saxs_nbins;
+  W(a, f, "/xpcs/saxs/q", 1, d1, a->saxs_q, "1/angstrom");
+  W(a, f, "/xpcs/saxs/I", 1, d1, a->saxs_I, "photons/pixel/pulse");
+  W(a, f, "/xpcs/saxs/I_err", 1, d1, a->saxs_err, "photons/pixel/pulse");
+  d2[0] = (hsize_t)a->saxs_nbins;
+  d2[1] = nf;
+  W(a, f, "/xpcs/saxs/I_pulse", 2, d2, a->saxs_Ip, "photons/pixel/pulse");
+  W(a, f, "/xpcs/saxs/I_pulse_err", 2, d2, a->saxs_Ip_err, "photons/pixel/pulse");
+  PetscCall(PetscMalloc3(nf, &t, ntau + 1, &tau, a->nwin, &age));
+  for (size_t k = 0; k < nf; k++) t[k] = k * a->dt_s;
+  for (size_t k = 0; k < ntau; k++) tau[k] = (k + 1) * a->dt_s;
+  for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
+  d1[0] = nf;
+  W(a, f, "/xpcs/twotime/t", 1, d1, t, "s");
+  d3[0] = (hsize_t)a->nring;
+  d3[1] = d3[2] = nf;
+  W(a, f, "/xpcs/twotime/C", 3, d3, a->C, "");
+  W(a, f, "/xpcs/twotime/C_raw", 3, d3, a->Craw, "");
+  W(a, f, "/xpcs/twotime/XC", 3, d3, a->XC, "");
+  d1[0] = ntau;
+  W(a, f, "/xpcs/g2/tau", 1, d1, tau, "s");
+  d1[0] = (hsize_t)a->nwin;
+  W(a, f, "/xpcs/g2/age", 1, d1, age, "s");
+  d3[0] = (hsize_t)a->nring;
+  d3[1] = (hsize_t)a->nwin;
+  d3[2] = ntau;
+  W(a, f, "/xpcs/g2/g2", 3, d3, a->g2, "");
+  W(a, f, "/xpcs/g2/g2_err", 3, d3, a->g2err, "");
+  d1[0] = (hsize_t)a->nring;
+  W(a, f, "/xpcs/contrast/beta", 1, d1, a->beta, "");
+  W(a, f, "/xpcs/contrast/beta_err", 1, d1, a->beta_err, "");
+  d2[0] = (hsize_t)a->nring;
+  d2[1] = (hsize_t)a->nwin;
+  W(a, f, "/xpcs/fit/gamma", 2, d2, a->gam, "1/s");
+  W(a, f, "/xpcs/fit/gamma_err", 2, d2, a->gam_err, "1/s");
+  W(a, f, "/xpcs/fit/gamma0", 1, d1, a->gam0, "1/s");
+  W(a, f, "/xpcs/fit/gamma0_err", 1, d1, a->gam0_err, "1/s");
+  W(a, f, "/xpcs/fit/D_eff", 1, d1, a->Deff, "um^2/s");
+  W(a, f, "/xpcs/fit/D_eff_err", 1, d1, a->Deff_err, "um^2/s");
+  W(a, f, "/xpcs/fit/D_eff_mean", 0, NULL, &a->Deff_mean, "um^2/s");
+  W(a, f, "/xpcs/fit/D_eff_mean_err", 0, NULL, &a->Deff_mean_err, "um^2/s");
+  d1[0] = (hsize_t)nids;
+  PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids", H5T_NATIVE_UINT64, 1, d1, a->train_ids_used, NULL));
+  v = a->nleft_noneighbour;
+  W(a, f, "/xpcs/meta/trains_without_neighbour", 0, NULL, &v, "");
+  v = a->xc ? 1 : 0;
+  W(a, f, "/xpcs/meta/corr_xc", 0, NULL, &v, "");
+  PetscCall(PetscFree3(t, tau, age));
+  /* names pyXpcsViewer / APS 8-ID-I use for the same quantities */
+  H5Lcreate_soft("/xpcs/twotime/C", f, "/xpcs/twotime/correlation_map", H5P_DEFAULT, H5P_DEFAULT);
+  H5Lcreate_soft("/xpcs/g2/g2", f, "/xpcs/multitau/normalized_g2", H5P_DEFAULT, H5P_DEFAULT);
+  H5Lcreate_soft("/xpcs/g2/g2_err", f, "/xpcs/multitau/normalized_g2_err", H5P_DEFAULT, H5P_DEFAULT);
+  H5Lcreate_soft("/xpcs/g2/tau", f, "/xpcs/multitau/delay_list", H5P_DEFAULT, H5P_DEFAULT);
+  H5Lcreate_soft("/xpcs/saxs/I", f, "/xpcs/temporal_mean/scattering_1d", H5P_DEFAULT, H5P_DEFAULT);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeWrite(MxAnalyze a, const char path[])
+{
+  hid_t f;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxH5CreateParallel(a->comm, path, &f));
+  PetscErrorCode ierr = WriteAll(a, f);
+  herr_t         ce   = H5Fclose(f);
+  if (ierr || ce < 0) {
+    PetscCall(MxOutputDiscard(a->comm, path));
+    PetscCall(ierr);
+    SETERRQ(a->comm, PETSC_ERR_FILE_WRITE, "%s: closing the results file failed", path);
+  }
+  PetscCall(MxOutputCommit(a->comm, path));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
+{
+  PetscMPIInt rank;
+  PetscInt    ntr, nd;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(a->comm, &rank);
+  PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
+  PetscCall(MxReaderGetAnomalies(a->reader, NULL, NULL, &nd));
+  PetscCall(PetscViewerASCIIPrintf(v, "mxpcs analyze: %g of %" PetscInt_FMT " trains used (%g left out without a neighbouring train, %" PetscInt_FMT " dropped while reading), %" PetscInt_FMT " rings, %" PetscInt_FMT " frames/train, age windows of %" PetscInt_FMT " pulses (%" PetscInt_FMT "), neighbour-train correction %s\n", a->ntrains_used, ntr, a->nleft_noneighbour, nd, a->nring, a->nf, a->win_len, a->nwin, a->xc ? "on" : "off"));
+  if (!rank) {
+    PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          Gamma0[1/s]            D_eff[um^2/s]\n"));
+    for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));
+    PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s\n", a->Deff_mean, a->Deff_mean_err));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
+{
+  MxAnalyze a = *pa;
+
+  PetscFunctionBeginUser;
+  if (!a) PetscFunctionReturn(0);
+  PetscCall(MxReaderDestroy(&a->reader));
+  PetscCall(MxGeomDestroy(&a->geom));
+  PetscCall(MxRingsDestroy(&a->rings));
+  PetscCall(MxG2FitDestroy(&a->fit));
+  PetscCall(PetscFree(a->ranges));
+  PetscCall(PetscFree(a->ring_off));
+  PetscCall(PetscFree(a->ring_pix));
+  if (a->saxs_bin) PetscCall(PetscFree2(a->saxs_bin, a->corr));
+  PetscCall(PetscFree(a->win_start));
+  if (a->sumC) PetscCall(PetscFree3(a->sumC, a->sumCraw, a->sumXC));
+  if (a->g2sum) PetscCall(PetscFree2(a->g2sum, a->g2sq));
+  if (a->bsum) PetscCall(PetscFree2(a->bsum, a->bsq));
+  PetscCall(PetscFree(a->saxs));
+  PetscCall(PetscFree(a->saxs_run));
+  if (a->C) PetscCall(PetscFree3(a->C, a->Craw, a->XC));
+  if (a->g2) PetscCall(PetscFree4(a->g2, a->g2err, a->beta, a->beta_err));
+  if (a->gam) PetscCall(PetscFree4(a->gam, a->gam_err, a->gam0, a->gam0_err));
+  if (a->Deff) PetscCall(PetscFree3(a->Deff, a->Deff_err, a->q));
+  if (a->saxs_q) PetscCall(PetscFree5(a->saxs_q, a->saxs_I, a->saxs_err, a->saxs_Ip, a->saxs_Ip_err));
+  PetscCall(PetscFree(a->train_ids_used));
+  PetscCall(PetscFree(a));
+  *pa = NULL;
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""mxpcs analyze gives the same results at 1, 2 and 4 ranks and on every rank grid, to
+rounding: the Gram products are summed in float within blocks of pixels, so a different pixel
+partition rounds differently (~1e-7 of the Gram); C, g2 and the contrast must agree to 1e-5
+absolute, the fitted rates to 1e-4 relative, SAXS to 1e-9 relative.
+usage: analyze_ranks.py DATADIR   (uses the run of check_analyze.sh or makes one)"""
+import os, subprocess, sys
+import h5py, numpy as np
+
+data = sys.argv[1]
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.abspath(os.path.join(here, '..', '..'))
+mx, mpiexec = os.environ['MXPCS'], os.environ['MPIEXEC']
+sim = os.path.join(data, 'sim_ranks_an')
+if not os.path.exists(sim + '/truth.h5'):
+    subprocess.run([mpiexec, '--oversubscribe', '-n', '2', mx, 'simulate', '-options_file', root + '/inputs/sim_colloid.yaml',
+                    '-sim_modules', '4', '-sim_trains', '9', '-sim_pulses', '24', '-sim_missing_trains', '4', '-o', sim],
+                   check=True, stdout=subprocess.DEVNULL)
+res = {}
+for n, p in ((1, 1), (2, 1), (2, 2), (4, 1), (4, 2), (4, 4)):
+    out = os.path.join(data, 'ranks_n%d_p%d.h5' % (n, p))
+    if os.path.exists(out): os.remove(out)
+    subprocess.run([mpiexec, '--oversubscribe', '-n', str(n), mx, 'analyze', '-run', sim, '-options_file',
+                    root + '/inputs/analyze_colloid.yaml', '-g2_age_window', '8', '-reader_pixel_parts', str(p),
+                    '-analyze_progress', '0', '-o', out], check=True, stdout=subprocess.DEVNULL)
+    with h5py.File(out) as f:
+        res[(n, p)] = {k: f[k][...] for k in ('xpcs/twotime/C', 'xpcs/twotime/XC', 'xpcs/g2/g2', 'xpcs/contrast/beta',
+                                              'xpcs/fit/gamma', 'xpcs/saxs/I', 'xpcs/meta/train_ids')}
+ref = res[(1, 1)]
+bad = 0
+for key, r in res.items():
+    for k, v in r.items():
+        a = ref[k]
+        if k == 'xpcs/meta/train_ids':
+            ok = np.array_equal(a, v)
+        elif k in ('xpcs/fit/gamma',):
+            ok = np.allclose(v, a, rtol=1e-4, atol=0, equal_nan=True)
+        elif k == 'xpcs/saxs/I':
+            ok = np.allclose(v, a, rtol=1e-9, atol=0, equal_nan=True)
+        else:
+            ok = np.allclose(v, a, rtol=0, atol=1e-5, equal_nan=True)
+        if not ok:
+            d = np.nanmax(np.abs(v - a)) if k != 'xpcs/meta/train_ids' else -1
+            print('FAIL %s at %d ranks, %d pixel parts: max |diff| %.3g' % (k, key[0], key[1], d)); bad += 1
+    print('%d ranks, %d pixel parts: max |C diff| %.2g, max rel gamma diff %.2g' % (key[0], key[1],
+          np.nanmax(np.abs(r['xpcs/twotime/C'] - ref['xpcs/twotime/C'])),
+          np.nanmax(np.abs(r['xpcs/fit/gamma'] / ref['xpcs/fit/gamma'] - 1))))
+print('1 passed, 0 failed' if not bad else '0 passed, 1 failed')
+sys.exit(1 if bad else 0)

@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""mxpcs analyze results against the truth of the mxpcs simulate run they came from.
+
+usage: check_analyze.py RESULTS.h5 SIM_DIR [--noxc RESULTS_NOXC.h5]
+
+For every ring whose decay is measurable at the pulse spacing (0.05 < Gamma0 dt < 1.5):
+Gamma(q, 0) within 5 % of the truth (averaged over the ring's pixels), beta within 5 % of the
+realised contrast, and D_eff_mean within 3 % of the truth. With --noxc, the same run analysed
+without the neighbour-train correction must be measurably biased (contrast off by more than
+5 % and by more than 3x the corrected run's deviation in most rings)."""
+import argparse, sys
+import h5py, numpy as np
+
+ap = argparse.ArgumentParser()
+ap.add_argument('results'); ap.add_argument('sim')
+ap.add_argument('--noxc')
+a = ap.parse_args()
+t = h5py.File(a.sim + '/truth.h5', 'r')
+tq, tg0, tH, tS = t['truth/q'][...], t['truth/gamma0'][...], t['truth/H'][...], t['truth/S'][...]
+D0 = float(t['params/D0_um2_s'][()])
+dt = float(t['params/pulse_spacing_s'][()])
+mods = list(t['detector/modules'][...])
+qmap = t['detector/q_map'][...]
+bq, bb = t['truth/beta_q'][...], t['truth/beta'][...]
+
+def load(path):
+    r = h5py.File(path, 'r')
+    return {k: r[k][...] for k in ('xpcs/qmap/q', 'xpcs/qmap/roi_map', 'xpcs/fit/gamma0', 'xpcs/fit/gamma0_err',
+                                   'xpcs/contrast/beta', 'xpcs/contrast/beta_err', 'xpcs/fit/D_eff',
+                                   'xpcs/fit/D_eff_mean', 'xpcs/fit/D_eff_mean_err')}
+
+r = load(a.results)
+roi = r['xpcs/qmap/roi_map']
+fails, checked = [], 0
+truth_g0, truth_beta, truth_D = [], [], []
+for i, q in enumerate(r['xpcs/qmap/q']):
+    qs = np.concatenate([qmap[j][roi[m] == i + 1] for j, m in enumerate(mods)])
+    g0 = np.interp(qs, tq, tg0).mean()
+    bt = np.interp(qs, bq, bb).mean()
+    Dt = np.interp(qs, tq, D0 * tH / tS).mean()
+    truth_g0.append(g0); truth_beta.append(bt); truth_D.append(Dt)
+    meas = 0.05 < g0 * dt < 1.5
+    g, ge = r['xpcs/fit/gamma0'][i], r['xpcs/fit/gamma0_err'][i]
+    b, be = r['xpcs/contrast/beta'][i], r['xpcs/contrast/beta_err'][i]
+    okg = abs(g - g0) < 0.05 * g0 if meas else True
+    okb = abs(b - bt) < 0.05 * bt
+    print('ring %d q=%.4f  Gamma0 %.4g +- %.2g (truth %.4g, %+.1f %%)%s  beta %.4f +- %.4f (truth %.4f, %+.1f %%)  %s' % (
+        i, q, g, ge, g0, 100 * (g / g0 - 1), '' if meas else ' [not measurable]', b, be, bt, 100 * (b / bt - 1),
+        'ok' if okg and okb else 'FAIL'))
+    checked += meas
+    if not (okg and okb): fails.append('ring %d' % i)
+Dm, Dme = float(r['xpcs/fit/D_eff_mean']), float(r['xpcs/fit/D_eff_mean_err'])
+Dt = float(np.mean(truth_D))
+ok = abs(Dm - Dt) < 0.03 * Dt
+print('D_eff_mean %.3f +- %.3f um^2/s, truth %.3f (%+.1f %%)  %s' % (Dm, Dme, Dt, 100 * (Dm / Dt - 1), 'ok' if ok else 'FAIL'))
+if not ok: fails.append('D_eff_mean')
+if checked < 3: fails.append('only %d rings with a measurable decay' % checked)
+if a.noxc:
+    n = load(a.noxc)
+    dev = np.abs(r['xpcs/contrast/beta'] / truth_beta - 1)
+    devn = np.abs(n['xpcs/contrast/beta'] / truth_beta - 1)
+    biased = (devn > 0.05) & (devn > 3 * dev)
+    print('without the correction: contrast off by %s %% (corrected: %s %%)' % (
+        np.round(100 * devn, 1).tolist(), np.round(100 * dev, 1).tolist()))
+    if biased.mean() < 0.5: fails.append('-corr_xc 0 is not measurably biased')
+print('%d failed: %s' % (len(fails), fails) if fails else 'all checks passed')
+sys.exit(1 if fails else 0)

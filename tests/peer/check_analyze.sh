@@ -1,0 +1,16 @@
+#!/bin/bash
+# Simulate the colloid with artifacts on, analyse it with and without the neighbour-train
+# correction at NP ranks (P pixel parts), and check the results against the truth.
+# usage: check_analyze.sh DATADIR NP P
+set -eu
+data=$1 np=$2 parts=$3
+here=$(cd "$(dirname "$0")/../.." && pwd)
+sim=$data/sim_analyze
+if [ ! -e "$sim/truth.h5" ]; then
+  rm -rf "$sim" "$sim.part"
+  "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -options_file "$here/inputs/sim_colloid.yaml" -sim_modules 3,4 -sim_trains 80 -sim_photons 2 -sim_offset_amp 0.3 -o "$sim" >/dev/null
+fi
+out=$data/analyze_n${np}_p${parts}
+"$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -o "$out.h5"
+"$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -corr_xc 0 -o "$out.noxc.h5" >/dev/null
+"$MX_PYTHON" "$(dirname "$0")/check_analyze.py" "$out.h5" "$sim" --noxc "$out.noxc.h5"
