@@ -49,3 +49,6 @@ mx_script_test(peer.sasmodels peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer
 mx_script_test(mpi.analyze_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/analyze_ranks.py ${MX_TESTDATA})
 set_tests_properties(mpi.analyze_ranks PROPERTIES PROCESSORS 4)
 mx_script_test(peer.g2fit_scipy peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/g2fit_scipy.py $<TARGET_FILE:test_g2fit>)
+# analyze against the truth of a simulated colloid with artifacts on, and without the correction
+mx_script_test(sim.analyze_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_analyze.sh ${MX_TESTDATA} 2 1)
+set_tests_properties(sim.analyze_truth PROPERTIES PROCESSORS 2)
