@@ -52,6 +52,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsReal("-saxs_q_min", "SAXS q min (1/angstrom; default: smallest q read)", "", a->saxs_qmin, &a->saxs_qmin, NULL));
   PetscCall(PetscOptionsReal("-saxs_q_max", "SAXS q max (1/angstrom; default: largest q read)", "", a->saxs_qmax, &a->saxs_qmax, NULL));
   PetscCall(PetscOptionsBool("-analyze_progress", "Progress line on rank 0", "", a->progress, &a->progress, NULL));
+  PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
   PetscOptionsEnd();
   PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
   PetscCheck(a->saxs_nbins >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -saxs_nbins: must be >= 1");
@@ -229,8 +230,11 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
   for (PetscInt r = 0; r < a->nring; r++) {
     double *N = rs + r * (1 + nf + nf * nf), *s1 = N + 1, *gram = s1 + nf;
     int     n = Gather(a, r, data, valid, NULL, A, ldmax);
+    double  k0 = MPI_Wtime();
     *N        = n;
     MxCorrGramAccumulate((int)nf, n, A, ldmax, (int)a->block, s1, gram, work);
+    a->t_kernel += MPI_Wtime() - k0;
+    a->flops += (double)nf * (nf + 1) * n;
     if (prev) {
       double *Nx = cx + r * (1 + 2 * nf + nf * nf), *s1a = Nx + 1, *s1b = s1a + nf, *x = s1b + nf;
       int     na = Gather(a, r, prev, pvalid, valid, A, ldmax);
@@ -241,7 +245,10 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
           s1a[f] += A[f * (size_t)ldmax + k];
           s1b[f] += B[f * (size_t)ldmax + k];
         }
+      double k1 = MPI_Wtime();
       MxCorrCrossAccumulate((int)nf, na, A, B, ldmax, (int)a->block, x, work);
+      a->t_kernel += MPI_Wtime() - k1;
+      a->flops += 2.0 * nf * nf * na;
     }
   }
   if (prev) buf[L.total - 1] = 1;
@@ -380,6 +387,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     a->t_read += c1 - c0;
     a->t_corr += c2 - c1;
     a->t_comm += c3 - c2;
+    a->ntrains_read++;
     if (buf[L.total] > 0) {
       if (!ierr) ierr = PETSC_ERR_LIB; /* another rank of the block failed; its message wins below */
       break;
@@ -477,5 +485,6 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCheck(a->ntrains_used > 0, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: no train could be used (%g left out without a neighbouring train; -corr_xc 0 uses trains without neighbours)", a->nleft_noneighbour);
   if (!rank) PetscCall(MxAnalyzeResults(a));
   a->t_total = MPI_Wtime() - tstart;
+  if (a->bench) PetscCall(MxAnalyzeBench(a));
   PetscFunctionReturn(0);
 }

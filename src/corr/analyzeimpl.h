@@ -46,9 +46,12 @@ struct _p_MxAnalyze {
   double *saxs_q, *saxs_I, *saxs_err, *saxs_Ip, *saxs_Ip_err;
   uint64_t *train_ids_used;
   PetscInt  ntrain_ids_used;
-  double    t_read, t_corr, t_comm, t_total;
+  double    t_read, t_corr, t_comm, t_total, t_kernel, flops;
+  PetscInt  ntrains_read;
+  PetscBool bench;
 };
 
 /* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction). */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a);
 extern PetscLogEvent MX_AN_FIT;
+PetscErrorCode MxAnalyzeBench(MxAnalyze a);

@@ -1,5 +1,6 @@
 /* MxAnalyze: results on rank 0 (means over trains, errors, fits), results.h5, summary. */
 #include "analyzeimpl.h"
+#include <cblas.h>
 #include <math.h>
 
 /* Means and errors over trains, TAO fits per ring and age, zero-age extrapolation. Rank 0. */
@@ -277,5 +278,37 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->train_ids_used));
   PetscCall(PetscFree(a));
   *pa = NULL;
+  PetscFunctionReturn(0);
+}
+
+/* Throughput per rank and the correlation kernel against a bare cblas_ssyrk of the same shape
+   in the same process (design.md section 5). Collective. */
+PetscErrorCode MxAnalyzeBench(MxAnalyze a)
+{
+  PetscMPIInt rank;
+  int         npr = 0;
+  double      bare = 0, bytes, t_bare;
+  float      *M, *Cf;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(a->comm, &rank);
+  npr = a->ring_off[a->nring];
+  PetscCall(PetscMalloc2((size_t)a->nf * PetscMax(npr, 1), &M, (size_t)a->nf * a->nf, &Cf));
+  for (size_t k = 0; k < (size_t)a->nf * PetscMax(npr, 1); k++) M[k] = (float)((k * 2654435761u) % 7);
+  {
+    int    reps = 0;
+    double t0   = MPI_Wtime();
+    do {
+      cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)a->nf, npr, 1.0f, M, npr, 0.0f, Cf, (int)a->nf);
+      reps++;
+    } while (MPI_Wtime() - t0 < 0.5 && reps < 200);
+    t_bare = (MPI_Wtime() - t0) / reps;
+    bare   = (double)a->nf * (a->nf + 1) * npr / t_bare;
+  }
+  PetscCall(PetscFree2(M, Cf));
+  bytes = (double)a->ntrains_read * a->nf * a->npix * sizeof(float);
+  double tot = a->t_read + a->t_corr + a->t_comm;
+  PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] %" PetscInt_FMT " trains (%.0f frames, %.2f GB of frames over %zu pixels): %.0f frames/s, %.3f GB/s; time: read %.1f %%, correlate %.1f %%, reduce %.1f %%; kernel %.2f GFLOP/s = %.0f %% of a bare cblas_ssyrk (%d x %d: %.2f GFLOP/s)\n", rank, a->ntrains_read, (double)a->ntrains_read * a->nf, bytes / 1e9, a->npix, a->ntrains_read * a->nf / PetscMax(tot, 1e-9), bytes / 1e9 / PetscMax(tot, 1e-9), 100 * a->t_read / PetscMax(tot, 1e-9), 100 * a->t_corr / PetscMax(tot, 1e-9), 100 * a->t_comm / PetscMax(tot, 1e-9), a->flops / PetscMax(a->t_kernel, 1e-12) / 1e9, 100 * (a->flops / PetscMax(a->t_kernel, 1e-12)) / PetscMax(bare, 1), (int)a->nf, npr, bare / 1e9));
+  PetscCall(PetscSynchronizedFlush(a->comm, PETSC_STDOUT));
   PetscFunctionReturn(0);
 }

@@ -385,11 +385,23 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRang
     hid_t            f, d, fs, ms;
     herr_t           e;
     char             path[512];
-    hsize_t          mdims[2] = {(hsize_t)r->nsel, npix}, moff[2] = {0, off}, mcnt[2] = {(hsize_t)r->nsel, nrp};
+    /* the memory selection has the file selection's shape (frames, rows, 128), so HDF5 copies
+       whole rows instead of iterating element by element */
+    hsize_t nrow_all = npix / MX_NFS, nrows = (hsize_t)(rr->ss1 - rr->ss0);
+    hsize_t mdims[4] = {(hsize_t)r->nsel, 1, nrow_all, MX_NFS}, moff[4] = {0, 0, off / MX_NFS, 0}, mcnt[4] = {(hsize_t)r->nsel, 1, nrows, MX_NFS};
+    int     mr = idx->raw ? 4 : 3;
+    if (!idx->raw) { /* drop the plane axis */
+      mdims[1] = nrow_all;
+      mdims[2] = MX_NFS;
+      moff[1]  = off / MX_NFS;
+      moff[2]  = 0;
+      mcnt[1]  = nrows;
+      mcnt[2]  = MX_NFS;
+    }
 
     PetscCall(OpenFile(r, s->file, &f));
     PetscCall(CheckRows(r, f, rf, s, tid));
-    ms = H5Screate_simple(2, mdims, NULL);
+    ms = H5Screate_simple(mr, mdims, NULL);
     H5Sselect_hyperslab(ms, H5S_SELECT_SET, moff, NULL, mcnt, NULL);
     snprintf(path, sizeof path, "INSTRUMENT/%s/image/data", rf->src);
     d = H5Dopen2(f, path, H5P_DEFAULT);
@@ -415,8 +427,8 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRang
           PetscCall(PetscMalloc1(need, &r->mbuf));
           r->bufsz = need;
         }
-        hsize_t mdim1 = need;
-        hid_t   ms1   = H5Screate_simple(1, &mdim1, NULL);
+        hsize_t mdim3[3] = {(hsize_t)r->nsel, nrows, MX_NFS};
+        hid_t   ms1      = H5Screate_simple(3, mdim3, NULL);
         d             = H5Dopen2(f, path, H5P_DEFAULT);
         fs            = H5Dget_space(d);
         SelectFrames(r, fs, s, rr);
