@@ -207,21 +207,25 @@ static BufLayout Layout(MxAnalyze a)
   return L;
 }
 
-/* Gather the pixels of ring r valid in `valid` (and in `valid2` when given) into nf x n rows. */
-static int Gather(MxAnalyze a, PetscInt r, const float *data, const unsigned char *valid, const unsigned char *valid2, float *out, int ld)
+/* Gather the pixels of ring r valid in `valid` (and in `valid2` when given) into nf x n rows:
+   first the list of valid pixels, then frame by frame (contiguous reads of each frame). */
+static int Gather(MxAnalyze a, PetscInt r, const float *data, const unsigned char *valid, const unsigned char *valid2, float *out, int ld, int *list)
 {
   int n = 0;
   for (int k = a->ring_off[r]; k < a->ring_off[r + 1]; k++) {
     int p = a->ring_pix[k];
-    if (!valid[p] || (valid2 && !valid2[p])) continue;
-    for (PetscInt f = 0; f < a->nf; f++) out[(size_t)f * ld + n] = data[(size_t)f * a->npix + p];
-    n++;
+    if (valid[p] && (!valid2 || valid2[p])) list[n++] = p;
+  }
+  for (PetscInt f = 0; f < a->nf; f++) {
+    const float *row = data + (size_t)f * a->npix;
+    float       *o   = out + (size_t)f * ld;
+    for (int k = 0; k < n; k++) o[k] = row[list[k]];
   }
   return n;
 }
 
 /* This rank's partial sums of one train (and the cross terms with the previous one). */
-static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid, const float *prev, const unsigned char *pvalid, double *buf, float *A, float *B, float *work, int ldmax)
+static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid, const float *prev, const unsigned char *pvalid, double *buf, float *A, float *B, float *work, int ldmax, int *list)
 {
   BufLayout L  = Layout(a);
   size_t    nf = (size_t)a->nf;
@@ -229,7 +233,7 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
 
   for (PetscInt r = 0; r < a->nring; r++) {
     double *N = rs + r * (1 + nf + nf * nf), *s1 = N + 1, *gram = s1 + nf;
-    int     n = Gather(a, r, data, valid, NULL, A, ldmax);
+    int     n = Gather(a, r, data, valid, NULL, A, ldmax, list);
     double  k0 = MPI_Wtime();
     *N        = n;
     MxCorrGramAccumulate((int)nf, n, A, ldmax, (int)a->block, s1, gram, work);
@@ -237,8 +241,8 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
     a->flops += (double)nf * (nf + 1) * n;
     if (prev) {
       double *Nx = cx + r * (1 + 2 * nf + nf * nf), *s1a = Nx + 1, *s1b = s1a + nf, *x = s1b + nf;
-      int     na = Gather(a, r, prev, pvalid, valid, A, ldmax);
-      Gather(a, r, data, valid, pvalid, B, ldmax);
+      int     na = Gather(a, r, prev, pvalid, valid, A, ldmax, list);
+      Gather(a, r, data, valid, pvalid, B, ldmax, list);
       *Nx = na;
       for (PetscInt f = 0; f < a->nf; f++)
         for (int k = 0; k < na; k++) {
@@ -356,6 +360,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(PetscMalloc4(L.total + 1, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
   PetscCall(PetscMalloc2(nC, &C, nC, &XC));
   PetscCall(PetscCalloc1(ntr, &used));
+  int *list;
+  PetscCall(PetscMalloc1(ldmax + 1, &list));
 
   /* this block's trains plus one halo train on each side: the cross terms need no messages */
   PetscInt lo = PetscMax(t0 - 1, 0), hi = PetscMin(t1 + 1, ntr);
@@ -369,12 +375,12 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     PetscCall(PetscArrayzero(buf, L.total + 1));
     PetscBool consecutive = have_prev && tid[t] == tid[t - 1] + 1;
     if (!le) {
-      for (size_t p = 0; p < a->npix; p++) {
-        unsigned char ok = 1;
-        for (size_t f = 0; f < nf && ok; f++) ok = !bad[f * a->npix + p];
-        valid[p] = ok;
+      for (size_t p = 0; p < a->npix; p++) valid[p] = 1; /* valid in every frame of the train */
+      for (size_t f = 0; f < nf; f++) {
+        const unsigned char *b = bad + f * a->npix;
+        for (size_t p = 0; p < a->npix; p++) valid[p] &= (unsigned char)!b[p];
       }
-      TrainSums(a, cur, valid, consecutive ? prev : NULL, pvalid, buf, A, B, work, ldmax);
+      TrainSums(a, cur, valid, consecutive ? prev : NULL, pvalid, buf, A, B, work, ldmax, list);
     } else ierr = le;
     buf[L.total] = le ? 1 : 0; /* the block stops together */
     PetscCall(PetscTime(&c2));
@@ -481,6 +487,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(PetscFree4(buf, rs_prev, Xcur, Xprev));
   PetscCall(PetscFree2(C, XC));
   PetscCall(PetscFree(used));
+  PetscCall(PetscFree(list));
   PetscCallMPI(MPI_Bcast(&a->ntrains_used, 1, MPI_DOUBLE, 0, a->comm));
   PetscCheck(a->ntrains_used > 0, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: no train could be used (%g left out without a neighbouring train; -corr_xc 0 uses trains without neighbours)", a->nleft_noneighbour);
   if (!rank) PetscCall(MxAnalyzeResults(a));
