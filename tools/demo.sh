@@ -3,7 +3,8 @@
 # samples as European XFEL runs (colloid and phi = 0.3 liquid, 12.3 keV, 7 m, 50 pulses at
 # 2.2 MHz, with X-ray heating and detector artifacts), show what is in a run, read every frame
 # through a 2-D rank grid and check it against EuXFEL's own reader (extra_data), and build the
-# q-map and q-rings of a real AGIPD-1M geometry.
+# q-map and q-rings of a real AGIPD-1M geometry, and analyse the colloid (two-time correlation,
+# neighbour-train correction, g2, decay rates extrapolated to zero age, D_eff).
 #   tools/demo.sh [OUTDIR]     (default: demo-out)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +36,12 @@ echo "== 4. mean intensity of the simulated data against the truth (numpy, indep
 /usr/bin/python3 "$here/tests/peer/check_simulation.py" "$out/colloid" --checks mean --nbins 6
 /usr/bin/python3 "$here/tests/peer/check_simulation.py" "$out/liquid" --checks mean --nbins 6
 
-echo "== 5. q-map and q-rings of the real AGIPD-1M geometry at 7 m, 12.3 keV"
+echo "== 5. mxpcs analyze the colloid: SAXS, two-time C with the neighbour-train correction, g2, contrast, Gamma(q, 0), D_eff"
+rm -f "$out/colloid.h5"
+$mx analyze -run "$out/colloid" -options_file "$here/inputs/analyze_colloid.yaml" $geom -o "$out/colloid.h5"
+/usr/bin/python3 -c "import h5py; t = h5py.File('$out/colloid/truth.h5'); print('simulated truth: D0 = %.1f um^2/s (D_eff = D0 for the dilute colloid)' % t['params/D0_um2_s'][()])"
+
+echo "== 6. q-map and q-rings of the real AGIPD-1M geometry at 7 m, 12.3 keV"
 rm -f "$out/qmap.h5"
 $mx qmap -options_file "$here/inputs/qmap_demo.yaml" $geom -o "$out/qmap.h5"
 echo "demo done: outputs in $out"
