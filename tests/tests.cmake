@@ -52,3 +52,8 @@ mx_script_test(peer.g2fit_scipy peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/pe
 # analyze against the truth of a simulated colloid with artifacts on, and without the correction
 mx_script_test(sim.analyze_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_analyze.sh ${MX_TESTDATA} 2 1)
 set_tests_properties(sim.analyze_truth PROPERTIES PROCESSORS 2)
+foreach(np 1 2)
+  mx_script_test(sim.analyze_filter_n${np} sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_filter.sh ${MX_TESTDATA} ${np})
+endforeach()
+# SAXS I(q) against pyFAI integrate1d (same geometry, mask, bins, corrections) within 0.5 %
+mx_script_test(peer.saxs_pyfai peer bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/saxs_pyfai.sh ${MX_TESTDATA})

@@ -28,6 +28,7 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   a->win_len    = -1;
   a->win_step   = -1;
   a->progress   = PETSC_TRUE;
+  a->filter_sigma = 6.0;
   PetscCall(MxReaderCreate(comm, &a->reader));
   PetscCall(MxGeomCreate(comm, &a->geom));
   PetscCall(MxRingsCreate(comm, &a->rings));
@@ -52,9 +53,11 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsReal("-saxs_q_min", "SAXS q min (1/angstrom; default: smallest q read)", "", a->saxs_qmin, &a->saxs_qmin, NULL));
   PetscCall(PetscOptionsReal("-saxs_q_max", "SAXS q max (1/angstrom; default: largest q read)", "", a->saxs_qmax, &a->saxs_qmax, NULL));
   PetscCall(PetscOptionsBool("-analyze_progress", "Progress line on rank 0", "", a->progress, &a->progress, NULL));
+  PetscCall(PetscOptionsReal("-analyze_filter_sigma", "Drop trains whose total intensity is more than this many robust sigmas (1.4826 MAD) from the median (0: keep all)", "", a->filter_sigma, &a->filter_sigma, NULL));
   PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
   PetscOptionsEnd();
   PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
+  PetscCheck(a->filter_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_filter_sigma: must be >= 0");
   PetscCheck(a->saxs_nbins >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -saxs_nbins: must be >= 1");
   PetscFunctionReturn(0);
 }
@@ -311,6 +314,64 @@ static PetscErrorCode Finalise(MxAnalyze a, const double *rs, const double *Xm, 
   PetscFunctionReturn(0);
 }
 
+static int CmpD(const void *x, const void *y)
+{
+  double u = *(const double *)x, v = *(const double *)y;
+  return u < v ? -1 : u > v;
+}
+
+/* Pre-pass: total intensity of every train from a thin band of rows (8 rows per module read,
+   mid-module), then a robust outlier cut (median +- k 1.4826 MAD). Trains without X-rays or
+   with a failed shutter are dropped before they can enter C or serve as neighbours. */
+static PetscErrorCode FilterTrains(MxAnalyze a)
+{
+  PetscInt        ntr, t0, t1, ipart, nparts, nmods = 0, mods[MX_NMOD];
+  MxRowRange      band[MX_NMOD];
+  double         *tot, *sorted;
+  float          *d;
+  unsigned char  *b;
+  PetscErrorCode  ierr = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
+  PetscCall(PetscCalloc1(ntr + 1, &a->drop));
+  if (a->filter_sigma <= 0 || ntr < 5) PetscFunctionReturn(0);
+  PetscCall(MxReaderGetLocalTrains(a->reader, &t0, &t1));
+  PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
+  for (int k = 0; k < a->nranges; k++) { /* this block's modules: those of any pixel part */
+    PetscBool seen = PETSC_FALSE;
+    for (PetscInt i = 0; i < nmods; i++) seen |= mods[i] == a->ranges[k].module;
+    if (!seen) mods[nmods++] = a->ranges[k].module;
+  }
+  PetscCall(PetscCalloc1(ntr + 1, &tot));
+  for (PetscInt i = 0; i < nmods; i++) band[i] = (MxRowRange){(int)mods[i], 252, 260};
+  PetscCall(PetscMalloc2((size_t)a->nf * nmods * 8 * MX_NFS + 1, &d, (size_t)a->nf * nmods * 8 * MX_NFS + 1, &b));
+  for (PetscInt t = t0; t < t1 && !ierr; t++) {
+    ierr = MxReaderRead(a->reader, t, (int)nmods, band, d, b);
+    for (size_t k = 0; !ierr && k < (size_t)a->nf * nmods * 8 * MX_NFS; k++) tot[t] += d[k];
+  }
+  PetscCall(PetscFree2(d, b));
+  PetscCall(MxErrorSync(a->comm, ierr));
+  /* every rank of a block has read the same band over its own modules: sum over the world */
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tot, (int)ntr, MPI_DOUBLE, MPI_SUM, a->comm));
+  PetscCall(PetscMalloc1(ntr, &sorted));
+  PetscCall(PetscArraycpy(sorted, tot, ntr));
+  qsort(sorted, (size_t)ntr, sizeof *sorted, CmpD);
+  double med = sorted[ntr / 2];
+  for (PetscInt t = 0; t < ntr; t++) sorted[t] = fabs(tot[t] - med);
+  qsort(sorted, (size_t)ntr, sizeof *sorted, CmpD);
+  double sig = 1.4826 * sorted[ntr / 2];
+  for (PetscInt t = 0; t < ntr; t++)
+    if (sig > 0 && fabs(tot[t] - med) > a->filter_sigma * sig) {
+      a->drop[t] = 1;
+      a->ndrop++;
+    }
+  PetscCall(PetscFree(sorted));
+  PetscCall(PetscFree(tot));
+  (void)nparts;
+  PetscFunctionReturn(0);
+}
+
 static void Progress(MxAnalyze a, PetscInt done, PetscInt total, double t0, PetscBool final)
 {
   static double last;
@@ -363,11 +424,20 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   int *list;
   PetscCall(PetscMalloc1(ldmax + 1, &list));
 
+  PetscCall(FilterTrains(a));
   /* this block's trains plus one halo train on each side: the cross terms need no messages */
   PetscInt lo = PetscMax(t0 - 1, 0), hi = PetscMin(t1 + 1, ntr);
   if (t0 >= t1) lo = hi = 0; /* more train blocks than trains */
   for (PetscInt t = lo; t < hi; t++) {
     PetscLogDouble c0, c1, c2;
+    if (a->drop[t]) { /* an intensity outlier: not used, and no neighbour of anything */
+      if (ipart == 0 && have_prev && t - 1 >= t0 && t - 1 < t1) {
+        PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
+        used[t - 1] = 1;
+      }
+      have_prev = have_Xprev = PETSC_FALSE;
+      continue;
+    }
     PetscCall(PetscTime(&c0));
     PetscCall(PetscLogEventBegin(MX_AN_TRAIN, 0, 0, 0, 0));
     PetscErrorCode le = MxReaderRead(a->reader, t, a->nranges, a->ranges, cur, bad);
@@ -449,7 +519,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     if (!rank) Progress(a, PetscMin(t + 1, t1) - t0, t1 - t0, tstart, PETSC_FALSE);
   }
   /* the block's last train has no successor in the run */
-  if (!ierr && ipart == 0 && have_prev && hi == t1 && t1 - 1 >= t0) {
+  if (!ierr && ipart == 0 && have_prev && hi == t1 && t1 - 1 >= t0 && !a->drop[t1 - 1]) {
     PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
     used[t1 - 1] = 1;
   }

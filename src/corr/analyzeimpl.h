@@ -49,6 +49,9 @@ struct _p_MxAnalyze {
   double    t_read, t_corr, t_comm, t_total, t_kernel, flops;
   PetscInt  ntrains_read;
   PetscBool bench;
+  PetscReal filter_sigma;   /* drop trains whose intensity is an outlier (robust sigmas; 0: off) */
+  char     *drop;           /* ntrains: 1 = dropped as an intensity outlier */
+  PetscInt  ndrop;
 };
 
 /* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction). */

@@ -205,6 +205,8 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   W(a, f, "/xpcs/meta/trains_without_neighbour", 0, NULL, &v, "");
   v = a->xc ? 1 : 0;
   W(a, f, "/xpcs/meta/corr_xc", 0, NULL, &v, "");
+  v = (double)a->ndrop;
+  W(a, f, "/xpcs/meta/trains_dropped_intensity", 0, NULL, &v, "");
   PetscCall(PetscFree3(t, tau, age));
   /* names pyXpcsViewer / APS 8-ID-I use for the same quantities */
   H5Lcreate_soft("/xpcs/twotime/C", f, "/xpcs/twotime/correlation_map", H5P_DEFAULT, H5P_DEFAULT);
@@ -241,7 +243,7 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
   MPI_Comm_rank(a->comm, &rank);
   PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
   PetscCall(MxReaderGetAnomalies(a->reader, NULL, NULL, &nd));
-  PetscCall(PetscViewerASCIIPrintf(v, "mxpcs analyze: %g of %" PetscInt_FMT " trains used (%g left out without a neighbouring train, %" PetscInt_FMT " dropped while reading), %" PetscInt_FMT " rings, %" PetscInt_FMT " frames/train, age windows of %" PetscInt_FMT " pulses (%" PetscInt_FMT "), neighbour-train correction %s\n", a->ntrains_used, ntr, a->nleft_noneighbour, nd, a->nring, a->nf, a->win_len, a->nwin, a->xc ? "on" : "off"));
+  PetscCall(PetscViewerASCIIPrintf(v, "mxpcs analyze: %g of %" PetscInt_FMT " trains used (%g left out without a neighbouring train, %" PetscInt_FMT " intensity outliers dropped, %" PetscInt_FMT " dropped while reading), %" PetscInt_FMT " rings, %" PetscInt_FMT " frames/train, age windows of %" PetscInt_FMT " pulses (%" PetscInt_FMT "), neighbour-train correction %s\n", a->ntrains_used, ntr, a->nleft_noneighbour, a->ndrop, nd, a->nring, a->nf, a->win_len, a->nwin, a->xc ? "on" : "off"));
   if (!rank) {
     PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          Gamma0[1/s]            D_eff[um^2/s]\n"));
     for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));
@@ -276,6 +278,7 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   if (a->Deff) PetscCall(PetscFree3(a->Deff, a->Deff_err, a->q));
   if (a->saxs_q) PetscCall(PetscFree5(a->saxs_q, a->saxs_I, a->saxs_err, a->saxs_Ip, a->saxs_Ip_err));
   PetscCall(PetscFree(a->train_ids_used));
+  PetscCall(PetscFree(a->drop));
   PetscCall(PetscFree(a));
   *pa = NULL;
   PetscFunctionReturn(0);

@@ -21,15 +21,28 @@ frames and the file mask from the run's HDF5 files (h5py). The pyFAI geometry:
     rot1 = rot2 = rot3 = 0, wavelength = hc / E with pyFAI's own hc;
   * pyFAI's t1 (dim1, p1 - poni1) is CrystFEL Y and t2 (dim2) is CrystFEL X, so pyFAI's
     chi = atan2(t1, t2) is mxpcs's phi = atan2(Y, X) exactly, and polarization_factor = f with
-    axis_offset 0 gives mxpcs's ((1 + cos^2 2th) - f cos 2phi sin^2 2th) / 2;
+    axis_offset 0 gives mxpcs's ((1 + cos^2 2th) - f cos 2phi sin^2 2th) / 2. (pyFAI documents
+    (dim1 up, dim2 horizontal, beam) as right-handed, i.e. dim2 = -X of CrystFEL; with
+    p2 = -X chi would be pi - phi, with the same cos 2chi: with rot = 0 nothing else depends
+    on the handedness, and p2 = +X keeps chi = phi for the per-pixel check);
   * correctSolidAngle: pyFAI divides by cos^3(incidence) (relative to the PONI, where it is 1),
     mxpcs by (A Z / R^3) / (A / D^2) = D^2 Z / R^3; both are the same for a flat detector at D.
     Here the panels sit at Z = D + coffset, so pyFAI's cos^3 = Z^3 / R^3 and the two differ by
-    the constant (D / Z)^2 per module (1 - 2 coffset / D, ~3e-4 at 7 m): reported, not removed;
+    the constant (D / Z)^2 per module: mxpcs is higher by 2 coffset / D (2.4e-4 at 7 m, 1.7e-3
+    at 1 m for this geometry). The 0.5 % test leaves it in; a second, strict test (--tol-exact,
+    with --qmap) gives pyFAI flat = (D / Z)^2 (pyFAI multiplies its normalisation by flat), so
+    that both apply the same correction;
   * method ("no", "histogram", "cython"): no pixel splitting, pixel centre q, npt bins on
     radial_range; pyFAI returns sum(signal) / sum(solid angle x polarisation) per bin, mxpcs
     the mean of the corrected pixels; identical up to the spread of the correction within a bin
-    (1e-5 here).
+    (< 1e-5 here). The mean image over all frames equals mxpcs's mean over trains of per-train
+    means because the bad pixels are static (checked) and every train has the same frames;
+  * pyFAI 0.21's histogram1d_engine puts pixels less than one bin below radial_range[0] into
+    bin 0 (it truncates (q - q_min) / dq towards zero instead of flooring): the pixels outside
+    [q_min, q_max) are masked here, as mxpcs leaves them out;
+  * pyFAI bins float32 q, so a pixel within ~1e-7 of a bin edge can land in the neighbouring
+    bin; the strict test skips the bins whose pixel counts differ from mxpcs's binning of the
+    qmap q (the 0.5 % test keeps them).
 """
 import argparse, glob, os, re, sys
 import numpy as np
@@ -220,8 +233,8 @@ def compare(a):
                              detector=det, wavelength=wavelength)
     q_pf = ai.array_from_unit(img.shape, 'center', units.to_unit('q_A^-1'), scale=True)
     # pyFAI 0.21's histogram1d_engine truncates (q - qmin) * npt / (qmax - qmin) towards zero, so
-    # pixels less than one bin below qmin land in bin 0 (Debian's 0.21.3; checked below): mask
-    # the pixels outside the range ourselves, as mxpcs (floor) leaves them out
+    # pixels less than one bin below qmin land in bin 0 (Debian's 0.21.3; shown below): mask the
+    # pixels outside the range ourselves, as mxpcs (floor) leaves them out
     below = (~bad) & (q_pf < a.qmin) & (q_pf >= a.qmin - (a.qmax - a.qmin) / a.nbins)
     mask = bad | (q_pf < a.qmin) | (q_pf >= a.qmax)
 
