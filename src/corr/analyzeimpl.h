@@ -52,6 +52,7 @@ struct _p_MxAnalyze {
   PetscReal filter_sigma;   /* drop trains whose intensity is an outlier (robust sigmas; 0: off) */
   char     *drop;           /* ntrains: 1 = dropped as an intensity outlier */
   PetscInt  ndrop;
+  PetscInt  extrap_order; /* 1 linear, 2 quadratic in age */
 };
 
 /* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction). */

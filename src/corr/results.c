@@ -70,7 +70,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
       if (!fr.converged) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT " age %g s: g2 fit did not converge (%s)\n", r, age[w], fr.reason));
     }
     if (a->nwin >= 2) {
-      if (MxExtrapolateZero((int)a->nwin, age, a->gam + r * a->nwin, a->gam_err + r * a->nwin, 1, &a->gam0[r], &a->gam0_err[r])) a->gam0[r] = a->gam0_err[r] = NAN;
+      if (MxExtrapolateZero((int)a->nwin, age, a->gam + r * a->nwin, a->gam_err + r * a->nwin, (int)a->extrap_order, &a->gam0[r], &a->gam0_err[r])) a->gam0[r] = a->gam0_err[r] = NAN;
     } else {
       a->gam0[r]     = a->gam[r * a->nwin];
       a->gam0_err[r] = a->gam_err[r * a->nwin];
