@@ -112,7 +112,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCheck(a->win_len >= 2 && a->win_len <= a->nf, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_window: %" PetscInt_FMT " must be in 2..%" PetscInt_FMT " (frames per train)", a->win_len, a->nf);
   PetscCheck(a->win_step >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_step: must be >= 1");
   a->nwin = (a->nf - a->win_len) / a->win_step + 1;
-  PetscCheck(a->nwin > a->extrap_order || a->nwin == 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_extrapolation: %s needs at least %d age windows, there are %" PetscInt_FMT " (use a smaller -g2_age_step)", a->extrap_order == 2 ? "quadratic" : "linear", (int)a->extrap_order + 1, a->nwin);
+  PetscCheck(a->nwin > a->extrap_order || (a->nwin == 1 && a->extrap_order == 1), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_extrapolation: %s needs at least %d age windows, there are %" PetscInt_FMT " (use a smaller -g2_age_step)", a->extrap_order == 2 ? "quadratic" : "linear", (int)a->extrap_order + 1, a->nwin);
   PetscCall(PetscMalloc1(a->nwin, &a->win_start));
   for (PetscInt k = 0; k < a->nwin; k++) a->win_start[k] = k * a->win_step;
 
