@@ -137,21 +137,7 @@ static char *Transform(const char *path, int (*drop)(const char *line, const voi
 
 static int DropPrefix(const char *line, const void *ctx) { return strncmp(line, (const char *)ctx, strlen((const char *)ctx)) == 0; }
 
-/* Expect an error whose message contains all needles (NULL-terminated). */
-static void ExpectError(PetscErrorCode ierr, ...)
-{
-  char        msg[2048];
-  const char *needle;
-  va_list     ap;
-
-  snprintf(msg, sizeof msg, "%s", MxErrorMessage(NULL));
-  MxErrorClear(); /* before any failure: the handler keeps only the first message */
-  if (!ierr) fail_msg("expected an error, got success");
-  va_start(ap, ierr);
-  while ((needle = va_arg(ap, const char *)))
-    if (!strstr(msg, needle)) fail_msg("error message '%s' does not name '%s'", msg, needle);
-  va_end(ap);
-}
+#include "errtest.h"
 
 static PetscErrorCode LoadText(const char *text, MxGeom *g, char path[64])
 {
