@@ -57,3 +57,13 @@ foreach(np 1 2)
 endforeach()
 # SAXS I(q) against pyFAI integrate1d (same geometry, mask, bins, corrections) within 0.5 %
 mx_script_test(peer.saxs_pyfai peer bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/saxs_pyfai.sh ${MX_TESTDATA})
+
+# mxpcs fit (tests/fit/fit.cmake) and mxpcs md (tests/md/md.cmake)
+include(${CMAKE_CURRENT_SOURCE_DIR}/fit/fit.cmake OPTIONAL)
+include(${CMAKE_CURRENT_SOURCE_DIR}/md/md.cmake OPTIONAL)
+
+# XGM per-pulse energy filter: the dud trains and no other, at 1 and 2 ranks; extra_data reads the XGM record
+foreach(np 1 2)
+  mx_script_test(sim.analyze_xgm_n${np} sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_xgm.sh ${MX_TESTDATA} ${np})
+  set_tests_properties(sim.analyze_xgm_n${np} PROPERTIES PROCESSORS 2)
+endforeach()

@@ -11,7 +11,8 @@ PKGS=(build-essential cmake pkg-config git
       openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
       libfftw3-dev libfftw3-mpi-dev petsc-dev libopenblas-dev libcmocka-dev liblammps-dev
       python3 python3-numpy python3-h5py python3-extra-data python3-pyfai python3-scipy
-      python3-matplotlib python3-sasmodels python3-lmfit)
+      python3-matplotlib python3-sasmodels python3-lmfit python3-sasview
+      slurm-wlm munge)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -63,6 +63,15 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRo
 /* pulseId and cellId of train itrain's selected frames as stored (first module with data). */
 PetscErrorCode MxReaderReadTrainIds(MxReader r, PetscInt itrain, uint64_t *pulse_ids, uint64_t *cell_ids);
 
+/* X-ray gas monitor: per-pulse energies (uJ) of the selected frames of every train, E[itrain *
+   nframes + k], NaN where the XGM has no record of the train. Frame k of the train is XGM pulse
+   slot pulse_offset + its position in the train. where: a DA file or a directory of them, or ""
+   to look in the run directory and its raw/ sibling (proc/r0123 -> raw/r0123); source: the
+   XGM source name (e.g. SA2_XTD1_XGM/XGM/DOOCS:output) or "" for the first INSTRUMENT source
+   named *XGM* with data/intensityTD. *found = 0 (not an error) when "" finds no XGM; used gets
+   "file:source". Collective (rank 0 reads, all receive). */
+PetscErrorCode MxReaderReadXgm(MxReader r, const char where[], const char source[], PetscInt pulse_offset, double *E, char used[], size_t len, PetscBool *found);
+
 /* Everything `mxpcs info` prints: modules, files, trains, gaps, frames, anomalies. Collective. */
 PetscErrorCode MxReaderView(MxReader r, PetscViewer v);
 /* Anomalies found while scanning ('\n'-separated lines) and how many trains were dropped. */

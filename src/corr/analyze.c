@@ -29,6 +29,9 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   a->win_step   = -1;
   a->progress   = PETSC_TRUE;
   a->filter_sigma = 6.0;
+  a->xgm_min_frac = 0.1;
+  a->xgm_sigma    = 6.0;
+  snprintf(a->xgm, sizeof a->xgm, "auto");
   a->extrap_order = 1;
   PetscCall(MxReaderCreate(comm, &a->reader));
   PetscCall(MxGeomCreate(comm, &a->geom));
@@ -61,10 +64,18 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
     a->extrap_order = k + 1;
   }
   PetscCall(PetscOptionsReal("-analyze_filter_sigma", "Drop trains whose total intensity is more than this many robust sigmas (1.4826 MAD) from the median (0: keep all)", "", a->filter_sigma, &a->filter_sigma, NULL));
+  PetscCall(PetscOptionsString("-analyze_xgm", "XGM per-pulse energies for the train filter: auto (the run directory and its raw/ sibling), off, or a DA file or directory", "", a->xgm, a->xgm, sizeof a->xgm, NULL));
+  PetscCall(PetscOptionsString("-analyze_xgm_source", "XGM source name (default: the first INSTRUMENT source named *XGM* with data/intensityTD)", "", a->xgm_source, a->xgm_source, sizeof a->xgm_source, NULL));
+  PetscCall(PetscOptionsReal("-analyze_xgm_min_frac", "Drop a train when a selected pulse has less than this fraction of the run's median pulse energy (0: off)", "", a->xgm_min_frac, &a->xgm_min_frac, NULL));
+  PetscCall(PetscOptionsReal("-analyze_xgm_sigma", "Drop a train whose mean pulse energy is more than this many robust sigmas from the run's median (0: off)", "", a->xgm_sigma, &a->xgm_sigma, NULL));
+  PetscCall(PetscOptionsInt("-analyze_xgm_pulse_offset", "XGM pulse slot of the train's first detector frame", "", a->xgm_offset, &a->xgm_offset, NULL));
   PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
   PetscOptionsEnd();
   PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
   PetscCheck(a->filter_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_filter_sigma: must be >= 0");
+  PetscCheck(a->xgm_min_frac >= 0 && a->xgm_min_frac < 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_min_frac: must be in [0, 1)");
+  PetscCheck(a->xgm_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_sigma: must be >= 0");
+  PetscCheck(a->xgm_offset >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_pulse_offset: must be >= 0");
   PetscCheck(a->saxs_nbins >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -saxs_nbins: must be >= 1");
   PetscFunctionReturn(0);
 }
@@ -187,7 +198,14 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
           size_t g = (size_t)a->ranges[k].module * MX_MODPIX + ss * MX_NFS + fs;
           int    b = (int)floor((pix->q_inv_A[g] - a->saxs_qmin) / (a->saxs_qmax - a->saxs_qmin) * a->saxs_nbins);
           a->saxs_bin[off] = a->corr[off] > 0 && b >= 0 && b < a->saxs_nbins && !(umask && umask[g]) ? b : -1;
+          a->nsaxs += a->saxs_bin[off] >= 0;
         }
+    PetscCall(PetscMalloc5(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, a->nsaxs + 1, &a->saxs_w, a->saxs_nbins, &a->saxs_acc, a->saxs_nbins, &a->saxs_cnt));
+    for (size_t p = 0, k = 0; p < a->npix; p++)
+      if (a->saxs_bin[p] >= 0) {
+        a->saxs_pix[k]  = (int)p;
+        a->saxs_pb[k++] = a->saxs_bin[p];
+      }
   }
   /* accumulators */
   size_t nc = (size_t)a->nring * a->nf * a->nf, ng = (size_t)a->nring * a->nwin * (a->win_len - 1);
@@ -267,15 +285,26 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
     }
   }
   if (prev) buf[L.total - 1] = 1;
-  /* SAXS: corrected intensity per bin and pulse */
-  for (PetscInt f = 0; f < a->nf; f++)
-    for (size_t p = 0; p < a->npix; p++) {
-      int b = a->saxs_bin[p];
-      if (b < 0 || !valid[p]) continue;
-      double v = data[f * a->npix + p] * a->corr[p];
-      sx[(b * nf + f) * 2] += v;
-      sx[(b * nf + f) * 2 + 1] += 1;
+  /* SAXS: corrected intensity per bin and pulse. The valid pixels and their counts are the
+     same in every frame of the train: weights once, then one branch-free pass per frame. */
+  const int *sp = a->saxs_pix, *sb = a->saxs_pb;
+  float     *w  = a->saxs_w;
+  for (PetscInt b = 0; b < a->saxs_nbins; b++) a->saxs_cnt[b] = 0;
+  for (size_t k = 0; k < a->nsaxs; k++) {
+    int ok = valid[sp[k]] != 0;
+    w[k]   = ok ? a->corr[sp[k]] : 0.0f;
+    a->saxs_cnt[sb[k]] += ok;
+  }
+  for (PetscInt f = 0; f < a->nf; f++) {
+    const float *row = data + f * a->npix;
+    double      *acc = a->saxs_acc;
+    for (PetscInt b = 0; b < a->saxs_nbins; b++) acc[b] = 0;
+    for (size_t k = 0; k < a->nsaxs; k++) acc[sb[k]] += (double)(row[sp[k]] * w[k]);
+    for (PetscInt b = 0; b < a->saxs_nbins; b++) {
+      sx[(b * nf + f) * 2] += acc[b];
+      sx[(b * nf + f) * 2 + 1] += a->saxs_cnt[b];
     }
+  }
 }
 
 /* Finalise train n: C_n - XC_n into the sums (design.md 1.3), g2 and contrast per train. */
@@ -328,6 +357,82 @@ static int CmpD(const void *x, const void *y)
   return u < v ? -1 : u > v;
 }
 
+/* Median and robust sigma (1.4826 MAD) of x[0..n); x is reordered. */
+static void RobustCentre(size_t n, double *x, double *med, double *sig)
+{
+  qsort(x, n, sizeof *x, CmpD);
+  *med = x[n / 2];
+  for (size_t i = 0; i < n; i++) x[i] = fabs(x[i] - *med);
+  qsort(x, n, sizeof *x, CmpD);
+  *sig = 1.4826 * x[n / 2];
+}
+
+/* XGM: drop trains with a dud pulse (below min_frac of the run's median pulse energy) or whose
+   mean pulse energy is a robust outlier. Every rank holds the same energies: same decisions. */
+static PetscErrorCode FilterXgm(MxAnalyze a)
+{
+  PetscInt        ntr;
+  const uint64_t *tid;
+  double         *E, *sorted, *mean;
+  PetscBool       found;
+  size_t          nf = (size_t)a->nf, nv = 0;
+
+  PetscFunctionBeginUser;
+  if (!strcmp(a->xgm, "off")) PetscFunctionReturn(0);
+  PetscCall(MxReaderGetTrains(a->reader, &ntr, &tid));
+  PetscCall(PetscMalloc3(ntr * nf + 1, &E, ntr * nf + 1, &sorted, ntr + 1, &mean));
+  PetscCall(MxReaderReadXgm(a->reader, strcmp(a->xgm, "auto") ? a->xgm : "", a->xgm_source, a->xgm_offset, E, a->xgm_used, sizeof a->xgm_used, &found));
+  if (!found) {
+    PetscCall(PetscFree3(E, sorted, mean));
+    PetscFunctionReturn(0);
+  }
+  for (size_t k = 0; k < (size_t)ntr * nf; k++)
+    if (isfinite(E[k])) sorted[nv++] = E[k];
+  qsort(sorted, nv, sizeof *sorted, CmpD);
+  double med = nv ? sorted[nv / 2] : NAN;
+  PetscInt nm = 0;
+  for (PetscInt t = 0; t < ntr; t++) {
+    double sum = 0;
+    int    ok  = 1;
+    for (size_t k = 0; k < nf; k++) {
+      ok &= isfinite(E[t * nf + k]) != 0;
+      sum += E[t * nf + k];
+    }
+    mean[t] = ok ? sum / nf : NAN;
+    if (!ok) {
+      a->nxgm_missing++;
+      continue;
+    }
+    sorted[nm++] = mean[t];
+    if (a->xgm_min_frac > 0)
+      for (size_t k = 0; k < nf; k++)
+        if (E[t * nf + k] < a->xgm_min_frac * med && !a->drop[t]) {
+          a->drop[t] = 2;
+          a->ndrop_xgm++;
+        }
+  }
+  if (a->xgm_sigma > 0 && nm >= 5) {
+    double mmed, sig;
+    RobustCentre((size_t)nm, sorted, &mmed, &sig);
+    for (PetscInt t = 0; t < ntr; t++)
+      if (isfinite(mean[t]) && sig > 0 && fabs(mean[t] - mmed) > a->xgm_sigma * sig && !a->drop[t]) {
+        a->drop[t] = 2;
+        a->ndrop_xgm++;
+      }
+  }
+  /* mean pulse energy per frame over the trains kept */
+  PetscCall(PetscCalloc1(nf, &a->xgm_mean));
+  double n = 0;
+  for (PetscInt t = 0; t < ntr; t++) {
+    if (a->drop[t] || !isfinite(mean[t])) continue;
+    for (size_t k = 0; k < nf; k++) a->xgm_mean[k] += E[t * nf + k];
+    n++;
+  }
+  for (size_t k = 0; k < nf; k++) a->xgm_mean[k] = n > 0 ? a->xgm_mean[k] / n : NAN;
+  PetscCall(PetscFree3(E, sorted, mean));
+  PetscFunctionReturn(0);
+}
+
 /* Pre-pass: total intensity of every train from a thin band of rows (8 rows per module read,
    mid-module), then a robust outlier cut (median +- k 1.4826 MAD). Trains without X-rays or
    with a failed shutter are dropped before they can enter C or serve as neighbours. */
@@ -343,6 +448,7 @@ static PetscErrorCode FilterTrains(MxAnalyze a)
   PetscFunctionBeginUser;
   PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
   PetscCall(PetscCalloc1(ntr + 1, &a->drop));
+  PetscCall(FilterXgm(a));
   if (a->filter_sigma <= 0 || ntr < 5) PetscFunctionReturn(0);
   PetscCall(MxReaderGetLocalTrains(a->reader, &t0, &t1));
   PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
@@ -364,13 +470,10 @@ static PetscErrorCode FilterTrains(MxAnalyze a)
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tot, (int)ntr, MPI_DOUBLE, MPI_SUM, a->comm));
   PetscCall(PetscMalloc1(ntr, &sorted));
   PetscCall(PetscArraycpy(sorted, tot, ntr));
-  qsort(sorted, (size_t)ntr, sizeof *sorted, CmpD);
-  double med = sorted[ntr / 2];
-  for (PetscInt t = 0; t < ntr; t++) sorted[t] = fabs(tot[t] - med);
-  qsort(sorted, (size_t)ntr, sizeof *sorted, CmpD);
-  double sig = 1.4826 * sorted[ntr / 2];
+  double med, sig;
+  RobustCentre((size_t)ntr, sorted, &med, &sig);
   for (PetscInt t = 0; t < ntr; t++)
-    if (sig > 0 && fabs(tot[t] - med) > a->filter_sigma * sig) {
+    if (sig > 0 && fabs(tot[t] - med) > a->filter_sigma * sig && !a->drop[t]) {
       a->drop[t] = 1;
       a->ndrop++;
     }
@@ -438,7 +541,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   if (t0 >= t1) lo = hi = 0; /* more train blocks than trains */
   for (PetscInt t = lo; t < hi; t++) {
     PetscLogDouble c0, c1, c2;
-    if (a->drop[t]) { /* an intensity outlier: not used, and no neighbour of anything */
+    if (a->drop[t]) { /* an intensity or XGM outlier: not used, and no neighbour of anything */
       if (ipart == 0 && have_prev && t - 1 >= t0 && t - 1 < t1) {
         PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
         used[t - 1] = 1;

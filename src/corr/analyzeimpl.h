@@ -29,6 +29,10 @@ struct _p_MxAnalyze {
   int        *ring_off;    /* nring+1: offsets into ring_pix */
   int        *ring_pix;    /* local pixel index of each ring pixel */
   int        *saxs_bin;    /* npix: SAXS bin or -1 */
+  int        *saxs_pix, *saxs_pb; /* nsaxs: the pixels with a SAXS bin (memory order) and their bins */
+  size_t      nsaxs;
+  float      *saxs_w;      /* nsaxs: this train's correction, 0 where the pixel is not valid */
+  double     *saxs_acc, *saxs_cnt; /* nbins: per-frame sums and the train's pixel counts */
   float      *corr;        /* npix: 1/(relative solid angle x polarisation) */
   /* windows */
   PetscInt nwin, *win_start;
@@ -50,8 +54,13 @@ struct _p_MxAnalyze {
   PetscInt  ntrains_read;
   PetscBool bench;
   PetscReal filter_sigma;   /* drop trains whose intensity is an outlier (robust sigmas; 0: off) */
-  char     *drop;           /* ntrains: 1 = dropped as an intensity outlier */
+  char     *drop;           /* ntrains: 1 = dropped as an intensity outlier, 2 = by the XGM */
   PetscInt  ndrop;
+  /* XGM per-pulse energy filter */
+  char      xgm[PETSC_MAX_PATH_LEN], xgm_source[256], xgm_used[PETSC_MAX_PATH_LEN];
+  PetscReal xgm_min_frac, xgm_sigma;
+  PetscInt  xgm_offset, ndrop_xgm, nxgm_missing;
+  double   *xgm_mean;       /* nf: mean pulse energy (uJ) over the trains kept, or NULL */
   PetscInt  extrap_order; /* 1 linear, 2 quadratic in age */
 };
 

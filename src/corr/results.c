@@ -1,5 +1,6 @@
 /* MxAnalyze: results on rank 0 (means over trains, errors, fits), results.h5, summary. */
 #include "analyzeimpl.h"
+#include <sys/resource.h>
 #include <cblas.h>
 #include <math.h>
 
@@ -133,14 +134,14 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
     PetscCall(MxH5WriteAttrString(g, "definition", "NXxpcs"));
     H5Gclose(g);
   }
-  W(a, f, "/entry/instrument/incident_beam/incident_energy", 0, NULL, &E, "keV");
-  W(a, f, "/entry/instrument/incident_beam/incident_wavelength", 0, NULL, &lambda, "angstrom");
-  W(a, f, "/entry/instrument/detector/distance", 0, NULL, &D, "m");
-  W(a, f, "/entry/instrument/detector/x_pixel_size", 0, NULL, &px, "m");
-  W(a, f, "/entry/instrument/detector/y_pixel_size", 0, NULL, &px, "m");
-  W(a, f, "/entry/instrument/detector/beam_center_x", 0, NULL, &bx, "m");
-  W(a, f, "/entry/instrument/detector/beam_center_y", 0, NULL, &by, "m");
-  W(a, f, "/entry/instrument/detector/frame_time", 0, NULL, &a->dt_s, "s");
+  PetscCall(W(a, f, "/entry/instrument/incident_beam/incident_energy", 0, NULL, &E, "keV"));
+  PetscCall(W(a, f, "/entry/instrument/incident_beam/incident_wavelength", 0, NULL, &lambda, "angstrom"));
+  PetscCall(W(a, f, "/entry/instrument/detector/distance", 0, NULL, &D, "m"));
+  PetscCall(W(a, f, "/entry/instrument/detector/x_pixel_size", 0, NULL, &px, "m"));
+  PetscCall(W(a, f, "/entry/instrument/detector/y_pixel_size", 0, NULL, &px, "m"));
+  PetscCall(W(a, f, "/entry/instrument/detector/beam_center_x", 0, NULL, &bx, "m"));
+  PetscCall(W(a, f, "/entry/instrument/detector/beam_center_y", 0, NULL, &by, "m"));
+  PetscCall(W(a, f, "/entry/instrument/detector/frame_time", 0, NULL, &a->dt_s, "s"));
   PetscCall(PetscOptionsGetAll(NULL, &opts));
   {
     hid_t   ty = H5Tcopy(H5T_C_S1);
@@ -159,54 +160,84 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   /* /xpcs */
   PetscCall(MxRingsWriteHDF5(a->rings, f));
   d1[0] = (hsize_t)a->saxs_nbins;
-  W(a, f, "/xpcs/saxs/q", 1, d1, a->saxs_q, "1/angstrom");
-  W(a, f, "/xpcs/saxs/I", 1, d1, a->saxs_I, "photons/pixel/pulse");
-  W(a, f, "/xpcs/saxs/I_err", 1, d1, a->saxs_err, "photons/pixel/pulse");
+  PetscCall(W(a, f, "/xpcs/saxs/q", 1, d1, a->saxs_q, "1/angstrom"));
+  PetscCall(W(a, f, "/xpcs/saxs/I", 1, d1, a->saxs_I, "photons/pixel/pulse"));
+  PetscCall(W(a, f, "/xpcs/saxs/I_err", 1, d1, a->saxs_err, "photons/pixel/pulse"));
   d2[0] = (hsize_t)a->saxs_nbins;
   d2[1] = nf;
-  W(a, f, "/xpcs/saxs/I_pulse", 2, d2, a->saxs_Ip, "photons/pixel/pulse");
-  W(a, f, "/xpcs/saxs/I_pulse_err", 2, d2, a->saxs_Ip_err, "photons/pixel/pulse");
+  PetscCall(W(a, f, "/xpcs/saxs/I_pulse", 2, d2, a->saxs_Ip, "photons/pixel/pulse"));
+  PetscCall(W(a, f, "/xpcs/saxs/I_pulse_err", 2, d2, a->saxs_Ip_err, "photons/pixel/pulse"));
   PetscCall(PetscMalloc3(nf, &t, ntau + 1, &tau, a->nwin, &age));
   for (size_t k = 0; k < nf; k++) t[k] = k * a->dt_s;
   for (size_t k = 0; k < ntau; k++) tau[k] = (k + 1) * a->dt_s;
   for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
   d1[0] = nf;
-  W(a, f, "/xpcs/twotime/t", 1, d1, t, "s");
+  PetscCall(W(a, f, "/xpcs/twotime/t", 1, d1, t, "s"));
   d3[0] = (hsize_t)a->nring;
   d3[1] = d3[2] = nf;
-  W(a, f, "/xpcs/twotime/C", 3, d3, a->C, "");
-  W(a, f, "/xpcs/twotime/C_raw", 3, d3, a->Craw, "");
-  W(a, f, "/xpcs/twotime/XC", 3, d3, a->XC, "");
+  PetscCall(W(a, f, "/xpcs/twotime/C", 3, d3, a->C, ""));
+  PetscCall(W(a, f, "/xpcs/twotime/C_raw", 3, d3, a->Craw, ""));
+  PetscCall(W(a, f, "/xpcs/twotime/XC", 3, d3, a->XC, ""));
   d1[0] = ntau;
-  W(a, f, "/xpcs/g2/tau", 1, d1, tau, "s");
+  PetscCall(W(a, f, "/xpcs/g2/tau", 1, d1, tau, "s"));
   d1[0] = (hsize_t)a->nwin;
-  W(a, f, "/xpcs/g2/age", 1, d1, age, "s");
+  PetscCall(W(a, f, "/xpcs/g2/age", 1, d1, age, "s"));
   d3[0] = (hsize_t)a->nring;
   d3[1] = (hsize_t)a->nwin;
   d3[2] = ntau;
-  W(a, f, "/xpcs/g2/g2", 3, d3, a->g2, "");
-  W(a, f, "/xpcs/g2/g2_err", 3, d3, a->g2err, "");
+  PetscCall(W(a, f, "/xpcs/g2/g2", 3, d3, a->g2, ""));
+  PetscCall(W(a, f, "/xpcs/g2/g2_err", 3, d3, a->g2err, ""));
   d1[0] = (hsize_t)a->nring;
-  W(a, f, "/xpcs/contrast/beta", 1, d1, a->beta, "");
-  W(a, f, "/xpcs/contrast/beta_err", 1, d1, a->beta_err, "");
+  PetscCall(W(a, f, "/xpcs/contrast/beta", 1, d1, a->beta, ""));
+  PetscCall(W(a, f, "/xpcs/contrast/beta_err", 1, d1, a->beta_err, ""));
   d2[0] = (hsize_t)a->nring;
   d2[1] = (hsize_t)a->nwin;
-  W(a, f, "/xpcs/fit/gamma", 2, d2, a->gam, "1/s");
-  W(a, f, "/xpcs/fit/gamma_err", 2, d2, a->gam_err, "1/s");
-  W(a, f, "/xpcs/fit/gamma0", 1, d1, a->gam0, "1/s");
-  W(a, f, "/xpcs/fit/gamma0_err", 1, d1, a->gam0_err, "1/s");
-  W(a, f, "/xpcs/fit/D_eff", 1, d1, a->Deff, "um^2/s");
-  W(a, f, "/xpcs/fit/D_eff_err", 1, d1, a->Deff_err, "um^2/s");
-  W(a, f, "/xpcs/fit/D_eff_mean", 0, NULL, &a->Deff_mean, "um^2/s");
-  W(a, f, "/xpcs/fit/D_eff_mean_err", 0, NULL, &a->Deff_mean_err, "um^2/s");
+  PetscCall(W(a, f, "/xpcs/fit/gamma", 2, d2, a->gam, "1/s"));
+  PetscCall(W(a, f, "/xpcs/fit/gamma_err", 2, d2, a->gam_err, "1/s"));
+  PetscCall(W(a, f, "/xpcs/fit/gamma0", 1, d1, a->gam0, "1/s"));
+  PetscCall(W(a, f, "/xpcs/fit/gamma0_err", 1, d1, a->gam0_err, "1/s"));
+  PetscCall(W(a, f, "/xpcs/fit/D_eff", 1, d1, a->Deff, "um^2/s"));
+  PetscCall(W(a, f, "/xpcs/fit/D_eff_err", 1, d1, a->Deff_err, "um^2/s"));
+  PetscCall(W(a, f, "/xpcs/fit/D_eff_mean", 0, NULL, &a->Deff_mean, "um^2/s"));
+  PetscCall(W(a, f, "/xpcs/fit/D_eff_mean_err", 0, NULL, &a->Deff_mean_err, "um^2/s"));
   d1[0] = (hsize_t)nids;
   PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids", H5T_NATIVE_UINT64, 1, d1, a->train_ids_used, NULL));
   v = a->nleft_noneighbour;
-  W(a, f, "/xpcs/meta/trains_without_neighbour", 0, NULL, &v, "");
+  PetscCall(W(a, f, "/xpcs/meta/trains_without_neighbour", 0, NULL, &v, ""));
   v = a->xc ? 1 : 0;
-  W(a, f, "/xpcs/meta/corr_xc", 0, NULL, &v, "");
+  PetscCall(W(a, f, "/xpcs/meta/corr_xc", 0, NULL, &v, ""));
   v = (double)a->ndrop;
-  W(a, f, "/xpcs/meta/trains_dropped_intensity", 0, NULL, &v, "");
+  PetscCall(W(a, f, "/xpcs/meta/trains_dropped_intensity", 0, NULL, &v, ""));
+  v = (double)a->ndrop_xgm;
+  PetscCall(W(a, f, "/xpcs/meta/trains_dropped_xgm", 0, NULL, &v, ""));
+  {
+    PetscInt        ntr, n = 0;
+    const uint64_t *tid;
+    uint64_t       *ids;
+    PetscCall(MxReaderGetTrains(a->reader, &ntr, &tid));
+    PetscCall(PetscMalloc1(ntr + 1, &ids));
+    for (PetscInt i = 0; i < ntr; i++)
+      if (a->drop[i] == 2) ids[n++] = tid[i];
+    d1[0] = (hsize_t)n;
+    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_xgm", H5T_NATIVE_UINT64, 1, d1, ids, NULL));
+    n = 0;
+    for (PetscInt i = 0; i < ntr; i++)
+      if (a->drop[i] == 1) ids[n++] = tid[i];
+    d1[0] = (hsize_t)n;
+    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_intensity", H5T_NATIVE_UINT64, 1, d1, ids, NULL));
+    PetscCall(PetscFree(ids));
+  }
+  if (a->xgm_mean) {
+    v = (double)a->nxgm_missing;
+    PetscCall(W(a, f, "/xpcs/meta/trains_without_xgm", 0, NULL, &v, ""));
+    d1[0] = (hsize_t)a->nf;
+    PetscCall(W(a, f, "/xpcs/meta/pulse_energy", 1, d1, a->xgm_mean, "uJ"));
+    hid_t g = H5Gopen2(f, "/xpcs/meta", H5P_DEFAULT);
+    if (g >= 0) {
+      PetscCall(MxH5WriteAttrString(g, "xgm_source", a->xgm_used));
+      H5Gclose(g);
+    }
+  }
   PetscCall(PetscFree3(t, tau, age));
   /* names pyXpcsViewer / APS 8-ID-I use for the same quantities */
   H5Lcreate_soft("/xpcs/twotime/C", f, "/xpcs/twotime/correlation_map", H5P_DEFAULT, H5P_DEFAULT);
@@ -248,6 +279,8 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          Gamma0[1/s]            D_eff[um^2/s]\n"));
     for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));
     PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s\n", a->Deff_mean, a->Deff_mean_err));
+    if (a->xgm_mean) PetscCall(PetscViewerASCIIPrintf(v, "  XGM %s: %" PetscInt_FMT " trains dropped (a pulse below %g of the median energy, or mean energy beyond %g robust sigmas), %" PetscInt_FMT " trains without an XGM record kept\n", a->xgm_used, a->ndrop_xgm, (double)a->xgm_min_frac, (double)a->xgm_sigma, a->nxgm_missing));
+    else if (strcmp(a->xgm, "off")) PetscCall(PetscViewerASCIIPrintf(v, "  XGM: no XGM record found beside the run; no pulse-energy filter\n"));
     if (a->nwin == 1) PetscCall(PetscViewerASCIIPrintf(v, "  note: one age window, so Gamma0 is Gamma at age %g s, not extrapolated to zero age (use a smaller -g2_age_step or -g2_age_window)\n", (a->win_start[0] + 0.5 * (a->win_len - 1)) * a->dt_s));
   }
   PetscFunctionReturn(0);
@@ -267,6 +300,7 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->ring_off));
   PetscCall(PetscFree(a->ring_pix));
   if (a->saxs_bin) PetscCall(PetscFree2(a->saxs_bin, a->corr));
+  if (a->saxs_pix) PetscCall(PetscFree5(a->saxs_pix, a->saxs_pb, a->saxs_w, a->saxs_acc, a->saxs_cnt));
   PetscCall(PetscFree(a->win_start));
   if (a->sumC) PetscCall(PetscFree3(a->sumC, a->sumCraw, a->sumXC));
   if (a->g2sum) PetscCall(PetscFree2(a->g2sum, a->g2sq));
@@ -280,6 +314,7 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   if (a->saxs_q) PetscCall(PetscFree5(a->saxs_q, a->saxs_I, a->saxs_err, a->saxs_Ip, a->saxs_Ip_err));
   PetscCall(PetscFree(a->train_ids_used));
   PetscCall(PetscFree(a->drop));
+  PetscCall(PetscFree(a->xgm_mean));
   PetscCall(PetscFree(a));
   *pa = NULL;
   PetscFunctionReturn(0);
@@ -296,6 +331,9 @@ PetscErrorCode MxAnalyzeBench(MxAnalyze a)
 
   PetscFunctionBeginUser;
   MPI_Comm_rank(a->comm, &rank);
+  struct rusage ru; /* peak memory of the analysis, before the bare-BLAS comparison allocates */
+  getrusage(RUSAGE_SELF, &ru);
+  double rss_mib = ru.ru_maxrss / 1024.0;
   npr = a->ring_off[a->nring];
   PetscCall(PetscMalloc2((size_t)a->nf * PetscMax(npr, 1), &M, (size_t)a->nf * a->nf, &Cf));
   for (size_t k = 0; k < (size_t)a->nf * PetscMax(npr, 1); k++) M[k] = (float)((k * 2654435761u) % 7);
@@ -312,7 +350,7 @@ PetscErrorCode MxAnalyzeBench(MxAnalyze a)
   PetscCall(PetscFree2(M, Cf));
   bytes = (double)a->ntrains_read * a->nf * a->npix * sizeof(float);
   double tot = a->t_read + a->t_corr + a->t_comm;
-  PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] %" PetscInt_FMT " trains (%.0f frames, %.2f GB of frames over %zu pixels): %.0f frames/s, %.3f GB/s; time: read %.1f %%, correlate %.1f %%, reduce %.1f %%; kernel %.2f GFLOP/s = %.0f %% of a bare cblas_ssyrk (%d x %d: %.2f GFLOP/s)\n", rank, a->ntrains_read, (double)a->ntrains_read * a->nf, bytes / 1e9, a->npix, a->ntrains_read * a->nf / PetscMax(tot, 1e-9), bytes / 1e9 / PetscMax(tot, 1e-9), 100 * a->t_read / PetscMax(tot, 1e-9), 100 * a->t_corr / PetscMax(tot, 1e-9), 100 * a->t_comm / PetscMax(tot, 1e-9), a->flops / PetscMax(a->t_kernel, 1e-12) / 1e9, 100 * (a->flops / PetscMax(a->t_kernel, 1e-12)) / PetscMax(bare, 1), (int)a->nf, npr, bare / 1e9));
+  PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] %" PetscInt_FMT " trains (%.0f frames, %.2f GB of frames over %zu pixels): %.0f frames/s, %.3f GB/s; time: read %.1f %%, correlate %.1f %%, reduce %.1f %%; kernel %.2f GFLOP/s = %.0f %% of a bare cblas_ssyrk (%d x %d: %.2f GFLOP/s); peak memory %.0f MiB\n", rank, a->ntrains_read, (double)a->ntrains_read * a->nf, bytes / 1e9, a->npix, a->ntrains_read * a->nf / PetscMax(tot, 1e-9), bytes / 1e9 / PetscMax(tot, 1e-9), 100 * a->t_read / PetscMax(tot, 1e-9), 100 * a->t_corr / PetscMax(tot, 1e-9), 100 * a->t_comm / PetscMax(tot, 1e-9), a->flops / PetscMax(a->t_kernel, 1e-12) / 1e9, 100 * (a->flops / PetscMax(a->t_kernel, 1e-12)) / PetscMax(bare, 1), (int)a->nf, npr, bare / 1e9, rss_mib));
   PetscCall(PetscSynchronizedFlush(a->comm, PETSC_STDOUT));
   PetscFunctionReturn(0);
 }

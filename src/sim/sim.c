@@ -59,6 +59,9 @@ static PetscErrorCode Preset(MxSimParams *p, const char *name, MPI_Comm comm)
   p->hot_frac = 2e-4;
   p->masked_asics = 1;
   p->missing_module = -1;
+  p->xgm             = PETSC_TRUE;
+  p->pulse_energy_uJ = 2.5;
+  p->xgm_noise       = 0.02;
   p->nmodules = 2;
   p->modules[0] = 3;
   p->modules[1] = 4;
@@ -144,6 +147,12 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCall(PetscOptionsInt("-sim_missing_module", "A module whose files are not written (-1: none)", "", p->missing_module, &p->missing_module, NULL));
   PetscCall(PetscOptionsIntArray("-sim_missing_trains", "Train indices left out of the run (gaps in train IDs)", "", p->missing_trains, &nmiss, &set));
   if (set) p->nmissing = nmiss;
+  PetscCall(PetscOptionsBool("-sim_xgm", "Write the XGM's per-pulse energies (raw/r####/RAW-R####-DA01-S00000.h5)", "", p->xgm, &p->xgm, NULL));
+  PetscCall(PetscOptionsReal("-sim_pulse_energy_uJ", "Mean pulse energy at the sample (uJ; the XGM record)", "", p->pulse_energy_uJ, &p->pulse_energy_uJ, NULL));
+  PetscCall(PetscOptionsReal("-sim_xgm_noise", "Relative Gaussian noise of the XGM reading", "", p->xgm_noise, &p->xgm_noise, NULL));
+  nmiss = 64;
+  PetscCall(PetscOptionsIntArray("-sim_dud_trains", "Train indices with a dud pulse (the middle pulse at 2 % of its energy)", "", p->dud_trains, &nmiss, &set));
+  if (set) p->ndud = nmiss;
   PetscOptionsEnd();
   snprintf(p->hydro, sizeof p->hydro, "%s", hydro);
   snprintf(p->heating, sizeof p->heating, "%s", heating);
@@ -175,6 +184,9 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCheck(!strcmp(p->heating, "none") || !strcmp(p->heating, "linear") || !strcmp(p->heating, "stokes"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_heating: '%s' is not none, linear or stokes", p->heating);
   PetscCheck(p->T0_K > 0 && p->dT_per_pulse_K >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_T0_K > 0 and -sim_dT_per_pulse_K >= 0");
   PetscCheck(p->kappa_per_pulse > -1.0 / p->npulses, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_kappa_per_pulse: D would become negative");
+  for (PetscInt i = 0; i < p->ndud; i++) PetscCheck(p->dud_trains[i] >= 0 && p->dud_trains[i] < p->ntrains, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_dud_trains: %" PetscInt_FMT " is not a train index in 0..%" PetscInt_FMT, p->dud_trains[i], p->ntrains - 1);
+  PetscCheck(p->pulse_energy_uJ > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_pulse_energy_uJ: must be > 0");
+  PetscCheck(p->xgm_noise >= 0 && p->xgm_noise < 0.5, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_xgm_noise: must be in [0, 0.5)");
   PetscCheck(p->missing_module >= -1 && p->missing_module < MX_NMOD, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_missing_module: must be -1 or 0..15");
   for (PetscInt i = 0; i < p->nmissing; i++) PetscCheck(p->missing_trains[i] >= 0 && p->missing_trains[i] < p->ntrains, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_missing_trains: %" PetscInt_FMT " is not a train index in 0..%" PetscInt_FMT, p->missing_trains[i], p->ntrains - 1);
   PetscFunctionReturn(0);
@@ -260,6 +272,7 @@ PetscErrorCode MxSimRun(MxSim s)
   snprintf(part, sizeof part, "%s.part", s->outdir);
   snprintf(path, sizeof path, "%s/truth.h5", part);
   PetscCall(MxSimWriteTruth(s, path));
+  if (s->p.xgm) PetscCall(MxSimWriteXgm(s, part));
   ierr = 0;
   if (!rank && rename(part, s->outdir)) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_WRITE, PETSC_ERROR_INITIAL, "simulate: cannot rename %s to %s", part, s->outdir);
   PetscCall(MxErrorSync(s->comm, ierr));

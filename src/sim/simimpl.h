@@ -25,6 +25,10 @@ typedef struct {
   PetscBool artifacts;
   PetscReal offset_amp, gain_amp, dead_frac, hot_frac;
   PetscInt  masked_asics, missing_module, missing_trains[64], nmissing;
+  /* X-ray gas monitor (XGM) file beside the run, and trains with a dud pulse */
+  PetscBool xgm;
+  PetscReal pulse_energy_uJ, xgm_noise;
+  PetscInt  dud_trains[64], ndud;
 } MxSimParams;
 
 /* Per simulated module: its speckle window and per-pixel tables. */
@@ -67,4 +71,12 @@ PetscErrorCode MxSimModuleDestroy(MxSimModule *m);
 /* Frames of one train of one module (npulses x MX_MODPIX floats, photons or ADU). */
 PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *pulse_energy, float *frames);
 PetscErrorCode MxSimWriteRun(MxSim s);
+/* A 1-D dataset of n fixed-length (128) strings, as the DAQ writes METADATA. Collective. */
+PetscErrorCode MxSimWriteStrings(MPI_Comm comm, hid_t f, const char path[], int n, char (*s)[128]);
+/* Relative SASE pulse energies of train t (npulses; mean 1), dud pulses included: the one
+   sequence both the frames and the XGM record use. */
+void           MxSimPulseEnergies(const MxSimParams *p, PetscInt t, double *e);
+/* DIR/raw/r####/RAW-R####-DA01-S00000.h5: the XGM's per-pulse energies (uJ), as the DAQ
+   writes them (SA2_XTD1_XGM/XGM/DOOCS:output, data.intensityTD). Collective. */
+PetscErrorCode MxSimWriteXgm(MxSim s, const char dir[]);
 PetscErrorCode MxSimWriteTruth(MxSim s, const char path[]);

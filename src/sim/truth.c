@@ -43,6 +43,8 @@ PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
   PetscCall(Scalar(s, f, "beam_fwhm_um", p->beam_fwhm_um, "um"));
   PetscCall(Scalar(s, f, "subpixels", p->subpixels, ""));
   PetscCall(Scalar(s, f, "sase_modes", p->sase_modes, ""));
+  PetscCall(Scalar(s, f, "pulse_energy_uJ", p->pulse_energy_uJ, "uJ"));
+  PetscCall(Scalar(s, f, "xgm_noise", p->xgm_noise, ""));
   PetscCall(Scalar(s, f, "adu_per_photon", p->adu_per_photon, ""));
   PetscCall(Scalar(s, f, "gain_noise", p->gain_noise, ""));
   PetscCall(Scalar(s, f, "D0_um2_s", p->D0_um2_s, "um^2/s"));
@@ -117,9 +119,7 @@ PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
       PetscBool miss = PETSC_FALSE;
       for (PetscInt i = 0; i < p->nmissing; i++) miss |= p->missing_trains[i] == t;
       if (miss) continue;
-      MxRng ge;
-      MxRngInit(&ge, (uint64_t)p->seed, (uint64_t)t, 0xE, 4);
-      for (PetscInt k = 0; k < p->npulses; k++) e[n * p->npulses + k] = p->sase_modes > 0 ? MxRngGamma(&ge, p->sase_modes) / p->sase_modes : 1.0;
+      MxSimPulseEnergies(p, t, e + n * p->npulses);
       ids[n++] = s->train_ids[t];
     }
     d1[0] = (hsize_t)n;
@@ -127,6 +127,11 @@ PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
     d2[0] = (hsize_t)n;
     d2[1] = (hsize_t)p->npulses;
     PetscCall(Array(s, f, "/truth/pulse_energy", 2, d2, e, "relative"));
+    /* trains with a dud pulse (an XGM filter should drop exactly these) */
+    n = 0;
+    for (PetscInt i = 0; i < p->ndud; i++) ids[n++] = s->train_ids[p->dud_trains[i]];
+    d1[0] = (hsize_t)n;
+    PetscCall(MxH5WriteArray(s->comm, f, "/truth/dud_train_ids", H5T_NATIVE_UINT64, 1, d1, ids, NULL));
     PetscCall(PetscFree2(ids, e));
   }
   /* the detector: modules, q of every pixel, bad pixels, and the memory-cell pattern */

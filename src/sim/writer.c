@@ -19,7 +19,7 @@ static PetscBool TrainMissing(const MxSimParams *p, PetscInt t)
   return PETSC_FALSE;
 }
 
-static PetscErrorCode WriteStrings(MPI_Comm comm, hid_t f, const char path[], int n, char (*s)[128])
+PetscErrorCode MxSimWriteStrings(MPI_Comm comm, hid_t f, const char path[], int n, char (*s)[128])
 {
   hid_t   t = H5Tcopy(H5T_C_S1);
   hsize_t dims[1] = {(hsize_t)n};
@@ -170,21 +170,21 @@ static PetscErrorCode CreateFile(MxSim s, const char path[], int module, int seq
       snprintf(roots[i], 128, "INSTRUMENT");
       snprintf(devs[i], 128, "%s", ids[i] + strlen("INSTRUMENT/"));
     }
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/dataSources/dataSourceId", 2, ids));
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/dataSources/root", 2, roots));
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/dataSources/deviceId", 2, devs));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/dataSources/dataSourceId", 2, ids));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/dataSources/root", 2, roots));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/dataSources/deviceId", 2, devs));
     snprintf(one[0], 128, "1.2");
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/dataFormatVersion", 1, one));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/dataFormatVersion", 1, one));
     snprintf(one[0], 128, "20261124T000000Z");
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/creationDate", 1, one));
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/updateDate", 1, one));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/creationDate", 1, one));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/updateDate", 1, one));
     snprintf(one[0], 128, "mxpcs simulate %s", MxVersion());
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/daqLibrary", 1, one));
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/karaboFramework", 1, one));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/daqLibrary", 1, one));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/karaboFramework", 1, one));
     snprintf(one[0], 128, "mxpcs simulate, preset %s", p->preset);
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/runType", 1, one));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/runType", 1, one));
     snprintf(one[0], 128, "synthetic: R=%g A, pd=%g, phi=%g", (double)p->radius_A, (double)p->pd, (double)p->phi);
-    PetscCall(WriteStrings(s->comm, sf->f, "METADATA/sample", 1, one));
+    PetscCall(MxSimWriteStrings(s->comm, sf->f, "METADATA/sample", 1, one));
     u = (uint32_t)p->proposal;
     PetscCall(MxH5WriteArray(s->comm, sf->f, "METADATA/proposalNumber", H5T_NATIVE_UINT32, 1, d1, &u, NULL));
     u = (uint32_t)p->run;
@@ -278,9 +278,7 @@ PetscErrorCode MxSimWriteRun(MxSim s)
   PetscCall(PetscMalloc4((size_t)p->npulses * MX_MODPIX, &frames, (size_t)p->npulses * MX_MODPIX, &mask, (size_t)p->npulses * MX_MODPIX, &gain, p->npulses, &e));
   for (PetscInt t = t0; t < t1 && !ierr; t++) {
     if (TrainMissing(p, t)) continue;
-    MxRng ge; /* SASE pulse energies, shared by the modules of a train */
-    MxRngInit(&ge, (uint64_t)p->seed, (uint64_t)t, 0xE, 4);
-    for (PetscInt n = 0; n < p->npulses; n++) e[n] = p->sase_modes > 0 ? MxRngGamma(&ge, p->sase_modes) / p->sase_modes : 1.0;
+    MxSimPulseEnergies(p, t, e); /* SASE pulse energies, shared by the modules of a train */
     for (PetscInt im = 0; im < s->nmods && !ierr; im++) {
       MxSimModule *m  = &s->mods[im];
       SimFile     *sf = &files[im * nseq + t / p->trains_per_file];

@@ -246,10 +246,12 @@ PetscErrorCode MxH5WriteArray(MPI_Comm comm, hid_t file, const char path[], hid_
     H5Sclose(sp);
     SETERRQ(comm, PETSC_ERR_FILE_WRITE, "cannot create dataset %s", path);
   }
-  if (r) H5Sselect_none(sp);
+  hsize_t npts = 1;
+  for (int i = 0; i < rank; i++) npts *= dims[i];
+  if (r || !npts) H5Sselect_none(sp); /* an empty dataset: nothing to write */
   xfer = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
-  e = H5Dwrite(d, memtype, sp, sp, xfer, buf);
+  e = npts ? H5Dwrite(d, memtype, sp, sp, xfer, buf) : 0;
   H5Pclose(xfer);
   if (e >= 0 && units) {
     PetscCall(MxH5WriteAttrString(d, "units", units));

@@ -28,7 +28,7 @@ def datasets(path):
 bad = 0
 ref = runs[1]
 files = sorted(os.path.relpath(p, ref) for p in glob.glob(ref + '/**/*.h5', recursive=True))
-assert len(files) == 4, files   # 3 sequence files (2 trains each, one missing) + truth
+assert len(files) == 5, files   # 3 sequence files (2 trains each, one missing) + the XGM DA file + truth
 for rel in files:
     a = datasets(os.path.join(ref, rel))
     for n in (2, 4):
