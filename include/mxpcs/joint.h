@@ -1,0 +1,37 @@
+/* MxJoint: the joint PETSc/TAO fit across samples (seed paper, Figures 2b, 3c, 4a):
+   the SAXS pattern of every sample with a shared sphere radius and polydispersity, and the
+   age-resolved decay rates Gamma(q, age) with a heating law shared across samples,
+     Gamma_i(q, age) = D0_i q^2 H_i(q)/S_i(q) h(age),
+   where dilute samples have S = H = 1 and dense ones the Percus-Yevick S(q) at their phi_i and
+   the delta-gamma H_i(q) = Ds_i/D0 + H_d(q; phi_i) with Ds_i/D0 free. D0_i is free (a dilute
+   sample measures it) or given (-hydro_D0, e.g. from DLS). The measured S(q) = I/P of the
+   best-fit P and the measured H(q) = Gamma0(q) S(q)/(D0 q^2) are returned beside the model.
+   Formulas: shared/docs/physics-reference.md sections 1-3 and 5. Rank 0 fits; collective
+   where noted. */
+#pragma once
+#include <mxpcs/lsq.h>
+#include <hdf5.h>
+
+typedef struct _p_MxJoint *MxJoint;
+
+typedef enum { MX_HEAT_NONE, MX_HEAT_LINEAR, MX_HEAT_STOKES } MxHeatingLaw;
+
+/* Kernels. h(age) of the heating laws: linear 1 + k age_us (k in 1/us); stokes: Stokes-Einstein
+   with an Arrhenius viscosity, T = T0 + k age_us (k in K/us), h = (T/T0) exp(-Ea/R (1/T - 1/T0)). */
+double MxHeatingFactor(MxHeatingLaw law, double k, double T0_K, double Ea_kJ_mol, double age_s);
+
+PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *j);
+/* -joint_heating none|linear|stokes, -joint_T0_K, -joint_Ea_kJ_mol, -joint_porod, -joint_q_range
+   (SAXS q range a:b in 1/angstrom), -joint_hd sg0|full, -joint_xtol, -hydro_D0 d1,d2,... (um^2/s
+   per sample, 0 = free), -joint_dense 0,1,... (per sample; default: from the input's SAXS),
+   TAO options with prefix -joint_ (e.g. -joint_tao_monitor). Collective. */
+PetscErrorCode MxJointSetFromOptions(MxJoint j);
+/* Add a sample from an `mxpcs analyze` results file (SAXS and Gamma(q, age) read on rank 0).
+   Collective. */
+PetscErrorCode MxJointAddResults(MxJoint j, const char path[]);
+/* Fit (rank 0; the result and any error reach every rank). Collective. */
+PetscErrorCode MxJointSolve(MxJoint j);
+/* /saxs_model/<sample>, /hydro/<sample>, /joint into an open file (rank 0's data). Collective. */
+PetscErrorCode MxJointWrite(MxJoint j, hid_t file);
+PetscErrorCode MxJointView(MxJoint j, PetscViewer v);
+PetscErrorCode MxJointDestroy(MxJoint *j);

@@ -1,0 +1,705 @@
+/* MxJoint: one TAO least-squares problem over the SAXS patterns and the age-resolved decay
+   rates of several samples. See include/mxpcs/joint.h. */
+#include <mxpcs/joint.h>
+#include <mxpcs/models.h>
+#include <mxpcs/sys.h>
+#include <math.h>
+#include <string.h>
+
+#define MX_MAXS     16
+#define MX_R_GAS    8.314462618
+#define MX_UM2_A2   1e8 /* um^2 -> angstrom^2 */
+#define MX_NPARMAX  (3 + 6 * MX_MAXS)
+
+static PetscLogEvent MX_JOINT_SOLVE;
+
+typedef struct {
+  char     name[128], path[PETSC_MAX_PATH_LEN];
+  int      dense;
+  double   D0_fixed; /* um^2/s; 0 = free */
+  /* SAXS */
+  PetscInt ns, nfit;     /* points, those inside the q range and with I_err > 0 */
+  double  *qs, *Iq, *dI;
+  /* Gamma(q, age) */
+  PetscInt nq, nage;
+  double  *q, *age, *gam, *gerr; /* nq x nage */
+  /* parameter indices (-1: not a parameter) */
+  int      iscale, ibkg, iporod, iphi, iD0, iDs;
+  /* H_d cache */
+  double   hd_R, hd_phi, *hd;
+  /* results */
+  double   chi2_saxs, chi2_gam;
+  PetscInt n_saxs, n_gam;
+  double  *P, *S, *Ifit, *Smeas, *Smeas_err, *Sq, *Hdata, *Herr, *Hmodel, *Hdq, *g0, *g0err;
+  double   Ds_data, Ds_data_err;
+} Sample;
+
+struct _p_MxJoint {
+  MPI_Comm     comm;
+  PetscInt     ns;
+  Sample       s[MX_MAXS];
+  MxHeatingLaw heat;
+  PetscReal    T0, Ea, xtol;
+  double       qa[MX_MAXS], qb[MX_MAXS]; /* SAXS q range of each sample */
+  PetscBool    porod, hd_full;
+  PetscReal    D0opt[MX_MAXS];
+  PetscInt     nD0, ndense, dense[MX_MAXS];
+  /* problem */
+  PetscInt     np, nr, iR, ipd, iheat;
+  char         pname[MX_NPARMAX][64];
+  MxLsqProblem lsq;
+  PetscBool    solved;
+};
+
+double MxHeatingFactor(MxHeatingLaw law, double k, double T0_K, double Ea_kJ_mol, double age_s)
+{
+  double t_us = age_s * 1e6;
+  if (law == MX_HEAT_LINEAR) return 1 + k * t_us;
+  if (law == MX_HEAT_STOKES) {
+    double T = T0_K + k * t_us;
+    if (!(T > 0)) return NAN;
+    return (T / T0_K) * exp(-Ea_kJ_mol * 1e3 / MX_R_GAS * (1 / T - 1 / T0_K));
+  }
+  return 1;
+}
+
+PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *out)
+{
+  MxJoint j;
+
+  PetscFunctionBeginUser;
+  if (!MX_JOINT_SOLVE) {
+    PetscClassId cid;
+    PetscCall(PetscClassIdRegister("MxJoint", &cid));
+    PetscCall(PetscLogEventRegister("MxJointSolve", cid, &MX_JOINT_SOLVE));
+  }
+  PetscCall(PetscNew(&j));
+  j->comm = comm;
+  j->heat = MX_HEAT_STOKES;
+  j->T0   = 298.15;
+  j->Ea   = 12;
+  j->xtol = 1e-8;
+  *out    = j;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxJointSetFromOptions(MxJoint j)
+{
+  const char *laws[] = {"none", "linear", "stokes"}, *hds[] = {"sg0", "full"};
+  PetscInt    law = j->heat, hd = j->hd_full;
+  char        range[1024] = "";
+  PetscBool   set;
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(j->comm, NULL, "Joint fit across samples (mxpcs fit)", "MxJoint");
+  PetscCall(PetscOptionsEList("-joint_heating", "Heating law shared by all samples: Gamma(q, age) = Gamma0(q) h(age); linear: h = 1 + k age; stokes: Stokes-Einstein with an Arrhenius viscosity at T = T0 + k age", "", laws, 3, laws[law], &law, NULL));
+  PetscCall(PetscOptionsReal("-joint_T0_K", "stokes: temperature before the first pulse (K)", "", j->T0, &j->T0, NULL));
+  PetscCall(PetscOptionsReal("-joint_Ea_kJ_mol", "stokes: activation energy of the solvent viscosity (kJ/mol)", "", j->Ea, &j->Ea, NULL));
+  PetscCall(PetscOptionsBool("-joint_porod", "A q^-4 term in every sample's SAXS model", "", j->porod, &j->porod, NULL));
+  PetscCall(PetscOptionsString("-joint_q_range", "SAXS q range of the fit a:b for all samples, or a:b,c:d,... per sample in input order (1/angstrom; default: all)", "", range, range, sizeof range, &set));
+  PetscCall(PetscOptionsEList("-joint_hd", "Distinct part of the delta-gamma H(q): sg0 (S_gamma0) or full (BM gamma0 multipoles)", "", hds, 2, hds[hd], &hd, NULL));
+  PetscCall(PetscOptionsReal("-joint_xtol", "Converged when the Gauss-Newton step is below this, relative", "", j->xtol, &j->xtol, NULL));
+  j->nD0 = MX_MAXS;
+  PetscCall(PetscOptionsRealArray("-hydro_D0", "D0 of each sample in input order (um^2/s, e.g. from DLS); 0: a free parameter (a dilute sample measures it)", "", j->D0opt, &j->nD0, NULL));
+  j->ndense = MX_MAXS;
+  PetscCall(PetscOptionsIntArray("-joint_dense", "Per sample in input order: 1 = dense (Percus-Yevick S(q), delta-gamma H(q), phi and Ds/D0 fitted), 0 = dilute (S = H = 1)", "", j->dense, &j->ndense, NULL));
+  PetscOptionsEnd();
+  j->heat    = (MxHeatingLaw)law;
+  j->hd_full = hd == 1;
+  for (int i = 0; i < MX_MAXS; i++) {
+    j->qa[i] = 0;
+    j->qb[i] = INFINITY;
+  }
+  if (set && range[0]) {
+    char *save = NULL, *tok = strtok_r(range, ",", &save);
+    int   n    = 0;
+    for (; tok && n < MX_MAXS; tok = strtok_r(NULL, ",", &save), n++) PetscCheck(sscanf(tok, "%lf:%lf", &j->qa[n], &j->qb[n]) == 2 && j->qb[n] > j->qa[n] && j->qa[n] >= 0, j->comm, PETSC_ERR_ARG_WRONG, "option -joint_q_range: '%s' is not a:b with 0 <= a < b (1/angstrom)", tok);
+    for (int i = n; n == 1 && i < MX_MAXS; i++) {
+      j->qa[i] = j->qa[0];
+      j->qb[i] = j->qb[0];
+    }
+  }
+  PetscCheck(j->T0 > 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_T0_K: must be > 0");
+  PetscCheck(j->Ea >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_Ea_kJ_mol: must be >= 0");
+  PetscCheck(j->xtol > 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_xtol: must be > 0");
+  for (PetscInt i = 0; i < j->nD0; i++) PetscCheck(j->D0opt[i] >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -hydro_D0: value %" PetscInt_FMT " is %g; D0 must be > 0 (or 0 for a free D0)", i + 1, (double)j->D0opt[i]);
+  for (PetscInt i = 0; i < j->ndense; i++) PetscCheck(j->dense[i] == 0 || j->dense[i] == 1, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_dense: value %" PetscInt_FMT " must be 0 or 1", i + 1);
+  PetscFunctionReturn(0);
+}
+
+/* A double dataset of the expected rank; dims returned. */
+static PetscErrorCode ReadD(hid_t f, const char file[], const char path[], int rank, hsize_t dims[], double **out)
+{
+  hid_t   d, sp;
+  hsize_t n = 1;
+
+  PetscFunctionBeginUser;
+  PetscCheck(MxH5Exists(f, path), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is missing (not an `mxpcs analyze` results file, or an older layout?)", file, path);
+  d = H5Dopen2(f, path, H5P_DEFAULT);
+  MxH5Call(d, PETSC_COMM_SELF, "%s: cannot open %s", file, path);
+  sp = H5Dget_space(d);
+  int r = H5Sget_simple_extent_ndims(sp);
+  if (r != rank) {
+    H5Sclose(sp);
+    H5Dclose(d);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %d dimensions, expected %d", file, path, r, rank);
+  }
+  H5Sget_simple_extent_dims(sp, dims, NULL);
+  H5Sclose(sp);
+  for (int i = 0; i < rank; i++) n *= dims[i];
+  PetscCall(PetscMalloc1(n + 1, out));
+  herr_t e = H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out);
+  H5Dclose(d);
+  MxH5Call(e, PETSC_COMM_SELF, "%s: reading %s failed", file, path);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode LoadSample(Sample *s, const char path[])
+{
+  hid_t   f;
+  hsize_t d1[1], d2[2], e1[1];
+
+  PetscFunctionBeginUser;
+  f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  MxH5Call(f, PETSC_COMM_SELF, "%s: cannot open as HDF5 (missing, truncated or not HDF5)", path);
+  PetscCall(ReadD(f, path, "/xpcs/saxs/q", 1, d1, &s->qs));
+  s->ns = (PetscInt)d1[0];
+  PetscCall(ReadD(f, path, "/xpcs/saxs/I", 1, e1, &s->Iq));
+  PetscCheck(e1[0] == d1[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/saxs/I has %llu points, /xpcs/saxs/q %llu", path, (unsigned long long)e1[0], (unsigned long long)d1[0]);
+  PetscCall(ReadD(f, path, "/xpcs/saxs/I_err", 1, e1, &s->dI));
+  PetscCheck(e1[0] == d1[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/saxs/I_err has %llu points, /xpcs/saxs/q %llu", path, (unsigned long long)e1[0], (unsigned long long)d1[0]);
+  PetscCall(ReadD(f, path, "/xpcs/qmap/q", 1, d1, &s->q));
+  s->nq = (PetscInt)d1[0];
+  PetscCall(ReadD(f, path, "/xpcs/g2/age", 1, e1, &s->age));
+  s->nage = (PetscInt)e1[0];
+  PetscCall(ReadD(f, path, "/xpcs/fit/gamma", 2, d2, &s->gam));
+  PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/fit/gamma is %llu x %llu, expected rings x ages = %" PetscInt_FMT " x %" PetscInt_FMT, path, (unsigned long long)d2[0], (unsigned long long)d2[1], s->nq, s->nage);
+  PetscCall(ReadD(f, path, "/xpcs/fit/gamma_err", 2, d2, &s->gerr));
+  PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/fit/gamma_err does not match /xpcs/fit/gamma", path);
+  H5Fclose(f);
+  {
+    const char *b = strrchr(path, '/');
+    b             = b ? b + 1 : path;
+    snprintf(s->name, sizeof s->name, "%s", b);
+    char *dot = strrchr(s->name, '.');
+    if (dot && dot != s->name) *dot = 0;
+  }
+  snprintf(s->path, sizeof s->path, "%s", path);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxJointAddResults(MxJoint j, const char path[])
+{
+  PetscMPIInt    rank;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(j->ns < MX_MAXS, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "mxpcs fit: at most %d samples", MX_MAXS);
+  MPI_Comm_rank(j->comm, &rank);
+  if (!rank) ierr = LoadSample(&j->s[j->ns], path);
+  PetscCall(MxErrorSync(j->comm, ierr));
+  j->ns++;
+  PetscFunctionReturn(0);
+}
+
+/* ---- the model ---- */
+
+typedef struct {
+  MxJoint j;
+  double *P, *S, *qsig, *Sr; /* work: ns-long and nq-long */
+} ResCtx;
+
+static double SqPY(double qsigma, void *ctx) { return MxSqPercusYevick(qsigma, ctx); }
+
+/* H_d of sample s at its ring q's for (R, phi): cached, recomputed when either changes. */
+static void HdCached(MxJoint j, Sample *s, double R, double phi, double *qsig)
+{
+  if (s->hd && s->hd_R == R && s->hd_phi == phi) return;
+  if (!s->hd) s->hd = malloc(sizeof(double) * (size_t)(s->nq + 1));
+  for (PetscInt k = 0; k < s->nq; k++) qsig[k] = s->q[k] * 2 * R;
+  if (j->hd_full) MxDeltaGammaHdFull((size_t)s->nq, qsig, phi, SqPY, &phi, s->hd);
+  else MxDeltaGammaHd((size_t)s->nq, qsig, phi, SqPY, &phi, s->hd);
+  s->hd_R   = R;
+  s->hd_phi = phi;
+}
+
+static double Par(const double *p, int i, double dflt) { return i >= 0 ? p[i] : dflt; }
+
+/* Model of sample s at parameters p: SAXS (P, S, I on the SAXS q's) and S, H at the rings. */
+static int SampleModel(MxJoint j, Sample *s, const double *p, double *P, double *S, double *Ir, double *Sr, double *Hr, double *qsig)
+{
+  double R = p[j->iR], pd = p[j->ipd], Reff, phi = Par(p, s->iphi, 0);
+  if (!(R > 0) || !(pd >= 0)) return 1;
+  MxSphereIq((size_t)s->ns, s->qs, R, pd, 35, 3.0, 1.0, 1.0, 0.0, P);
+  if (s->dense) {
+    MxSphereAverages(1, s->qs, R, pd, 35, 3.0, 1.0, NULL, NULL, NULL, &Reff);
+    MxHardSphereSq((size_t)s->ns, s->qs, Reff, phi, S);
+    if (Sr) MxHardSphereSq((size_t)s->nq, s->q, Reff, phi, Sr);
+    if (Hr) {
+      HdCached(j, s, R, phi, qsig);
+      for (PetscInt k = 0; k < s->nq; k++) Hr[k] = p[s->iDs] + s->hd[k];
+    }
+  } else {
+    for (PetscInt i = 0; i < s->ns; i++) S[i] = 1;
+    for (PetscInt k = 0; Sr && k < s->nq; k++) Sr[k] = 1;
+    for (PetscInt k = 0; Hr && k < s->nq; k++) Hr[k] = 1;
+  }
+  double q0 = s->qs[0] > 0 ? s->qs[0] : 1e-3, porod = Par(p, s->iporod, 0);
+  for (PetscInt i = 0; i < s->ns; i++) Ir[i] = p[s->iscale] * P[i] * S[i] + p[s->ibkg] + porod * pow(q0 / s->qs[i], 4);
+  return 0;
+}
+
+static int InRange(MxJoint j, const Sample *s, PetscInt i)
+{
+  PetscInt is = s - j->s;
+  return s->qs[i] >= j->qa[is] && s->qs[i] <= j->qb[is] && s->dI[i] > 0 && isfinite(s->Iq[i]) && isfinite(s->dI[i]);
+}
+
+static int GamValid(const Sample *s, PetscInt k, PetscInt a)
+{
+  double g = s->gam[k * s->nage + a], e = s->gerr[k * s->nage + a];
+  return isfinite(g) && isfinite(e) && e > 0 && g > 0;
+}
+
+static double D0Of(const Sample *s, const double *p) { return s->iD0 >= 0 ? p[s->iD0] : s->D0_fixed; }
+
+/* Residuals of every sample: SAXS, then Gamma(q, age). Blocks' chi^2 kept on the samples. */
+static int Residuals(const double *p, double *r, void *ctx)
+{
+  ResCtx *c = (ResCtx *)ctx;
+  MxJoint j = c->j;
+  size_t  n = 0;
+  double  k = Par(p, j->iheat, 0);
+
+  for (PetscInt is = 0; is < j->ns; is++) {
+    Sample *s  = &j->s[is];
+    double *Ir = c->P + s->ns, *Hr = c->Sr + s->nq;
+    if (SampleModel(j, s, p, c->P, c->S, Ir, c->Sr, Hr, c->qsig)) return 1;
+    s->chi2_saxs = s->chi2_gam = 0;
+    for (PetscInt i = 0; i < s->ns; i++)
+      if (InRange(j, s, i)) {
+        r[n] = (Ir[i] - s->Iq[i]) / s->dI[i];
+        s->chi2_saxs += r[n] * r[n];
+        n++;
+      }
+    double D0 = D0Of(s, p) * MX_UM2_A2;
+    for (PetscInt q = 0; q < s->nq; q++)
+      for (PetscInt a = 0; a < s->nage; a++)
+        if (GamValid(s, q, a)) {
+          double model = D0 * s->q[q] * s->q[q] * Hr[q] / c->Sr[q] * MxHeatingFactor(j->heat, k, j->T0, j->Ea, s->age[a]);
+          r[n]         = (model - s->gam[q * s->nage + a]) / s->gerr[q * s->nage + a];
+          s->chi2_gam += r[n] * r[n];
+          n++;
+        }
+  }
+  return 0;
+}
+
+/* Linear least squares of I = a P + b over the fit range; returns chi^2. */
+static double LinearScale(MxJoint j, const Sample *s, const double *P, double *a, double *b)
+{
+  double sw = 0, sp = 0, spp = 0, si = 0, spi = 0, chi2 = 0;
+  for (PetscInt i = 0; i < s->ns; i++) {
+    if (!InRange(j, s, i)) continue;
+    double w = 1 / (s->dI[i] * s->dI[i]);
+    sw += w;
+    sp += w * P[i];
+    spp += w * P[i] * P[i];
+    si += w * s->Iq[i];
+    spi += w * P[i] * s->Iq[i];
+  }
+  double det = sw * spp - sp * sp;
+  *a         = det != 0 ? (sw * spi - sp * si) / det : 0;
+  *b         = det != 0 ? (si - *a * sp) / sw : 0;
+  for (PetscInt i = 0; i < s->ns; i++)
+    if (InRange(j, s, i)) chi2 += pow((*a * P[i] + *b - s->Iq[i]) / s->dI[i], 2);
+  return chi2;
+}
+
+/* Parameters, bounds and start values derived from the data. */
+static PetscErrorCode SetUpProblem(MxJoint j)
+{
+  double    start[MX_NPARMAX], lo[MX_NPARMAX], hi[MX_NPARMAX], scl[MX_NPARMAX];
+  PetscInt  np = 0, nr = 0;
+  double   *P;
+  PetscInt  maxns = 0;
+
+  PetscFunctionBeginUser;
+  for (PetscInt is = 0; is < j->ns; is++) maxns = PetscMax(maxns, j->s[is].ns);
+  PetscCall(PetscMalloc1(maxns + 1, &P));
+#define ADD(name_, st_, lo_, hi_, sc_) (snprintf(j->pname[np], 64, "%s", name_), start[np] = (st_), lo[np] = (lo_), hi[np] = (hi_), scl[np] = (sc_), np++)
+  /* radius: a scan of the dilute (else the first) sample's chi^2 with a linear scale and background */
+  Sample *ref = &j->s[0];
+  for (PetscInt is = 0; is < j->ns; is++)
+    if (!j->s[is].dense) {
+      ref = &j->s[is];
+      break;
+    }
+  double bestR = 30, best = INFINITY;
+  for (double R = 5; R <= 500; R *= 1.01) {
+    double a, b, chi2;
+    MxSphereIq((size_t)ref->ns, ref->qs, R, 0.1, 35, 3.0, 1.0, 1.0, 0.0, P);
+    chi2 = LinearScale(j, ref, P, &a, &b);
+    if (a > 0 && chi2 < best) {
+      best  = chi2;
+      bestR = R;
+    }
+  }
+  j->iR = (PetscInt)np;
+  ADD("radius", bestR, 1.0, 5000.0, bestR);
+  j->ipd = (PetscInt)np;
+  ADD("pd", 0.1, 1e-3, 0.5, 0.1);
+  j->iheat = -1;
+  if (j->heat == MX_HEAT_LINEAR) {
+    j->iheat = (PetscInt)np;
+    ADD("heating_k_per_us", 0.0, -0.5, 10.0, 0.01);
+  } else if (j->heat == MX_HEAT_STOKES) {
+    j->iheat = (PetscInt)np;
+    ADD("heating_dT_dt_K_per_us", 0.0, -5.0, 100.0, 1.0);
+  }
+  for (PetscInt is = 0; is < j->ns; is++) {
+    Sample *s = &j->s[is];
+    char    nm[64];
+    double  a, b, Imax = 0;
+    s->dense    = is < j->ndense ? (int)j->dense[is] : 0;
+    s->D0_fixed = is < j->nD0 ? j->D0opt[is] : 0;
+    MxSphereIq((size_t)s->ns, s->qs, bestR, 0.1, 35, 3.0, 1.0, 1.0, 0.0, P);
+    LinearScale(j, s, P, &a, &b);
+    for (PetscInt i = 0; i < s->ns; i++) {
+      if (InRange(j, s, i)) {
+        nr++;
+        Imax = PetscMax(Imax, fabs(s->Iq[i]));
+      }
+    }
+    PetscCheck(Imax > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: no SAXS points with positive errors in the q range of the fit", s->path);
+    s->iscale = (int)np;
+    snprintf(nm, sizeof nm, "%s:scale", s->name);
+    if (!(a > 0)) a = Imax / PetscMax(P[0], 1e-30);
+    ADD(nm, a, 0.0, INFINITY, a);
+    s->ibkg = (int)np;
+    snprintf(nm, sizeof nm, "%s:background", s->name);
+    ADD(nm, b, -INFINITY, INFINITY, 1e-3 * Imax);
+    s->iporod = -1;
+    if (j->porod) {
+      s->iporod = (int)np;
+      snprintf(nm, sizeof nm, "%s:porod", s->name);
+      ADD(nm, 0.0, 0.0, INFINITY, 1e-2 * Imax);
+    }
+    s->iphi = s->iDs = -1;
+    if (s->dense) {
+      s->iphi = (int)np;
+      snprintf(nm, sizeof nm, "%s:phi", s->name);
+      ADD(nm, 0.2, 1e-3, 0.55, 0.2);
+    }
+    /* dynamics: points, and D0 from the earliest age (h = 1) */
+    double  d0 = 0;
+    PetscInt nd = 0;
+    for (PetscInt q = 0; q < s->nq; q++)
+      for (PetscInt a2 = 0; a2 < s->nage; a2++)
+        if (GamValid(s, q, a2)) {
+          nr++;
+          if (a2 == 0) {
+            d0 += s->gam[q * s->nage] / (s->q[q] * s->q[q] * MX_UM2_A2);
+            nd++;
+          }
+        }
+    s->iD0 = -1;
+    if (s->D0_fixed <= 0) {
+      PetscCheck(nd > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: no valid decay rates Gamma(q, age) to measure D0 from (give it with -hydro_D0)", s->path);
+      d0 /= nd;
+      s->iD0 = (int)np;
+      snprintf(nm, sizeof nm, "%s:D0_um2_s", s->name);
+      ADD(nm, d0, 0.0, INFINITY, d0);
+    }
+    if (s->dense) {
+      s->iDs = (int)np;
+      snprintf(nm, sizeof nm, "%s:Ds_over_D0", s->name);
+      ADD(nm, 0.5, 0.0, 2.0, 0.5);
+    }
+  }
+#undef ADD
+  PetscCall(PetscFree(P));
+  PetscCheck(np <= MX_NPARMAX, PETSC_COMM_SELF, PETSC_ERR_PLIB, "too many parameters");
+  j->np = np;
+  j->nr = nr;
+  PetscCall(MxLsqProblemCreate(np, nr, &j->lsq));
+  static const char *names[MX_NPARMAX];
+  for (PetscInt i = 0; i < np; i++) {
+    j->lsq.p[i]  = start[i];
+    j->lsq.lo[i] = lo[i];
+    j->lsq.hi[i] = hi[i];
+    names[i]     = j->pname[i];
+  }
+  j->lsq.names = names;
+  PetscCall(PetscMalloc1(np, &j->lsq.scale));
+  for (PetscInt i = 0; i < np; i++) j->lsq.scale[i] = scl[i];
+  PetscFunctionReturn(0);
+}
+
+/* Measured S(q) = (I - background - porod)/(scale P) and H(q) = Gamma0 S/(D0 q^2), Gamma0 the
+   weighted mean over ages of Gamma/h(age); then Ds/D0 from the data: weighted mean of H - H_d. */
+static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
+{
+  double *qsig;
+  double  k = Par(p, j->iheat, 0);
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc5(s->ns, &s->P, s->ns, &s->S, s->ns, &s->Ifit, s->ns, &s->Smeas, s->ns, &s->Smeas_err));
+  PetscCall(PetscMalloc5(s->nq, &s->Sq, s->nq, &s->Hdata, s->nq, &s->Herr, s->nq, &s->Hmodel, s->nq, &s->Hdq));
+  PetscCall(PetscMalloc2(s->nq, &s->g0, s->nq, &s->g0err));
+  PetscCall(PetscMalloc1(s->nq + 1, &qsig));
+  SampleModel(j, s, p, s->P, s->S, s->Ifit, s->Sq, s->Hmodel, qsig);
+  double q0 = s->qs[0] > 0 ? s->qs[0] : 1e-3;
+  for (PetscInt i = 0; i < s->ns; i++) {
+    double den    = p[s->iscale] * s->P[i];
+    s->Smeas[i]     = (s->Iq[i] - p[s->ibkg] - Par(p, s->iporod, 0) * pow(q0 / s->qs[i], 4)) / den;
+    s->Smeas_err[i] = s->dI[i] / fabs(den);
+  }
+  double D0 = D0Of(s, p), sw = 0, swx = 0;
+  for (PetscInt q = 0; q < s->nq; q++) {
+    double w = 0, wx = 0;
+    for (PetscInt a = 0; a < s->nage; a++)
+      if (GamValid(s, q, a)) {
+        double h = MxHeatingFactor(j->heat, k, j->T0, j->Ea, s->age[a]), g = s->gam[q * s->nage + a] / h, e = s->gerr[q * s->nage + a] / h;
+        w += 1 / (e * e);
+        wx += g / (e * e);
+      }
+    s->g0[q]    = w > 0 ? wx / w : NAN;
+    s->g0err[q] = w > 0 ? 1 / sqrt(w) : NAN;
+    /* measured S at the ring: linear interpolation on the SAXS grid */
+    double Sm = NAN;
+    for (PetscInt i = 0; i + 1 < s->ns; i++)
+      if (s->qs[i] <= s->q[q] && s->q[q] <= s->qs[i + 1]) {
+        double f = (s->q[q] - s->qs[i]) / (s->qs[i + 1] - s->qs[i]);
+        Sm       = (1 - f) * s->Smeas[i] + f * s->Smeas[i + 1];
+        break;
+      }
+    double c     = Sm / (D0 * MX_UM2_A2 * s->q[q] * s->q[q]);
+    s->Hdata[q]  = s->g0[q] * c;
+    s->Herr[q]   = s->g0err[q] * fabs(c);
+    s->Hdq[q]    = s->dense ? s->Hmodel[q] - p[s->iDs] : 0;
+    double x = s->Hdata[q] - s->Hdq[q];
+    if (isfinite(x) && s->Herr[q] > 0) {
+      sw += 1 / (s->Herr[q] * s->Herr[q]);
+      swx += x / (s->Herr[q] * s->Herr[q]);
+    }
+  }
+  s->Ds_data     = sw > 0 ? swx / sw : NAN;
+  s->Ds_data_err = sw > 0 ? 1 / sqrt(sw) : NAN;
+  s->n_saxs = s->n_gam = 0;
+  for (PetscInt i = 0; i < s->ns; i++) s->n_saxs += InRange(j, s, i);
+  for (PetscInt q = 0; q < s->nq; q++)
+    for (PetscInt a = 0; a < s->nage; a++) s->n_gam += GamValid(s, q, a);
+  PetscCall(PetscFree(qsig));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SolveRank0(MxJoint j)
+{
+  ResCtx   c = {j, NULL, NULL, NULL, NULL};
+  PetscInt maxns = 0, maxnq = 0;
+
+  PetscFunctionBeginUser;
+  PetscCheck(j->ns > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "mxpcs fit: no input results (-i a.h5,b.h5)");
+  PetscCall(SetUpProblem(j));
+  for (PetscInt is = 0; is < j->ns; is++) {
+    maxns = PetscMax(maxns, j->s[is].ns);
+    maxnq = PetscMax(maxnq, j->s[is].nq);
+  }
+  PetscCall(PetscMalloc4(2 * maxns + 1, &c.P, maxns + 1, &c.S, 2 * maxnq + 1, &c.Sr, maxnq + 1, &c.qsig));
+  PetscCall(MxLsqSolve("joint_", Residuals, &c, j->xtol, &j->lsq));
+  PetscCheck(j->lsq.converged, PETSC_COMM_SELF, PETSC_ERR_NOT_CONVERGED, "mxpcs fit: the joint fit did not converge (TAO: %s after %" PetscInt_FMT " iterations); try -joint_tao_monitor, a narrower -joint_q_range or fewer free parameters", j->lsq.reason, j->lsq.its);
+  {
+    double *r;
+    PetscCall(PetscMalloc1(j->nr, &r));
+    Residuals(j->lsq.p, r, &c); /* the blocks' chi^2 at the best fit */
+    PetscCall(PetscFree(r));
+  }
+  for (PetscInt is = 0; is < j->ns; is++) PetscCall(Derived(j, &j->s[is], j->lsq.p));
+  PetscCall(PetscFree4(c.P, c.S, c.Sr, c.qsig));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxJointSolve(MxJoint j)
+{
+  PetscMPIInt    rank;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(j->comm, &rank);
+  PetscCall(PetscLogEventBegin(MX_JOINT_SOLVE, 0, 0, 0, 0));
+  if (!rank) ierr = SolveRank0(j);
+  PetscCall(MxErrorSync(j->comm, ierr));
+  PetscCall(PetscLogEventEnd(MX_JOINT_SOLVE, 0, 0, 0, 0));
+  j->solved = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode W1(MxJoint j, hid_t f, const char *path, PetscInt n, const double *v, const char *units)
+{
+  hsize_t d[1] = {(hsize_t)n};
+  PetscFunctionBeginUser;
+  PetscCall(MxH5WriteArray(j->comm, f, path, H5T_NATIVE_DOUBLE, n < 0 ? 0 : 1, d, v, units));
+  PetscFunctionReturn(0);
+}
+
+#define SCALAR(path_, v_, u_) \
+  do { \
+    double vv_ = (v_); \
+    PetscCall(W1(j, f, path_, -1, &vv_, u_)); \
+  } while (0)
+
+PetscErrorCode MxJointWrite(MxJoint j, hid_t f)
+{
+  PetscMPIInt rank;
+  char        b[512];
+  const double *p = j->lsq.p, *e = j->lsq.err;
+
+  PetscFunctionBeginUser;
+  PetscCheck(j->solved, j->comm, PETSC_ERR_ARG_WRONGSTATE, "MxJointWrite: call MxJointSolve first");
+  MPI_Comm_rank(j->comm, &rank);
+  /* shapes are rank 0's: broadcast the sizes the collective writes need */
+  PetscInt sz[2 + 2 * MX_MAXS] = {j->np, j->ns};
+  for (PetscInt is = 0; is < j->ns; is++) {
+    sz[2 + 2 * is] = j->s[is].ns;
+    sz[3 + 2 * is] = j->s[is].nq;
+  }
+  PetscCallMPI(MPI_Bcast(sz, 2 + 2 * MX_MAXS, MPIU_INT, 0, j->comm));
+  PetscCallMPI(MPI_Bcast(j->pname, (int)sizeof j->pname, MPI_CHAR, 0, j->comm));
+  for (PetscInt is = 0; is < j->ns; is++) {
+    Sample *s = &j->s[is];
+    PetscInt ns = sz[2 + 2 * is], nq = sz[3 + 2 * is];
+    PetscCallMPI(MPI_Bcast(s->name, sizeof s->name, MPI_CHAR, 0, j->comm));
+    PetscCallMPI(MPI_Bcast(&s->dense, 1, MPI_INT, 0, j->comm));
+    const char *n = s->name;
+#define P1(sub, arr, len, u) \
+  do { \
+    snprintf(b, sizeof b, sub, n); \
+    PetscCall(W1(j, f, b, len, rank ? NULL : arr, u)); \
+  } while (0)
+#define PS(sub, val, u) \
+  do { \
+    snprintf(b, sizeof b, sub, n); \
+    SCALAR(b, rank ? 0 : (val), u); \
+  } while (0)
+    P1("/saxs_model/%s/q", s->qs, ns, "1/angstrom");
+    P1("/saxs_model/%s/I", s->Iq, ns, "photons/pixel/pulse");
+    P1("/saxs_model/%s/I_err", s->dI, ns, "photons/pixel/pulse");
+    P1("/saxs_model/%s/I_fit", s->Ifit, ns, "photons/pixel/pulse");
+    P1("/saxs_model/%s/P", s->P, ns, "");
+    P1("/saxs_model/%s/S", s->Smeas, ns, "");
+    P1("/saxs_model/%s/S_err", s->Smeas_err, ns, "");
+    P1("/saxs_model/%s/S_model", s->S, ns, "");
+    PS("/saxs_model/%s/radius", p[j->iR], "angstrom");
+    PS("/saxs_model/%s/radius_err", e[j->iR], "angstrom");
+    PS("/saxs_model/%s/radius_sigma", p[j->iR] * p[j->ipd], "angstrom");
+    PS("/saxs_model/%s/pd", p[j->ipd], "");
+    PS("/saxs_model/%s/pd_err", e[j->ipd], "");
+    PS("/saxs_model/%s/phi", s->iphi >= 0 ? p[s->iphi] : 0, "");
+    PS("/saxs_model/%s/phi_err", s->iphi >= 0 ? e[s->iphi] : 0, "");
+    PS("/saxs_model/%s/scale", p[s->iscale], "");
+    PS("/saxs_model/%s/background", p[s->ibkg], "photons/pixel/pulse");
+    PS("/saxs_model/%s/porod", s->iporod >= 0 ? p[s->iporod] : 0, "photons/pixel/pulse");
+    PS("/saxs_model/%s/chi2", s->chi2_saxs, "");
+    PS("/saxs_model/%s/npoints", (double)s->n_saxs, "");
+    P1("/hydro/%s/q", s->q, nq, "1/angstrom");
+    P1("/hydro/%s/S", s->Sq, nq, "");
+    P1("/hydro/%s/H", s->Hdata, nq, "");
+    P1("/hydro/%s/H_err", s->Herr, nq, "");
+    P1("/hydro/%s/H_model", s->Hmodel, nq, "");
+    P1("/hydro/%s/Hd", s->Hdq, nq, "");
+    P1("/hydro/%s/gamma0", s->g0, nq, "1/s");
+    P1("/hydro/%s/gamma0_err", s->g0err, nq, "1/s");
+    PS("/hydro/%s/Ds_over_D0", s->iDs >= 0 ? p[s->iDs] : s->Ds_data, "");
+    PS("/hydro/%s/Ds_over_D0_err", s->iDs >= 0 ? e[s->iDs] : s->Ds_data_err, "");
+    PS("/hydro/%s/Ds_over_D0_data", s->Ds_data, "");
+    PS("/hydro/%s/Ds_over_D0_data_err", s->Ds_data_err, "");
+    PS("/hydro/%s/D0", D0Of(s, p), "um^2/s");
+    PS("/hydro/%s/D0_err", s->iD0 >= 0 ? e[s->iD0] : 0, "um^2/s");
+    PS("/hydro/%s/D0_free", s->iD0 >= 0 ? 1 : 0, "");
+    PS("/hydro/%s/dense", s->dense, "");
+    PS("/hydro/%s/chi2_gamma", s->chi2_gam, "");
+    PS("/hydro/%s/npoints_gamma", (double)s->n_gam, "");
+#undef P1
+#undef PS
+  }
+  PetscInt np = sz[0];
+  {
+    char (*names)[64];
+    hid_t   t = H5Tcopy(H5T_C_S1);
+    hsize_t d[1] = {(hsize_t)np};
+    PetscCall(PetscMalloc1(np + 1, &names));
+    for (PetscInt i = 0; i < np; i++) snprintf(names[i], 64, "%s", j->pname[i]);
+    H5Tset_size(t, 64);
+    PetscCall(MxH5WriteArray(j->comm, f, "/joint/names", t, 1, d, names, NULL));
+    H5Tclose(t);
+    PetscCall(PetscFree(names));
+  }
+  PetscCall(W1(j, f, "/joint/values", np, rank ? NULL : p, "(see names)"));
+  PetscCall(W1(j, f, "/joint/errors", np, rank ? NULL : e, "(see names)"));
+  {
+    hsize_t d[2] = {(hsize_t)np, (hsize_t)np};
+    PetscCall(MxH5WriteArray(j->comm, f, "/joint/correlation", H5T_NATIVE_DOUBLE, 2, d, rank ? NULL : j->lsq.corr, ""));
+  }
+  SCALAR("/joint/chi2", rank ? 0 : j->lsq.chi2, "");
+  SCALAR("/joint/chi2_red", rank ? 0 : j->lsq.chi2_red, "");
+  SCALAR("/joint/iterations", rank ? 0 : (double)j->lsq.its, "");
+  SCALAR("/joint/heating_k", rank ? 0 : (j->iheat >= 0 ? p[j->iheat] : 0), j->heat == MX_HEAT_STOKES ? "K/us" : "1/us");
+  SCALAR("/joint/heating_k_err", rank ? 0 : (j->iheat >= 0 ? e[j->iheat] : 0), j->heat == MX_HEAT_STOKES ? "K/us" : "1/us");
+  SCALAR("/joint/T0", j->T0, "K");
+  SCALAR("/joint/Ea", j->Ea, "kJ/mol");
+  {
+    hid_t g = H5Gopen2(f, "/joint", H5P_DEFAULT);
+    static const char *laws[] = {"none", "linear", "stokes"};
+    if (g >= 0) {
+      PetscCall(MxH5WriteAttrString(g, "heating_law", laws[j->heat]));
+      PetscCall(MxH5WriteAttrString(g, "hd", j->hd_full ? "full" : "sg0"));
+      H5Gclose(g);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+#undef SCALAR
+
+PetscErrorCode MxJointView(MxJoint j, PetscViewer v)
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(j->comm, &rank);
+  if (rank || !j->solved) PetscFunctionReturn(0);
+  PetscCall(PetscViewerASCIIPrintf(v, "mxpcs fit: joint fit of %" PetscInt_FMT " samples, %" PetscInt_FMT " parameters, %" PetscInt_FMT " points: chi2/dof = %.3f (%s, %" PetscInt_FMT " iterations)\n", j->ns, j->np, j->nr, j->lsq.chi2_red, j->lsq.reason, j->lsq.its));
+  for (PetscInt i = 0; i < j->np; i++) PetscCall(PetscViewerASCIIPrintf(v, "  %-34s %14.6g +- %-12.4g\n", j->pname[i], j->lsq.p[i], j->lsq.err[i]));
+  for (PetscInt is = 0; is < j->ns; is++) {
+    Sample *s = &j->s[is];
+    PetscCall(PetscViewerASCIIPrintf(v, "  %s (%s): chi2 SAXS %.1f / %" PetscInt_FMT " points, Gamma %.1f / %" PetscInt_FMT " points; D0 = %.3f um^2/s%s; Ds/D0 from H(q) data = %.4f +- %.4f\n", s->name, s->dense ? "dense" : "dilute", s->chi2_saxs, s->n_saxs, s->chi2_gam, s->n_gam, D0Of(s, j->lsq.p), s->iD0 >= 0 ? " (fitted)" : " (given)", s->Ds_data, s->Ds_data_err));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxJointDestroy(MxJoint *pj)
+{
+  MxJoint j = *pj;
+
+  PetscFunctionBeginUser;
+  if (!j) PetscFunctionReturn(0);
+  for (PetscInt is = 0; is < j->ns; is++) {
+    Sample *s = &j->s[is];
+    PetscCall(PetscFree(s->qs));
+    PetscCall(PetscFree(s->Iq));
+    PetscCall(PetscFree(s->dI));
+    PetscCall(PetscFree(s->q));
+    PetscCall(PetscFree(s->age));
+    PetscCall(PetscFree(s->gam));
+    PetscCall(PetscFree(s->gerr));
+    free(s->hd);
+    if (s->P) PetscCall(PetscFree5(s->P, s->S, s->Ifit, s->Smeas, s->Smeas_err));
+    if (s->Sq) PetscCall(PetscFree5(s->Sq, s->Hdata, s->Herr, s->Hmodel, s->Hdq));
+    if (s->g0) PetscCall(PetscFree2(s->g0, s->g0err));
+  }
+  PetscCall(PetscFree(j->lsq.scale));
+  PetscCall(MxLsqProblemDestroy(&j->lsq));
+  PetscCall(PetscFree(j));
+  *pj = NULL;
+  PetscFunctionReturn(0);
+}
