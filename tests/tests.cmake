@@ -67,3 +67,9 @@ foreach(np 1 2)
   mx_script_test(sim.analyze_xgm_n${np} sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_xgm.sh ${MX_TESTDATA} ${np})
   set_tests_properties(sim.analyze_xgm_n${np} PROPERTIES PROCESSORS 2)
 endforeach()
+
+# checkpoint / restart: killed (SIGKILL) or stopped (SIGUSR1) part-way, rerun, bitwise the same results
+foreach(np 1 2 4)
+  mx_script_test(mpi.analyze_restart_n${np} mpi bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_restart.sh ${MX_TESTDATA} ${np})
+  set_tests_properties(mpi.analyze_restart_n${np} PROPERTIES PROCESSORS ${np} RESOURCE_LOCK sim_restart)
+endforeach()

@@ -21,6 +21,13 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a);
 PetscErrorCode MxAnalyzeSetUp(MxAnalyze a);
 /* Read every train and accumulate; then fit. Collective. */
 PetscErrorCode MxAnalyzeApply(MxAnalyze a);
+/* Checkpoints go to DIR (one file per rank; "" = none). Options -analyze_checkpoint DIR,
+   -analyze_checkpoint_interval S (seconds; also on SIGTERM/SIGUSR1, after which Apply stops
+   with an error saying so), -analyze_restart 0|1 (resume from a matching checkpoint). Call
+   before SetFromOptions to set the default. */
+PetscErrorCode MxAnalyzeSetCheckpoint(MxAnalyze a, const char dir[]);
+/* Remove this run's checkpoint (after the results are written). Collective. */
+PetscErrorCode MxAnalyzeCheckpointRemove(MxAnalyze a);
 /* Write results.h5 (atomically). Collective. */
 PetscErrorCode MxAnalyzeWrite(MxAnalyze a, const char path[]);
 PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v);

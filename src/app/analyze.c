@@ -13,6 +13,11 @@ PetscErrorCode MxAppAnalyze(MPI_Comm comm)
   PetscCall(PetscOptionsString("-o", "Results file (HDF5, written as FILE.part and renamed when complete)", "", out, out, sizeof out, NULL));
   PetscOptionsEnd();
   PetscCall(MxAnalyzeCreate(comm, &a));
+  if (out[0]) { /* default checkpoint directory: beside the results */
+    char ck[PETSC_MAX_PATH_LEN + 8];
+    snprintf(ck, sizeof ck, "%s.ckpt", out);
+    PetscCall(MxAnalyzeSetCheckpoint(a, ck));
+  }
   PetscCall(MxAnalyzeSetFromOptions(a));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {
@@ -24,6 +29,7 @@ PetscErrorCode MxAppAnalyze(MPI_Comm comm)
   PetscCall(MxAnalyzeSetUp(a));
   PetscCall(MxAnalyzeApply(a));
   PetscCall(MxAnalyzeWrite(a, out));
+  PetscCall(MxAnalyzeCheckpointRemove(a));
   PetscCall(MxAnalyzeView(a, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(MxAnalyzeDestroy(&a));
   PetscFunctionReturn(0);

@@ -2,6 +2,7 @@
    contrast, SAXS) and the fits. See include/mxpcs/analyze.h. */
 #include "analyzeimpl.h"
 #include <math.h>
+#include <signal.h>
 #include <unistd.h>
 
 static PetscLogEvent MX_AN_SETUP, MX_AN_TRAIN, MX_AN_REDUCE;
@@ -33,11 +34,22 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   a->xgm_sigma    = 6.0;
   snprintf(a->xgm, sizeof a->xgm, "auto");
   a->extrap_order = 1;
+  a->ckpt_interval = 600;
+  a->ckpt_restart  = PETSC_TRUE;
+  a->ckpt_saved    = -1;
+  a->resumed_at    = -1;
   PetscCall(MxReaderCreate(comm, &a->reader));
   PetscCall(MxGeomCreate(comm, &a->geom));
   PetscCall(MxRingsCreate(comm, &a->rings));
   PetscCall(MxG2FitCreate(PETSC_COMM_SELF, &a->fit));
   *out = a;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetCheckpoint(MxAnalyze a, const char dir[])
+{
+  PetscFunctionBeginUser;
+  snprintf(a->ckpt_dir, sizeof a->ckpt_dir, "%s", dir ? dir : "");
   PetscFunctionReturn(0);
 }
 
@@ -69,10 +81,17 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsReal("-analyze_xgm_min_frac", "Drop a train when a selected pulse has less than this fraction of the run's median pulse energy (0: off)", "", a->xgm_min_frac, &a->xgm_min_frac, NULL));
   PetscCall(PetscOptionsReal("-analyze_xgm_sigma", "Drop a train whose mean pulse energy is more than this many robust sigmas from the run's median (0: off)", "", a->xgm_sigma, &a->xgm_sigma, NULL));
   PetscCall(PetscOptionsInt("-analyze_xgm_pulse_offset", "XGM pulse slot of the train's first detector frame", "", a->xgm_offset, &a->xgm_offset, NULL));
+  PetscCall(PetscOptionsString("-analyze_checkpoint", "Checkpoint directory (one file per rank; default: the results file + .ckpt; 'none' to disable)", "", a->ckpt_dir, a->ckpt_dir, sizeof a->ckpt_dir, NULL));
+  PetscCall(PetscOptionsReal("-analyze_checkpoint_interval", "Seconds between checkpoints (0: only on SIGTERM/SIGUSR1, e.g. Slurm's --signal warning)", "", a->ckpt_interval, &a->ckpt_interval, NULL));
+  PetscCall(PetscOptionsInt("-analyze_checkpoint_every", "Also checkpoint every N trains of a block (0: off)", "", a->ckpt_every, &a->ckpt_every, NULL));
+  PetscCall(PetscOptionsBool("-analyze_restart", "Resume from a checkpoint of the same configuration when one exists", "", a->ckpt_restart, &a->ckpt_restart, NULL));
   PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
   PetscOptionsEnd();
   PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
   PetscCheck(a->filter_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_filter_sigma: must be >= 0");
+  if (!strcmp(a->ckpt_dir, "none")) a->ckpt_dir[0] = 0;
+  PetscCheck(a->ckpt_interval >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_checkpoint_interval: must be >= 0");
+  PetscCheck(a->ckpt_every >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_checkpoint_every: must be >= 0");
   PetscCheck(a->xgm_min_frac >= 0 && a->xgm_min_frac < 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_min_frac: must be in [0, 1)");
   PetscCheck(a->xgm_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_sigma: must be >= 0");
   PetscCheck(a->xgm_offset >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_pulse_offset: must be >= 0");
@@ -529,7 +548,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(PetscMalloc4(nf * nf, &work, nf * a->npix + 1, &bad, a->npix + 1, &valid, a->npix + 1, &pvalid));
   float         *cur0 = cur, *prev0 = prev; /* the loop swaps them; free the originals */
   unsigned char *valid0 = valid, *pvalid0 = pvalid;
-  PetscCall(PetscMalloc4(L.total + 1, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
+  PetscCall(PetscMalloc4(L.total + 2, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
   PetscCall(PetscMalloc2(nC, &C, nC, &XC));
   PetscCall(PetscCalloc1(ntr, &used));
   int *list;
@@ -539,6 +558,30 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   /* this block's trains plus one halo train on each side: the cross terms need no messages */
   PetscInt lo = PetscMax(t0 - 1, 0), hi = PetscMin(t1 + 1, ntr);
   if (t0 >= t1) lo = hi = 0; /* more train blocks than trains */
+  MxAnalyzeLoopState st = {0, 0, 0, rs_prev, Xprev, used, ntr, L.nring_sums};
+  double             last_ckpt = MPI_Wtime();
+  if (a->ckpt_dir[0]) {
+    PetscBool found = PETSC_FALSE;
+    PetscCall(MxAnalyzeCheckpointHash(a, &a->ckpt_hash));
+    if (a->ckpt_restart) PetscCall(MxAnalyzeCheckpointLoad(a, &st, &found));
+    if (found && st.t_next > lo) {
+      /* resume: train t_next - 1 waits for its cross term with t_next; re-read its frames */
+      lo            = st.t_next;
+      have_prev     = st.have_prev ? PETSC_TRUE : PETSC_FALSE;
+      have_Xprev    = st.have_Xprev ? PETSC_TRUE : PETSC_FALSE;
+      a->resumed_at = lo;
+      if (have_prev) {
+        PetscErrorCode le = MxReaderRead(a->reader, lo - 1, a->nranges, a->ranges, prev, bad);
+        if (!le) {
+          for (size_t p = 0; p < a->npix; p++) pvalid[p] = 1;
+          for (size_t f = 0; f < nf; f++)
+            for (size_t p = 0; p < a->npix; p++) pvalid[p] &= (unsigned char)!bad[f * a->npix + p];
+        } else ierr = le;
+        if (ierr) lo = hi; /* the error is reported below */
+      }
+    }
+    MxAnalyzeSignalsInstall();
+  }
   for (PetscInt t = lo; t < hi; t++) {
     PetscLogDouble c0, c1, c2;
     if (a->drop[t]) { /* an intensity or XGM outlier: not used, and no neighbour of anything */
@@ -564,10 +607,12 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       TrainSums(a, cur, valid, consecutive ? prev : NULL, pvalid, buf, A, B, work, ldmax, list);
     } else ierr = le;
     buf[L.total] = le ? 1 : 0; /* the block stops together */
+    /* the block checkpoints together: on a signal, at the interval, or every N trains */
+    buf[L.total + 1] = a->ckpt_dir[0] && (MxAnalyzeSignalPending() || (a->ckpt_interval > 0 && MPI_Wtime() - last_ckpt > a->ckpt_interval) || (a->ckpt_every > 0 && (t - lo + 1) % a->ckpt_every == 0)) ? 1 : 0;
     PetscCall(PetscTime(&c2));
     PetscCall(PetscLogEventEnd(MX_AN_TRAIN, 0, 0, 0, 0));
     PetscCall(PetscLogEventBegin(MX_AN_REDUCE, 0, 0, 0, 0));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)(L.total + 1), MPI_DOUBLE, MPI_SUM, pix_comm));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)(L.total + 2), MPI_DOUBLE, MPI_SUM, pix_comm));
     PetscCall(PetscLogEventEnd(MX_AN_REDUCE, 0, 0, 0, 0));
     PetscLogDouble c3;
     PetscCall(PetscTime(&c3));
@@ -628,7 +673,20 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     }
     have_prev = PETSC_TRUE;
     if (!rank) Progress(a, PetscMin(t + 1, t1) - t0, t1 - t0, tstart, PETSC_FALSE);
+    if (buf[L.total + 1] > 0 && t + 1 < hi) {
+      st.t_next     = t + 1;
+      st.have_prev  = 1;
+      st.have_Xprev = have_Xprev ? 1 : 0;
+      ierr          = MxAnalyzeCheckpointSave(a, &st);
+      last_ckpt     = MPI_Wtime();
+      if (!ierr && MxAnalyzeSignalPending()) {
+        int sig = MxAnalyzeSignalPending();
+        ierr    = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_SIG, PETSC_ERROR_INITIAL, "analyze: stopped by signal %d (%s) before train %" PetscInt_FMT " (ID %llu); checkpoint saved in %s: run the same command again to resume", sig, sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "?", t + 1, (unsigned long long)tid[t + 1], a->ckpt_dir);
+      }
+      if (ierr) break;
+    }
   }
+  if (a->ckpt_dir[0]) MxAnalyzeSignalsRestore();
   /* the block's last train has no successor in the run */
   if (!ierr && ipart == 0 && have_prev && hi == t1 && t1 - 1 >= t0 && !a->drop[t1 - 1]) {
     PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));

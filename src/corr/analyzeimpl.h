@@ -62,7 +62,31 @@ struct _p_MxAnalyze {
   PetscInt  xgm_offset, ndrop_xgm, nxgm_missing;
   double   *xgm_mean;       /* nf: mean pulse energy (uJ) over the trains kept, or NULL */
   PetscInt  extrap_order; /* 1 linear, 2 quadratic in age */
+  /* checkpoint / restart (src/corr/checkpoint.c) */
+  char      ckpt_dir[PETSC_MAX_PATH_LEN];
+  PetscReal ckpt_interval;  /* s between checkpoints (0: only on SIGTERM/SIGUSR1) */
+  PetscInt  ckpt_every;     /* trains between checkpoints (0: off; for tests) */
+  PetscBool ckpt_restart;   /* resume from a matching checkpoint */
+  uint64_t  ckpt_hash;
+  PetscInt  ckpt_saved;     /* train index the last checkpoint resumes at (-1: none) */
+  PetscInt  resumed_at;     /* -1, or the train this rank resumed at */
 };
+
+/* What the train loop carries from one train to the next (besides the accumulators). */
+typedef struct {
+  PetscInt t_next;          /* first train still to read */
+  int      have_prev, have_Xprev;
+  double  *rs_prev, *Xprev, *used; /* not owned */
+  PetscInt ntr;
+  size_t   nring_sums;
+} MxAnalyzeLoopState;
+
+void           MxAnalyzeSignalsInstall(void);
+void           MxAnalyzeSignalsRestore(void);
+int            MxAnalyzeSignalPending(void);
+PetscErrorCode MxAnalyzeCheckpointHash(MxAnalyze a, uint64_t *hash);
+PetscErrorCode MxAnalyzeCheckpointSave(MxAnalyze a, MxAnalyzeLoopState *s);
+PetscErrorCode MxAnalyzeCheckpointLoad(MxAnalyze a, MxAnalyzeLoopState *s, PetscBool *found);
 
 /* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction). */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a);

@@ -274,6 +274,11 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
   MPI_Comm_rank(a->comm, &rank);
   PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
   PetscCall(MxReaderGetAnomalies(a->reader, NULL, NULL, &nd));
+  {
+    PetscInt r = a->resumed_at, rmax;
+    PetscCallMPI(MPI_Allreduce(&r, &rmax, 1, MPIU_INT, MPI_MAX, a->comm));
+    if (rmax >= 0) PetscCall(PetscViewerASCIIPrintf(v, "mxpcs analyze: resumed from the checkpoint in %s (rank 0 at train %" PetscInt_FMT ")\n", a->ckpt_dir, a->resumed_at));
+  }
   PetscCall(PetscViewerASCIIPrintf(v, "mxpcs analyze: %g of %" PetscInt_FMT " trains used (%g left out without a neighbouring train, %" PetscInt_FMT " intensity outliers dropped, %" PetscInt_FMT " dropped while reading), %" PetscInt_FMT " rings, %" PetscInt_FMT " frames/train, age windows of %" PetscInt_FMT " pulses (%" PetscInt_FMT "), neighbour-train correction %s\n", a->ntrains_used, ntr, a->nleft_noneighbour, a->ndrop, nd, a->nring, a->nf, a->win_len, a->nwin, a->xc ? "on" : "off"));
   if (!rank) {
     PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          Gamma0[1/s]            D_eff[um^2/s]\n"));
