@@ -73,3 +73,8 @@ foreach(np 1 2 4)
   mx_script_test(mpi.analyze_restart_n${np} mpi bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_restart.sh ${MX_TESTDATA} ${np})
   set_tests_properties(mpi.analyze_restart_n${np} PROPERTIES PROCESSORS ${np} RESOURCE_LOCK sim_restart)
 endforeach()
+include(${CMAKE_CURRENT_SOURCE_DIR}/slurm/slurm.cmake OPTIONAL)
+
+# fuzzing: a short libFuzzer pass over the .geom parser and the options files (clang build in build-fuzz/)
+mx_script_test(fuzz.short fuzz bash ${PROJECT_SOURCE_DIR}/tools/fuzz.sh 20)
+set_tests_properties(fuzz.short PROPERTIES TIMEOUT 900 PROCESSORS 2)
