@@ -78,3 +78,7 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/slurm/slurm.cmake OPTIONAL)
 # fuzzing: a short libFuzzer pass over the .geom parser and the options files (clang build in build-fuzz/)
 mx_script_test(fuzz.short fuzz bash ${PROJECT_SOURCE_DIR}/tools/fuzz.sh 20)
 set_tests_properties(fuzz.short PROPERTIES TIMEOUT 900 PROCESSORS 2)
+
+# mxpcs fit: the joint fit of a simulated colloid and liquid recovers their truth (issue 5)
+mx_script_test(sim.fit_joint_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_joint.sh ${MX_TESTDATA})
+set_tests_properties(sim.fit_joint_truth PROPERTIES PROCESSORS 2 TIMEOUT 900)

@@ -33,3 +33,8 @@ PetscErrorCode MxLsqProblemDestroy(MxLsqProblem *P);
    an error naming the parameters; a fit that does not converge returns with converged = 0 and
    TAO's reason (the caller decides whether that is an error). */
 PetscErrorCode MxLsqSolve(const char prefix[], MxLsqResidualFn f, void *ctx, double xtol, MxLsqProblem *P);
+
+/* Inverse of the symmetric k x k matrix A (row-major, positive diagonal) by Gauss-Jordan with
+   partial pivoting on the equilibrated D^-1/2 A D^-1/2 (parameters whose scales differ by
+   decades). Returns nonzero when A is singular to working precision. */
+int MxSymInverse(int k, const double *A, double *Ainv);

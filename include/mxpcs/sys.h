@@ -64,4 +64,7 @@ PetscErrorCode MxH5WriteAttrString(hid_t obj, const char name[], const char valu
    bad) into bad[MX_NMOD*MX_MODPIX] on every rank. Collective (rank 0 reads). */
 PetscErrorCode MxMaskFileRead(MPI_Comm comm, const char path[], unsigned char *bad);
 
+/* Register class class_name and its event event_name once (when *event is still 0). */
+PetscErrorCode MxLogEventRegisterOnce(const char class_name[], const char event_name[], PetscLogEvent *event);
+
 const char *MxVersion(void);

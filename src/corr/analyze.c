@@ -233,6 +233,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCall(PetscCalloc2(a->nring, &a->bsum, a->nring, &a->bsq));
   PetscCall(PetscCalloc1((size_t)a->saxs_nbins * a->nf * 3, &a->saxs));
   PetscCall(PetscCalloc1((size_t)a->saxs_nbins * 3, &a->saxs_run));
+  PetscCall(PetscCalloc2(a->npix + 1, &a->img_sum, a->npix + 1, &a->img_n));
   a->setup = PETSC_TRUE;
   PetscCall(PetscLogEventEnd(MX_AN_SETUP, 0, 0, 0, 0));
   PetscFunctionReturn(0);
@@ -605,6 +606,14 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
         for (size_t p = 0; p < a->npix; p++) valid[p] &= (unsigned char)!b[p];
       }
       TrainSums(a, cur, valid, consecutive ? prev : NULL, pvalid, buf, A, B, work, ldmax, list);
+      if (t >= t0 && t < t1) /* the mean detector image of this block's trains */
+        for (size_t f = 0; f < nf; f++) {
+          const float *row = cur + f * a->npix;
+          for (size_t p = 0; p < a->npix; p++)
+            if (valid[p]) a->img_sum[p] += row[p];
+        }
+      if (t >= t0 && t < t1)
+        for (size_t p = 0; p < a->npix; p++) a->img_n[p] += valid[p] ? (double)nf : 0.0;
     } else ierr = le;
     buf[L.total] = le ? 1 : 0; /* the block stops together */
     /* the block checkpoints together: on a signal, at the interval, or every N trains */
@@ -712,6 +721,33 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   MX_REDUCE(cnt, 3);
   MX_REDUCE(used, ntr);
 #undef MX_REDUCE
+  { /* mean detector image of the modules read: every rank adds its pixels and trains */
+    PetscInt        nmod;
+    const PetscInt *mods;
+    double         *gs, *gn;
+    PetscCall(MxReaderGetModules(a->reader, &nmod, &mods));
+    a->nimg_mod = nmod;
+    for (PetscInt i = 0; i < nmod; i++) a->img_mod[i] = mods[i];
+    PetscCall(PetscCalloc2((size_t)nmod * MX_MODPIX, &gs, (size_t)nmod * MX_MODPIX, &gn));
+    size_t off = 0;
+    for (int k = 0; k < a->nranges; k++) {
+      PetscInt im = 0;
+      while (im < nmod && mods[im] != a->ranges[k].module) im++;
+      for (int ss = a->ranges[k].ss0; ss < a->ranges[k].ss1; ss++)
+        for (int fs = 0; fs < MX_NFS; fs++, off++) {
+          size_t g = (size_t)im * MX_MODPIX + (size_t)ss * MX_NFS + fs;
+          gs[g] += a->img_sum[off];
+          gn[g] += a->img_n[off];
+        }
+    }
+    PetscCallMPI(MPI_Reduce(rank ? gs : MPI_IN_PLACE, gs, (int)(nmod * MX_MODPIX), MPI_DOUBLE, MPI_SUM, 0, a->comm));
+    PetscCallMPI(MPI_Reduce(rank ? gn : MPI_IN_PLACE, gn, (int)(nmod * MX_MODPIX), MPI_DOUBLE, MPI_SUM, 0, a->comm));
+    if (!rank) {
+      PetscCall(PetscMalloc1((size_t)nmod * MX_MODPIX, &a->image));
+      for (size_t g = 0; g < (size_t)nmod * MX_MODPIX; g++) a->image[g] = gn[g] > 0 ? (float)(gs[g] / gn[g]) : NAN;
+    }
+    PetscCall(PetscFree2(gs, gn));
+  }
   PetscCall(PetscLogEventEnd(MX_AN_REDUCE, 0, 0, 0, 0));
   a->ntrains_used      = cnt[0];
   a->nleft_noneighbour = cnt[1];

@@ -43,6 +43,9 @@ struct _p_MxAnalyze {
   double   ntrains_used, nleft_out, nleft_noneighbour;
   double  *saxs;                     /* nbins * nf * 3: sum I, sum I^2, count (pixel-frames) */
   double  *saxs_run;                 /* nbins * 3 over the run, per pixel-train means */
+  double  *img_sum, *img_n;          /* npix: photons and frames of each pixel read (trains of this block) */
+  float   *image;                    /* rank 0: nmod x MX_MODPIX mean photons/pixel/pulse (NaN: never valid) */
+  PetscInt nimg_mod, img_mod[MX_NMOD];
   /* results (rank 0 after Apply) */
   double *C, *Craw, *XC, *g2, *g2err, *beta, *beta_err, *q, *qedges;
   PetscInt *npix_ring;

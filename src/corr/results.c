@@ -167,6 +167,13 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   d2[1] = nf;
   PetscCall(W(a, f, "/xpcs/saxs/I_pulse", 2, d2, a->saxs_Ip, "photons/pixel/pulse"));
   PetscCall(W(a, f, "/xpcs/saxs/I_pulse_err", 2, d2, a->saxs_Ip_err, "photons/pixel/pulse"));
+  {
+    PetscInt nm = a->nimg_mod;
+    PetscCallMPI(MPI_Bcast(&nm, 1, MPIU_INT, 0, a->comm));
+    hsize_t d3[3] = {(hsize_t)nm, MX_NSS, MX_NFS}, dm[1] = {(hsize_t)nm};
+    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/saxs/image", H5T_NATIVE_FLOAT, 3, d3, a->image, "photons/pixel/pulse"));
+    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/saxs/image_modules", MPIU_INT == MPI_INT ? H5T_NATIVE_INT : H5T_NATIVE_INT64, 1, dm, a->img_mod, NULL));
+  }
   PetscCall(PetscMalloc3(nf, &t, ntau + 1, &tau, a->nwin, &age));
   for (size_t k = 0; k < nf; k++) t[k] = k * a->dt_s;
   for (size_t k = 0; k < ntau; k++) tau[k] = (k + 1) * a->dt_s;
@@ -320,6 +327,8 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->train_ids_used));
   PetscCall(PetscFree(a->drop));
   PetscCall(PetscFree(a->xgm_mean));
+  if (a->img_sum) PetscCall(PetscFree2(a->img_sum, a->img_n));
+  PetscCall(PetscFree(a->image));
   PetscCall(PetscFree(a));
   *pa = NULL;
   PetscFunctionReturn(0);

@@ -2,6 +2,8 @@
    (design.md 1.6), plus the closed-form zero-age extrapolation and weighted mean.
    See include/mxpcs/g2fit.h. */
 #include <mxpcs/g2fit.h>
+#include <mxpcs/lsq.h>
+#include <mxpcs/sys.h>
 #include <math.h>
 #include <string.h>
 
@@ -51,11 +53,7 @@ PetscErrorCode MxG2FitCreate(MPI_Comm comm, MxG2Fit *out)
 
   PetscFunctionBeginUser;
   PetscCheck(out, comm, PETSC_ERR_ARG_NULL, "MxG2FitCreate: NULL output pointer");
-  if (!MX_G2FIT_EXP) {
-    PetscClassId cid;
-    PetscCall(PetscClassIdRegister("MxG2Fit", &cid));
-    PetscCall(PetscLogEventRegister("MxG2FitExp", cid, &MX_G2FIT_EXP));
-  }
+  PetscCall(MxLogEventRegisterOnce("MxG2Fit", "MxG2FitExp", &MX_G2FIT_EXP));
   PetscCall(PetscNew(&f));
   f->comm = comm;
   f->xtol = 1e-10;
@@ -448,37 +446,6 @@ PetscErrorCode MxG2FitExp(MxG2Fit f, int n, const double *tau_s, const double *y
   PetscFunctionReturn(0);
 }
 
-/* Solves the k x k SPD system A x = e_j for all j (A^-1, row-major, k <= 3) by Gauss-Jordan
-   with partial pivoting. Returns nonzero when A is singular to working precision. */
-static int MxInvertSmall(int k, const double *A, double *Ainv)
-{
-  double M[3][6];
-
-  for (int i = 0; i < k; i++)
-    for (int j = 0; j < 2 * k; j++) M[i][j] = j < k ? A[i * k + j] : (j - k == i);
-  for (int c = 0; c < k; c++) {
-    int piv = c;
-    for (int i = c + 1; i < k; i++)
-      if (fabs(M[i][c]) > fabs(M[piv][c])) piv = i;
-    if (!(fabs(M[piv][c]) > 1e-14 * fabs(A[c * k + c])) || !isfinite(M[piv][c])) return 1;
-    if (piv != c)
-      for (int j = 0; j < 2 * k; j++) {
-        double tmp = M[c][j];
-        M[c][j]    = M[piv][j];
-        M[piv][j]  = tmp;
-      }
-    double d = M[c][c];
-    for (int j = 0; j < 2 * k; j++) M[c][j] /= d;
-    for (int i = 0; i < k; i++) {
-      if (i == c) continue;
-      double fct = M[i][c];
-      for (int j = 0; j < 2 * k; j++) M[i][j] -= fct * M[c][j];
-    }
-  }
-  for (int i = 0; i < k; i++)
-    for (int j = 0; j < k; j++) Ainv[i * k + j] = M[i][k + j];
-  return 0;
-}
 
 /* Weighted polynomial fit and its value at x = 0 (design.md 1.6: Gamma(q, age) -> Gamma(q, 0)).
    Normal equations in z = (x - xm)/s for conditioning; y(0) = phi0 . c with phi0 = (1, z0, z0^2),
@@ -509,7 +476,7 @@ int MxExtrapolateZero(int n, const double *x, const double *y, const double *err
       for (int bb = 0; bb < k; bb++) A[a * k + bb] += w * phi[a] * phi[bb];
     }
   }
-  if (MxInvertSmall(k, A, Ai)) return 1;
+  if (MxSymInverse(k, A, Ai)) return 1;
   for (int a = 0; a < k; a++)
     for (int bb = 0; bb < k; bb++) c[a] += Ai[a * k + bb] * b[bb];
   for (int i = 0; i < n; i++) {

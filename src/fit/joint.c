@@ -68,11 +68,7 @@ PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *out)
   MxJoint j;
 
   PetscFunctionBeginUser;
-  if (!MX_JOINT_SOLVE) {
-    PetscClassId cid;
-    PetscCall(PetscClassIdRegister("MxJoint", &cid));
-    PetscCall(PetscLogEventRegister("MxJointSolve", cid, &MX_JOINT_SOLVE));
-  }
+  PetscCall(MxLogEventRegisterOnce("MxJoint", "MxJointSolve", &MX_JOINT_SOLVE));
   PetscCall(PetscNew(&j));
   j->comm = comm;
   j->heat = MX_HEAT_STOKES;

@@ -23,3 +23,14 @@ PetscErrorCode MxParseRange(MPI_Comm comm, const char s[], const char opt[], Pet
 }
 
 const char *MxVersion(void) { return MXPCS_VERSION; }
+
+PetscErrorCode MxLogEventRegisterOnce(const char class_name[], const char event_name[], PetscLogEvent *event)
+{
+  PetscClassId cid;
+
+  PetscFunctionBeginUser;
+  if (*event) PetscFunctionReturn(0);
+  PetscCall(PetscClassIdRegister(class_name, &cid));
+  PetscCall(PetscLogEventRegister(event_name, cid, event));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,744 @@
+/* MxMD: the epsilon scan. The ranks of the object's communicator are split into P/k groups of k
+   ranks (-md_ranks_per_sim k); each group runs one LAMMPS instance at a time over its share of
+   the (epsilon, seed) tasks, analyses the trajectory (MSD with multiple origins, fit of the
+   diffusive range, block errors, S(q) by FFTW-MPI on the group), and the results meet in one
+   reduction. See include/mxpcs/md.h and docs/md.md. */
+#include <mxpcs/md.h>
+#include <mxpcs/models.h>
+#include <math.h>
+#include <stdio.h>
+
+#define MX_MD_MAX_EPS 128
+
+struct _p_MxMD {
+  MPI_Comm comm;
+  /* options */
+  double    eps[MX_MD_MAX_EPS];
+  PetscInt  neps;
+  PetscInt  n;
+  double    phi, rho_star; /* NAN: not given */
+  MxMDParams par;          /* n, cutoff, shift, damp, dt, steps, log; L set in SetUp */
+  PetscInt  sample_every;  /* 0: auto */
+  double    fit_t0, fit_t1; /* NAN: auto */
+  double    fit_tol;
+  PetscInt  blocks, nseeds, seed, ranks_per_sim;
+  double    target, target_err; /* NAN: no target */
+  char      target_file[PETSC_MAX_PATH_LEN];
+  PetscBool target_given, target_err_given;
+  PetscInt  sq_frames, sq_grid;
+  double    sq_qmax, tc_star;
+  PetscBool com, view;
+
+  /* set-up */
+  PetscBool   setup;
+  MPI_Comm    sub;
+  PetscMPIInt size, rank, group, ngroups, subrank;
+  double      L, D0, T_prod, dt_frame;
+  PetscInt    nframes, nq;
+  MxMDSq      sq;
+
+  /* per task (eps-major: task = ie * nseeds + is), identical on every rank after MxMDRun */
+  PetscInt ntask;
+  double  *D, *D_blk_err, *D_fit_err, *t0, *t1, *T, *wall, *nodiff, *msd, *S, *S_err;
+  /* per epsilon */
+  double  *Ds, *Ds_err, *msd_mean, *S_mean, *S_mean_err, *S_py_bh, *d_bh, *coex, *T_mean, *q, *S_py;
+  double  *peak_q, *peak_S, *peak_q_py, *peak_S_py;
+  PetscInt *nmodes;
+  double   tc;
+  /* match */
+  PetscBool       have_match;
+  MxMDMatchStatus match_status;
+  double          eps_star, eps_star_err;
+  int             ncross;
+  PetscBool       match_in_coex;
+  /* performance */
+  double wall_total, lammps_time, particle_steps;
+  PetscBool ran;
+};
+
+static PetscLogEvent MX_MD_RUN, MX_MD_SIM, MX_MD_MSD;
+static PetscBool     mx_md_pkg;
+
+static PetscErrorCode MxMDInitializePackage(void)
+{
+  PetscClassId id;
+
+  PetscFunctionBeginUser;
+  if (mx_md_pkg) PetscFunctionReturn(0);
+  mx_md_pkg = PETSC_TRUE;
+  PetscCall(PetscClassIdRegister("MxMD", &id));
+  PetscCall(PetscLogEventRegister("MxMDRun", id, &MX_MD_RUN));
+  PetscCall(PetscLogEventRegister("MxMDLammps", id, &MX_MD_SIM));
+  PetscCall(PetscLogEventRegister("MxMDMsdFit", id, &MX_MD_MSD));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxMDCreate(MPI_Comm comm, MxMD *out)
+{
+  MxMD md;
+  const double eps0[] = {0, 0.5, 1, 1.5, 2};
+
+  PetscFunctionBeginUser;
+  PetscCall(MxMDInitializePackage());
+  PetscCall(PetscNew(&md));
+  md->comm = comm;
+  md->neps = 5;
+  for (int i = 0; i < 5; i++) md->eps[i] = eps0[i];
+  md->n                = 500;
+  md->phi              = NAN;
+  md->rho_star         = NAN;
+  md->par.cutoff       = 2.5;
+  md->par.shift        = PETSC_TRUE;
+  md->par.damp         = 0.05;
+  md->par.dt           = 0.002;
+  md->par.equil_steps  = 20000;
+  md->par.steps        = 50000;
+  md->sample_every     = 0;
+  md->fit_t0           = NAN;
+  md->fit_t1           = NAN;
+  md->fit_tol          = 0.1;
+  md->blocks           = 4;
+  md->nseeds           = 1;
+  md->seed             = 1;
+  md->ranks_per_sim    = 1;
+  md->target           = NAN;
+  md->target_err       = 0;
+  md->sq_frames        = 8;
+  md->sq_grid          = 0;
+  md->sq_qmax          = 15.0;
+  md->tc_star          = NAN;
+  md->com              = PETSC_TRUE;
+  md->sub              = MPI_COMM_NULL;
+  *out                 = md;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxMDSetFromOptions(MxMD md)
+{
+  PetscInt  neps = MX_MD_MAX_EPS;
+  PetscBool set, setr;
+  char      range[128] = "auto";
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(md->comm, NULL, "mxpcs md: Langevin LJ epsilon scan with LAMMPS", "MxMD");
+  PetscCall(PetscOptionsRealArray("-md_epsilon", "LJ well depths epsilon to scan, kT, strictly increasing", "MxMD", md->eps, &neps, &set));
+  if (set) md->neps = neps;
+  PetscCall(PetscOptionsInt("-md_n", "Number of particles", "MxMD", md->n, &md->n, NULL));
+  PetscCall(PetscOptionsReal("-md_phi", "Volume fraction phi = pi rho* sigma^3/6 (default 0.3)", "MxMD", md->phi, &md->phi, &set));
+  PetscCall(PetscOptionsReal("-md_rho_star", "Number density rho* = N sigma^3/V instead of -md_phi", "MxMD", md->rho_star, &md->rho_star, &setr));
+  PetscCall(PetscOptionsReal("-md_cutoff", "LJ cut-off radius, sigma", "MxMD", md->par.cutoff, &md->par.cutoff, NULL));
+  PetscCall(PetscOptionsBool("-md_shift", "Shift the LJ potential to zero at the cut-off", "MxMD", md->par.shift, &md->par.shift, NULL));
+  PetscCall(PetscOptionsReal("-md_damp", "Langevin damping time m/gamma, tau (D0 = kT damp/m)", "MxMD", md->par.damp, &md->par.damp, NULL));
+  PetscCall(PetscOptionsReal("-md_dt", "Time step, tau", "MxMD", md->par.dt, &md->par.dt, NULL));
+  PetscCall(PetscOptionsInt("-md_equil_steps", "Equilibration steps", "MxMD", md->par.equil_steps, &md->par.equil_steps, NULL));
+  PetscCall(PetscOptionsInt("-md_steps", "Production steps (rounded down to a multiple of -md_sample_every)", "MxMD", md->par.steps, &md->par.steps, NULL));
+  PetscCall(PetscOptionsInt("-md_sample_every", "Steps between stored frames (0: about 300 frames, a divisor of -md_steps if possible)", "MxMD", md->sample_every, &md->sample_every, NULL));
+  PetscCall(PetscOptionsString("-md_fit_range", "Lag range t0:t1 (tau) of the fit MSD = a + 6 Ds t, or auto (diffusive range from the data, up to half the production)", "MxMD", range, range, sizeof range, NULL));
+  PetscCall(PetscOptionsReal("-md_fit_tol", "auto fit range: |d ln MSD/d ln t - 1| allowed", "MxMD", md->fit_tol, &md->fit_tol, NULL));
+  PetscCall(PetscOptionsInt("-md_blocks", "Time blocks for the error of one run", "MxMD", md->blocks, &md->blocks, NULL));
+  PetscCall(PetscOptionsInt("-md_seeds", "Independent runs (seeds) per epsilon; >= 3: the error is their standard error", "MxMD", md->nseeds, &md->nseeds, NULL));
+  PetscCall(PetscOptionsInt("-md_seed", "Base random seed (run s uses seed + 7919 s)", "MxMD", md->seed, &md->seed, NULL));
+  PetscCall(PetscOptionsInt("-md_ranks_per_sim", "MPI ranks per LAMMPS instance; P ranks run P/k simulations at once", "MxMD", md->ranks_per_sim, &md->ranks_per_sim, NULL));
+  PetscCall(PetscOptionsReal("-md_target_Ds_over_D0", "Measured Ds/D0 to match: epsilon* by interpolation", "MxMD", md->target, &md->target, &md->target_given));
+  PetscCall(PetscOptionsReal("-md_target_Ds_over_D0_err", "Its standard error", "MxMD", md->target_err, &md->target_err, &md->target_err_given));
+  PetscCall(PetscOptionsString("-md_target_file", "HDF5 file with /hydro/Ds_over_D0 and /hydro/Ds_over_D0_err (mxpcs fit output) as the target", "MxMD", md->target_file, md->target_file, sizeof md->target_file, NULL));
+  PetscCall(PetscOptionsInt("-md_sq_frames", "Frames per run for S(q) (0: no S(q))", "MxMD", md->sq_frames, &md->sq_frames, NULL));
+  PetscCall(PetscOptionsInt("-md_sq_grid", "S(q) density grid points per side (0: from -md_sq_qmax)", "MxMD", md->sq_grid, &md->sq_grid, NULL));
+  PetscCall(PetscOptionsReal("-md_sq_qmax", "Largest q sigma of S(q)", "MxMD", md->sq_qmax, &md->sq_qmax, NULL));
+  PetscCall(PetscOptionsReal("-md_tc_star", "Critical temperature kTc/epsilon for the coexistence flag (default from the cut-off)", "MxMD", md->tc_star, &md->tc_star, NULL));
+  PetscCall(PetscOptionsString("-md_lammps_log", "Keep the LAMMPS log in this file (suffix .g<group> with several groups)", "MxMD", md->par.log, md->par.log, sizeof md->par.log, NULL));
+  PetscCall(PetscOptionsBool("-md_com_correct", "Subtract the centre-of-mass displacement in the MSD", "MxMD", md->com, &md->com, NULL));
+  PetscCall(PetscOptionsBool("-md_view", "Print the set-up", "MxMD", md->view, &md->view, NULL));
+  PetscOptionsEnd();
+  PetscCheck(!(set && setr), md->comm, PETSC_ERR_ARG_INCOMP, "options -md_phi and -md_rho_star both given: give one (phi = pi rho*/6)");
+  if (!strcmp(range, "auto")) md->fit_t0 = md->fit_t1 = NAN;
+  else {
+    char tail;
+    PetscCheck(sscanf(range, "%lf:%lf%c", &md->fit_t0, &md->fit_t1, &tail) == 2, md->comm, PETSC_ERR_ARG_WRONG, "option -md_fit_range: '%s' is not t0:t1 (two numbers in tau) or auto", range);
+  }
+  md->setup = PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+/* rank 0 reads the target from an mxpcs fit file */
+static PetscErrorCode ReadTargetFile(const char path[], double *x, double *e)
+{
+  hid_t       f;
+  const char *dsets[2] = {"/hydro/Ds_over_D0", "/hydro/Ds_over_D0_err"};
+  double     *out[2]   = {x, e};
+
+  PetscFunctionBeginUser;
+  f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  MxH5Call(f, PETSC_COMM_SELF, "option -md_target_file: cannot open %s as HDF5", path);
+  for (int k = 0; k < 2; k++) {
+    hid_t    d, sp;
+    hssize_t np;
+    herr_t   r = -1;
+    if (!MxH5Exists(f, dsets[k])) {
+      H5Fclose(f);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s has no dataset %s", path, dsets[k]);
+    }
+    d  = H5Dopen2(f, dsets[k], H5P_DEFAULT);
+    sp = H5Dget_space(d);
+    np = H5Sget_simple_extent_npoints(sp);
+    if (np == 1) r = H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out[k]);
+    H5Sclose(sp);
+    H5Dclose(d);
+    if (r < 0) {
+      H5Fclose(f);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s: %s must be one number, has %lld elements or cannot be read", path, dsets[k], (long long)np);
+    }
+  }
+  H5Fclose(f);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxMDSetUp(MxMD md)
+{
+  MPI_Comm comm = md->comm;
+  double   rho;
+
+  PetscFunctionBeginUser;
+  if (md->setup) PetscFunctionReturn(0);
+  MPI_Comm_size(comm, &md->size);
+  MPI_Comm_rank(comm, &md->rank);
+  /* the state point */
+  PetscCheck(md->neps >= 1, comm, PETSC_ERR_ARG_SIZ, "option -md_epsilon: give at least one epsilon (kT)");
+  for (PetscInt i = 0; i < md->neps; i++) {
+    PetscCheck(isfinite(md->eps[i]) && md->eps[i] >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_epsilon: value %g kT (position %" PetscInt_FMT ") must be >= 0: epsilon is the depth of the LJ well", md->eps[i], i + 1);
+    PetscCheck(md->eps[i] <= 20, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_epsilon: value %g kT (position %" PetscInt_FMT ") is above 20 kT, a glass/solid where Ds/D0 is not defined by this method", md->eps[i], i + 1);
+    PetscCheck(!i || md->eps[i] > md->eps[i - 1], comm, PETSC_ERR_ARG_WRONG, "option -md_epsilon: values must be strictly increasing, but %g follows %g", md->eps[i], md->eps[i - 1]);
+  }
+  PetscCheck(md->n >= 2 && md->n <= 10000000, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_n: %" PetscInt_FMT " particles, need 2..1e7", md->n);
+  if (isnan(md->phi) && isnan(md->rho_star)) md->phi = 0.3;
+  if (!isnan(md->rho_star)) {
+    PetscCheck(isfinite(md->rho_star) && md->rho_star > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_rho_star: %g must be > 0", md->rho_star);
+    md->phi = PETSC_PI * md->rho_star / 6.0;
+    PetscCheck(md->phi <= 0.5, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_rho_star: %g is phi = %g > 0.5: the LJ system would freeze (hard spheres freeze at phi = 0.494)", md->rho_star, md->phi);
+  }
+  PetscCheck(isfinite(md->phi) && md->phi > 0 && md->phi <= 0.5, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_phi: %g is outside (0, 0.5]: above 0.5 the LJ system freezes (hard spheres freeze at phi = 0.494)", md->phi);
+  rho       = isnan(md->rho_star) ? 6.0 * md->phi / PETSC_PI : md->rho_star;
+  md->L     = cbrt(md->n / rho);
+  md->par.n = md->n;
+  md->par.L = md->L;
+  PetscCheck(isfinite(md->par.cutoff) && md->par.cutoff >= 1.0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_cutoff: %g sigma, need >= 1", md->par.cutoff);
+  PetscCheck(md->par.cutoff <= 0.5 * md->L, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_cutoff: %g sigma is more than half the box side L = %g sigma (N = %" PetscInt_FMT " at phi = %g): raise -md_n", md->par.cutoff, md->L, md->n, md->phi);
+  PetscCheck(isfinite(md->par.damp) && md->par.damp > 0 && md->par.damp <= 1e3, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_damp: %g tau, need 0 < damp <= 1000", md->par.damp);
+  PetscCheck(isfinite(md->par.dt) && md->par.dt > 0 && md->par.dt <= 0.01, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_dt: %g tau, need 0 < dt <= 0.01 (LJ stability)", md->par.dt);
+  PetscCheck(md->par.dt <= 0.5 * md->par.damp, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_dt: %g tau must be at most half the damping time -md_damp %g", md->par.dt, md->par.damp);
+  PetscCheck(md->par.equil_steps >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_equil_steps: %" PetscInt_FMT " must be >= 0", md->par.equil_steps);
+  PetscCheck(md->par.steps >= 20, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_steps: %" PetscInt_FMT " production steps, need at least 20", md->par.steps);
+  PetscCheck(md->sample_every >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_sample_every: %" PetscInt_FMT " must be >= 0", md->sample_every);
+  if (md->sample_every) md->par.sample_every = md->sample_every;
+  else { /* about 300 frames; a divisor of -md_steps when one lies within 150..600 frames */
+    const PetscInt s = md->par.steps, d0 = PetscMax(1, s / 300);
+    md->par.sample_every = d0;
+    for (PetscInt k = 0; k <= d0; k++) {
+      if (d0 + k <= s / 150 && s % (d0 + k) == 0) {
+        md->par.sample_every = d0 + k;
+        break;
+      }
+      if (d0 - k >= PetscMax(1, s / 600) && s % (d0 - k) == 0) {
+        md->par.sample_every = d0 - k;
+        break;
+      }
+    }
+  }
+  md->nframes          = md->par.steps / md->par.sample_every + 1;
+  PetscCheck(md->nframes >= 16, comm, PETSC_ERR_ARG_OUTOFRANGE, "options -md_steps %" PetscInt_FMT " and -md_sample_every %" PetscInt_FMT " give %" PetscInt_FMT " frames, need at least 16", md->par.steps, md->par.sample_every, md->nframes);
+  PetscCheck((double)md->nframes * md->n * 3 * sizeof(double) <= 4e9, comm, PETSC_ERR_ARG_OUTOFRANGE, "options -md_n %" PetscInt_FMT " and %" PetscInt_FMT " frames need %.3g GB of trajectory per group: raise -md_sample_every", md->n, md->nframes, md->nframes * md->n * 24e-9);
+  md->dt_frame = md->par.sample_every * md->par.dt;
+  md->T_prod   = (md->nframes - 1) * md->dt_frame;
+  md->D0       = md->par.damp; /* kT damp / m with kT = m = 1 */
+  if (!isnan(md->fit_t0) || !isnan(md->fit_t1)) {
+    PetscCheck(isfinite(md->fit_t0) && isfinite(md->fit_t1) && md->fit_t0 >= 0 && md->fit_t1 > md->fit_t0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_fit_range: %g:%g must have 0 <= t0 < t1", md->fit_t0, md->fit_t1);
+    PetscCheck(md->fit_t1 <= md->T_prod * (1 + 1e-12), comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_fit_range: t1 = %g tau is beyond the production run (%g tau = -md_steps x -md_dt)", md->fit_t1, md->T_prod);
+    PetscCheck((md->fit_t1 - md->fit_t0) / md->dt_frame >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_fit_range: %g:%g holds fewer than 3 frames (frame interval %g tau)", md->fit_t0, md->fit_t1, md->dt_frame);
+  }
+  PetscCheck(md->fit_tol > 0 && md->fit_tol < 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_fit_tol: %g, need 0 < tol < 1", md->fit_tol);
+  PetscCheck(md->blocks >= 2 && md->nframes / md->blocks >= 8, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_blocks: %" PetscInt_FMT " blocks of %" PetscInt_FMT " frames: need >= 2 blocks of >= 8 frames", md->blocks, md->nframes / PetscMax(md->blocks, 1));
+  PetscCheck(md->nseeds >= 1 && md->nseeds <= 1000, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_seeds: %" PetscInt_FMT ", need 1..1000", md->nseeds);
+  PetscCheck(md->seed >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_seed: %" PetscInt_FMT " must be >= 1", md->seed);
+  PetscCheck(md->ranks_per_sim >= 1 && md->size % md->ranks_per_sim == 0, comm, PETSC_ERR_ARG_WRONG, "option -md_ranks_per_sim: %" PetscInt_FMT " does not divide the %d MPI ranks", md->ranks_per_sim, md->size);
+  PetscCheck(md->sq_frames >= 0 && md->sq_frames <= md->nframes - 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_sq_frames: %" PetscInt_FMT ", need 0..%" PetscInt_FMT " (the production frames)", md->sq_frames, md->nframes - 1);
+  PetscCheck(isfinite(md->sq_qmax) && md->sq_qmax > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_sq_qmax: %g must be > 0", md->sq_qmax);
+  PetscCheck(md->sq_grid >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_sq_grid: %" PetscInt_FMT " must be >= 0", md->sq_grid);
+  PetscCheck(isnan(md->tc_star) || (isfinite(md->tc_star) && md->tc_star > 0), comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_tc_star: %g must be > 0", md->tc_star);
+  md->tc = isnan(md->tc_star) ? MxMDCriticalTemperature(md->par.cutoff, md->par.shift) : md->tc_star;
+  /* the target */
+  PetscCheck(!(md->target_given && md->target_file[0]), comm, PETSC_ERR_ARG_INCOMP, "options -md_target_Ds_over_D0 and -md_target_file both given: give one");
+  PetscCheck(!md->target_err_given || md->target_given, comm, PETSC_ERR_ARG_INCOMP, "option -md_target_Ds_over_D0_err needs -md_target_Ds_over_D0");
+  if (md->target_file[0]) {
+    double         v[2] = {NAN, NAN};
+    PetscErrorCode ierr = 0;
+    if (!md->rank) ierr = ReadTargetFile(md->target_file, &v[0], &v[1]);
+    PetscCall(MxErrorSync(comm, ierr));
+    PetscCallMPI(MPI_Bcast(v, 2, MPI_DOUBLE, 0, comm));
+    md->target       = v[0];
+    md->target_err   = v[1];
+    md->target_given = PETSC_TRUE;
+    PetscCheck(isfinite(md->target) && md->target > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s: /hydro/Ds_over_D0 = %g is not a positive number", md->target_file, md->target);
+    PetscCheck(isfinite(md->target_err) && md->target_err >= 0, comm, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s: /hydro/Ds_over_D0_err = %g is not a number >= 0", md->target_file, md->target_err);
+  }
+  if (md->target_given) {
+    PetscCheck(md->neps >= 2, comm, PETSC_ERR_ARG_SIZ, "option -md_target_Ds_over_D0 (or -md_target_file): matching needs at least 2 values in -md_epsilon, got %" PetscInt_FMT, md->neps);
+    PetscCheck(isfinite(md->target) && md->target > 0 && md->target < 2, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_target_Ds_over_D0: %g, need 0 < Ds/D0 < 2", md->target);
+    PetscCheck(isfinite(md->target_err) && md->target_err >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_target_Ds_over_D0_err: %g must be >= 0", md->target_err);
+  }
+  /* the ensemble: P/k groups of k consecutive ranks */
+  md->ngroups = (PetscMPIInt)(md->size / md->ranks_per_sim);
+  md->group   = (PetscMPIInt)(md->rank / md->ranks_per_sim);
+  PetscCallMPI(MPI_Comm_split(comm, md->group, md->rank, &md->sub));
+  MPI_Comm_rank(md->sub, &md->subrank);
+  if (md->par.log[0] && md->ngroups > 1) {
+    size_t l = strlen(md->par.log);
+    snprintf(md->par.log + l, sizeof md->par.log - l, ".g%d", md->group);
+  }
+  if (md->sq_frames) {
+    PetscInt M = md->sq_grid ? md->sq_grid : MxMDSqGoodSize((PetscInt)ceil(1.6 * md->sq_qmax * md->L / PETSC_PI));
+    PetscCall(MxMDSqCreate(md->sub, md->L, M, md->sq_qmax, &md->sq));
+    md->sq_grid = M;
+    PetscCall(MxMDSqGetResult(md->sq, &md->nq, NULL, NULL, NULL, NULL));
+  }
+  md->ntask = md->neps * md->nseeds;
+  md->setup = PETSC_TRUE;
+  if (md->view) {
+    PetscCall(PetscPrintf(comm, "md: N = %" PetscInt_FMT ", phi = %g (rho* = %.4f), box %.4f sigma, LJ rc = %g sigma%s, damp %g tau (D0 = %g sigma^2/tau), dt %g tau\n", md->n, md->phi, rho, md->L, md->par.cutoff, md->par.shift ? " shifted" : "", md->par.damp, md->D0, md->par.dt));
+    PetscCall(PetscPrintf(comm, "md: %" PetscInt_FMT " equilibration + %" PetscInt_FMT " production steps, a frame every %" PetscInt_FMT " steps (%" PetscInt_FMT " frames, %g tau); %" PetscInt_FMT " epsilon x %" PetscInt_FMT " seeds on %d group(s) of %" PetscInt_FMT " rank(s)\n", md->par.equil_steps, (md->nframes - 1) * md->par.sample_every, md->par.sample_every, md->nframes, md->T_prod, md->neps, md->nseeds, md->ngroups, md->ranks_per_sim));
+    if (md->sq) PetscCall(PetscPrintf(comm, "md: S(q) on a %" PetscInt_FMT "^3 grid (FFTW-MPI over each group), q sigma <= %g, %" PetscInt_FMT " frames per run\n", md->sq_grid, md->sq_qmax, md->sq_frames));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Ds/D0 of one trajectory: MSD, fit range, slope, and the block error. */
+static PetscErrorCode AnalyseTask(MxMD md, PetscInt task, const double *frames)
+{
+  const PetscInt nf = md->nframes, N = md->n, nb = md->blocks, Lb = nf / nb;
+  double        *msd = md->msd + (size_t)task * nf, *t, *bm, t0, t1, slope, serr, a, sum = 0, sum2 = 0;
+  int            np, st = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MX_MD_MSD, 0, 0, 0, 0));
+  PetscCall(PetscMalloc2(nf, &t, Lb, &bm));
+  for (PetscInt l = 0; l < nf; l++) t[l] = l * md->dt_frame;
+  PetscCheck(!MxMDMsd((int)nf, (int)N, frames, md->com, (int)(nf - 1), 1, msd), PETSC_COMM_SELF, PETSC_ERR_PLIB, "MSD: bad arguments");
+  t1 = isnan(md->fit_t1) ? 0.5 * md->T_prod : md->fit_t1;
+  if (isnan(md->fit_t0)) {
+    st = MxMDDiffusiveRange((int)nf, t, msd, 10 * md->par.damp, t1, md->fit_tol, &t0);
+    PetscCheck(st != 2, PETSC_COMM_SELF, PETSC_ERR_PLIB, "MSD: bad arguments to the diffusive-range choice");
+  } else t0 = md->fit_t0;
+  PetscCheck(!MxMDFitLine((int)nf, t, msd, t0, t1, &slope, &serr, &a, &np), PETSC_COMM_SELF, PETSC_ERR_PLIB, "MSD fit over %g..%g tau has fewer than 2 points", t0, t1);
+  md->D[task]         = slope / 6.0 / md->D0;
+  md->D_fit_err[task] = serr / 6.0 / md->D0;
+  md->t0[task]        = t0;
+  md->t1[task]        = t1;
+  md->nodiff[task]    = st ? 1.0 : 0.0;
+  /* blocks: independent stretches of Lb frames, each fitted over the same range cut to the block */
+  for (PetscInt b = 0; b < nb; b++) {
+    const double Tb = (Lb - 1) * md->dt_frame, b0 = PetscMin(t0, 0.25 * Tb), b1 = PetscMin(t1, Tb);
+    double       s, se, ab;
+    int          nbp;
+    PetscCheck(!MxMDMsd((int)Lb, (int)N, frames + (size_t)b * Lb * 3 * N, md->com, (int)(Lb - 1), 1, bm), PETSC_COMM_SELF, PETSC_ERR_PLIB, "MSD: bad block arguments");
+    PetscCheck(!MxMDFitLine((int)Lb, t, bm, b0, b1, &s, &se, &ab, &nbp), PETSC_COMM_SELF, PETSC_ERR_PLIB, "MSD block fit over %g..%g tau has fewer than 2 points", b0, b1);
+    s /= 6.0 * md->D0;
+    sum += s;
+    sum2 += s * s;
+  }
+  {
+    const double m = sum / nb, var = (sum2 - nb * m * m) / (nb - 1);
+    md->D_blk_err[task] = var > 0 ? sqrt(var / nb) : 0.0;
+  }
+  PetscCall(PetscFree2(t, bm));
+  PetscCall(PetscLogEventEnd(MX_MD_MSD, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* One (epsilon, seed) task on this rank's group. */
+static PetscErrorCode RunTask(MxMD md, PetscInt task, double *frames)
+{
+  const PetscInt ie = task / md->nseeds, is = task % md->nseeds, seed = md->seed + 7919 * is;
+  const double   eps = md->eps[ie];
+  double         T, tstart = MPI_Wtime(), tl;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MX_MD_SIM, 0, 0, 0, 0));
+  PetscCall(MxMDLammpsRun(md->sub, &md->par, eps, seed, frames, &T));
+  PetscCall(PetscLogEventEnd(MX_MD_SIM, 0, 0, 0, 0));
+  tl = MPI_Wtime() - tstart;
+  if (!md->subrank) {
+    PetscCall(AnalyseTask(md, task, frames));
+    md->T[task] = T;
+  }
+  if (md->sq) {
+    PetscCall(MxMDSqReset(md->sq));
+    for (PetscInt j = 0; j < md->sq_frames; j++) {
+      const PetscInt f = (PetscInt)llround((double)(j + 1) * (md->nframes - 1) / md->sq_frames);
+      PetscCall(MxMDSqAddFrame(md->sq, md->n, frames + (size_t)f * 3 * md->n));
+    }
+    if (!md->subrank) {
+      const double *S, *Se;
+      PetscCall(MxMDSqGetResult(md->sq, NULL, NULL, &S, &Se, NULL));
+      PetscCall(PetscArraycpy(md->S + (size_t)task * md->nq, S, md->nq));
+      PetscCall(PetscArraycpy(md->S_err + (size_t)task * md->nq, Se, md->nq));
+    }
+  }
+  if (!md->subrank) {
+    const double ps = (double)md->n * (md->par.equil_steps + (md->nframes - 1) * md->par.sample_every);
+    md->wall[task]  = MPI_Wtime() - tstart;
+    md->lammps_time += tl;
+    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stdout, "md: epsilon %.4g kT, seed %" PetscInt_FMT " (group %d): Ds/D0 = %.4f +- %.4f (blocks), fit %.3g..%.3g tau%s, T = %.3f kT, %.1f s, %.3g particle-steps/s/rank\n", eps, seed, md->group, md->D[task], md->D_blk_err[task], md->t0[task], md->t1[task],
+                           md->nodiff[task] ? " [no diffusive range found]" : "", T, md->wall[task], ps / tl / md->ranks_per_sim));
+    fflush(stdout);
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Reduce(MxMD md, double *v, size_t n)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, (PetscMPIInt)n, MPI_DOUBLE, MPI_SUM, md->comm));
+  PetscFunctionReturn(0);
+}
+
+/* The location and height of the main peak of S on the shells (parabola through the top 3). */
+static void Peak(PetscInt n, const double *q, const double *S, double *qp, double *Sp)
+{
+  PetscInt im = -1;
+  for (PetscInt i = 1; i + 1 < n; i++)
+    if (isfinite(S[i]) && q[i] > 3.0 && (im < 0 || S[i] > S[im])) im = i;
+  *qp = *Sp = NAN;
+  if (im < 1 || im + 1 >= n) return;
+  {
+    const double y0 = S[im - 1], y1 = S[im], y2 = S[im + 1], den = y0 - 2 * y1 + y2;
+    const double h = 0.5 * (q[im + 1] - q[im - 1]), d = den < 0 ? 0.5 * (y0 - y2) / den : 0;
+    *qp = q[im] + d * h;
+    *Sp = y1 - 0.25 * (y0 - y2) * d;
+  }
+}
+
+PetscErrorCode MxMDRun(MxMD md)
+{
+  const size_t nt = (size_t)md->ntask, ne = (size_t)md->neps, nf = (size_t)md->nframes, nq = (size_t)md->nq;
+  double      *frames, tstart;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxMDSetUp(md));
+  PetscCall(PetscLogEventBegin(MX_MD_RUN, 0, 0, 0, 0));
+  PetscCall(PetscCalloc6(nt, &md->D, nt, &md->D_blk_err, nt, &md->D_fit_err, nt, &md->t0, nt, &md->t1, nt, &md->T));
+  PetscCall(PetscCalloc5(nt, &md->wall, nt, &md->nodiff, nt * nf, &md->msd, nt * nq + 1, &md->S, nt * nq + 1, &md->S_err));
+  PetscCall(PetscMalloc1(nf * 3 * md->n, &frames));
+  tstart = MPI_Wtime();
+  for (PetscInt task = md->group; task < md->ntask && !ierr; task += md->ngroups) ierr = RunTask(md, task, frames);
+  PetscCall(PetscFree(frames));
+  PetscCall(MxErrorSync(md->comm, ierr)); /* a failed group takes every group down, none waits */
+  md->wall_total = MPI_Wtime() - tstart;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &md->wall_total, 1, MPI_DOUBLE, MPI_MAX, md->comm));
+  PetscCall(Reduce(md, md->D, nt));
+  PetscCall(Reduce(md, md->D_blk_err, nt));
+  PetscCall(Reduce(md, md->D_fit_err, nt));
+  PetscCall(Reduce(md, md->t0, nt));
+  PetscCall(Reduce(md, md->t1, nt));
+  PetscCall(Reduce(md, md->T, nt));
+  PetscCall(Reduce(md, md->wall, nt));
+  PetscCall(Reduce(md, md->nodiff, nt));
+  PetscCall(Reduce(md, md->msd, nt * nf));
+  PetscCall(Reduce(md, md->S, nt * nq));
+  PetscCall(Reduce(md, md->S_err, nt * nq));
+  PetscCall(Reduce(md, &md->lammps_time, 1));
+  md->particle_steps = (double)md->ntask * md->n * (md->par.equil_steps + (md->nframes - 1) * md->par.sample_every);
+
+  /* per epsilon: mean over seeds; error = standard error over seeds (>= 3 seeds) or the block
+     errors of the runs combined */
+  PetscCall(PetscCalloc6(ne, &md->Ds, ne, &md->Ds_err, ne * nf, &md->msd_mean, ne * nq + 1, &md->S_mean, ne * nq + 1, &md->S_mean_err, ne * nq + 1, &md->S_py_bh));
+  PetscCall(PetscCalloc6(ne, &md->d_bh, ne, &md->coex, ne, &md->T_mean, ne, &md->peak_q, ne, &md->peak_S, ne, &md->peak_q_py));
+  PetscCall(PetscCalloc1(ne, &md->peak_S_py));
+  for (size_t ie = 0; ie < ne; ie++) {
+    const PetscInt ns = md->nseeds;
+    double         s = 0, s2 = 0, eb2 = 0, Ts = 0;
+    for (PetscInt is = 0; is < ns; is++) {
+      const size_t t = ie * ns + is;
+      s += md->D[t];
+      s2 += md->D[t] * md->D[t];
+      eb2 += md->D_blk_err[t] * md->D_blk_err[t];
+      Ts += md->T[t];
+      for (size_t l = 0; l < nf; l++) md->msd_mean[ie * nf + l] += md->msd[t * nf + l] / ns;
+      for (size_t b = 0; b < nq; b++) md->S_mean[ie * nq + b] += md->S[t * nq + b] / ns;
+    }
+    md->Ds[ie]     = s / ns;
+    md->T_mean[ie] = Ts / ns;
+    if (ns >= 3) {
+      const double var = (s2 - ns * md->Ds[ie] * md->Ds[ie]) / (ns - 1);
+      md->Ds_err[ie]   = var > 0 ? sqrt(var / ns) : 0.0;
+    } else md->Ds_err[ie] = sqrt(eb2) / ns;
+    /* S(q): error from the frame-to-frame spread combined over seeds */
+    for (size_t b = 0; b < nq; b++) {
+      double e2 = 0;
+      for (PetscInt is = 0; is < ns; is++) e2 += pow(md->S_err[(ie * ns + is) * nq + b], 2);
+      md->S_mean_err[ie * nq + b] = sqrt(e2) / ns;
+    }
+    md->coex[ie] = (md->eps[ie] > 0 && 1.0 / md->eps[ie] < md->tc) ? 1.0 : 0.0;
+    md->d_bh[ie] = MxMDBarkerHendersonDiameter(md->eps[ie]);
+  }
+  /* S(q) against Percus-Yevick: at phi with diameter sigma, and with the Barker-Henderson diameter */
+  if (md->sq) {
+    const double  *q;
+    const PetscInt *cnt;
+    PetscCall(MxMDSqGetResult(md->sq, NULL, &q, NULL, NULL, &cnt));
+    PetscCall(PetscMalloc3(nq, &md->q, nq, &md->S_py, nq, &md->nmodes));
+    /* the shell mean |k| is the same for every frame: take it from the plan's geometry */
+    for (size_t b = 0; b < nq; b++) md->q[b] = q[b];
+    for (size_t b = 0; b < nq; b++) md->nmodes[b] = cnt[b];
+    MxHardSphereSq(nq, md->q, 0.5, md->phi, md->S_py);
+    for (size_t ie = 0; ie < ne; ie++) {
+      const double d = md->d_bh[ie], phie = md->phi * d * d * d;
+      if (d > 0) MxHardSphereSq(nq, md->q, 0.5 * d, phie, md->S_py_bh + ie * nq);
+      else
+        for (size_t b = 0; b < nq; b++) md->S_py_bh[ie * nq + b] = 1.0;
+      Peak((PetscInt)nq, md->q, md->S_mean + ie * nq, &md->peak_q[ie], &md->peak_S[ie]);
+      Peak((PetscInt)nq, md->q, md->S_py_bh + ie * nq, &md->peak_q_py[ie], &md->peak_S_py[ie]);
+    }
+  }
+  /* the match */
+  if (md->target_given) {
+    md->have_match   = PETSC_TRUE;
+    md->match_status = MxMDMatch((int)md->neps, md->eps, md->Ds, md->Ds_err, md->target, md->target_err, &md->eps_star, &md->eps_star_err, &md->ncross);
+    md->match_in_coex = md->match_status == MX_MD_MATCH_OK && md->eps_star > 0 && 1.0 / md->eps_star < md->tc;
+    PetscCheck(md->match_status != MX_MD_MATCH_BAD_INPUT || md->neps >= 2, md->comm, PETSC_ERR_ARG_SIZ, "option -md_target_Ds_over_D0: matching needs at least 2 values in -md_epsilon");
+    PetscCheck(md->match_status != MX_MD_MATCH_BAD_INPUT, md->comm, PETSC_ERR_PLIB, "matching: non-finite Ds/D0 or errors in the scan");
+  }
+  md->ran = PETSC_TRUE;
+  PetscCall(PetscLogEventEnd(MX_MD_RUN, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode W(MxMD md, hid_t f, const char *path, int rank, const hsize_t *dims, const double *v, const char *units)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxH5WriteArray(md->comm, f, path, H5T_NATIVE_DOUBLE, rank, dims, v, units));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WString(MxMD md, hid_t f, const char *path, const char *s)
+{
+  hid_t ty = H5Tcopy(H5T_C_S1);
+
+  PetscFunctionBeginUser;
+  H5Tset_size(ty, strlen(s) + 1);
+  PetscErrorCode ierr = MxH5WriteArray(md->comm, f, path, ty, 0, NULL, s, "");
+  H5Tclose(ty);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode WriteAll(MxMD md, hid_t f)
+{
+  const hsize_t ne = (hsize_t)md->neps, ns = (hsize_t)md->nseeds, nf = (hsize_t)md->nframes, nq = (hsize_t)md->nq;
+  hsize_t       d1[1], d2[2], d3[3];
+  double        v, *t;
+  char         *opts, buf[256];
+
+  PetscFunctionBeginUser;
+  /* provenance */
+  PetscCall(PetscOptionsGetAll(NULL, &opts));
+  PetscCall(WString(md, f, "/entry/process/options", opts));
+  PetscCall(PetscFree(opts));
+  snprintf(buf, sizeof buf, "mxpcs %s md (LAMMPS library)", MxVersion());
+  PetscCall(WString(md, f, "/entry/process/program", buf));
+  /* the scan */
+  d1[0] = ne;
+  PetscCall(W(md, f, "/md/epsilon", 1, d1, md->eps, "kT"));
+  PetscCall(W(md, f, "/md/Ds_over_D0", 1, d1, md->Ds, ""));
+  PetscCall(W(md, f, "/md/Ds_over_D0_err", 1, d1, md->Ds_err, ""));
+  PetscCall(W(md, f, "/md/coexistence", 1, d1, md->coex, ""));
+  PetscCall(W(md, f, "/md/temperature", 1, d1, md->T_mean, "kT"));
+  {
+    double *Ts;
+    PetscCall(PetscMalloc1(ne, &Ts));
+    for (hsize_t i = 0; i < ne; i++) Ts[i] = md->eps[i] > 0 ? 1.0 / md->eps[i] : INFINITY;
+    PetscCall(W(md, f, "/md/T_star", 1, d1, Ts, "epsilon"));
+    PetscCall(PetscFree(Ts));
+  }
+  d2[0] = ne;
+  d2[1] = ns;
+  PetscCall(W(md, f, "/md/runs/Ds_over_D0", 2, d2, md->D, ""));
+  PetscCall(W(md, f, "/md/runs/Ds_over_D0_block_err", 2, d2, md->D_blk_err, ""));
+  PetscCall(W(md, f, "/md/runs/Ds_over_D0_fit_err", 2, d2, md->D_fit_err, ""));
+  PetscCall(W(md, f, "/md/runs/fit_t0", 2, d2, md->t0, "tau"));
+  PetscCall(W(md, f, "/md/runs/fit_t1", 2, d2, md->t1, "tau"));
+  PetscCall(W(md, f, "/md/runs/no_diffusive_range", 2, d2, md->nodiff, ""));
+  PetscCall(W(md, f, "/md/runs/temperature", 2, d2, md->T, "kT"));
+  PetscCall(W(md, f, "/md/runs/wall_time", 2, d2, md->wall, "s"));
+  {
+    double *seeds;
+    PetscCall(PetscMalloc1(ns, &seeds));
+    for (hsize_t i = 0; i < ns; i++) seeds[i] = (double)(md->seed + 7919 * (PetscInt)i);
+    d1[0] = ns;
+    PetscCall(W(md, f, "/md/runs/seed", 1, d1, seeds, ""));
+    PetscCall(PetscFree(seeds));
+  }
+  v = md->phi;
+  PetscCall(W(md, f, "/md/phi", 0, NULL, &v, ""));
+  v = md->n / (md->L * md->L * md->L);
+  PetscCall(W(md, f, "/md/rho_star", 0, NULL, &v, "1/sigma^3"));
+  v = (double)md->n;
+  PetscCall(W(md, f, "/md/n", 0, NULL, &v, ""));
+  PetscCall(W(md, f, "/md/box_length", 0, NULL, &md->L, "sigma"));
+  PetscCall(W(md, f, "/md/D0", 0, NULL, &md->D0, "sigma^2/tau"));
+  PetscCall(W(md, f, "/md/settings/cutoff", 0, NULL, &md->par.cutoff, "sigma"));
+  v = md->par.shift ? 1 : 0;
+  PetscCall(W(md, f, "/md/settings/shift", 0, NULL, &v, ""));
+  PetscCall(W(md, f, "/md/settings/damp", 0, NULL, &md->par.damp, "tau"));
+  PetscCall(W(md, f, "/md/settings/dt", 0, NULL, &md->par.dt, "tau"));
+  v = (double)md->par.equil_steps;
+  PetscCall(W(md, f, "/md/settings/equil_steps", 0, NULL, &v, ""));
+  v = (double)((md->nframes - 1) * md->par.sample_every);
+  PetscCall(W(md, f, "/md/settings/steps", 0, NULL, &v, ""));
+  v = (double)md->par.sample_every;
+  PetscCall(W(md, f, "/md/settings/sample_every", 0, NULL, &v, ""));
+  v = (double)md->ranks_per_sim;
+  PetscCall(W(md, f, "/md/settings/ranks_per_sim", 0, NULL, &v, ""));
+  v = (double)md->blocks;
+  PetscCall(W(md, f, "/md/settings/blocks", 0, NULL, &v, ""));
+  PetscCall(W(md, f, "/md/settings/tc_star", 0, NULL, &md->tc, "epsilon"));
+  PetscCall(WString(md, f, "/md/settings/error_method", md->nseeds >= 3 ? "standard error over seeds" : "time blocks per run, combined over seeds"));
+  /* MSD */
+  PetscCall(PetscMalloc1(nf, &t));
+  for (hsize_t l = 0; l < nf; l++) t[l] = l * md->dt_frame;
+  d1[0] = nf;
+  PetscCall(W(md, f, "/md/msd/t", 1, d1, t, "tau"));
+  PetscCall(PetscFree(t));
+  d2[0] = ne;
+  d2[1] = nf;
+  PetscCall(W(md, f, "/md/msd/msd", 2, d2, md->msd_mean, "sigma^2"));
+  d3[0] = ne;
+  d3[1] = ns;
+  d3[2] = nf;
+  PetscCall(W(md, f, "/md/msd/msd_runs", 3, d3, md->msd, "sigma^2"));
+  /* S(q) */
+  if (md->sq) {
+    d1[0] = nq;
+    PetscCall(W(md, f, "/md/sq/q_sigma", 1, d1, md->q, ""));
+    PetscCall(W(md, f, "/md/sq/S_py", 1, d1, md->S_py, ""));
+    {
+      double *c;
+      PetscCall(PetscMalloc1(nq, &c));
+      for (hsize_t b = 0; b < nq; b++) c[b] = (double)md->nmodes[b];
+      PetscCall(W(md, f, "/md/sq/n_modes", 1, d1, c, ""));
+      PetscCall(PetscFree(c));
+    }
+    d2[0] = ne;
+    d2[1] = nq;
+    PetscCall(W(md, f, "/md/sq/S", 2, d2, md->S_mean, ""));
+    PetscCall(W(md, f, "/md/sq/S_err", 2, d2, md->S_mean_err, ""));
+    PetscCall(W(md, f, "/md/sq/S_py_bh", 2, d2, md->S_py_bh, ""));
+    d1[0] = ne;
+    PetscCall(W(md, f, "/md/sq/d_bh", 1, d1, md->d_bh, "sigma"));
+    PetscCall(W(md, f, "/md/sq/peak_q_sigma", 1, d1, md->peak_q, ""));
+    PetscCall(W(md, f, "/md/sq/peak_S", 1, d1, md->peak_S, ""));
+    PetscCall(W(md, f, "/md/sq/peak_q_sigma_py_bh", 1, d1, md->peak_q_py, ""));
+    PetscCall(W(md, f, "/md/sq/peak_S_py_bh", 1, d1, md->peak_S_py, ""));
+    v = (double)md->sq_grid;
+    PetscCall(W(md, f, "/md/sq/grid", 0, NULL, &v, ""));
+  }
+  /* the match */
+  if (md->have_match) {
+    PetscCall(W(md, f, "/md/target_Ds_over_D0", 0, NULL, &md->target, ""));
+    PetscCall(W(md, f, "/md/target_Ds_over_D0_err", 0, NULL, &md->target_err, ""));
+    PetscCall(W(md, f, "/md/epsilon_match", 0, NULL, &md->eps_star, "kT"));
+    PetscCall(W(md, f, "/md/epsilon_match_err", 0, NULL, &md->eps_star_err, "kT"));
+    v = (double)md->match_status;
+    PetscCall(W(md, f, "/md/match_status_code", 0, NULL, &v, ""));
+    PetscCall(WString(md, f, "/md/match_status", MxMDMatchStatusName(md->match_status)));
+    v = md->ncross;
+    PetscCall(W(md, f, "/md/match_crossings", 0, NULL, &v, ""));
+    v = md->match_in_coex ? 1 : 0;
+    PetscCall(W(md, f, "/md/match_in_coexistence", 0, NULL, &v, ""));
+  }
+  /* performance */
+  PetscCall(W(md, f, "/md/perf/wall_time", 0, NULL, &md->wall_total, "s"));
+  v = md->particle_steps / md->wall_total / md->size;
+  PetscCall(W(md, f, "/md/perf/particle_steps_per_s_per_rank", 0, NULL, &v, "1/s"));
+  v = md->size;
+  PetscCall(W(md, f, "/md/perf/ranks", 0, NULL, &v, ""));
+  PetscCall(W(md, f, "/md/perf/lammps_time", 0, NULL, &md->lammps_time, "s"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxMDWrite(MxMD md, const char path[])
+{
+  hid_t f;
+
+  PetscFunctionBeginUser;
+  PetscCheck(md->ran, md->comm, PETSC_ERR_ORDER, "MxMDWrite before MxMDRun");
+  PetscCall(MxH5CreateParallel(md->comm, path, &f));
+  PetscErrorCode ierr = WriteAll(md, f);
+  herr_t         ce   = H5Fclose(f);
+  if (ierr || ce < 0) {
+    PetscCall(MxOutputDiscard(md->comm, path));
+    PetscCall(ierr);
+    SETERRQ(md->comm, PETSC_ERR_FILE_WRITE, "%s: closing the md results file failed", path);
+  }
+  PetscCall(MxOutputCommit(md->comm, path));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxMDView(MxMD md, PetscViewer v)
+{
+  PetscFunctionBeginUser;
+  if (!md->ran) PetscFunctionReturn(0);
+  PetscCall(PetscViewerASCIIPrintf(v, "md: Langevin LJ, N = %" PetscInt_FMT ", phi = %g, rc = %g sigma%s, damp %g tau, dt %g tau, %" PetscInt_FMT " + %" PetscInt_FMT " steps, %" PetscInt_FMT " seed(s); error: %s\n", md->n, md->phi, md->par.cutoff, md->par.shift ? " shifted" : "", md->par.damp, md->par.dt, md->par.equil_steps,
+                                   (md->nframes - 1) * md->par.sample_every, md->nseeds, md->nseeds >= 3 ? "standard error over seeds" : "time blocks"));
+  PetscCall(PetscViewerASCIIPrintf(v, "  epsilon/kT   Ds/D0     err      fit range (tau)   T/kT    note\n"));
+  for (PetscInt ie = 0; ie < md->neps; ie++) {
+    double   a0 = INFINITY, a1 = 0;
+    PetscInt nod = 0;
+    for (PetscInt is = 0; is < md->nseeds; is++) {
+      a0 = PetscMin(a0, md->t0[ie * md->nseeds + is]);
+      a1 = PetscMax(a1, md->t1[ie * md->nseeds + is]);
+      nod += md->nodiff[ie * md->nseeds + is] != 0;
+    }
+    PetscCall(PetscViewerASCIIPrintf(v, "  %8.3f   %7.4f  %7.4f   %7.3g..%-7.3g   %6.3f  %s%s\n", md->eps[ie], md->Ds[ie], md->Ds_err[ie], a0, a1, md->T_mean[ie], md->coex[ie] ? "T* < Tc*: at/inside gas-liquid coexistence, D depends on run length" : "", nod ? " [no diffusive range found: fit over the last half]" : ""));
+  }
+  if (md->sq) {
+    PetscCall(PetscViewerASCIIPrintf(v, "  S(q) main peak (q sigma, S) vs Percus-Yevick with the Barker-Henderson diameter d_BH (phi_eff = phi d^3):\n"));
+    for (PetscInt ie = 0; ie < md->neps; ie++)
+      PetscCall(PetscViewerASCIIPrintf(v, "  %8.3f   MD (%.3f, %.3f)  PY (%.3f, %.3f)  d_BH = %.4f sigma\n", md->eps[ie], md->peak_q[ie], md->peak_S[ie], md->peak_q_py[ie], md->peak_S_py[ie], md->d_bh[ie]));
+  }
+  if (md->have_match) {
+    if (md->match_status == MX_MD_MATCH_OK)
+      PetscCall(PetscViewerASCIIPrintf(v, "  match: Ds/D0 = %.4f +- %.4f at epsilon* = %.4f +- %.4f kT%s%s\n", md->target, md->target_err, md->eps_star, md->eps_star_err, md->ncross > 1 ? " [the scan crosses the target more than once: first crossing]" : "",
+                                       md->match_in_coex ? " [epsilon* is at/inside gas-liquid coexistence: D depends on run length]" : ""));
+    else {
+      double lo = INFINITY, hi = -INFINITY;
+      for (PetscInt ie = 0; ie < md->neps; ie++) lo = PetscMin(lo, md->Ds[ie]), hi = PetscMax(hi, md->Ds[ie]);
+      PetscCall(PetscViewerASCIIPrintf(v, "  match: WARNING: Ds/D0 = %.4f is outside the scanned range %.4f..%.4f: %s; epsilon_match = nan (no extrapolation)\n", md->target, lo, hi, MxMDMatchStatusName(md->match_status)));
+    }
+  }
+  PetscCall(PetscViewerASCIIPrintf(v, "  performance: %.1f s on %d rank(s) (%d group(s) x %" PetscInt_FMT "), %.4g particle-steps/s/rank overall\n", md->wall_total, md->size, md->ngroups, md->ranks_per_sim, md->particle_steps / md->wall_total / md->size));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxMDDestroy(MxMD *p)
+{
+  MxMD md;
+
+  PetscFunctionBeginUser;
+  if (!p || !*p) PetscFunctionReturn(0);
+  md = *p;
+  PetscCall(MxMDSqDestroy(&md->sq));
+  if (md->sub != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&md->sub));
+  if (md->D) {
+    PetscCall(PetscFree6(md->D, md->D_blk_err, md->D_fit_err, md->t0, md->t1, md->T));
+    PetscCall(PetscFree5(md->wall, md->nodiff, md->msd, md->S, md->S_err));
+  }
+  if (md->Ds) {
+    PetscCall(PetscFree6(md->Ds, md->Ds_err, md->msd_mean, md->S_mean, md->S_mean_err, md->S_py_bh));
+    PetscCall(PetscFree6(md->d_bh, md->coex, md->T_mean, md->peak_q, md->peak_S, md->peak_q_py));
+    PetscCall(PetscFree(md->peak_S_py));
+  }
+  if (md->q) PetscCall(PetscFree3(md->q, md->S_py, md->nmodes));
+  PetscCall(PetscFree(md));
+  *p = NULL;
+  PetscFunctionReturn(0);
+}
