@@ -18,3 +18,4 @@ PetscErrorCode MxAppSimulate(MPI_Comm comm);
 PetscErrorCode MxAppAnalyze(MPI_Comm comm);
 PetscErrorCode MxAppFit(MPI_Comm comm);
 PetscErrorCode MxAppMd(MPI_Comm comm);
+PetscErrorCode MxAppDemo(MPI_Comm comm);

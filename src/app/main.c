@@ -11,6 +11,7 @@ static const MxAppCommand commands[] = {
   {"analyze", "SAXS, two-time correlation, neighbour-train correction, g2, contrast, decay rates", MxAppAnalyze},
   {"fit", "SAXS model, S(q), H(q), delta-gamma, joint TAO fit across samples", MxAppFit},
   {"md", "LAMMPS Langevin epsilon scan, MSD, Ds/D0(epsilon), S(q) by FFTW-MPI, epsilon matching", MxAppMd},
+  {"demo", "the seed paper's whole analysis on synthetic data: simulate, analyze, joint fit, MD, figures", MxAppDemo},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -101,6 +101,8 @@ static int Blocks(MxAnalyze a, MxAnalyzeLoopState *s, Block *b)
   b[k++]    = (Block){a->bsq, (size_t)a->nring};
   b[k++]    = (Block){a->saxs, (size_t)a->saxs_nbins * nf * 3};
   b[k++]    = (Block){a->saxs_run, (size_t)a->saxs_nbins * 3};
+  b[k++]    = (Block){a->img_sum, a->npix};
+  b[k++]    = (Block){a->img_n, a->npix};
   b[k++]    = (Block){s->used, (size_t)s->ntr};
   b[k++]    = (Block){s->rs_prev, s->nring_sums};
   b[k++]    = (Block){s->Xprev, nC};

@@ -32,6 +32,7 @@ typedef struct {
   PetscInt n_saxs, n_gam;
   double  *P, *S, *Ifit, *Smeas, *Smeas_err, *Sq, *Hdata, *Herr, *Hmodel, *Hdq, *g0, *g0err;
   double   Ds_data, Ds_data_err;
+  double   mq[64], mH[64], mS[64]; /* the model's H(q) and S(q) on a fine grid over the SAXS q range */
 } Sample;
 
 struct _p_MxJoint {
@@ -100,6 +101,14 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j)
   j->ndense = MX_MAXS;
   PetscCall(PetscOptionsIntArray("-joint_dense", "Per sample in input order: 1 = dense (Percus-Yevick S(q), delta-gamma H(q), phi and Ds/D0 fitted), 0 = dilute (S = H = 1)", "", j->dense, &j->ndense, NULL));
   PetscOptionsEnd();
+  { /* the fit's TAO options (-joint_tao_...) are read when it runs: register them now */
+    Tao t;
+    PetscCall(TaoCreate(PETSC_COMM_SELF, &t));
+    PetscCall(TaoSetType(t, TAOBRGN));
+    PetscCall(TaoSetOptionsPrefix(t, "joint_"));
+    PetscCall(TaoSetFromOptions(t));
+    PetscCall(TaoDestroy(&t));
+  }
   j->heat    = (MxHeatingLaw)law;
   j->hd_full = hd == 1;
   for (int i = 0; i < MX_MAXS; i++) {
@@ -480,6 +489,19 @@ static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
       swx += x / (s->Herr[q] * s->Herr[q]);
     }
   }
+  { /* smooth model curves for figures: H = Ds/D0 + H_d (or 1), S = PY (or 1) */
+    double qlo = s->qs[0], qhi = s->qs[s->ns - 1], R = p[j->iR], Reff, phi = Par(p, s->iphi, 0), qsg[64], hd[64];
+    for (int i = 0; i < 64; i++) s->mq[i] = qlo + (qhi - qlo) * i / 63.0;
+    if (s->dense) {
+      MxSphereAverages(1, s->qs, R, p[j->ipd], 35, 3.0, 1.0, NULL, NULL, NULL, &Reff);
+      MxHardSphereSq(64, s->mq, Reff, phi, s->mS);
+      for (int i = 0; i < 64; i++) qsg[i] = s->mq[i] * 2 * R;
+      if (j->hd_full) MxDeltaGammaHdFull(64, qsg, phi, SqPY, &phi, hd);
+      else MxDeltaGammaHd(64, qsg, phi, SqPY, &phi, hd);
+      for (int i = 0; i < 64; i++) s->mH[i] = p[s->iDs] + hd[i];
+    } else
+      for (int i = 0; i < 64; i++) s->mH[i] = s->mS[i] = 1;
+  }
   s->Ds_data     = sw > 0 ? swx / sw : NAN;
   s->Ds_data_err = sw > 0 ? 1 / sqrt(sw) : NAN;
   s->n_saxs = s->n_gam = 0;
@@ -605,6 +627,9 @@ PetscErrorCode MxJointWrite(MxJoint j, hid_t f)
     P1("/hydro/%s/H_model", s->Hmodel, nq, "");
     P1("/hydro/%s/Hd", s->Hdq, nq, "");
     P1("/hydro/%s/gamma0", s->g0, nq, "1/s");
+    P1("/hydro/%s/model_q", s->mq, 64, "1/angstrom");
+    P1("/hydro/%s/model_H", s->mH, 64, "");
+    P1("/hydro/%s/model_S", s->mS, 64, "");
     P1("/hydro/%s/gamma0_err", s->g0err, nq, "1/s");
     PS("/hydro/%s/Ds_over_D0", s->iDs >= 0 ? p[s->iDs] : s->Ds_data, "");
     PS("/hydro/%s/Ds_over_D0_err", s->iDs >= 0 ? e[s->iDs] : s->Ds_data_err, "");

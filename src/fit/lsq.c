@@ -10,6 +10,8 @@ typedef struct {
   double         *s, *pw, *rw; /* scales; physical parameter and residual work arrays */
   double          xtol;
   int             bad;         /* the model failed at the last point */
+  double          fhist[8];    /* objective of the last iterations (stagnation test) */
+  int             nhist;
 } LsqCtx;
 
 static void ToPhys(const LsqCtx *c, const PetscScalar *x, double *p)
@@ -166,6 +168,20 @@ static PetscErrorCode StepTest(Tao tao, void *ctx)
   ToPhys(c, x, p);
   PetscCall(VecRestoreArrayRead(X, &x));
   if (Eval(c, p, r)) ok = 0;
+  if (ok) { /* stagnation: the objective has not moved (relative 1e-13) over 5 iterations, as
+               happens when the minimum is reached but the finite-difference Gauss-Newton step in
+               a flat, poorly determined direction stays above xtol */
+    double fv = 0;
+    for (PetscInt k = 0; k < P->nr; k++) fv += r[k] * r[k];
+    c->fhist[c->nhist % 8] = fv;
+    c->nhist++;
+    if (c->nhist > 5 && fabs(c->fhist[(c->nhist - 6) % 8] - fv) <= 1e-13 * fv) {
+      PetscCall(PetscFree3(p, J, r));
+      PetscCall(PetscFree4(A, g, d, freep));
+      PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
+      PetscFunctionReturn(0);
+    }
+  }
   if (ok) PetscCall(FDJacobian(c, p, J));
   for (int pass = 0; ok && pass < 3; pass++) {
     int changed = 0;
@@ -230,7 +246,7 @@ PetscErrorCode MxLsqProblemDestroy(MxLsqProblem *P)
 
 PetscErrorCode MxLsqSolve(const char prefix[], MxLsqResidualFn f, void *ctx, double xtol, MxLsqProblem *P)
 {
-  LsqCtx             c = {f, ctx, P, NULL, NULL, NULL, xtol, 0};
+  LsqCtx             c = {f, ctx, P, NULL, NULL, NULL, xtol, 0, {0}, 0};
   Tao                tao, sub;
   Vec                x, xl, xu, res;
   Mat                J;

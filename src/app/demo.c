@@ -1,0 +1,319 @@
+/* mxpcs demo: the seed paper's whole analysis on synthetic data, end to end.
+   simulate (colloid, liquid) -> analyze (both) -> joint fit -> MD epsilon scan and match ->
+   figures -> a short table of the results beside the simulated truth.
+   Each stage runs in this process on the world communicator with its own options database
+   (the settings of inputs/sim_*.yaml, analyze_*.yaml, fit_joint.yaml and md_paper.yaml, embedded
+   here so that the demo needs no files), pushed while the stage configures itself. */
+#include "app.h"
+#include <mxpcs/analyze.h>
+#include <mxpcs/joint.h>
+#include <mxpcs/md.h>
+#include <mxpcs/sim.h>
+#include <errno.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *sim_colloid = "-sim_preset colloid -sim_modules 3,4 -sim_pulses 50 -sim_rep_rate_mhz 2.2 -sim_radius_A 29 -sim_pd 0.05 -sim_D0_um2_s 57 -sim_heating stokes -sim_dT_per_pulse_K 0.4 -sim_photons 0.3 -sim_q_ref 0.01 -sim_beam_fwhm_um 2.5 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 1";
+static const char *sim_liquid  = "-sim_preset liquid -sim_modules 0,12 -sim_phi 0.3 -sim_structure_py 1 -sim_hydro deltagamma -sim_Ds_over_D0 0.23 -sim_D0_um2_s 5 -sim_photons 0.1 -sim_q_ref 0.11 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 2";
+static const char *an_common   = "-geom_distance_m 7 -geom_energy_kev 12.3 -rings_spacing lin -rings_min_pixels 200 -g2_age_step 5 -corr_xc 1 -fit_beta fixed -analyze_progress 0 -analyze_checkpoint none";
+static const char *an_colloid  = "-rings_q_min 0.006 -rings_q_max 0.022 -rings_n 8";
+static const char *an_liquid   = "-rings_q_min 0.08 -rings_q_max 0.13 -rings_n 6";
+static const char *fit_joint   = "-joint_heating stokes -joint_T0_K 298.15 -joint_Ea_kJ_mol 12 -joint_dense 0,1 -hydro_D0 0,5 -joint_q_range 0.005:0.1,0.085:0.13";
+static const char *md_paper    = "-md_epsilon 0,0.5,1,1.5,2 -md_n 500 -md_phi 0.3 -md_equil_steps 20000";
+
+static PetscOptions stage_db; /* the database of the stage being configured */
+
+/* Push a fresh options database holding opts (plus extra) for one stage. */
+static PetscErrorCode StagePush(const char *opts, const char *extra)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsCreate(&stage_db));
+  PetscCall(PetscOptionsInsertString(stage_db, opts));
+  if (extra) PetscCall(PetscOptionsInsertString(stage_db, extra));
+  PetscCall(PetscOptionsPush(stage_db));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode StagePop(void)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsPop());
+  PetscCall(PetscOptionsDestroy(&stage_db));
+  PetscFunctionReturn(0);
+}
+
+static double Now(void) { return MPI_Wtime(); }
+
+static PetscErrorCode Simulate(MPI_Comm comm, const char *opts, const char *extra, const char *dir)
+{
+  MxSim s;
+  struct stat st;
+  int   have = 0;
+  char  truth[PETSC_MAX_PATH_LEN + 16];
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(comm, &rank);
+  snprintf(truth, sizeof truth, "%s/truth.h5", dir);
+  if (!rank) have = stat(truth, &st) == 0;
+  PetscCallMPI(MPI_Bcast(&have, 1, MPI_INT, 0, comm));
+  if (have) { /* a complete run from an earlier demo: the directory is renamed only when complete */
+    PetscCall(PetscPrintf(comm, "  %s exists (complete): reused\n", dir));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(StagePush(opts, extra));
+  PetscCall(MxSimCreate(comm, &s));
+  PetscErrorCode ierr = MxSimSetFromOptions(s);
+  PetscCall(StagePop());
+  PetscCall(ierr);
+  PetscCall(MxSimSetOutput(s, dir));
+  PetscCall(MxSimSetUp(s));
+  PetscCall(MxSimRun(s));
+  PetscCall(MxSimDestroy(&s));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode Analyze(MPI_Comm comm, const char *run, const char *rings, const char *out)
+{
+  MxAnalyze a;
+  char      extra[PETSC_MAX_PATH_LEN + 64];
+
+  PetscFunctionBeginUser;
+  snprintf(extra, sizeof extra, "-run %s %s", run, rings);
+  PetscCall(StagePush(an_common, extra));
+  PetscCall(MxAnalyzeCreate(comm, &a));
+  PetscErrorCode ierr = MxAnalyzeSetFromOptions(a);
+  PetscCall(StagePop());
+  PetscCall(ierr);
+  PetscCall(MxAnalyzeSetUp(a));
+  PetscCall(MxAnalyzeApply(a));
+  PetscCall(MxAnalyzeWrite(a, out));
+  PetscCall(MxAnalyzeView(a, PETSC_VIEWER_STDOUT_(comm)));
+  PetscCall(MxAnalyzeDestroy(&a));
+  PetscFunctionReturn(0);
+}
+
+/* rank 0 reads a scalar or a 1-D array from an HDF5 file; NAN when missing */
+static double H5Scalar(const char *file, const char *path)
+{
+  double v = NAN;
+  hid_t  f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return v;
+  if (MxH5Exists(f, path)) {
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) v = NAN;
+    H5Dclose(d);
+  }
+  H5Fclose(f);
+  return v;
+}
+
+static int H5Vector(const char *file, const char *path, double *v, int max)
+{
+  int   n = 0;
+  hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return 0;
+  if (MxH5Exists(f, path)) {
+    hid_t   d = H5Dopen2(f, path, H5P_DEFAULT), sp = H5Dget_space(d);
+    hsize_t dims[1];
+    if (H5Sget_simple_extent_ndims(sp) == 1) {
+      H5Sget_simple_extent_dims(sp, dims, NULL);
+      if ((int)dims[0] <= max && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) n = (int)dims[0];
+    }
+    H5Sclose(sp);
+    H5Dclose(d);
+  }
+  H5Fclose(f);
+  return n;
+}
+
+/* the truth's curve y(q) (truth.h5 /truth/q, /truth/<name>) at q */
+static double TruthAt(const char *truth, const char *name, double q)
+{
+  static double tq[8192], ty[8192];
+  char          path[64];
+  int           n = H5Vector(truth, "/truth/q", tq, 8192);
+  snprintf(path, sizeof path, "/truth/%s", name);
+  if (n < 2 || H5Vector(truth, path, ty, 8192) != n) return NAN;
+  for (int i = 0; i + 1 < n; i++)
+    if (tq[i] <= q && q <= tq[i + 1]) return ty[i] + (ty[i + 1] - ty[i]) * (q - tq[i]) / (tq[i + 1] - tq[i]);
+  return NAN;
+}
+
+/* The closing table (rank 0). */
+static void Summary(const char *dir)
+{
+  char   col[PETSC_MAX_PATH_LEN + 32], liq[PETSC_MAX_PATH_LEN + 32], jf[PETSC_MAX_PATH_LEN + 32], md[PETSC_MAX_PATH_LEN + 32], tc[PETSC_MAX_PATH_LEN + 32], tl[PETSC_MAX_PATH_LEN + 32];
+  double q[64], H[64], He[64], D[64], De[64];
+
+  snprintf(col, sizeof col, "%s/colloid.h5", dir);
+  snprintf(liq, sizeof liq, "%s/liquid.h5", dir);
+  snprintf(jf, sizeof jf, "%s/joint.h5", dir);
+  snprintf(md, sizeof md, "%s/md.h5", dir);
+  snprintf(tc, sizeof tc, "%s/colloid/truth.h5", dir);
+  snprintf(tl, sizeof tl, "%s/liquid/truth.h5", dir);
+  /* truths: D_eff is Gamma0/q^2 at zero age, mean over the analysed rings */
+  double tDc = 0, tDl = 0, Hmin = INFINITY, Hmax = -INFINITY, Hmin_e = 0, Hmax_e = 0, tHmin = INFINITY, tHmax = -INFINITY;
+  int    nc = H5Vector(col, "/xpcs/qmap/q", q, 64);
+  for (int i = 0; i < nc; i++) tDc += TruthAt(tc, "D_eff", q[i]) / nc;
+  int nl = H5Vector(liq, "/xpcs/qmap/q", q, 64);
+  for (int i = 0; i < nl; i++) tDl += TruthAt(tl, "D_eff", q[i]) / nl;
+  int nh = H5Vector(jf, "/hydro/liquid/q", q, 64);
+  H5Vector(jf, "/hydro/liquid/H", H, 64);
+  H5Vector(jf, "/hydro/liquid/H_err", He, 64);
+  for (int i = 0; i < nh; i++) {
+    if (H[i] < Hmin) Hmin = H[i], Hmin_e = He[i];
+    if (H[i] > Hmax) Hmax = H[i], Hmax_e = He[i];
+    double t = TruthAt(tl, "H", q[i]);
+    tHmin = PetscMin(tHmin, t);
+    tHmax = PetscMax(tHmax, t);
+  }
+  (void)D;
+  (void)De;
+  printf("\nmxpcs demo: results (%s)\n", dir);
+  printf("  %-36s %-26s %s\n", "quantity", "measured", "simulated truth");
+  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "D_eff colloid, mean over q (um^2/s)", H5Scalar(col, "/xpcs/fit/D_eff_mean"), H5Scalar(col, "/xpcs/fit/D_eff_mean_err"), tDc);
+  printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "D_eff liquid, mean over q (um^2/s)", H5Scalar(liq, "/xpcs/fit/D_eff_mean"), H5Scalar(liq, "/xpcs/fit/D_eff_mean_err"), tDl);
+  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "D0 (joint fit, colloid; um^2/s)", H5Scalar(jf, "/hydro/colloid/D0"), H5Scalar(jf, "/hydro/colloid/D0_err"), H5Scalar(tc, "/params/D0_um2_s"));
+  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "radius (joint fit; angstrom)", H5Scalar(jf, "/saxs_model/colloid/radius"), H5Scalar(jf, "/saxs_model/colloid/radius_err"), H5Scalar(tc, "/params/radius_A"));
+  printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "phi of the liquid (joint fit)", H5Scalar(jf, "/saxs_model/liquid/phi"), H5Scalar(jf, "/saxs_model/liquid/phi_err"), H5Scalar(tl, "/params/phi"));
+  printf("  %-36s %.3f+-%.3f .. %.3f+-%.3f  %.3f .. %.3f\n", "H(q) of the liquid, range over q", Hmin, Hmin_e, Hmax, Hmax_e, tHmin, tHmax);
+  printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "Ds/D0 of the liquid (delta-gamma)", H5Scalar(jf, "/hydro/liquid/Ds_over_D0"), H5Scalar(jf, "/hydro/liquid/Ds_over_D0_err"), H5Scalar(tl, "/params/Ds_over_D0"));
+  printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "heating dT/dt (joint fit; K/us)", H5Scalar(jf, "/joint/heating_k"), H5Scalar(jf, "/joint/heating_k_err"), H5Scalar(tc, "/params/dT_per_pulse_K") / H5Scalar(tc, "/params/pulse_spacing_s") * 1e-6);
+  printf("  %-36s %8.3f +- %-14.3f %s\n", "epsilon* (MD match of Ds/D0; kT)", H5Scalar(md, "/md/epsilon_match"), H5Scalar(md, "/md/epsilon_match_err"), "~1.5 (seed paper)");
+  if (H5Scalar(md, "/md/match_in_coexistence") > 0) printf("  note: epsilon* lies where the LJ fluid at phi = 0.3 is inside gas-liquid coexistence (docs/md.md)\n");
+  fflush(stdout);
+}
+
+PetscErrorCode MxAppDemo(MPI_Comm comm)
+{
+  char        out[PETSC_MAX_PATH_LEN] = "", plot[PETSC_MAX_PATH_LEN] = "", path[PETSC_MAX_PATH_LEN + 64], path2[PETSC_MAX_PATH_LEN + 64], extra[256];
+  PetscInt    trains = 32, md_steps = 50000, md_seeds = 2;
+  PetscBool   help, figures = PETSC_TRUE;
+  PetscMPIInt rank;
+  double      t0 = Now(), ts;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(comm, &rank);
+  PetscOptionsBegin(comm, NULL, "mxpcs demo: the seed paper's analysis on synthetic data, end to end", "mxpcs");
+  PetscCall(PetscOptionsString("-o", "Output directory (runs, results, figures)", "", out, out, sizeof out, NULL));
+  PetscCall(PetscOptionsInt("-demo_trains", "Trains per simulated run", "", trains, &trains, NULL));
+  PetscCall(PetscOptionsInt("-demo_md_steps", "MD production steps per simulation", "", md_steps, &md_steps, NULL));
+  PetscCall(PetscOptionsInt("-demo_md_seeds", "MD seeds per epsilon (errors)", "", md_seeds, &md_seeds, NULL));
+  PetscCall(PetscOptionsBool("-demo_figures", "Draw the figures (tools/plot_figures.py with Debian's python3-matplotlib)", "", figures, &figures, NULL));
+  PetscCall(PetscOptionsString("-demo_plot_script", "The figure tool (default: tools/plot_figures.py beside the executable's source tree)", "", plot, plot, sizeof plot, NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (help) PetscFunctionReturn(0);
+  PetscCall(MxAppCheckOptions(comm, "demo"));
+  PetscCheck(out[0], comm, PETSC_ERR_ARG_NULL, "mxpcs demo needs -o DIR");
+  PetscCheck(trains >= 8, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -demo_trains: %" PetscInt_FMT " is too few (>= 8)", trains);
+  PetscCheck(md_steps >= 1000 && md_seeds >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "options -demo_md_steps (>= 1000) / -demo_md_seeds (>= 1)");
+  if (!rank && mkdir(out, 0755) && errno != EEXIST) out[0] = 0;
+  PetscCallMPI(MPI_Bcast(out, 1, MPI_CHAR, 0, comm));
+  PetscCheck(out[0], comm, PETSC_ERR_FILE_OPEN, "mxpcs demo: cannot create the directory given by -o");
+
+  PetscMPIInt size;
+  MPI_Comm_size(comm, &size);
+  PetscCall(PetscPrintf(comm, "mxpcs demo on %d rank(s): the seed paper's analysis of a colloid and a phi = 0.3 liquid, on synthetic European XFEL runs -> %s\n", (int)size, out));
+  snprintf(extra, sizeof extra, "-sim_trains %" PetscInt_FMT, trains);
+  const struct {
+    const char *name, *sim, *rings;
+  } samples[2] = {{"colloid", sim_colloid, an_colloid}, {"liquid", sim_liquid, an_liquid}};
+  for (int k = 0; k < 2; k++) {
+    ts = Now();
+    snprintf(path, sizeof path, "%s/%s", out, samples[k].name);
+    PetscCall(PetscPrintf(comm, "[%d/6] simulate the %s (%" PetscInt_FMT " trains x 50 pulses x 2 modules)\n", 1 + k, samples[k].name, trains));
+    PetscCall(Simulate(comm, samples[k].sim, extra, path));
+    PetscCall(PetscPrintf(comm, "      %.0f s\n", Now() - ts));
+  }
+  for (int k = 0; k < 2; k++) {
+    ts = Now();
+    snprintf(path, sizeof path, "%s/%s", out, samples[k].name);
+    snprintf(path2, sizeof path2, "%s/%s.h5", out, samples[k].name);
+    PetscCall(PetscPrintf(comm, "[%d/6] analyze the %s: two-time correlation with the neighbour-train correction, g2(q, tau, age), contrast, Gamma(q, age) -> Gamma(q, 0), D_eff\n", 3 + k, samples[k].name));
+    if (!rank) unlink(path2);
+    PetscCall(Analyze(comm, path, samples[k].rings, path2));
+    PetscCall(PetscPrintf(comm, "      %.0f s\n", Now() - ts));
+  }
+  {
+    MxJoint j;
+    hid_t   f;
+    ts = Now();
+    PetscCall(PetscPrintf(comm, "[5/6] joint fit: SAXS of both samples (shared radius, polydispersity), Gamma(q, age) with a shared heating law, PY S(q), delta-gamma H(q)\n"));
+    PetscCall(StagePush(fit_joint, NULL));
+    PetscCall(MxJointCreate(comm, &j));
+    PetscErrorCode ierr = MxJointSetFromOptions(j);
+    PetscCall(StagePop());
+    PetscCall(ierr);
+    for (int k = 0; k < 2; k++) {
+      snprintf(path, sizeof path, "%s/%s.h5", out, samples[k].name);
+      PetscCall(MxJointAddResults(j, path));
+    }
+    PetscCall(MxJointSolve(j));
+    snprintf(path, sizeof path, "%s/joint.h5", out);
+    if (!rank) unlink(path);
+    PetscCall(MxH5CreateParallel(comm, path, &f));
+    ierr = MxJointWrite(j, f);
+    if (H5Fclose(f) < 0 && !ierr) ierr = PETSC_ERR_FILE_WRITE;
+    if (ierr) PetscCall(MxOutputDiscard(comm, path));
+    PetscCall(ierr);
+    PetscCall(MxOutputCommit(comm, path));
+    PetscCall(MxJointView(j, PETSC_VIEWER_STDOUT_(comm)));
+    PetscCall(MxJointDestroy(&j));
+    PetscCall(PetscPrintf(comm, "      %.0f s\n", Now() - ts));
+  }
+  {
+    MxMD   md;
+    double target[2] = {NAN, NAN};
+    char   mdx[512];
+    ts = Now();
+    snprintf(path, sizeof path, "%s/joint.h5", out);
+    if (!rank) {
+      target[0] = H5Scalar(path, "/hydro/liquid/Ds_over_D0");
+      target[1] = H5Scalar(path, "/hydro/liquid/Ds_over_D0_err");
+    }
+    PetscCallMPI(MPI_Bcast(target, 2, MPI_DOUBLE, 0, comm));
+    PetscCall(PetscPrintf(comm, "[6/6] MD: LAMMPS Langevin dynamics of 500 Lennard-Jones particles at phi = 0.3, epsilon = 0..2 kT (%" PetscInt_FMT " seed(s)), Ds/D0(epsilon), match Ds/D0 = %.3f +- %.3f\n", md_seeds, target[0], target[1]));
+    snprintf(mdx, sizeof mdx, "-md_steps %" PetscInt_FMT " -md_seeds %" PetscInt_FMT " -md_target_Ds_over_D0 %.17g -md_target_Ds_over_D0_err %.17g", md_steps, md_seeds, target[0], target[1]);
+    PetscCall(StagePush(md_paper, mdx));
+    PetscCall(MxMDCreate(comm, &md));
+    PetscErrorCode ierr = MxMDSetFromOptions(md);
+    PetscCall(StagePop());
+    PetscCall(ierr);
+    snprintf(path, sizeof path, "%s/md.h5", out);
+    if (!rank) unlink(path);
+    PetscCall(MxMDSetUp(md));
+    PetscCall(MxMDRun(md));
+    PetscCall(MxMDWrite(md, path));
+    PetscCall(MxMDView(md, PETSC_VIEWER_STDOUT_(comm)));
+    PetscCall(MxMDDestroy(&md));
+    PetscCall(PetscPrintf(comm, "      %.0f s\n", Now() - ts));
+  }
+  if (figures && !rank) {
+    if (!plot[0]) { /* build/mxpcs -> ../tools/plot_figures.py */
+      char    exe[PETSC_MAX_PATH_LEN];
+      ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+      if (n > 0) {
+        exe[n] = 0;
+        char *sl = strrchr(exe, '/');
+        if (sl) *sl = 0;
+        snprintf(plot, sizeof plot, "%s/../tools/plot_figures.py", exe);
+      }
+    }
+    char cmd[4 * PETSC_MAX_PATH_LEN];
+    if (access("/usr/bin/python3", X_OK) || system("/usr/bin/python3 -c 'import matplotlib, h5py' 2>/dev/null"))
+      printf("figures: skipped: they need Debian's python3-matplotlib and python3-h5py (apt-get install python3-matplotlib python3-h5py, or run tools/setup.sh)\n");
+    else if (access(plot, R_OK)) printf("figures: skipped: %s not found (-demo_plot_script)\n", plot);
+    else {
+      snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --dir '%s' --out '%s/figures'", plot, out, out);
+      printf("figures: %s\n", cmd);
+      fflush(stdout);
+      if (system(cmd)) printf("figures: the figure tool failed (see above); the results are complete\n");
+    }
+  }
+  if (!rank) Summary(out);
+  PetscCall(PetscPrintf(comm, "mxpcs demo: done in %.0f s; results, figures and runs in %s\n", Now() - t0, out));
+  PetscFunctionReturn(0);
+}
