@@ -23,7 +23,7 @@ double MxHeatingFactor(MxHeatingLaw law, double k, double T0_K, double Ea_kJ_mol
 PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *j);
 /* -joint_heating none|linear|stokes, -joint_T0_K, -joint_Ea_kJ_mol, -joint_porod, -joint_q_range
    (SAXS q range a:b in 1/angstrom), -joint_hd sg0|full, -joint_xtol, -hydro_D0 d1,d2,... (um^2/s
-   per sample, 0 = free), -joint_dense 0,1,... (per sample; default: from the input's SAXS),
+   per sample, 0 = free), -joint_dense 0,1,... (per sample in input order; default 0, dilute),
    TAO options with prefix -joint_ (e.g. -joint_tao_monitor). Collective. */
 PetscErrorCode MxJointSetFromOptions(MxJoint j);
 /* Add a sample from an `mxpcs analyze` results file (SAXS and Gamma(q, age) read on rank 0).

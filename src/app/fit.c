@@ -377,23 +377,6 @@ static PetscErrorCode FitJoint(MPI_Comm comm, MxJoint j, PetscInt ni, char **inp
   PetscCall(MxJointSolve(j));
   PetscCall(MxH5CreateParallel(comm, out, &f));
   ierr = MxJointWrite(j, f);
-  if (!ierr) { /* provenance: program and every option */
-    char       *opts, prog[64];
-    PetscMPIInt rank;
-    MPI_Comm_rank(comm, &rank);
-    PetscCall(PetscOptionsGetAll(NULL, &opts));
-    snprintf(prog, sizeof prog, "mxpcs %s fit (joint)", MxVersion());
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t g = H5Gcreate2(f, "/entry/process", lcpl, H5P_DEFAULT, H5P_DEFAULT);
-    H5Pclose(lcpl);
-    if (g >= 0) {
-      PetscCall(MxH5WriteAttrString(g, "program", prog));
-      PetscCall(MxH5WriteAttrString(g, "options", opts));
-      H5Gclose(g);
-    }
-    PetscCall(PetscFree(opts));
-  }
   herr_t ce = H5Fclose(f);
   if (ierr || ce < 0) {
     PetscCall(MxOutputDiscard(comm, out));

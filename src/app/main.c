@@ -20,7 +20,7 @@ static void Usage(FILE *out)
   fprintf(out, "mxpcs %s: MPI-parallel MHz-XPCS analysis for European XFEL AGIPD data\n\n", MxVersion());
   fprintf(out, "usage: [mpiexec -n N] mxpcs <command> [-options_file F.yaml] [-option value ...]\n\ncommands:\n");
   for (int i = 0; i < ncommands; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-  fprintf(out, "\n'mxpcs <command> -help' lists every option of a command.\n");
+  fprintf(out, "\n'mxpcs <command> -help' lists every option of a command. An unknown option is an error\n(-options_allow_unknown ignores them); options after -options_file F.yaml override the file's.\n");
 }
 
 /* Unknown options are an error: a mistyped key must not silently fall back to a default. */

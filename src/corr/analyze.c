@@ -87,6 +87,8 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsBool("-analyze_restart", "Resume from a checkpoint of the same configuration when one exists", "", a->ckpt_restart, &a->ckpt_restart, NULL));
   PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
   PetscOptionsEnd();
+  PetscCall(PetscFree(a->opts));
+  PetscCall(PetscOptionsGetAll(NULL, &a->opts));
   PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
   PetscCheck(a->filter_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_filter_sigma: must be >= 0");
   if (!strcmp(a->ckpt_dir, "none")) a->ckpt_dir[0] = 0;
@@ -137,7 +139,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   a->dt_s = (double)(pid[1] - pid[0]) / 4.513e6;
   PetscCheck(pid[1] > pid[0], a->comm, PETSC_ERR_FILE_UNEXPECTED, "analyze: pulseId does not increase within the train (%llu, %llu)", (unsigned long long)pid[0], (unsigned long long)pid[1]);
   /* age windows: default the pulses of the first 8.86 us (seed paper), disjoint */
-  if (a->win_len < 0) a->win_len = PetscMax(2, PetscMin(a->nf, (PetscInt)floor(8.86e-6 / a->dt_s + 1e-6) + 1)); /* t = 0 .. 8.86 us */
+  if (a->win_len < 0) a->win_len = PetscMax(2, PetscMin(a->nf, (PetscInt)floor(8.86e-6 / a->dt_s + 0.01) + 1)); /* t = 0 .. 8.86 us (within 1 % of a pulse spacing): 21 pulses at 2.2 MHz, centre 4.43 us as in the paper */
   if (a->win_step < 0) a->win_step = a->win_len;
   PetscCheck(a->win_len >= 2 && a->win_len <= a->nf, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_window: %" PetscInt_FMT " must be in 2..%" PetscInt_FMT " (frames per train)", a->win_len, a->nf);
   PetscCheck(a->win_step >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_step: must be >= 1");

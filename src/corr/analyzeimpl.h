@@ -73,6 +73,7 @@ struct _p_MxAnalyze {
   uint64_t  ckpt_hash;
   PetscInt  ckpt_saved;     /* train index the last checkpoint resumes at (-1: none) */
   PetscInt  resumed_at;     /* -1, or the train this rank resumed at */
+  char     *opts;           /* the options database as SetFromOptions saw it (provenance) */
 };
 
 /* What the train loop carries from one train to the next (besides the accumulators). */

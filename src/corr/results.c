@@ -116,7 +116,6 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   hsize_t  d1[1], d2[2], d3[3];
   double   v, *t, *tau, *age, E, lambda, D, px, bx, by;
   PetscMPIInt rank;
-  char    *opts;
   PetscInt nids = a->ntrain_ids_used;
 
   PetscFunctionBeginUser;
@@ -142,21 +141,7 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   PetscCall(W(a, f, "/entry/instrument/detector/beam_center_x", 0, NULL, &bx, "m"));
   PetscCall(W(a, f, "/entry/instrument/detector/beam_center_y", 0, NULL, &by, "m"));
   PetscCall(W(a, f, "/entry/instrument/detector/frame_time", 0, NULL, &a->dt_s, "s"));
-  PetscCall(PetscOptionsGetAll(NULL, &opts));
-  {
-    hid_t   ty = H5Tcopy(H5T_C_S1);
-    size_t  len = strlen(opts) + 1;
-    H5Tset_size(ty, len);
-    PetscCall(MxH5WriteArray(a->comm, f, "/entry/process/options", ty, 0, NULL, opts, NULL));
-    H5Tclose(ty);
-    ty = H5Tcopy(H5T_C_S1);
-    H5Tset_size(ty, 64);
-    char prog[64];
-    snprintf(prog, sizeof prog, "mxpcs %s analyze", MxVersion());
-    PetscCall(MxH5WriteArray(a->comm, f, "/entry/process/program", ty, 0, NULL, prog, NULL));
-    H5Tclose(ty);
-  }
-  PetscCall(PetscFree(opts));
+  PetscCall(MxH5WriteProvenance(a->comm, f, "analyze", a->opts));
   /* /xpcs */
   PetscCall(MxRingsWriteHDF5(a->rings, f));
   d1[0] = (hsize_t)a->saxs_nbins;
@@ -172,7 +157,7 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
     PetscCallMPI(MPI_Bcast(&nm, 1, MPIU_INT, 0, a->comm));
     hsize_t d3[3] = {(hsize_t)nm, MX_NSS, MX_NFS}, dm[1] = {(hsize_t)nm};
     PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/saxs/image", H5T_NATIVE_FLOAT, 3, d3, a->image, "photons/pixel/pulse"));
-    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/saxs/image_modules", MPIU_INT == MPI_INT ? H5T_NATIVE_INT : H5T_NATIVE_INT64, 1, dm, a->img_mod, NULL));
+    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/saxs/image_modules", MPIU_INT == MPI_INT ? H5T_NATIVE_INT : H5T_NATIVE_INT64, 1, dm, a->img_mod, ""));
   }
   PetscCall(PetscMalloc3(nf, &t, ntau + 1, &tau, a->nwin, &age));
   for (size_t k = 0; k < nf; k++) t[k] = k * a->dt_s;
@@ -208,7 +193,7 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   PetscCall(W(a, f, "/xpcs/fit/D_eff_mean", 0, NULL, &a->Deff_mean, "um^2/s"));
   PetscCall(W(a, f, "/xpcs/fit/D_eff_mean_err", 0, NULL, &a->Deff_mean_err, "um^2/s"));
   d1[0] = (hsize_t)nids;
-  PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids", H5T_NATIVE_UINT64, 1, d1, a->train_ids_used, NULL));
+  PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids", H5T_NATIVE_UINT64, 1, d1, a->train_ids_used, ""));
   v = a->nleft_noneighbour;
   PetscCall(W(a, f, "/xpcs/meta/trains_without_neighbour", 0, NULL, &v, ""));
   v = a->xc ? 1 : 0;
@@ -226,12 +211,12 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
     for (PetscInt i = 0; i < ntr; i++)
       if (a->drop[i] == 2) ids[n++] = tid[i];
     d1[0] = (hsize_t)n;
-    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_xgm", H5T_NATIVE_UINT64, 1, d1, ids, NULL));
+    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_xgm", H5T_NATIVE_UINT64, 1, d1, ids, ""));
     n = 0;
     for (PetscInt i = 0; i < ntr; i++)
       if (a->drop[i] == 1) ids[n++] = tid[i];
     d1[0] = (hsize_t)n;
-    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_intensity", H5T_NATIVE_UINT64, 1, d1, ids, NULL));
+    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_intensity", H5T_NATIVE_UINT64, 1, d1, ids, ""));
     PetscCall(PetscFree(ids));
   }
   if (a->xgm_mean) {
@@ -247,11 +232,17 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   }
   PetscCall(PetscFree3(t, tau, age));
   /* names pyXpcsViewer / APS 8-ID-I use for the same quantities */
-  H5Lcreate_soft("/xpcs/twotime/C", f, "/xpcs/twotime/correlation_map", H5P_DEFAULT, H5P_DEFAULT);
-  H5Lcreate_soft("/xpcs/g2/g2", f, "/xpcs/multitau/normalized_g2", H5P_DEFAULT, H5P_DEFAULT);
-  H5Lcreate_soft("/xpcs/g2/g2_err", f, "/xpcs/multitau/normalized_g2_err", H5P_DEFAULT, H5P_DEFAULT);
-  H5Lcreate_soft("/xpcs/g2/tau", f, "/xpcs/multitau/delay_list", H5P_DEFAULT, H5P_DEFAULT);
-  H5Lcreate_soft("/xpcs/saxs/I", f, "/xpcs/temporal_mean/scattering_1d", H5P_DEFAULT, H5P_DEFAULT);
+  {
+    static const char *links[][2] = {{"/xpcs/twotime/C", "/xpcs/twotime/correlation_map"}, {"/xpcs/g2/g2", "/xpcs/multitau/normalized_g2"}, {"/xpcs/g2/g2_err", "/xpcs/multitau/normalized_g2_err"}, {"/xpcs/g2/tau", "/xpcs/multitau/delay_list"}, {"/xpcs/saxs/I", "/xpcs/temporal_mean/scattering_1d"}};
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+      herr_t e = H5Lcreate_soft(links[i][0], f, links[i][1], lcpl, H5P_DEFAULT);
+      if (e < 0) H5Pclose(lcpl);
+      MxH5Call(e, a->comm, "cannot link %s to %s", links[i][1], links[i][0]);
+    }
+    H5Pclose(lcpl);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -327,6 +318,7 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->train_ids_used));
   PetscCall(PetscFree(a->drop));
   PetscCall(PetscFree(a->xgm_mean));
+  PetscCall(PetscFree(a->opts));
   if (a->img_sum) PetscCall(PetscFree2(a->img_sum, a->img_n));
   PetscCall(PetscFree(a->image));
   PetscCall(PetscFree(a));

@@ -50,6 +50,7 @@ struct _p_MxJoint {
   char         pname[MX_NPARMAX][64];
   MxLsqProblem lsq;
   PetscBool    solved;
+  char        *opts; /* the options database as SetFromOptions saw it (provenance) */
 };
 
 double MxHeatingFactor(MxHeatingLaw law, double k, double T0_K, double Ea_kJ_mol, double age_s)
@@ -101,6 +102,8 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j)
   j->ndense = MX_MAXS;
   PetscCall(PetscOptionsIntArray("-joint_dense", "Per sample in input order: 1 = dense (Percus-Yevick S(q), delta-gamma H(q), phi and Ds/D0 fitted), 0 = dilute (S = H = 1)", "", j->dense, &j->ndense, NULL));
   PetscOptionsEnd();
+  PetscCall(PetscFree(j->opts));
+  PetscCall(PetscOptionsGetAll(NULL, &j->opts));
   { /* the fit's TAO options (-joint_tao_...) are read when it runs: register them now */
     Tao t;
     PetscCall(TaoCreate(PETSC_COMM_SELF, &t));
@@ -667,6 +670,7 @@ PetscErrorCode MxJointWrite(MxJoint j, hid_t f)
   SCALAR("/joint/iterations", rank ? 0 : (double)j->lsq.its, "");
   SCALAR("/joint/heating_k", rank ? 0 : (j->iheat >= 0 ? p[j->iheat] : 0), j->heat == MX_HEAT_STOKES ? "K/us" : "1/us");
   SCALAR("/joint/heating_k_err", rank ? 0 : (j->iheat >= 0 ? e[j->iheat] : 0), j->heat == MX_HEAT_STOKES ? "K/us" : "1/us");
+  PetscCall(MxH5WriteProvenance(j->comm, f, "fit (joint)", j->opts));
   SCALAR("/joint/T0", j->T0, "K");
   SCALAR("/joint/Ea", j->Ea, "kJ/mol");
   {
@@ -719,6 +723,7 @@ PetscErrorCode MxJointDestroy(MxJoint *pj)
     if (s->g0) PetscCall(PetscFree2(s->g0, s->g0err));
   }
   PetscCall(PetscFree(j->lsq.scale));
+  PetscCall(PetscFree(j->opts));
   PetscCall(MxLsqProblemDestroy(&j->lsq));
   PetscCall(PetscFree(j));
   *pj = NULL;

@@ -215,8 +215,8 @@ PetscErrorCode MxGeomSetFromOptions(MxGeom g)
   PetscOptionsBegin(g->comm, NULL, "Detector geometry (MxGeom)", NULL);
   PetscCall(PetscOptionsString("-geom_file", "CrystFEL .geom file (3-D or 2-D layout)", "MxGeomLoadFile", file, file, sizeof file, &hfile));
   PetscCall(PetscOptionsRealArray("-geom_quad_pos", "quadrant positions x1,y1,..,x4,y4 in pixels (ideal layout, without -geom_file); default MID midtools", "MxGeomSetQuadPositions", qp, &nqp, &hqp));
-  PetscCall(PetscOptionsReal("-geom_distance_m", "sample-detector distance (m); overrides clen of the file; default 8", "MxGeomSetDistance", d, &d, &hd));
-  PetscCall(PetscOptionsReal("-geom_energy_kev", "photon energy (keV); overrides the file; default 9", "MxGeomSetEnergy", e, &e, &he));
+  PetscCall(PetscOptionsReal("-geom_distance_m", "sample-detector distance (m); overrides clen of the file (default 8, simulate 7)", "MxGeomSetDistance", d, &d, &hd));
+  PetscCall(PetscOptionsReal("-geom_energy_kev", "photon energy (keV); overrides the file (default 9, simulate 12.3)", "MxGeomSetEnergy", e, &e, &he));
   PetscCall(PetscOptionsReal("-geom_wavelength_A", "wavelength (angstrom), instead of -geom_energy_kev", "MxGeomSetWavelength", lam, &lam, &hl));
   PetscCall(PetscOptionsRealArray("-geom_beam_center_m", "direct beam x,y in the lab frame (m); default 0,0", "MxGeomSetBeamCenter", bc, &nbc, &hbc));
   PetscCall(PetscOptionsReal("-geom_polarization", "horizontal polarisation fraction f in [-1,1]", "MxGeomSetPolarization", f, &f, &hf));

@@ -12,6 +12,7 @@
 
 struct _p_MxMD {
   MPI_Comm comm;
+  char    *opts; /* the options database as SetFromOptions saw it (provenance) */
   /* options */
   double    eps[MX_MD_MAX_EPS];
   PetscInt  neps;
@@ -141,7 +142,7 @@ PetscErrorCode MxMDSetFromOptions(MxMD md)
   PetscCall(PetscOptionsInt("-md_ranks_per_sim", "MPI ranks per LAMMPS instance; P ranks run P/k simulations at once", "MxMD", md->ranks_per_sim, &md->ranks_per_sim, NULL));
   PetscCall(PetscOptionsReal("-md_target_Ds_over_D0", "Measured Ds/D0 to match: epsilon* by interpolation", "MxMD", md->target, &md->target, &md->target_given));
   PetscCall(PetscOptionsReal("-md_target_Ds_over_D0_err", "Its standard error", "MxMD", md->target_err, &md->target_err, &md->target_err_given));
-  PetscCall(PetscOptionsString("-md_target_file", "HDF5 file with /hydro/Ds_over_D0 and /hydro/Ds_over_D0_err (mxpcs fit output) as the target", "MxMD", md->target_file, md->target_file, sizeof md->target_file, NULL));
+  PetscCall(PetscOptionsString("-md_target_file", "mxpcs fit output whose Ds/D0 is the target: FILE (/hydro/Ds_over_D0, or the one dense sample of a joint fit) or FILE:SAMPLE (/hydro/SAMPLE/Ds_over_D0)", "MxMD", md->target_file, md->target_file, sizeof md->target_file, NULL));
   PetscCall(PetscOptionsInt("-md_sq_frames", "Frames per run for S(q) (0: no S(q))", "MxMD", md->sq_frames, &md->sq_frames, NULL));
   PetscCall(PetscOptionsInt("-md_sq_grid", "S(q) density grid points per side (0: from -md_sq_qmax)", "MxMD", md->sq_grid, &md->sq_grid, NULL));
   PetscCall(PetscOptionsReal("-md_sq_qmax", "Largest q sigma of S(q)", "MxMD", md->sq_qmax, &md->sq_qmax, NULL));
@@ -150,6 +151,8 @@ PetscErrorCode MxMDSetFromOptions(MxMD md)
   PetscCall(PetscOptionsBool("-md_com_correct", "Subtract the centre-of-mass displacement in the MSD", "MxMD", md->com, &md->com, NULL));
   PetscCall(PetscOptionsBool("-md_view", "Print the set-up", "MxMD", md->view, &md->view, NULL));
   PetscOptionsEnd();
+  PetscCall(PetscFree(md->opts));
+  PetscCall(PetscOptionsGetAll(NULL, &md->opts));
   PetscCheck(!(set && setr), md->comm, PETSC_ERR_ARG_INCOMP, "options -md_phi and -md_rho_star both given: give one (phi = pi rho*/6)");
   if (!strcmp(range, "auto")) md->fit_t0 = md->fit_t1 = NAN;
   else {
@@ -160,16 +163,60 @@ PetscErrorCode MxMDSetFromOptions(MxMD md)
   PetscFunctionReturn(0);
 }
 
-/* rank 0 reads the target from an mxpcs fit file */
-static PetscErrorCode ReadTargetFile(const char path[], double *x, double *e)
+typedef struct {
+  char dense[256];
+  int  ndense;
+} DenseScan;
+
+/* the /hydro/<sample> groups with dense == 1 */
+static herr_t ScanHydro(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
+{
+  DenseScan *d = ctx;
+  char       path[300];
+  double     v = 0;
+  (void)info;
+  snprintf(path, sizeof path, "%s/dense", name);
+  if (H5Lexists(g, name, H5P_DEFAULT) > 0 && H5Lexists(g, path, H5P_DEFAULT) > 0) {
+    hid_t ds = H5Dopen2(g, path, H5P_DEFAULT);
+    if (ds >= 0 && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) >= 0 && v > 0) {
+      if (!d->ndense) snprintf(d->dense, sizeof d->dense, "%s", name);
+      d->ndense++;
+    }
+    if (ds >= 0) H5Dclose(ds);
+  }
+  return 0;
+}
+
+/* rank 0 reads the target from an mxpcs fit file: FILE (the /hydro/Ds_over_D0 of a one-sample
+   fit, or of the one dense sample of a joint fit) or FILE:SAMPLE (/hydro/SAMPLE/Ds_over_D0) */
+static PetscErrorCode ReadTargetFile(const char spec[], double *x, double *e)
 {
   hid_t       f;
-  const char *dsets[2] = {"/hydro/Ds_over_D0", "/hydro/Ds_over_D0_err"};
-  double     *out[2]   = {x, e};
+  char        path[PETSC_MAX_PATH_LEN], grp[300] = "/hydro", dsets[2][320];
+  double     *out[2] = {x, e};
+  const char *colon  = strrchr(spec, ':');
 
   PetscFunctionBeginUser;
+  snprintf(path, sizeof path, "%s", spec);
+  if (colon && !strchr(colon, '/')) {
+    path[colon - spec] = 0;
+    snprintf(grp, sizeof grp, "/hydro/%s", colon + 1);
+  }
   f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   MxH5Call(f, PETSC_COMM_SELF, "option -md_target_file: cannot open %s as HDF5", path);
+  if (!strcmp(grp, "/hydro") && !MxH5Exists(f, "/hydro/Ds_over_D0") && MxH5Exists(f, "/hydro")) {
+    DenseScan d = {"", 0};
+    hid_t     g = H5Gopen2(f, "/hydro", H5P_DEFAULT);
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, ScanHydro, &d);
+    H5Gclose(g);
+    if (d.ndense != 1) {
+      H5Fclose(f);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s has %d dense samples in /hydro; name one as %s:SAMPLE", path, d.ndense, path);
+    }
+    snprintf(grp, sizeof grp, "/hydro/%s", d.dense);
+  }
+  snprintf(dsets[0], sizeof dsets[0], "%s/Ds_over_D0", grp);
+  snprintf(dsets[1], sizeof dsets[1], "%s/Ds_over_D0_err", grp);
   for (int k = 0; k < 2; k++) {
     hid_t    d, sp;
     hssize_t np;
@@ -277,8 +324,8 @@ PetscErrorCode MxMDSetUp(MxMD md)
     md->target       = v[0];
     md->target_err   = v[1];
     md->target_given = PETSC_TRUE;
-    PetscCheck(isfinite(md->target) && md->target > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s: /hydro/Ds_over_D0 = %g is not a positive number", md->target_file, md->target);
-    PetscCheck(isfinite(md->target_err) && md->target_err >= 0, comm, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s: /hydro/Ds_over_D0_err = %g is not a number >= 0", md->target_file, md->target_err);
+    PetscCheck(isfinite(md->target) && md->target > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s: Ds/D0 = %g is not a positive number", md->target_file, md->target);
+    PetscCheck(isfinite(md->target_err) && md->target_err >= 0, comm, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s: the Ds/D0 error %g is not a number >= 0", md->target_file, md->target_err);
   }
   if (md->target_given) {
     PetscCheck(md->neps >= 2, comm, PETSC_ERR_ARG_SIZ, "option -md_target_Ds_over_D0 (or -md_target_file): matching needs at least 2 values in -md_epsilon, got %" PetscInt_FMT, md->neps);
@@ -536,15 +583,11 @@ static PetscErrorCode WriteAll(MxMD md, hid_t f)
   const hsize_t ne = (hsize_t)md->neps, ns = (hsize_t)md->nseeds, nf = (hsize_t)md->nframes, nq = (hsize_t)md->nq;
   hsize_t       d1[1], d2[2], d3[3];
   double        v, *t;
-  char         *opts, buf[256];
+
 
   PetscFunctionBeginUser;
   /* provenance */
-  PetscCall(PetscOptionsGetAll(NULL, &opts));
-  PetscCall(WString(md, f, "/entry/process/options", opts));
-  PetscCall(PetscFree(opts));
-  snprintf(buf, sizeof buf, "mxpcs %s md (LAMMPS library)", MxVersion());
-  PetscCall(WString(md, f, "/entry/process/program", buf));
+  PetscCall(MxH5WriteProvenance(md->comm, f, "md (LAMMPS library)", md->opts));
   /* the scan */
   d1[0] = ne;
   PetscCall(W(md, f, "/md/epsilon", 1, d1, md->eps, "kT"));
@@ -726,6 +769,7 @@ PetscErrorCode MxMDDestroy(MxMD *p)
   PetscFunctionBeginUser;
   if (!p || !*p) PetscFunctionReturn(0);
   md = *p;
+  PetscCall(PetscFree(md->opts));
   PetscCall(MxMDSqDestroy(&md->sq));
   if (md->sub != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&md->sub));
   if (md->D) {
