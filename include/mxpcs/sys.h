@@ -59,6 +59,8 @@ PetscErrorCode MxH5CreateParallel(MPI_Comm comm, const char path[], hid_t *file)
 /* Write a whole small dataset from rank 0's buffer (every rank calls it); units may be NULL. */
 PetscErrorCode MxH5WriteArray(MPI_Comm comm, hid_t file, const char path[], hid_t memtype, int rank, const hsize_t dims[], const void *buf, const char units[]);
 PetscErrorCode MxH5WriteAttrString(hid_t obj, const char name[], const char value[]);
+/* A scalar string dataset holding rank 0's text. Collective. */
+PetscErrorCode MxH5WriteString(MPI_Comm comm, hid_t file, const char path[], const char text[]);
 /* /entry/process/program and /entry/process/options (string datasets) from rank 0's strings;
    options NULL: the current options database. Collective. */
 PetscErrorCode MxH5WriteProvenance(MPI_Comm comm, hid_t file, const char program[], const char options[]);

@@ -202,6 +202,16 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   PetscCall(W(a, f, "/xpcs/meta/trains_dropped_intensity", 0, NULL, &v, ""));
   v = (double)a->ndrop_xgm;
   PetscCall(W(a, f, "/xpcs/meta/trains_dropped_xgm", 0, NULL, &v, ""));
+  { /* what the reader skipped (bad trains, modules without data): counted and listed */
+    PetscInt    na, nd;
+    const char *text;
+    PetscCall(MxReaderGetAnomalies(a->reader, &na, &text, &nd));
+    v = (double)nd;
+    PetscCall(W(a, f, "/xpcs/meta/trains_dropped_reading", 0, NULL, &v, ""));
+    v = (double)na;
+    PetscCall(W(a, f, "/xpcs/meta/anomalies_count", 0, NULL, &v, ""));
+    PetscCall(MxH5WriteString(a->comm, f, "/xpcs/meta/anomalies", text));
+  }
   {
     PetscInt        ntr, n = 0;
     const uint64_t *tid;

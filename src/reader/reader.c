@@ -23,6 +23,7 @@ PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r)
   x->train_comm     = MPI_COMM_NULL;
   x->adu_per_photon = 1.0;
   x->pixel_parts    = 1;
+  x->scan.skip_inconsistent = PETSC_TRUE; /* a bad train is skipped and counted; -strict makes it an error */
   *r                = x;
   PetscFunctionReturn(0);
 }
@@ -61,7 +62,9 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   PetscCall(PetscOptionsReal("-reader_adu_per_photon", "Detector units per photon (1 when data are photon counts)", "MxReader", r->adu_per_photon, &r->adu_per_photon, NULL));
   PetscCheck(r->adu_per_photon > 0 && isfinite(r->adu_per_photon), r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_adu_per_photon: %g must be > 0", (double)r->adu_per_photon);
   PetscCall(PetscOptionsBool("-reader_skip_suspect", "Drop trains flagged suspect in INDEX/flag", "MxReader", r->scan.skip_suspect, &r->scan.skip_suspect, NULL));
-  PetscCall(PetscOptionsBool("-reader_skip_inconsistent", "Drop trains whose modules disagree on frames per train (default: error)", "MxReader", r->scan.skip_inconsistent, &r->scan.skip_inconsistent, NULL));
+  PetscCall(PetscOptionsBool("-reader_skip_inconsistent", "Drop (and count) trains whose modules disagree on frames per train; 0: an error", "MxReader", r->scan.skip_inconsistent, &r->scan.skip_inconsistent, NULL));
+  PetscCall(PetscOptionsBool("-strict", "Any anomaly of the run (a bad train, a module without data, a skipped INDEX entry) is an error instead of being skipped, counted and reported", "MxReader", r->scan.strict, &r->scan.strict, NULL));
+  if (r->scan.strict) r->scan.skip_inconsistent = PETSC_FALSE;
   PetscCall(PetscOptionsInt("-reader_pixel_parts", "Pixel parts of the rank grid (ranks = train blocks x pixel parts)", "MxReader", r->pixel_parts, &r->pixel_parts, NULL));
   PetscCall(PetscOptionsString("-mask_file", "HDF5 file with dataset 'mask' (16,512,128), nonzero = bad pixel", "MxReader", r->mask_file, r->mask_file, sizeof r->mask_file, NULL));
   PetscCall(PetscOptionsBool("-reader_view", "Print what the reader found", "MxReaderView", r->view, &r->view, NULL));

@@ -36,6 +36,7 @@ typedef struct {
 
 typedef struct {
   PetscBool skip_suspect, skip_inconsistent;
+  PetscBool strict; /* every anomaly is an error */
 } MxScanOptions;
 
 PetscErrorCode MxRunIndexScan(const char dir[], const MxScanOptions *opt, MxRunIndex *idx);

@@ -370,7 +370,7 @@ PetscErrorCode MxRunIndexScan(const char dir_in[], const MxScanOptions *opt, MxR
           PetscCall(PetscFree(keep));
           PetscCall(PetscFree(hist_n));
           PetscCall(PetscFree(hist_c));
-          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "train %llu: module %d has %u frames (%s) but module %d has %u (%s); frames per train must agree (-reader_skip_inconsistent drops such trains)", (unsigned long long)idx->tid[t], m, s->count, idx->files[s->file].path, mF, F, idx->files[idx->slot[t * MX_NMOD + mF].file].path);
+          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "train %llu: module %d has %u frames (%s) but module %d has %u (%s); frames per train must agree (-strict or -reader_skip_inconsistent 0 makes this an error; by default such trains are dropped)", (unsigned long long)idx->tid[t], m, s->count, idx->files[s->file].path, mF, F, idx->files[idx->slot[t * MX_NMOD + mF].file].path);
         }
         PetscCall(MxRunIndexAnomaly(idx, "train %llu: modules disagree on frames per train (%d: %u, %d: %u); train dropped", (unsigned long long)idx->tid[t], mF, F, m, s->count));
         keep[t] = 0;
@@ -424,6 +424,13 @@ PetscErrorCode MxRunIndexScan(const char dir_in[], const MxScanOptions *opt, MxR
       else more++;
     }
     if (more) PetscCall(MxRunIndexAnomaly(idx, "module %d: no data for %d more trains", m, more));
+  }
+  if (opt->strict && idx->anom_len) {
+    size_t n = 0;
+    for (size_t i = 0; i < idx->anom_len; i++) n += idx->anom[i] == '\n';
+    char *nl = strchr(idx->anom, '\n');
+    if (nl) *nl = 0;
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "run %s: %s (-strict: %zu anomal%s; without -strict they are skipped, counted and reported)", dir, idx->anom, n, n == 1 ? "y" : "ies");
   }
   PetscFunctionReturn(0);
 }

@@ -262,29 +262,31 @@ PetscErrorCode MxH5WriteArray(MPI_Comm comm, hid_t file, const char path[], hid_
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxH5WriteProvenance(MPI_Comm comm, hid_t file, const char program[], const char options[])
+PetscErrorCode MxH5WriteString(MPI_Comm comm, hid_t file, const char path[], const char text[])
 {
-  char       *opts = NULL, prog[256];
-  const char *o;
-  long long   len;
-  hid_t       ty;
+  long long len = (long long)strlen(text ? text : "") + 1;
+  hid_t     ty;
 
   PetscFunctionBeginUser;
-  if (!options) PetscCall(PetscOptionsGetAll(NULL, &opts));
-  o   = options ? options : opts;
-  len = (long long)strlen(o) + 1;
   PetscCallMPI(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm)); /* rank 0's string decides the size */
   ty = H5Tcopy(H5T_C_S1);
   H5Tset_size(ty, (size_t)len);
-  PetscErrorCode ierr = MxH5WriteArray(comm, file, "/entry/process/options", ty, 0, NULL, o, NULL);
+  PetscErrorCode ierr = MxH5WriteArray(comm, file, path, ty, 0, NULL, text ? text : "", NULL);
   H5Tclose(ty);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxH5WriteProvenance(MPI_Comm comm, hid_t file, const char program[], const char options[])
+{
+  char *opts = NULL, prog[256];
+
+  PetscFunctionBeginUser;
+  if (!options) PetscCall(PetscOptionsGetAll(NULL, &opts));
+  PetscErrorCode ierr = MxH5WriteString(comm, file, "/entry/process/options", options ? options : opts);
   PetscCall(PetscFree(opts));
   PetscCall(ierr);
   snprintf(prog, sizeof prog, "mxpcs %s %s", MxVersion(), program);
-  ty = H5Tcopy(H5T_C_S1);
-  H5Tset_size(ty, sizeof prog);
-  ierr = MxH5WriteArray(comm, file, "/entry/process/program", ty, 0, NULL, prog, NULL);
-  H5Tclose(ty);
-  PetscCall(ierr);
+  PetscCall(MxH5WriteString(comm, file, "/entry/process/program", prog));
   PetscFunctionReturn(0);
 }
