@@ -75,7 +75,11 @@ int main(int argc, char **argv)
   argv++;
   ierr = PetscInitialize(&argc, &argv, NULL, NULL);
   if (ierr) {
-    fprintf(stderr, "mxpcs: error: PETSc initialisation failed (bad -options_file?)\n");
+    const char *file = NULL;
+    for (int i = 1; i + 1 < argc; i++)
+      if (!strcmp(argv[i], "-options_file")) file = argv[i + 1];
+    if (file) fprintf(stderr, "mxpcs %s: error: cannot read the options file %s (missing, or not valid YAML / PETSc options syntax; PETSc's report is above)\n", cmd->name, file);
+    else fprintf(stderr, "mxpcs %s: error: PETSc could not start (see its report above)\n", cmd->name);
     return 1;
   }
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
