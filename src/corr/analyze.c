@@ -70,9 +70,9 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsReal("-saxs_q_max", "SAXS q max (1/angstrom; default: largest q read)", "", a->saxs_qmax, &a->saxs_qmax, NULL));
   PetscCall(PetscOptionsBool("-analyze_progress", "Progress line on rank 0", "", a->progress, &a->progress, NULL));
   {
-    const char *kinds[] = {"linear", "quadratic"};
+    const char *kinds[] = {"linear", "quadratic", "exponential"};
     PetscInt    k       = a->extrap_order - 1;
-    PetscCall(PetscOptionsEList("-g2_extrapolation", "Zero-age extrapolation of Gamma(q, age): linear or quadratic in age (weighted)", "", kinds, 2, kinds[k], &k, NULL));
+    PetscCall(PetscOptionsEList("-g2_extrapolation", "Zero-age extrapolation of Gamma(q, age), weighted: linear or quadratic in age, or exponential (ln Gamma linear in age, as Arrhenius heating gives)", "", kinds, 3, kinds[k], &k, NULL));
     a->extrap_order = k + 1;
   }
   PetscCall(PetscOptionsReal("-analyze_filter_sigma", "Drop trains whose total intensity is more than this many robust sigmas (1.4826 MAD) from the median (0: keep all)", "", a->filter_sigma, &a->filter_sigma, NULL));
@@ -144,7 +144,10 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCheck(a->win_len >= 2 && a->win_len <= a->nf, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_window: %" PetscInt_FMT " must be in 2..%" PetscInt_FMT " (frames per train)", a->win_len, a->nf);
   PetscCheck(a->win_step >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_step: must be >= 1");
   a->nwin = (a->nf - a->win_len) / a->win_step + 1;
-  PetscCheck(a->nwin > a->extrap_order || (a->nwin == 1 && a->extrap_order == 1), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_extrapolation: %s needs at least %d age windows, there are %" PetscInt_FMT " (use a smaller -g2_age_step)", a->extrap_order == 2 ? "quadratic" : "linear", (int)a->extrap_order + 1, a->nwin);
+  {
+    int need = a->extrap_order == 2 ? 3 : 2;
+    PetscCheck(a->nwin >= need || (a->nwin == 1 && a->extrap_order != 2), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_extrapolation: %s needs at least %d age windows, there are %" PetscInt_FMT " (use a smaller -g2_age_step)", a->extrap_order == 2 ? "quadratic" : a->extrap_order == 3 ? "exponential" : "linear", need, a->nwin);
+  }
   PetscCall(PetscMalloc1(a->nwin, &a->win_start));
   for (PetscInt k = 0; k < a->nwin; k++) a->win_start[k] = k * a->win_step;
 

@@ -35,8 +35,15 @@ void MxAnalyzeSignalsInstall(void)
 
 void MxAnalyzeSignalsRestore(void)
 {
+  /* SIGUSR1 stays ignored: a warning that arrives after this rank's last train (the others may
+     still be working; mpiexec and srun also forward theirs) must not kill it before the run
+     ends, with its results or with the others' "checkpoint saved" */
+  struct sigaction ign;
+  memset(&ign, 0, sizeof ign);
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGUSR1, &ign, NULL);
   sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGUSR1, &old_usr1, NULL);
+  (void)old_usr1;
 }
 
 int MxAnalyzeSignalPending(void) { return (int)mx_signal; }

@@ -71,7 +71,19 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
       if (!fr.converged) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT " age %g s: g2 fit did not converge (%s)\n", r, age[w], fr.reason));
     }
     if (a->nwin >= 2) {
-      if (MxExtrapolateZero((int)a->nwin, age, a->gam + r * a->nwin, a->gam_err + r * a->nwin, (int)a->extrap_order, &a->gam0[r], &a->gam0_err[r])) a->gam0[r] = a->gam0_err[r] = NAN;
+      if (a->extrap_order == 3) { /* exponential: ln Gamma linear in age */
+        double lg[64], le[64], l0, l0e;
+        for (PetscInt w = 0; w < a->nwin && w < 64; w++) {
+          double g = a->gam[r * a->nwin + w], e = a->gam_err[r * a->nwin + w];
+          lg[w]    = g > 0 ? log(g) : NAN;
+          le[w]    = g > 0 ? e / g : NAN;
+        }
+        if (a->nwin > 64 || MxExtrapolateZero((int)a->nwin, age, lg, le, 1, &l0, &l0e)) a->gam0[r] = a->gam0_err[r] = NAN;
+        else {
+          a->gam0[r]     = exp(l0);
+          a->gam0_err[r] = a->gam0[r] * l0e;
+        }
+      } else if (MxExtrapolateZero((int)a->nwin, age, a->gam + r * a->nwin, a->gam_err + r * a->nwin, (int)a->extrap_order, &a->gam0[r], &a->gam0_err[r])) a->gam0[r] = a->gam0_err[r] = NAN;
     } else {
       a->gam0[r]     = a->gam[r * a->nwin];
       a->gam0_err[r] = a->gam_err[r * a->nwin];

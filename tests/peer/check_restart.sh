@@ -25,7 +25,7 @@ interrupt() {
   local pid=$! n=0
   while [ "$(ls "$out.ckpt"/rank*.bin 2>/dev/null | wc -l)" -lt "$np" ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
   if [ "$how" = KILL ]; then pkill -KILL -f -- "-o $out" || true; kill -KILL $pid 2>/dev/null || true
-  else pkill -USR1 -f -- "$MXPCS analyze .*-o $out" || true; fi
+  else pkill -USR1 -f -- "^$MXPCS analyze .*-o $out" || true; fi
   wait $pid && rc=0 || rc=$?
   echo "interrupted ($how): exit $rc; checkpoint files: $(ls "$out.ckpt" 2>/dev/null | tr '\n' ' ')"
   [ "$rc" -ne 0 ] || { echo "FAIL: the interrupted run exited 0 (finished before the signal?)"; exit 1; }
