@@ -82,3 +82,9 @@ set_tests_properties(fuzz.short PROPERTIES TIMEOUT 900 PROCESSORS 2)
 # mxpcs fit: the joint fit of a simulated colloid and liquid recovers their truth (issue 5)
 mx_script_test(sim.fit_joint_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_joint.sh ${MX_TESTDATA})
 set_tests_properties(sim.fit_joint_truth PROPERTIES PROCESSORS 2 TIMEOUT 900)
+
+# faults: simulate and analyze killed with SIGKILL at random points and rerun: identical outputs
+foreach(np 1 2)
+  mx_script_test(mpi.kill_rerun_n${np} mpi bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_kill.sh ${MX_TESTDATA} ${np})
+  set_tests_properties(mpi.kill_rerun_n${np} PROPERTIES PROCESSORS ${np})
+endforeach()

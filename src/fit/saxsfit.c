@@ -189,7 +189,7 @@ PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
   static const char *helps[NP]  = {"Mean sphere radius (angstrom), starting value (default: grid search on the data)", "Relative Gaussian width of the radius distribution sigma_r/radius (sasmodels radius_pd), starting value", "Scale: I units per sasmodels sphere (1/cm at sld contrast 1e-6/A^2), starting value (default: linear least squares)", "Flat background (I units), starting value", "Hard-sphere volume fraction of the Percus-Yevick S(q), starting value", "colloid+liquid: amplitude of the liquid part scale_liquid P(q) S(q), starting value", "Amplitude of the porod/q^4 low-q term (I units * angstrom^-4), starting value"};
   PetscInt    model = s->spec.type, nfix = NP, npts = s->spec.npts;
   PetscBool   porod = s->spec.porod ? PETSC_TRUE : PETSC_FALSE, porod_set;
-  char       *fix[NP];
+  char       *fix[NP], fixn[NP][64];
   char        qr[128] = "", opt[64], help[160];
   double      nsig = s->spec.nsigmas, start_opt[NP], bnd[NP][2];
   PetscBool   start_set[NP], bnd_set[NP];
@@ -205,6 +205,11 @@ PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
     PetscCall(PetscOptionsReal(starts[k], helps[k], "MxSaxsModelSetParameter", start_opt[k], &start_opt[k], &start_set[k]));
   }
   PetscCall(PetscOptionsStringArray("-saxs_fix", "Parameters held at their starting value, e.g. radius,pd (names: radius pd scale background phi scale_liquid porod)", "MxSaxsModelSetParameter", fix, &nfix, NULL));
+  for (PetscInt i = 0; i < nfix && nfix < NP; i++) { /* copies, so that an error below leaks nothing */
+    snprintf(fixn[i], sizeof fixn[i], "%s", fix[i]);
+    PetscCall(PetscFree(fix[i]));
+    fix[i] = fixn[i];
+  }
   for (int k = 0; k < NP; k++) {
     PetscInt two = 2;
     bnd[k][0]    = s->lo[k];
@@ -252,7 +257,6 @@ PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
       PetscCheck(MxSaxsParamUsed(&s->spec, k), s->comm, PETSC_ERR_ARG_WRONG, "option -saxs_fix: model %s has no parameter %s", MxSaxsModelTypes[model], fix[i]);
       PetscCheck(isfinite(s->start[k]), s->comm, PETSC_ERR_ARG_WRONG, "option -saxs_fix %s needs its value, %s VALUE", fix[i], starts[k]);
       s->fixed[k] = PETSC_TRUE;
-      PetscCall(PetscFree(fix[i]));
     }
   }
   for (int k = 0; k < NP; k++)
