@@ -13,7 +13,7 @@ build=${MXPCS_FUZZ_BUILD:-$here/build-fuzz}
 command -v clang >/dev/null || { echo "fuzz: needs clang and libclang-rt-14-dev (tools/setup.sh installs them)"; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Open MPI and PETSc keep some allocations for the life of the process: not leaks of an input
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:quarantine_size_mb=16:malloc_context_size=8}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 CC=clang cmake -S "$here" -B "$build" -DMXPCS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" --target fuzz_geom fuzz_options >/dev/null
@@ -30,7 +30,7 @@ for t in geom options; do
   fi
   echo "fuzz_$t: fuzzing for $secs s from $(ls "$work/$t" | wc -l) seeds"
   rc=0
-  "$build/tests/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=4096 -timeout=30 -max_len=65536 \
+  "$build/tests/fuzz_$t" -max_total_time="$secs" -rss_limit_mb=8192 -timeout=30 -max_len=65536 \
     -artifact_prefix="$build/crash-$t-" "$work/$t" >"$work/$t.log" 2>&1 || rc=$?
   grep -E "^#[0-9]+ +DONE|^Done [0-9]+ runs|ERROR|SUMMARY|Test unit written" "$work/$t.log" | tail -5 || true
   if [ "$rc" -ne 0 ]; then

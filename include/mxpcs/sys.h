@@ -72,4 +72,9 @@ PetscErrorCode MxMaskFileRead(MPI_Comm comm, const char path[], unsigned char *b
 /* Register class class_name and its event event_name once (when *event is still 0). */
 PetscErrorCode MxLogEventRegisterOnce(const char class_name[], const char event_name[], PetscLogEvent *event);
 
+/* Options text that PETSc 3.18 cannot take safely ("${" without "}": it crashes); 1 with a
+   message naming the line, 0 when fine. MxOptionsFileCheck reads a file (0 if unreadable). */
+int MxOptionsTextCheck(const char *text, char *msg, size_t len);
+int MxOptionsFileCheck(const char *path, char *msg, size_t len);
+
 const char *MxVersion(void);

@@ -67,6 +67,18 @@ int main(int argc, char **argv)
     Usage(stderr);
     return 2;
   }
+  /* options files are checked before PETSc reads them: some malformed ones crash it */
+  for (int i = 2; i < argc; i++) {
+    char msg[256];
+    if (MxOptionsTextCheck(argv[i], msg, sizeof msg)) {
+      fprintf(stderr, "mxpcs %s: error: argument %d (%s): %s\n", cmd->name, i, argv[i], msg);
+      return 1;
+    }
+    if (!strcmp(argv[i - 1], "-options_file") && MxOptionsFileCheck(argv[i], msg, sizeof msg)) {
+      fprintf(stderr, "mxpcs %s: error: options file %s, %s\n", cmd->name, argv[i], msg);
+      return 1;
+    }
+  }
   /* one BLAS thread per MPI rank (the ranks are the parallelism; results do not depend on
      how OpenBLAS splits its work), unless the user says otherwise */
   if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);

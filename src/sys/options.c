@@ -1,6 +1,7 @@
 /* Small parsers for option values. */
 #include <mxpcs/sys.h>
 #include <errno.h>
+#include <ctype.h>
 #include <stdlib.h>
 
 PetscErrorCode MxParseRange(MPI_Comm comm, const char s[], const char opt[], PetscInt64 *a, PetscInt64 *b)
@@ -33,4 +34,42 @@ PetscErrorCode MxLogEventRegisterOnce(const char class_name[], const char event_
   PetscCall(PetscClassIdRegister(class_name, &cid));
   PetscCall(PetscLogEventRegister(event_name, cid, event));
   PetscFunctionReturn(0);
+}
+
+/* PETSc 3.18 substitutes ${VAR} in option-file names and crashes (PetscStrreplace) on a "${"
+   without its "}" (found by tests/fuzz/fuzz_options.c). mxpcs checks every options text first. */
+int MxOptionsTextCheck(const char *text, char *msg, size_t len)
+{
+  int line = 1;
+  for (const char *p = text; *p; p++) {
+    if (*p == '\n') line++;
+    if (p[0] == '$' && p[1] == '{') {
+      const char *q = p + 2;
+      while (*q == '_' || isalnum((unsigned char)*q)) q++; /* ${NAME}: an environment variable name only */
+      if (*q != '}' || q == p + 2) {
+        snprintf(msg, len, "line %d: '${' must enclose an environment variable name, as ${HOME}", line);
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+int MxOptionsFileCheck(const char *path, char *msg, size_t len)
+{
+  FILE  *f = fopen(path, "rb");
+  char  *buf;
+  long   n;
+  int    rc;
+  if (!f) return 0; /* PETSc reports a missing file itself */
+  if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) || !(buf = malloc((size_t)n + 1))) {
+    fclose(f);
+    return 0;
+  }
+  n      = (long)fread(buf, 1, (size_t)n, f);
+  buf[n] = 0;
+  fclose(f);
+  rc = MxOptionsTextCheck(buf, msg, len);
+  free(buf);
+  return rc;
 }

@@ -11,6 +11,7 @@ PetscErrorCode MxGeomParseText(MxGeom g, const char path[], const char *text);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   if (PetscInitialize(argc, argv, NULL, NULL)) abort();
+  PetscPopSignalHandler(); /* a crash must reach ASan and libFuzzer (a reproducer), not PETSc */
   if (MxErrorInstall() || MxH5Silence()) abort();
   return 0;
 }

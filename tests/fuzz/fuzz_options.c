@@ -22,6 +22,7 @@ static void Fail(const char *what)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
   if (PetscInitialize(argc, argv, NULL, NULL)) abort();
+  PetscPopSignalHandler(); /* a crash must reach ASan and libFuzzer (a reproducer), not PETSc */
   if (MxErrorInstall() || MxH5Silence()) abort();
   return 0;
 }
@@ -56,6 +57,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      rejected (found by this fuzzer; harmless in mxpcs, which exits on that error) */
   memcpy(text, data, size);
   text[size] = 0;
+  {
+    char msg[256];
+    if (MxOptionsTextCheck(text, msg, sizeof msg)) { /* mxpcs refuses it before PETSc sees it */
+      free(text);
+      return 0;
+    }
+  }
   if (PetscOptionsCreate(&db)) Fail("PetscOptionsCreate");
   if (PetscOptionsPush(db)) Fail("PetscOptionsPush");
   PetscErrorCode ierr = PetscOptionsInsertStringYAML(db, text);
