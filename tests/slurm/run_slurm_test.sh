@@ -295,7 +295,9 @@ for j in "$md" "$demo"; do
 done
 check "requeue: job $rq requeued itself once and COMPLETED" test "$(state "$rq") $(restarts "$rq")" = "COMPLETED 1"
 check "requeue: the second start resumed from the checkpoint" \
-  bash -c "grep -q 'requeued $rq' '$w/rq/mx-requeue-$rq.out' && grep -q 'resumed from the checkpoint' '$w/rq/mx-requeue-$rq.out' '$w/rq/mx-requeue-$rq.err'"
+  bash -c "grep -q 'resumed from the checkpoint' '$w/rq/mx-requeue-$rq.out' '$w/rq/mx-requeue-$rq.err'"
+# (the requeue itself is proven by Restarts=1 above: the first start's own "requeued" line may be
+#  cut when Slurm ends that start right after `scontrol requeue`)
 check "md: job $md COMPLETED with /md/Ds_over_D0" \
   bash -c "[ '$(state "$md")' = COMPLETED ] && '$MX_PYTHON' -c \"import h5py, sys; sys.exit(0 if h5py.File('$w/md.h5')['md/Ds_over_D0'].shape == (2,) else 1)\""
 check "demo: job $demo COMPLETED with the joint fit and the MD match" \
