@@ -47,11 +47,16 @@ valgrind)
   for t in tests/test_*; do
     [ -x "$t" ] || continue
     log=$(mktemp)
-    if valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-         --suppressions="$here/tools/sanitize.supp" --gen-suppressions=no "$t" >"$log" 2>&1; then
-      echo "valgrind ok   $t: $(grep -m1 'ERROR SUMMARY' "$log" | sed 's/==[0-9]*== //')"
-    else
+    rc=0
+    valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+      --suppressions="$here/tools/sanitize.supp" --gen-suppressions=no "$t" >"$log" 2>&1 || rc=$?
+    if [ $rc -eq 99 ]; then
       echo "valgrind FAIL $t"; grep -E "ERROR SUMMARY|Invalid|uninitialised|definitely lost" "$log" | head -20; fails=$((fails + 1))
+    else
+      echo "valgrind ok   $t: $(grep -m1 'ERROR SUMMARY' "$log" | sed 's/==[0-9]*== //')"
+      # valgrind computes long double in 64 bits: tests against long-double references can fail
+      # there without a memory error; they are listed, not counted
+      [ $rc -eq 0 ] || echo "              (under valgrind the test itself reports: $(grep -E '^\[  FAILED  \] [a-z_]' "$log" | sed 's/\[  FAILED  \] //' | tr '\n' ' '))"
     fi
     rm -f "$log"
   done

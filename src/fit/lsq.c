@@ -256,14 +256,17 @@ PetscErrorCode MxLsqSolve(const char prefix[], MxLsqResidualFn f, void *ctx, dou
 
   PetscFunctionBeginUser;
   PetscCheck(P->nr >= P->np && P->np > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "least squares: %" PetscInt_FMT " data points for %" PetscInt_FMT " free parameters", P->nr, P->np);
-  PetscCall(PetscMalloc3(P->np, &c.s, P->np, &c.pw, P->nr, &c.rw));
   for (PetscInt j = 0; j < P->np; j++) {
-    c.s[j] = P->scale && P->scale[j] > 0 ? P->scale[j] : fabs(P->p[j]) > 0 ? fabs(P->p[j]) : 1.0;
     PetscCheck(P->lo[j] <= P->hi[j] && P->p[j] >= P->lo[j] && P->p[j] <= P->hi[j], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "least squares: start value %g of %s outside its bounds [%g, %g]", P->p[j], P->names ? P->names[j] : "a parameter", P->lo[j], P->hi[j]);
     size_t l = strlen(names);
     snprintf(names + l, sizeof names - l, "%s%s=%g", j ? ", " : "", P->names ? P->names[j] : "p", P->p[j]);
   }
-  PetscCheck(!Eval(&c, P->p, c.rw), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "least squares: the model is not finite at the start values (%s)", names);
+  PetscCall(PetscMalloc3(P->np, &c.s, P->np, &c.pw, P->nr, &c.rw));
+  for (PetscInt j = 0; j < P->np; j++) c.s[j] = P->scale && P->scale[j] > 0 ? P->scale[j] : fabs(P->p[j]) > 0 ? fabs(P->p[j]) : 1.0;
+  if (Eval(&c, P->p, c.rw)) {
+    PetscCall(PetscFree3(c.s, c.pw, c.rw));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "least squares: the model is not finite at the start values (%s)", names);
+  }
   PetscCall(VecCreateSeq(PETSC_COMM_SELF, P->np, &x));
   PetscCall(VecDuplicate(x, &xl));
   PetscCall(VecDuplicate(x, &xu));
