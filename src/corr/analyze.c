@@ -89,6 +89,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscOptionsEnd();
   PetscCall(PetscFree(a->opts));
   PetscCall(PetscOptionsGetAll(NULL, &a->opts));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-strict", &a->strict, NULL));
   PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
   PetscCheck(a->filter_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_filter_sigma: must be >= 0");
   if (!strcmp(a->ckpt_dir, "none")) a->ckpt_dir[0] = 0;
@@ -771,6 +772,13 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCallMPI(MPI_Bcast(&a->ntrains_used, 1, MPI_DOUBLE, 0, a->comm));
   PetscCheck(a->ntrains_used > 0, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: no train could be used (%g left out without a neighbouring train; -corr_xc 0 uses trains without neighbours)", a->nleft_noneighbour);
   if (!rank) PetscCall(MxAnalyzeResults(a));
+  {
+    PetscInt ne[2] = {a->nring_empty, a->nring};
+    PetscCallMPI(MPI_Bcast(ne, 2, MPIU_INT, 0, a->comm));
+    a->nring_empty = ne[0];
+    PetscCheck(ne[0] < ne[1], a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: every q-ring has zero mean intensity in some frame (no photons): wrong -rings_q_min/-rings_q_max for this run, -reader_adu_per_photon too large, or no X-rays");
+    PetscCheck(!ne[0] || !a->strict, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: %" PetscInt_FMT " q-ring(s) have zero mean intensity in some frame (no photons) (-strict)", ne[0]);
+  }
   a->t_total = MPI_Wtime() - tstart;
   if (a->bench) PetscCall(MxAnalyzeBench(a));
   PetscFunctionReturn(0);

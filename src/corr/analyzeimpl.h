@@ -74,6 +74,9 @@ struct _p_MxAnalyze {
   PetscInt  ckpt_saved;     /* train index the last checkpoint resumes at (-1: none) */
   PetscInt  resumed_at;     /* -1, or the train this rank resumed at */
   char     *opts;           /* the options database as SetFromOptions saw it (provenance) */
+  PetscInt  nring_empty;    /* rings whose two-time C is not finite: no photons in some frame */
+  PetscBool strict;         /* -strict (read by the reader too): such a ring is an error */
+  char     *ring_empty;     /* nring: 1 for those rings (rank 0) */
 };
 
 /* What the train loop carries from one train to the next (besides the accumulators). */

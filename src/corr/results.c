@@ -91,6 +91,19 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
     a->Deff[r]     = a->gam0[r] / (qm[r] * qm[r]) * 1e-8; /* angstrom^2/s -> um^2/s */
     a->Deff_err[r] = a->gam0_err[r] / (qm[r] * qm[r]) * 1e-8;
   }
+  /* a ring with no photons in some frame of the trains used (zero mean intensity) has no
+     defined C_n: it is reported and left out, never averaged in as NaN */
+  PetscCall(PetscCalloc1(a->nring + 1, &a->ring_empty));
+  a->nring_empty = 0;
+  for (PetscInt r = 0; r < a->nring; r++) {
+    const double *C = a->C + (size_t)r * a->nf * a->nf;
+    for (PetscInt t = 0; t < a->nf && !a->ring_empty[r]; t++)
+      if (!isfinite(C[t * a->nf + t])) a->ring_empty[r] = 1;
+    if (a->ring_empty[r]) {
+      a->nring_empty++;
+      a->Deff[r] = a->Deff_err[r] = NAN;
+    }
+  }
   if (MxWeightedMean((int)a->nring, a->Deff, a->Deff_err, &a->Deff_mean, &a->Deff_mean_err)) a->Deff_mean = a->Deff_mean_err = NAN;
   PetscCall(PetscFree4(tau, y, sg, age));
   /* SAXS over the run and per pulse */
@@ -214,6 +227,8 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   PetscCall(W(a, f, "/xpcs/meta/trains_dropped_intensity", 0, NULL, &v, ""));
   v = (double)a->ndrop_xgm;
   PetscCall(W(a, f, "/xpcs/meta/trains_dropped_xgm", 0, NULL, &v, ""));
+  v = (double)a->nring_empty;
+  PetscCall(W(a, f, "/xpcs/meta/rings_without_photons", 0, NULL, &v, ""));
   { /* what the reader skipped (bad trains, modules without data): counted and listed */
     PetscInt    na, nd;
     const char *text;
@@ -306,6 +321,8 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s\n", a->Deff_mean, a->Deff_mean_err));
     if (a->xgm_mean) PetscCall(PetscViewerASCIIPrintf(v, "  XGM %s: %" PetscInt_FMT " trains dropped (a pulse below %g of the median energy, or mean energy beyond %g robust sigmas), %" PetscInt_FMT " trains without an XGM record kept\n", a->xgm_used, a->ndrop_xgm, (double)a->xgm_min_frac, (double)a->xgm_sigma, a->nxgm_missing));
     else if (strcmp(a->xgm, "off")) PetscCall(PetscViewerASCIIPrintf(v, "  XGM: no XGM record found beside the run; no pulse-energy filter\n"));
+    for (PetscInt r = 0; r < a->nring && a->ring_empty; r++)
+      if (a->ring_empty[r]) PetscCall(PetscViewerASCIIPrintf(v, "  ring %" PetscInt_FMT " (q = %.5f 1/A): zero mean intensity in some frame of the trains used (no photons): C, g2 and rates undefined, left out of D_eff_mean\n", r, a->q[r]));
     if (a->nwin == 1) PetscCall(PetscViewerASCIIPrintf(v, "  note: one age window, so Gamma0 is Gamma at age %g s, not extrapolated to zero age (use a smaller -g2_age_step or -g2_age_window)\n", (a->win_start[0] + 0.5 * (a->win_len - 1)) * a->dt_s));
   }
   PetscFunctionReturn(0);
@@ -341,6 +358,7 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->drop));
   PetscCall(PetscFree(a->xgm_mean));
   PetscCall(PetscFree(a->opts));
+  PetscCall(PetscFree(a->ring_empty));
   if (a->img_sum) PetscCall(PetscFree2(a->img_sum, a->img_n));
   PetscCall(PetscFree(a->image));
   PetscCall(PetscFree(a));

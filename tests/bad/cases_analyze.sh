@@ -12,3 +12,8 @@ printf 'rings_nn: 3\ngeom_distance_m: 7\n' > "$bad/mistyped.yaml"
 expect an_yaml_key    "unknown option\\(s\\) for 'mxpcs analyze': -rings_nn" -- analyze -run "$good" -options_file "$bad/mistyped.yaml" -o "$bad/dump_an_yaml_key.h5"
 printf 'rings_n: [3\n' > "$bad/broken.yaml"
 expect an_yaml_broken "cannot read the options file .*broken.yaml" -- analyze -run "$good" -options_file "$bad/broken.yaml" -o "$bad/dump_an_yaml_broken.h5"
+if [ ! -f "$bad/dark/truth.h5" ]; then
+  rm -rf "$bad/dark" "$bad/dark.part"
+  timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_photons 1e-12 -sim_artifacts 0 -sim_subpixels 1 -o "$bad/dark" >/dev/null 2>&1
+fi
+expect an_no_photons  "every q-ring has zero mean intensity in some frame \\(no photons\\)" -- analyze -run "$bad/dark" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.01 -rings_q_max 0.03 -rings_n 3 -g2_age_window 4 -o "$bad/dump_an_no_photons.h5"
