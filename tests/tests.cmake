@@ -4,6 +4,11 @@ set(PEER ${CMAKE_CURRENT_SOURCE_DIR}/peer)
 
 mx_script_test(peer.mock_run fixture bash ${PEER}/make_mock.sh ${MX_TESTDATA})
 set_tests_properties(peer.mock_run PROPERTIES FIXTURES_SETUP mock)
+# the mock run goes once every test that reads it has run (disk on small CI machines)
+if(NOT "$ENV{MX_KEEP_TESTDATA}" STREQUAL "1")
+  mx_script_test(fixture.mock_cleanup fixture ${CMAKE_COMMAND} -E rm -rf ${MX_TESTDATA}/mock)
+  set_tests_properties(fixture.mock_cleanup PROPERTIES FIXTURES_CLEANUP mock)
+endif()
 
 # reader vs extra_data, frame by frame, on every rank grid of 1, 2 and 4 ranks
 foreach(kind raw proc proc_modern)

@@ -23,6 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  $SUDO apt-get clean   # the downloaded .deb files (~1.5 GB) are not needed once installed
 else
   echo "setup: all Debian packages present"
 fi

@@ -5,6 +5,8 @@
 set -u
 data=$1 np=$2
 bad=$data/bad_n$np
+# the broken copies of the mock run go on exit; the messages stay (MX_KEEP_TESTDATA=1 keeps all)
+trap '[ "${MX_KEEP_TESTDATA:-0}" = 1 ] || find "$bad" -name "*.h5" -delete 2>/dev/null' EXIT
 "$MX_PYTHON" "$(dirname "$0")/make_bad_runs.py" "$data/mock/proc/r0123" "$bad" >/dev/null || exit 1
 good=$data/mock/proc/r0123
 fails=0 n=0

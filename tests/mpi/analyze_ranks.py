@@ -4,7 +4,7 @@ rounding: the Gram products are summed in float within blocks of pixels, so a di
 partition rounds differently (~1e-7 of the Gram); C, g2 and the contrast must agree to 1e-5
 absolute, the fitted rates to 1e-4 relative, SAXS to 1e-9 relative.
 usage: analyze_ranks.py DATADIR   (uses the run of check_analyze.sh or makes one)"""
-import os, subprocess, sys
+import atexit, os, shutil, subprocess, sys
 import h5py, numpy as np
 
 data = sys.argv[1]
@@ -12,6 +12,8 @@ here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.abspath(os.path.join(here, '..', '..'))
 mx, mpiexec = os.environ['MXPCS'], os.environ['MPIEXEC']
 sim = os.path.join(data, 'sim_ranks_an')
+if os.environ.get('MX_KEEP_TESTDATA') != '1':   # the run goes when the test ends
+    atexit.register(shutil.rmtree, sim, True)
 if not os.path.exists(sim + '/truth.h5'):
     subprocess.run([mpiexec, '--oversubscribe', '-n', '2', mx, 'simulate', '-options_file', root + '/inputs/sim_colloid.yaml',
                     '-sim_modules', '4', '-sim_trains', '9', '-sim_pulses', '24', '-sim_missing_trains', '4', '-o', sim],

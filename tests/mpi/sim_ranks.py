@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """mxpcs simulate gives bitwise identical runs at 1, 2 and 4 ranks (same seed), and the truth
 files agree too. usage: sim_ranks.py WORKDIR"""
-import glob, os, shutil, subprocess, sys
+import atexit, glob, os, shutil, subprocess, sys
 import h5py, numpy as np
 
 work = sys.argv[1]
@@ -9,6 +9,8 @@ mx, mpiexec = os.environ['MXPCS'], os.environ['MPIEXEC']
 opts = ['-sim_trains', '5', '-sim_pulses', '12', '-sim_modules', '4', '-sim_trains_per_file', '2',
         '-sim_missing_trains', '3']
 runs = {}
+if os.environ.get('MX_KEEP_TESTDATA') != '1':   # the runs go when the test ends
+    atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in runs.values()])
 for n in (1, 2, 4):
     d = os.path.join(work, 'sim_n%d' % n)
     shutil.rmtree(d, ignore_errors=True)

@@ -6,7 +6,8 @@ set -eu
 data=$1 np=$2 parts=$3
 here=$(cd "$(dirname "$0")/../.." && pwd)
 sim=$data/sim_analyze
-if [ ! -e "$sim/truth.h5" ]; then
+. "$(dirname "$0")/scratch.sh"; mx_scratch "$sim"
+if [ ! -e "$sim/truth.h5" ] || [ ! -d "$sim/proc" ]; then
   rm -rf "$sim" "$sim.part"
   "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -options_file "$here/inputs/sim_colloid.yaml" -sim_modules 3,4 -sim_trains 80 -sim_photons 2 -sim_offset_amp 0.3 -o "$sim" >/dev/null
 fi

@@ -5,6 +5,7 @@
 set -eu
 data=$1 np=$2
 sim=$data/sim_filter
+. "$(dirname "$0")/scratch.sh"; mx_scratch "$sim"
 rm -rf "$sim" "$sim.part"
 "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_modules 4 -sim_trains 12 -sim_pulses 10 -sim_artifacts 0 -o "$sim" >/dev/null
 "$MX_PYTHON" - "$sim" <<'PY'

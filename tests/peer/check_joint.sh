@@ -11,12 +11,14 @@ set -eu
 data=$1
 d=$data/joint; mkdir -p "$d"
 here=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/scratch.sh"; mx_scratch "$d/colloid" "$d/liquid"
+# one sample at a time, its frames removed once analysed (2 GB each)
 for s in colloid liquid; do
-  rm -rf "$d/$s" "$d/$s.part"
+  rm -rf "$d/$s" "$d/$s.part" "$d/$s.h5"
   "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -options_file "$here/inputs/sim_$s.yaml" -sim_trains 32 -sim_subpixels 1 -o "$d/$s" | tail -1
+  "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" analyze -run "$d/$s" -options_file "$here/inputs/analyze_$s.yaml" -analyze_progress 0 -o "$d/$s.h5" | tail -2
+  [ "${MX_KEEP_TESTDATA:-0}" = 1 ] || rm -rf "$d/$s/proc" "$d/$s/raw"
 done
-"$MPIEXEC" --oversubscribe -n 2 "$MXPCS" analyze -run "$d/colloid" -options_file "$here/inputs/analyze_colloid.yaml" -analyze_progress 0 -o "$d/colloid.h5" | tail -2
-"$MPIEXEC" --oversubscribe -n 2 "$MXPCS" analyze -run "$d/liquid" -options_file "$here/inputs/analyze_liquid.yaml" -analyze_progress 0 -o "$d/liquid.h5" | tail -2
 fitopt=(-i "$d/colloid.h5,$d/liquid.h5" -options_file "$here/inputs/fit_joint.yaml")
 rm -f "$d/joint_n1.h5" "$d/joint_n2.h5"
 "$MPIEXEC" --oversubscribe -n 1 "$MXPCS" fit "${fitopt[@]}" -o "$d/joint_n1.h5"

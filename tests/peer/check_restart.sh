@@ -8,8 +8,9 @@
 set -eu
 data=$1 np=$2
 sim=$data/sim_restart
+. "$(dirname "$0")/scratch.sh"; mx_scratch "$sim"
 here=$(cd "$(dirname "$0")/../.." && pwd)
-if [ ! -f "$sim/truth.h5" ]; then
+if [ ! -f "$sim/truth.h5" ] || [ ! -d "$sim/proc" ]; then
   rm -rf "$sim" "$sim.part"; mkdir -p "$data"
   "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_modules 4 -sim_trains 40 -sim_pulses 20 -sim_subpixels 1 -o "$sim" >/dev/null
 fi

@@ -7,6 +7,7 @@ set -eu
 data=$1 name=$2; shift 2
 sim=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do sim+=("$1"); shift; done; shift || true
 out=$data/sim_$name
+. "$(dirname "$0")/scratch.sh"; mx_scratch "$out"
 rm -rf "$out" "$out.part"; mkdir -p "$data"
 "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -o "$out" "${sim[@]}"
 if [ "${1:-}" = "--validate" ]; then

@@ -7,6 +7,7 @@
 set -eu
 data=$1 np=$2
 sim=$data/sim_xgm_n$np
+. "$(dirname "$0")/scratch.sh"; mx_scratch "$sim"
 rm -rf "$sim" "$sim.part"; mkdir -p "$data"
 "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_modules 4 -sim_trains 14 -sim_pulses 12 -sim_artifacts 0 \
   -sim_dud_trains 3,9 -sim_missing_trains 6 -o "$sim" >/dev/null

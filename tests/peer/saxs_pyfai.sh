@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 geom=${MX_SHARED:-$here/../../../shared}/data/geometry/agipd_mar18_v11.geom
 out=$work/saxs_pyfai
 rm -rf "$out"; mkdir -p "$out"
+. "$here/scratch.sh"; mx_scratch "$out/sim"
 mpi() { "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" "$@" </dev/null; }
 
 mpi simulate -o "$out/sim" -sim_modules 3,4 -sim_trains 4 -sim_pulses 6 -sim_photons 30 \

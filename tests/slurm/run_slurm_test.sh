@@ -64,8 +64,11 @@ cleanup() {
   for p in slurmd slurmctld munge/munged; do
     [ -f "$tmp/$p.pid" ] && kill -KILL "$(cat "$tmp/$p.pid")" 2>/dev/null
   done
+  if [ "${MX_KEEP_TESTDATA:-0}" != 1 ]; then rm -rf "$data/slurm_colloid" "$data/slurm_liquid"; fi
   if [ "$rc" = 0 ] && [ "$fails" = 0 ] && [ -z "${MX_SLURM_KEEP:-}" ]; then rm -rf "$tmp"
-  else echo "slurm test: files kept in $tmp (logs: $tmp/log, $tmp/work/*/logs)"; fi
+  else # keep the logs and results, not the frames and checkpoints (disk)
+    [ -n "${MX_SLURM_KEEP:-}" ] || find "$tmp" -type f -size +20M -delete 2>/dev/null
+    echo "slurm test: files kept in $tmp (logs: $tmp/log, $tmp/work/*/logs)"; fi
   exit $rc
 }
 trap cleanup EXIT
