@@ -45,7 +45,7 @@ mx_script_test(sim.liquid_statistics sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/c
 mx_script_test(sim.artifacts sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_simulate.sh ${MX_TESTDATA} artifacts
   -sim_trains 3 -sim_pulses 10 -sim_modules 3 -sim_photons 1e-12 -- --checks artifact)
 mx_script_test(peer.simulate_extra_data peer bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_simulate.sh ${MX_TESTDATA} validate
-  -sim_trains 5 -sim_pulses 8 -sim_modules 3,4 -sim_trains_per_file 2 -sim_missing_trains 2 -sim_adu_per_photon 7.5 -- --validate)
+  -sim_trains 5 -sim_pulses 8 -sim_modules 3,4 -sim_trains_per_file 2 -sim_missing_trains 2 -sim_adu_per_photon 7.5 -sim_compress 1 -- --validate)
 
 # scattering kernels against sasmodels itself at random parameter sets
 mx_script_test(peer.sasmodels peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/sasmodels_check.py $<TARGET_FILE:test_models> 1e-6)

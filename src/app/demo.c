@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *sim_colloid = "-sim_preset colloid -sim_modules 3,4 -sim_pulses 50 -sim_rep_rate_mhz 2.2 -sim_radius_A 29 -sim_pd 0.05 -sim_D0_um2_s 57 -sim_heating stokes -sim_dT_per_pulse_K 0.4 -sim_photons 0.3 -sim_q_ref 0.01 -sim_beam_fwhm_um 2.5 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 1";
-static const char *sim_liquid  = "-sim_preset liquid -sim_modules 0,12 -sim_phi 0.3 -sim_structure_py 1 -sim_hydro deltagamma -sim_Ds_over_D0 0.23 -sim_D0_um2_s 5 -sim_photons 0.1 -sim_q_ref 0.11 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 2";
+static const char *sim_colloid = "-sim_preset colloid -sim_modules 3,4 -sim_pulses 50 -sim_rep_rate_mhz 2.2 -sim_radius_A 29 -sim_pd 0.05 -sim_D0_um2_s 57 -sim_heating stokes -sim_dT_per_pulse_K 0.4 -sim_photons 0.3 -sim_q_ref 0.01 -sim_beam_fwhm_um 2.5 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 1 -sim_compress 1";
+static const char *sim_liquid  = "-sim_preset liquid -sim_modules 0,12 -sim_phi 0.3 -sim_structure_py 1 -sim_hydro deltagamma -sim_Ds_over_D0 0.23 -sim_D0_um2_s 5 -sim_photons 0.1 -sim_q_ref 0.11 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 2 -sim_compress 1";
 static const char *an_common   = "-geom_distance_m 7 -geom_energy_kev 12.3 -rings_spacing lin -rings_min_pixels 200 -g2_age_step 5 -g2_extrapolation exponential -corr_xc 1 -fit_beta fixed -analyze_progress 0 -analyze_checkpoint none";
 static const char *an_colloid  = "-rings_q_min 0.006 -rings_q_max 0.022 -rings_n 8";
 static const char *an_liquid   = "-rings_q_min 0.08 -rings_q_max 0.13 -rings_n 6";

@@ -118,6 +118,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCall(PetscOptionsInt("-sim_seed", "Random seed", "", p->seed, &p->seed, NULL));
   PetscCall(PetscOptionsInt("-sim_run", "Run number", "", p->run, &p->run, NULL));
   PetscCall(PetscOptionsInt("-sim_trains_per_file", "Trains per sequence file", "", p->trains_per_file, &p->trains_per_file, NULL));
+  PetscCall(PetscOptionsInt("-sim_compress", "Deflate level 1-9 of image/mask and image/gain, as EuXFEL's calibration compresses them (0: plain)", "", p->compress, &p->compress, NULL));
   PetscCall(PetscOptionsReal("-sim_radius_A", "Particle radius (angstrom)", "", p->radius_A, &p->radius_A, NULL));
   PetscCall(PetscOptionsReal("-sim_pd", "Relative Gaussian polydispersity of the radius", "", p->pd, &p->pd, NULL));
   PetscCall(PetscOptionsReal("-sim_phi", "Volume fraction", "", p->phi, &p->phi, NULL));
@@ -168,6 +169,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   else SETERRQ(s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_rep_rate_mhz: %g is not 1.1, 2.2 or 4.5", (double)p->rep_rate_mhz);
   p->dt_s = p->pulse_step / MX_BUNCH_CLOCK_HZ;
   PetscCheck(p->trains_per_file >= 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_trains_per_file: must be >= 1");
+  PetscCheck(p->compress >= 0 && p->compress <= 9, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_compress: %" PetscInt_FMT " must be a deflate level in 0..9", p->compress);
   PetscCheck(p->radius_A > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_radius_A: %g must be > 0", (double)p->radius_A);
   PetscCheck(p->pd >= 0 && p->pd < 0.5, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_pd: %g must be in [0, 0.5)", (double)p->pd);
   PetscCheck(p->phi >= 0 && p->phi < 0.55, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_phi: %g must be in [0, 0.55)", (double)p->phi);

@@ -10,6 +10,7 @@ typedef struct {
   char      preset[16];
   PetscInt  modules[MX_NMOD], nmodules;
   PetscInt  ntrains, npulses, pulse_step, trains_per_file, run, proposal;
+  PetscInt  compress; /* deflate level of image/mask and image/gain, 0: stored plain */
   PetscInt  seed;
   PetscReal rep_rate_mhz, dt_s;
   /* sample */

@@ -9,6 +9,7 @@
 typedef struct {
   hid_t     f, data, mask, gain;
   PetscInt  t0, t1;  /* trains [t0,t1) of the run go to this file (missing ones skipped) */
+  PetscInt  nrows;   /* frames in the file */
   uint64_t *first;   /* row of each of those trains, or UINT64_MAX when missing */
 } SimFile;
 
@@ -41,11 +42,18 @@ static PetscErrorCode WriteU64(MPI_Comm comm, hid_t f, const char path[], PetscI
   PetscFunctionReturn(0);
 }
 
-static hid_t CreateFrames(hid_t f, const char path[], hid_t type, hsize_t n)
+/* A (n,512,128) frame dataset, one chunk per frame; deflate > 0 compresses it (shuffled), which
+   parallel HDF5 writes only collectively (WriteFlags). */
+static hid_t CreateFrames(hid_t f, const char path[], hid_t type, hsize_t n, int deflate)
 {
   hsize_t dims[3] = {n, MX_NSS, MX_NFS}, chunk[3] = {1, MX_NSS, MX_NFS};
   hid_t   dcpl = H5Pcreate(H5P_DATASET_CREATE), lcpl = H5Pcreate(H5P_LINK_CREATE), sp, d;
   H5Pset_chunk(dcpl, 3, chunk);
+  if (deflate > 0) {
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, (unsigned)deflate);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+  }
   H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
   H5Pset_create_intermediate_group(lcpl, 1);
   sp = H5Screate_simple(3, dims, NULL);
@@ -140,11 +148,12 @@ static PetscErrorCode CreateFile(MxSim s, const char path[], int module, int seq
   }
   PetscCall(PetscFree5(ftid, fpid, fcid, len, stat));
   snprintf(buf, sizeof buf, "INSTRUMENT/%s/image/data", src);
-  sf->data = CreateFrames(sf->f, buf, H5T_NATIVE_FLOAT, (hsize_t)nrows);
+  sf->data = CreateFrames(sf->f, buf, H5T_NATIVE_FLOAT, (hsize_t)nrows, 0);
   snprintf(buf, sizeof buf, "INSTRUMENT/%s/image/mask", src);
-  sf->mask = CreateFrames(sf->f, buf, H5T_NATIVE_UINT32, (hsize_t)nrows);
+  sf->mask = CreateFrames(sf->f, buf, H5T_NATIVE_UINT32, (hsize_t)nrows, (int)p->compress);
   snprintf(buf, sizeof buf, "INSTRUMENT/%s/image/gain", src);
-  sf->gain = CreateFrames(sf->f, buf, H5T_NATIVE_UINT8, (hsize_t)nrows);
+  sf->gain = CreateFrames(sf->f, buf, H5T_NATIVE_UINT8, (hsize_t)nrows, (int)p->compress);
+  sf->nrows = nrows;
   PetscCheck(sf->data >= 0 && sf->mask >= 0 && sf->gain >= 0, s->comm, PETSC_ERR_FILE_WRITE, "%s: cannot create the image datasets", path);
   /* legacy source names as soft links, as the calibration pipeline writes them */
   snprintf(buf, sizeof buf, "/INSTRUMENT/%s", src);
@@ -212,6 +221,53 @@ static PetscErrorCode WriteRows(hid_t d, hid_t type, uint64_t row, PetscInt n, c
   PetscFunctionReturn(0);
 }
 
+/* The mask and gain of a module are the same in every frame: with -sim_compress they are written
+   here, before the trains, collectively (as parallel HDF5 requires for filtered datasets) in
+   rounds of blocks of frames, block b by rank b mod size; a rank without a block in a round
+   takes part with an empty selection. */
+#define MX_FLAG_BLOCK 16
+static PetscErrorCode WriteFlags(MxSim s, const MxSimModule *m, SimFile *sf)
+{
+  PetscMPIInt rank, size;
+  PetscInt    nb = (sf->nrows + MX_FLAG_BLOCK - 1) / MX_FLAG_BLOCK, nrounds;
+  uint32_t   *mask;
+  uint8_t    *gain;
+  hid_t       dxpl = H5Pcreate(H5P_DATASET_XFER);
+  herr_t      e    = 0;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(s->comm, &rank);
+  MPI_Comm_size(s->comm, &size);
+  nrounds = (nb + size - 1) / size;
+  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+  PetscCall(PetscMalloc2((size_t)MX_FLAG_BLOCK * MX_MODPIX, &mask, (size_t)MX_FLAG_BLOCK * MX_MODPIX, &gain));
+  for (PetscInt n = 0; n < MX_FLAG_BLOCK; n++)
+    for (PetscInt i = 0; i < MX_MODPIX; i++) {
+      mask[n * MX_MODPIX + i] = m->mask[i];
+      gain[n * MX_MODPIX + i] = m->hot[i] ? 1 : 0;
+    }
+  for (PetscInt r = 0; r < nrounds; r++) {
+    PetscInt b = r * size + rank, row = b * MX_FLAG_BLOCK, n = b < nb ? PetscMin(MX_FLAG_BLOCK, sf->nrows - row) : 0;
+    hsize_t  off[3] = {(hsize_t)row, 0, 0}, cnt[3] = {(hsize_t)PetscMax(n, 1), MX_NSS, MX_NFS};
+    for (int k = 0; k < 2; k++) {
+      hid_t d = k ? sf->gain : sf->mask, fs = H5Dget_space(d), ms = H5Screate_simple(3, cnt, NULL);
+      if (n > 0) H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
+      else {
+        H5Sselect_none(fs);
+        H5Sselect_none(ms);
+      }
+      herr_t ek = H5Dwrite(d, k ? H5T_NATIVE_UINT8 : H5T_NATIVE_UINT32, ms, fs, dxpl, k ? (void *)gain : (void *)mask);
+      if (ek < 0) e = ek;
+      H5Sclose(ms);
+      H5Sclose(fs);
+    }
+  }
+  H5Pclose(dxpl);
+  PetscCall(PetscFree2(mask, gain));
+  MxH5Call(e, s->comm, "writing the compressed mask and gain of module %d failed (disk full?)", m->module);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode MkdirP(const char *path)
 {
   char tmp[PETSC_MAX_PATH_LEN];
@@ -267,6 +323,7 @@ PetscErrorCode MxSimWriteRun(MxSim s)
       sf->t1      = PetscMin(p->ntrains, sf->t0 + p->trains_per_file);
       snprintf(path, sizeof path, "%s/CORR-R%04d-AGIPD%02d-S%05d.h5", rundir, (int)p->run, s->mods[im].module, (int)q);
       PetscCall(CreateFile(s, path, s->mods[im].module, (int)q, sf));
+      if (p->compress > 0) PetscCall(WriteFlags(s, &s->mods[im], sf));
     }
 
   /* this rank's trains: a contiguous block */
@@ -285,15 +342,17 @@ PetscErrorCode MxSimWriteRun(MxSim s)
       double       c0 = MPI_Wtime();
       ierr            = MxSimTrainModule(s, m, t, e, frames);
       double c1       = MPI_Wtime();
-      for (PetscInt n = 0; n < p->npulses; n++)
-        for (PetscInt i = 0; i < MX_MODPIX; i++) {
-          mask[n * MX_MODPIX + i] = m->mask[i];
-          gain[n * MX_MODPIX + i] = m->hot[i] ? 1 : 0;
-        }
       uint64_t row = sf->first[t - sf->t0];
       if (!ierr) ierr = WriteRows(sf->data, H5T_NATIVE_FLOAT, row, p->npulses, frames);
-      if (!ierr) ierr = WriteRows(sf->mask, H5T_NATIVE_UINT32, row, p->npulses, mask);
-      if (!ierr) ierr = WriteRows(sf->gain, H5T_NATIVE_UINT8, row, p->npulses, gain);
+      if (p->compress == 0) { /* else written by WriteFlags */
+        for (PetscInt n = 0; n < p->npulses; n++)
+          for (PetscInt i = 0; i < MX_MODPIX; i++) {
+            mask[n * MX_MODPIX + i] = m->mask[i];
+            gain[n * MX_MODPIX + i] = m->hot[i] ? 1 : 0;
+          }
+        if (!ierr) ierr = WriteRows(sf->mask, H5T_NATIVE_UINT32, row, p->npulses, mask);
+        if (!ierr) ierr = WriteRows(sf->gain, H5T_NATIVE_UINT8, row, p->npulses, gain);
+      }
       s->t_sim += c1 - c0;
       s->t_write += MPI_Wtime() - c1;
     }

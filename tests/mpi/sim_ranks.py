@@ -7,7 +7,7 @@ import h5py, numpy as np
 work = sys.argv[1]
 mx, mpiexec = os.environ['MXPCS'], os.environ['MPIEXEC']
 opts = ['-sim_trains', '5', '-sim_pulses', '12', '-sim_modules', '4', '-sim_trains_per_file', '2',
-        '-sim_missing_trains', '3']
+        '-sim_missing_trains', '3', '-sim_compress', '1']
 runs = {}
 if os.environ.get('MX_KEEP_TESTDATA') != '1':   # the runs go when the test ends
     atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in runs.values()])
