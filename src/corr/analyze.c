@@ -34,6 +34,7 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   a->xgm_sigma    = 6.0;
   snprintf(a->xgm, sizeof a->xgm, "auto");
   a->extrap_order = 1;
+  a->jk            = 16;
   a->ckpt_interval = 600;
   a->ckpt_restart  = PETSC_TRUE;
   a->ckpt_saved    = -1;
@@ -63,6 +64,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscOptionsBegin(a->comm, NULL, "Correlation analysis (mxpcs analyze)", "MxAnalyze");
   PetscCall(PetscOptionsInt("-g2_age_window", "Pulses per age window of g2 (default: those of the first 8.86 us)", "", a->win_len, &a->win_len, NULL));
   PetscCall(PetscOptionsInt("-g2_age_step", "Start-to-start step of the age windows in pulses (default: the window, i.e. disjoint)", "", a->win_step, &a->win_step, NULL));
+  PetscCall(PetscOptionsInt("-g2_jackknife", "Errors of Gamma, Gamma0, D_eff by a delete-a-group jackknife over this many train groups (train index mod N); 0: the errors the fits propagate", "", a->jk, &a->jk, NULL));
   PetscCall(PetscOptionsBool("-corr_xc", "Subtract the neighbour-train cross term XC (Dallari et al. 2021)", "", a->xc, &a->xc, NULL));
   PetscCall(PetscOptionsInt("-corr_block", "Pixels per BLAS-3 block of the Gram products", "", a->block, &a->block, NULL));
   PetscCall(PetscOptionsInt("-saxs_nbins", "Bins of the SAXS q grid", "", a->saxs_nbins, &a->saxs_nbins, NULL));
@@ -144,6 +146,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   if (a->win_step < 0) a->win_step = a->win_len;
   PetscCheck(a->win_len >= 2 && a->win_len <= a->nf, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_window: %" PetscInt_FMT " must be in 2..%" PetscInt_FMT " (frames per train)", a->win_len, a->nf);
   PetscCheck(a->win_step >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_step: must be >= 1");
+  PetscCheck(a->jk >= 0 && a->jk <= 1024, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_jackknife: %" PetscInt_FMT " must be 0 (off) or a number of train groups up to 1024", a->jk);
   a->nwin = (a->nf - a->win_len) / a->win_step + 1;
   {
     int need = a->extrap_order == 2 ? 3 : 2;
@@ -237,6 +240,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCall(PetscCalloc3(nc, &a->sumC, nc, &a->sumCraw, nc, &a->sumXC));
   PetscCall(PetscCalloc2(ng, &a->g2sum, ng, &a->g2sq));
   PetscCall(PetscCalloc2(a->nring, &a->bsum, a->nring, &a->bsq));
+  if (a->jk >= 2) PetscCall(PetscCalloc3(a->jk * ng, &a->jk_g2, a->jk * a->nring, &a->jk_b, a->jk, &a->jk_n));
   PetscCall(PetscCalloc1((size_t)a->saxs_nbins * a->nf * 3, &a->saxs));
   PetscCall(PetscCalloc1((size_t)a->saxs_nbins * 3, &a->saxs_run));
   PetscCall(PetscCalloc2(a->npix + 1, &a->img_sum, a->npix + 1, &a->img_n));
@@ -334,7 +338,7 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
 }
 
 /* Finalise train n: C_n - XC_n into the sums (design.md 1.3), g2 and contrast per train. */
-static PetscErrorCode Finalise(MxAnalyze a, const double *rs, const double *Xm, const double *Xp, double *C, double *XC)
+static PetscErrorCode Finalise(MxAnalyze a, PetscInt train, const double *rs, const double *Xm, const double *Xp, double *C, double *XC)
 {
   size_t nf = (size_t)a->nf, ntau = (size_t)a->win_len - 1;
   int   *np, *start;
@@ -362,16 +366,20 @@ static PetscErrorCode Finalise(MxAnalyze a, const double *rs, const double *Xm, 
     }
     /* this train's g2 - 1 and contrast, for the train-to-train spread */
     MxCorrG2((int)nf, Cr, (int)a->nwin, start, (int)a->win_len, (int)ntau, g2, np);
+    size_t ng = (size_t)a->nring * a->nwin * ntau, jg = a->jk >= 2 ? (size_t)(train % a->jk) : 0;
     for (size_t k = 0; k < a->nwin * ntau; k++) {
       a->g2sum[r * a->nwin * ntau + k] += g2[k];
       a->g2sq[r * a->nwin * ntau + k] += g2[k] * g2[k];
+      if (a->jk >= 2) a->jk_g2[jg * ng + r * a->nwin * ntau + k] += g2[k];
     }
     MxCorrContrast((int)nf, *N, s1, Cr, beta);
     double bm = 0;
     for (size_t t = 0; t < nf; t++) bm += beta[t] / nf;
     a->bsum[r] += bm;
     a->bsq[r] += bm * bm;
+    if (a->jk >= 2) a->jk_b[jg * a->nring + r] += bm;
   }
+  if (a->jk >= 2) a->jk_n[train % a->jk] += 1;
   PetscCall(PetscFree4(np, start, g2, beta));
   a->ntrains_used++;
   PetscFunctionReturn(0);
@@ -593,7 +601,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     PetscLogDouble c0, c1, c2;
     if (a->drop[t]) { /* an intensity or XGM outlier: not used, and no neighbour of anything */
       if (ipart == 0 && have_prev && t - 1 >= t0 && t - 1 < t1) {
-        PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
+        PetscCall(Finalise(a, t - 1, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
         used[t - 1] = 1;
       }
       have_prev = have_Xprev = PETSC_FALSE;
@@ -648,7 +656,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       }
     /* train t-1 is complete now that X(t-1, t) is known */
     if (ipart == 0 && have_prev && t - 1 >= t0 && t - 1 < t1) {
-      PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, have_Xcur ? Xcur : NULL, C, XC));
+      PetscCall(Finalise(a, t - 1, rs_prev, have_Xprev ? Xprev : NULL, have_Xcur ? Xcur : NULL, C, XC));
       used[t - 1] = 1;
     }
     /* SAXS of train t: per-train bin means */
@@ -704,7 +712,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   if (a->ckpt_dir[0]) MxAnalyzeSignalsRestore();
   /* the block's last train has no successor in the run */
   if (!ierr && ipart == 0 && have_prev && hi == t1 && t1 - 1 >= t0 && !a->drop[t1 - 1]) {
-    PetscCall(Finalise(a, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
+    PetscCall(Finalise(a, t1 - 1, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
     used[t1 - 1] = 1;
   }
   if (!rank) Progress(a, t1 - t0, t1 - t0, tstart, PETSC_TRUE);
@@ -722,6 +730,11 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   MX_REDUCE(a->g2sq, ng);
   MX_REDUCE(a->bsum, a->nring);
   MX_REDUCE(a->bsq, a->nring);
+  if (a->jk >= 2) {
+    MX_REDUCE(a->jk_g2, (size_t)a->jk * ng);
+    MX_REDUCE(a->jk_b, (size_t)a->jk * a->nring);
+    MX_REDUCE(a->jk_n, a->jk);
+  }
   MX_REDUCE(a->saxs, (size_t)a->saxs_nbins * nf * 3);
   MX_REDUCE(a->saxs_run, (size_t)a->saxs_nbins * 3);
   MX_REDUCE(cnt, 3);

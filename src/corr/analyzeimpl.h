@@ -40,6 +40,8 @@ struct _p_MxAnalyze {
   double  *sumC, *sumCraw, *sumXC;   /* nring * nf * nf */
   double  *g2sum, *g2sq;             /* nring * nwin * ntau */
   double  *bsum, *bsq;               /* nring: contrast per train */
+  PetscInt jk;                       /* jackknife groups (train index mod jk); < 2: errors from the fits */
+  double  *jk_g2, *jk_b, *jk_n;      /* per group: g2 sums (jk * ng), contrast sums (jk * nring), trains (jk) */
   double   ntrains_used, nleft_out, nleft_noneighbour;
   double  *saxs;                     /* nbins * nf * 3: sum I, sum I^2, count (pixel-frames) */
   double  *saxs_run;                 /* nbins * 3 over the run, per pixel-train means */
@@ -50,6 +52,8 @@ struct _p_MxAnalyze {
   double *C, *Craw, *XC, *g2, *g2err, *beta, *beta_err, *q, *qedges;
   PetscInt *npix_ring;
   double *gam, *gam_err, *gam0, *gam0_err, *Deff, *Deff_err, Deff_mean, Deff_mean_err;
+  double *gam_err_fit, *gam0_err_fit, Deff_mean_err_fit; /* the errors the fits propagate */
+  PetscInt jk_groups_used, jk_fallback;                  /* groups in the jackknife; rings left with fit errors */
   double *saxs_q, *saxs_I, *saxs_err, *saxs_Ip, *saxs_Ip_err;
   uint64_t *train_ids_used;
   PetscInt  ntrain_ids_used;

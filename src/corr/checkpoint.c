@@ -73,7 +73,7 @@ PetscErrorCode MxAnalyzeCheckpointHash(MxAnalyze a, uint64_t *hash)
   PetscCall(MxReaderGetFrames(a->reader, &nf, &pid, NULL));
   PetscCall(MxReaderGetLocalTrains(a->reader, &t0, &t1));
   PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
-  PetscInt ints[] = {rank, size, ntr, nf, t0, t1, ipart, nparts, a->nring, a->win_len, a->win_step, a->saxs_nbins, a->xc, (PetscInt)a->npix, (PetscInt)a->nranges};
+  PetscInt ints[] = {rank, size, ntr, nf, t0, t1, ipart, nparts, a->nring, a->win_len, a->win_step, a->saxs_nbins, a->xc, (PetscInt)a->npix, (PetscInt)a->nranges, a->jk};
   h = Fnv(h, ints, sizeof ints);
   h = Fnv(h, tid, sizeof *tid * (size_t)ntr);
   h = Fnv(h, pid, sizeof *pid * (size_t)nf);
@@ -106,6 +106,11 @@ static int Blocks(MxAnalyze a, MxAnalyzeLoopState *s, Block *b)
   b[k++]    = (Block){a->g2sq, ng};
   b[k++]    = (Block){a->bsum, (size_t)a->nring};
   b[k++]    = (Block){a->bsq, (size_t)a->nring};
+  if (a->jk >= 2) {
+    b[k++] = (Block){a->jk_g2, (size_t)a->jk * ng};
+    b[k++] = (Block){a->jk_b, (size_t)a->jk * a->nring};
+    b[k++] = (Block){a->jk_n, (size_t)a->jk};
+  }
   b[k++]    = (Block){a->saxs, (size_t)a->saxs_nbins * nf * 3};
   b[k++]    = (Block){a->saxs_run, (size_t)a->saxs_nbins * 3};
   b[k++]    = (Block){a->img_sum, a->npix};
@@ -127,7 +132,7 @@ static void RankPath(MxAnalyze a, char *path, size_t len)
 PetscErrorCode MxAnalyzeCheckpointSave(MxAnalyze a, MxAnalyzeLoopState *s)
 {
   char     path[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 32];
-  Block    b[16];
+  Block    b[24];
   int      nb = Blocks(a, s, b);
   FILE    *f;
   uint64_t hdr[8];
@@ -164,7 +169,7 @@ PetscErrorCode MxAnalyzeCheckpointSave(MxAnalyze a, MxAnalyzeLoopState *s)
 PetscErrorCode MxAnalyzeCheckpointLoad(MxAnalyze a, MxAnalyzeLoopState *s, PetscBool *found)
 {
   char        path[PETSC_MAX_PATH_LEN + 16];
-  Block       b[16];
+  Block       b[24];
   int         nb = Blocks(a, s, b), ok = 0;
   FILE       *f;
   uint64_t    hdr[8];

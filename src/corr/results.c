@@ -4,6 +4,116 @@
 #include <cblas.h>
 #include <math.h>
 
+/* Gamma(q, age) by the g2 fits (g2 - 1 = beta exp(-2 Gamma tau)) and Gamma(q, 0) by the
+   extrapolation, from g2 (not - 1) with errors g2err and the contrast beta; gerr/g0err may be
+   NULL. quiet: no PetscInfo for fits that do not converge. */
+static PetscErrorCode FitGammas(MxAnalyze a, const double *g2, const double *g2err, const double *beta, const double *age, double *gam, double *gerr, double *gam0, double *g0err, PetscBool quiet)
+{
+  size_t  ntau = (size_t)a->win_len - 1;
+  double *tau, *y, *sg, e0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc3(ntau, &tau, ntau, &y, ntau, &sg));
+  for (PetscInt r = 0; r < a->nring; r++) {
+    for (PetscInt w = 0; w < a->nwin; w++) {
+      MxG2FitResult fr;
+      int           m = 0;
+      for (size_t k = 0; k < ntau; k++) {
+        size_t i = (r * a->nwin + w) * ntau + k;
+        if (!(g2err[i] > 0) || !isfinite(g2[i])) continue;
+        tau[m] = (k + 1) * a->dt_s;
+        y[m]   = g2[i] - 1;
+        sg[m]  = g2err[i];
+        m++;
+      }
+      PetscCall(MxG2FitExp(a->fit, m, tau, y, sg, beta[r], &fr));
+      gam[r * a->nwin + w] = fr.converged ? fr.gamma : NAN;
+      if (gerr) gerr[r * a->nwin + w] = fr.converged ? fr.gamma_err : NAN;
+      if (!fr.converged && !quiet) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT " age %g s: g2 fit did not converge (%s)\n", r, age[w], fr.reason));
+    }
+    const double *ge = gerr ? gerr : a->gam_err; /* the jackknife samples use the full run's weights */
+    double       *e  = g0err ? &g0err[r] : &e0;
+    if (a->nwin >= 2) {
+      if (a->extrap_order == 3) { /* exponential: ln Gamma linear in age */
+        double lg[64], le[64], l0, l0e;
+        for (PetscInt w = 0; w < a->nwin && w < 64; w++) {
+          double g = gam[r * a->nwin + w], eg = ge[r * a->nwin + w];
+          lg[w]    = g > 0 ? log(g) : NAN;
+          le[w]    = g > 0 ? eg / g : NAN;
+        }
+        if (a->nwin > 64 || MxExtrapolateZero((int)a->nwin, age, lg, le, 1, &l0, &l0e)) gam0[r] = *e = NAN;
+        else {
+          gam0[r] = exp(l0);
+          *e      = gam0[r] * l0e;
+        }
+      } else if (MxExtrapolateZero((int)a->nwin, age, gam + r * a->nwin, ge + r * a->nwin, (int)a->extrap_order, &gam0[r], e)) gam0[r] = *e = NAN;
+    } else {
+      gam0[r] = gam[r * a->nwin];
+      *e      = ge[r * a->nwin];
+    }
+  }
+  PetscCall(PetscFree3(tau, y, sg));
+  PetscFunctionReturn(0);
+}
+
+/* Delete-a-group jackknife (train index mod K; groups without trains are skipped): each group's
+   trains are left out in turn, g2 and the contrast recomputed from the sums without them, and
+   the fits and the extrapolation redone with the full run's weights. The spread of the K
+   estimates gives errors that include what the fits cannot see: g2 at different lags and
+   overlapping age windows share trains, so their errors are correlated. gamma_err and
+   gamma0_err become the jackknife errors; a ring where a sample has no estimate keeps the fit
+   errors (counted). *g0J: K x nring Gamma0 samples for the D_eff_mean error, NULL when off. */
+static PetscErrorCode Jackknife(MxAnalyze a, const double *age, double **g0J)
+{
+  size_t  ntau = (size_t)a->win_len - 1, ng = (size_t)a->nring * a->nwin * ntau;
+  double  n    = a->ntrains_used, *g2m, *bm, *gJ;
+  PetscInt K   = 0;
+
+  PetscFunctionBeginUser;
+  *g0J              = NULL;
+  a->jk_groups_used = 0;
+  a->jk_fallback    = 0;
+  if (a->jk < 2) PetscFunctionReturn(0);
+  for (PetscInt b = 0; b < a->jk; b++) K += a->jk_n[b] > 0 && a->jk_n[b] < n;
+  if (K < 2) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc3(ng, &g2m, a->nring, &bm, (size_t)K * a->nring * a->nwin, &gJ));
+  PetscCall(PetscMalloc1((size_t)K * a->nring, g0J));
+  for (PetscInt b = 0, k = 0; b < a->jk; b++) {
+    double nn = n - a->jk_n[b];
+    if (!(a->jk_n[b] > 0 && nn > 0)) continue;
+    for (size_t i = 0; i < ng; i++) g2m[i] = (a->g2sum[i] - a->jk_g2[(size_t)b * ng + i]) / nn + 1.0;
+    for (PetscInt r = 0; r < a->nring; r++) bm[r] = (a->bsum[r] - a->jk_b[b * a->nring + r]) / nn;
+    PetscCall(FitGammas(a, g2m, a->g2err, bm, age, gJ + (size_t)k * a->nring * a->nwin, NULL, *g0J + (size_t)k * a->nring, NULL, PETSC_TRUE));
+    k++;
+  }
+  a->jk_groups_used = K;
+  /* sigma^2 = (K - 1)/K sum_k (x_k - mean)^2 */
+  for (PetscInt r = 0; r < a->nring; r++) {
+    for (PetscInt w = -1; w < a->nwin; w++) { /* w = -1: Gamma0 */
+      double s = 0, s2 = 0, m;
+      int    ok = 1;
+      for (PetscInt k = 0; k < K; k++) {
+        double x = w < 0 ? (*g0J)[k * a->nring + r] : gJ[((size_t)k * a->nring + r) * a->nwin + w];
+        ok &= isfinite(x);
+        s += x;
+      }
+      if (!ok) {
+        if (w < 0) a->jk_fallback++;
+        continue;
+      }
+      m = s / K;
+      for (PetscInt k = 0; k < K; k++) {
+        double x = w < 0 ? (*g0J)[k * a->nring + r] : gJ[((size_t)k * a->nring + r) * a->nwin + w];
+        s2 += (x - m) * (x - m);
+      }
+      if (w < 0) a->gam0_err[r] = sqrt((K - 1.0) / K * s2);
+      else a->gam_err[r * a->nwin + w] = sqrt((K - 1.0) / K * s2);
+    }
+  }
+  PetscCall(PetscFree3(g2m, bm, gJ));
+  PetscFunctionReturn(0);
+}
+
 /* Means and errors over trains, TAO fits per ring and age, zero-age extrapolation. Rank 0. */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a)
 {
@@ -48,46 +158,17 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   /* fits: g2 - 1 = beta exp(-2 Gamma tau) per ring and age; then Gamma(q, 0) */
   PetscCall(PetscMalloc4(a->nring * a->nwin, &a->gam, a->nring * a->nwin, &a->gam_err, a->nring, &a->gam0, a->nring, &a->gam0_err));
   PetscCall(PetscMalloc3(a->nring, &a->Deff, a->nring, &a->Deff_err, a->nring, &a->q));
-  double *tau, *y, *sg, *age;
-  PetscCall(PetscMalloc4(ntau, &tau, ntau, &y, ntau, &sg, a->nwin, &age));
-  for (size_t k = 0; k < ntau; k++) tau[k] = (k + 1) * a->dt_s;
+  double *age;
+  PetscCall(PetscMalloc1(a->nwin, &age));
   for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
+  PetscCall(FitGammas(a, a->g2, a->g2err, a->beta, age, a->gam, a->gam_err, a->gam0, a->gam0_err, PETSC_FALSE));
+  PetscCall(PetscMalloc2(a->nring * a->nwin, &a->gam_err_fit, a->nring, &a->gam0_err_fit));
+  PetscCall(PetscArraycpy(a->gam_err_fit, a->gam_err, a->nring * a->nwin));
+  PetscCall(PetscArraycpy(a->gam0_err_fit, a->gam0_err, a->nring));
+  double *g0J = NULL; /* jackknife: Gamma0 of each group-deleted sample, K x nring */
+  PetscCall(Jackknife(a, age, &g0J));
   for (PetscInt r = 0; r < a->nring; r++) {
     a->q[r] = qm[r];
-    for (PetscInt w = 0; w < a->nwin; w++) {
-      MxG2FitResult fr;
-      int           m = 0;
-      for (size_t k = 0; k < ntau; k++) {
-        size_t i = (r * a->nwin + w) * ntau + k;
-        if (!(a->g2err[i] > 0) || !isfinite(a->g2[i])) continue;
-        tau[m] = (k + 1) * a->dt_s;
-        y[m]   = a->g2[i] - 1;
-        sg[m]  = a->g2err[i];
-        m++;
-      }
-      PetscCall(MxG2FitExp(a->fit, m, tau, y, sg, a->beta[r], &fr));
-      a->gam[r * a->nwin + w]     = fr.converged ? fr.gamma : NAN;
-      a->gam_err[r * a->nwin + w] = fr.converged ? fr.gamma_err : NAN;
-      if (!fr.converged) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT " age %g s: g2 fit did not converge (%s)\n", r, age[w], fr.reason));
-    }
-    if (a->nwin >= 2) {
-      if (a->extrap_order == 3) { /* exponential: ln Gamma linear in age */
-        double lg[64], le[64], l0, l0e;
-        for (PetscInt w = 0; w < a->nwin && w < 64; w++) {
-          double g = a->gam[r * a->nwin + w], e = a->gam_err[r * a->nwin + w];
-          lg[w]    = g > 0 ? log(g) : NAN;
-          le[w]    = g > 0 ? e / g : NAN;
-        }
-        if (a->nwin > 64 || MxExtrapolateZero((int)a->nwin, age, lg, le, 1, &l0, &l0e)) a->gam0[r] = a->gam0_err[r] = NAN;
-        else {
-          a->gam0[r]     = exp(l0);
-          a->gam0_err[r] = a->gam0[r] * l0e;
-        }
-      } else if (MxExtrapolateZero((int)a->nwin, age, a->gam + r * a->nwin, a->gam_err + r * a->nwin, (int)a->extrap_order, &a->gam0[r], &a->gam0_err[r])) a->gam0[r] = a->gam0_err[r] = NAN;
-    } else {
-      a->gam0[r]     = a->gam[r * a->nwin];
-      a->gam0_err[r] = a->gam_err[r * a->nwin];
-    }
     a->Deff[r]     = a->gam0[r] / (qm[r] * qm[r]) * 1e-8; /* angstrom^2/s -> um^2/s */
     a->Deff_err[r] = a->gam0_err[r] / (qm[r] * qm[r]) * 1e-8;
   }
@@ -104,8 +185,38 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
       a->Deff[r] = a->Deff_err[r] = NAN;
     }
   }
+  /* D_eff_mean, weighted by the rings' errors; with the jackknife, its error comes from the
+     same group-deleted samples (weights fixed), so the rings' correlation is in it too */
   if (MxWeightedMean((int)a->nring, a->Deff, a->Deff_err, &a->Deff_mean, &a->Deff_mean_err)) a->Deff_mean = a->Deff_mean_err = NAN;
-  PetscCall(PetscFree4(tau, y, sg, age));
+  {
+    double *ef, m, e;
+    PetscCall(PetscMalloc1(a->nring, &ef));
+    for (PetscInt r = 0; r < a->nring; r++) ef[r] = a->gam0_err_fit[r] / (qm[r] * qm[r]) * 1e-8;
+    a->Deff_mean_err_fit = MxWeightedMean((int)a->nring, a->Deff, ef, &m, &e) ? NAN : e;
+    PetscCall(PetscFree(ef));
+  }
+  if (g0J && isfinite(a->Deff_mean)) {
+    PetscInt K = a->jk_groups_used;
+    double   sw = 0, s = 0, s2 = 0, *dm;
+    int      ok = 1;
+    PetscCall(PetscCalloc1(K, &dm));
+    for (PetscInt r = 0; r < a->nring; r++) {
+      if (!isfinite(a->Deff[r]) || !(a->Deff_err[r] > 0) || !isfinite(a->Deff_err[r])) continue;
+      double w = 1.0 / (a->Deff_err[r] * a->Deff_err[r]);
+      sw += w;
+      for (PetscInt k = 0; k < K; k++) dm[k] += w * g0J[k * a->nring + r] / (qm[r] * qm[r]) * 1e-8;
+    }
+    for (PetscInt k = 0; k < K; k++) {
+      dm[k] /= sw;
+      ok &= isfinite(dm[k]);
+      s += dm[k];
+    }
+    for (PetscInt k = 0; k < K; k++) s2 += (dm[k] - s / K) * (dm[k] - s / K);
+    if (ok) a->Deff_mean_err = sqrt((K - 1.0) / K * s2);
+    PetscCall(PetscFree(dm));
+  }
+  PetscCall(PetscFree(g0J));
+  PetscCall(PetscFree(age));
   /* SAXS over the run and per pulse */
   PetscCall(PetscMalloc5(a->saxs_nbins, &a->saxs_q, a->saxs_nbins, &a->saxs_I, a->saxs_nbins, &a->saxs_err, (size_t)a->saxs_nbins * nf, &a->saxs_Ip, (size_t)a->saxs_nbins * nf, &a->saxs_Ip_err));
   for (PetscInt b = 0; b < a->saxs_nbins; b++) {
@@ -217,6 +328,12 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   PetscCall(W(a, f, "/xpcs/fit/D_eff_err", 1, d1, a->Deff_err, "um^2/s"));
   PetscCall(W(a, f, "/xpcs/fit/D_eff_mean", 0, NULL, &a->Deff_mean, "um^2/s"));
   PetscCall(W(a, f, "/xpcs/fit/D_eff_mean_err", 0, NULL, &a->Deff_mean_err, "um^2/s"));
+  /* the errors the fits propagate (treating lags and age windows as independent), beside */
+  PetscCall(W(a, f, "/xpcs/fit/gamma_err_fit", 2, d2, a->gam_err_fit, "1/s"));
+  PetscCall(W(a, f, "/xpcs/fit/gamma0_err_fit", 1, d1, a->gam0_err_fit, "1/s"));
+  PetscCall(W(a, f, "/xpcs/fit/D_eff_mean_err_fit", 0, NULL, &a->Deff_mean_err_fit, "um^2/s"));
+  v = (double)a->jk_groups_used;
+  PetscCall(W(a, f, "/xpcs/fit/jackknife_groups", 0, NULL, &v, ""));
   d1[0] = (hsize_t)nids;
   PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids", H5T_NATIVE_UINT64, 1, d1, a->train_ids_used, ""));
   v = a->nleft_noneighbour;
@@ -319,6 +436,8 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          Gamma0[1/s]            D_eff[um^2/s]\n"));
     for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));
     PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s\n", a->Deff_mean, a->Deff_mean_err));
+    if (a->jk_groups_used) PetscCall(PetscViewerASCIIPrintf(v, "  errors: jackknife over %" PetscInt_FMT " train groups (the fits alone give +- %.3f for D_eff_mean)%s\n", a->jk_groups_used, a->Deff_mean_err_fit, a->jk_fallback ? "; some rings keep fit errors" : ""));
+    else PetscCall(PetscViewerASCIIPrintf(v, "  errors: from the fits (lags and age windows taken as independent; -g2_jackknife N for a jackknife over train groups)\n"));
     if (a->xgm_mean) PetscCall(PetscViewerASCIIPrintf(v, "  XGM %s: %" PetscInt_FMT " trains dropped (a pulse below %g of the median energy, or mean energy beyond %g robust sigmas), %" PetscInt_FMT " trains without an XGM record kept\n", a->xgm_used, a->ndrop_xgm, (double)a->xgm_min_frac, (double)a->xgm_sigma, a->nxgm_missing));
     else if (strcmp(a->xgm, "off")) PetscCall(PetscViewerASCIIPrintf(v, "  XGM: no XGM record found beside the run; no pulse-energy filter\n"));
     for (PetscInt r = 0; r < a->nring && a->ring_empty; r++)
@@ -347,6 +466,8 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   if (a->sumC) PetscCall(PetscFree3(a->sumC, a->sumCraw, a->sumXC));
   if (a->g2sum) PetscCall(PetscFree2(a->g2sum, a->g2sq));
   if (a->bsum) PetscCall(PetscFree2(a->bsum, a->bsq));
+  if (a->jk_g2) PetscCall(PetscFree3(a->jk_g2, a->jk_b, a->jk_n));
+  if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
   PetscCall(PetscFree(a->saxs));
   PetscCall(PetscFree(a->saxs_run));
   if (a->C) PetscCall(PetscFree3(a->C, a->Craw, a->XC));

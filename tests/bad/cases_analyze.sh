@@ -5,6 +5,7 @@ expect an_one_frame   "analyze: 1 frame\\(s\\) per train selected" -- analyze -r
 expect an_block       "option -corr_block: must be >= 1" -- analyze -run "$good" -corr_block 0 -o "$bad/dump_an_block.h5"
 expect an_rings       "options -rings_q_min 0.5 and -rings_q_max 0.4: need q_min < q_max" -- analyze -run "$good" -rings_q_min 0.5 -rings_q_max 0.4 -o "$bad/dump_an_rings.h5"
 expect an_extrap     "option -g2_extrapolation: quadratic needs at least 3 age windows, there are 1" -- analyze -run "$good" -g2_extrapolation quadratic -o "$bad/dump_an_extrap.h5"
+expect an_jackknife  "option -g2_jackknife: -2 must be 0 \\(off\\) or a number of train groups" -- analyze -run "$good" -g2_jackknife -2 -o "$bad/dump_an_jackknife.h5"
 expect an_distance    "option -geom_distance_m: -1.? is not a positive distance" -- analyze -run "$good" -geom_distance_m -1 -o "$bad/dump_an_distance.h5"
 expect an_energy      "option -geom_energy_kev: 0.? is not a positive energy" -- analyze -run "$good" -geom_energy_kev 0 -o "$bad/dump_an_energy.h5"
 expect an_edges       "option -rings_q_edges: edges must be strictly increasing" -- analyze -run "$good" -rings_q_edges 0.02,0.01 -o "$bad/dump_an_edges.h5"

@@ -1,19 +1,22 @@
 #!/usr/bin/python3
 """mxpcs analyze results against the truth of the mxpcs simulate run they came from.
 
-usage: check_analyze.py RESULTS.h5 SIM_DIR [--noxc RESULTS_NOXC.h5]
+usage: check_analyze.py RESULTS.h5 SIM_DIR [--noxc RESULTS_NOXC.h5] [--disjoint RESULTS_DISJOINT.h5]
 
 For every ring whose decay is measurable at the pulse spacing (0.05 < Gamma0 dt < 1.5):
 Gamma(q, 0) within 5 % of the truth (averaged over the ring's pixels), beta within 5 % of the
 realised contrast, and D_eff_mean within 3 % of the truth. With --noxc, the same run analysed
 without the neighbour-train correction must be measurably biased (contrast off by more than
-5 % and by more than 3x the corrected run's deviation in most rings)."""
+5 % and by more than 3x the corrected run's deviation in most rings). With --disjoint, the same
+run analysed with disjoint age windows: the jackknife error of D_eff_mean must not depend on how
+much the windows overlap (ratio 0.6..1.5; the errors the fits propagate shrink with the
+overlap), and D_eff_mean must lie within 3 of its errors of the truth."""
 import argparse, sys
 import h5py, numpy as np
 
 ap = argparse.ArgumentParser()
 ap.add_argument('results'); ap.add_argument('sim')
-ap.add_argument('--noxc')
+ap.add_argument('--noxc'); ap.add_argument('--disjoint')
 a = ap.parse_args()
 t = h5py.File(a.sim + '/truth.h5', 'r')
 tq, tg0, tH, tS = t['truth/q'][...], t['truth/gamma0'][...], t['truth/H'][...], t['truth/S'][...]
@@ -63,5 +66,17 @@ if a.noxc:
     print('without the correction: contrast off by %s %% (corrected: %s %%)' % (
         np.round(100 * devn, 1).tolist(), np.round(100 * dev, 1).tolist()))
     if biased.mean() < 0.5: fails.append('-corr_xc 0 is not measurably biased')
+if a.disjoint:
+    g = lambda path, k: float(h5py.File(path, 'r')['xpcs/fit/' + k][()])
+    K = g(a.results, 'jackknife_groups')
+    e_s, e_d = g(a.results, 'D_eff_mean_err'), g(a.disjoint, 'D_eff_mean_err')
+    f_s, f_d = g(a.results, 'D_eff_mean_err_fit'), g(a.disjoint, 'D_eff_mean_err_fit')
+    ok = K >= 2 and 0.6 < e_s / e_d < 1.5
+    print('D_eff_mean error, overlapping / disjoint age windows: jackknife (%d groups) %.3f / %.3f = %.2f; '
+          'the fits alone %.3f / %.3f = %.2f  %s' % (K, e_s, e_d, e_s / e_d, f_s, f_d, f_s / f_d, 'ok' if ok else 'FAIL'))
+    if not ok: fails.append('jackknife error depends on the window overlap')
+    pull = (Dm - Dt) / Dme
+    print('D_eff_mean - truth = %.2f jackknife errors (limit 3)  %s' % (pull, 'ok' if abs(pull) < 3 else 'FAIL'))
+    if abs(pull) >= 3: fails.append('D_eff_mean pull %.2f' % pull)
 print('%d failed: %s' % (len(fails), fails) if fails else 'all checks passed')
 sys.exit(1 if fails else 0)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Simulate the colloid with artifacts on, analyse it with and without the neighbour-train
-# correction at NP ranks (P pixel parts), and check the results against the truth.
+# correction at NP ranks (P pixel parts), and with disjoint age windows (the jackknife errors
+# must not depend on the overlap), and check the results against the truth.
 # usage: check_analyze.sh DATADIR NP P
 set -eu
 data=$1 np=$2 parts=$3
@@ -14,4 +15,5 @@ fi
 out=$data/analyze_n${np}_p${parts}
 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -o "$out.h5"
 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -corr_xc 0 -o "$out.noxc.h5" >/dev/null
-"$MX_PYTHON" "$(dirname "$0")/check_analyze.py" "$out.h5" "$sim" --noxc "$out.noxc.h5"
+"$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -g2_age_step 21 -o "$out.disjoint.h5" >/dev/null
+"$MX_PYTHON" "$(dirname "$0")/check_analyze.py" "$out.h5" "$sim" --noxc "$out.noxc.h5" --disjoint "$out.disjoint.h5"
