@@ -76,4 +76,7 @@ PetscErrorCode MxReaderReadXgm(MxReader r, const char where[], const char source
 PetscErrorCode MxReaderView(MxReader r, PetscViewer v);
 /* Anomalies found while scanning ('\n'-separated lines) and how many trains were dropped. */
 PetscErrorCode MxReaderGetAnomalies(MxReader r, PetscInt *n, const char **text, PetscInt *ndropped);
+/* Pixel values of the last MxReaderRead that were NaN or inf where neither the file's mask nor
+   the user mask flags the pixel (they are masked, and the caller counts them); and -strict. */
+PetscErrorCode MxReaderGetLastNonFinite(MxReader r, double *n, PetscBool *strict, const char **dir);
 PetscErrorCode MxReaderDestroy(MxReader *r);

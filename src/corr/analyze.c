@@ -566,6 +566,10 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(PetscMalloc4(L.total + 2, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
   PetscCall(PetscMalloc2(nC, &C, nC, &XC));
   PetscCall(PetscCalloc1(ntr, &used));
+  PetscCall(PetscFree(a->unread));
+  PetscCall(PetscCalloc1(ntr + 1, &a->unread));
+  PetscBool strict;
+  PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, &strict, NULL));
   int *list;
   PetscCall(PetscMalloc1(ldmax + 1, &list));
 
@@ -626,8 +630,12 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
           for (size_t p = 0; p < a->npix; p++)
             if (valid[p]) a->img_sum[p] += row[p];
         }
-      if (t >= t0 && t < t1)
+      if (t >= t0 && t < t1) {
+        double nn;
         for (size_t p = 0; p < a->npix; p++) a->img_n[p] += valid[p] ? (double)nf : 0.0;
+        PetscCall(MxReaderGetLastNonFinite(a->reader, &nn, NULL, NULL));
+        a->nnonfinite += nn;
+      }
     } else ierr = le;
     buf[L.total] = le ? 1 : 0; /* the block stops together */
     /* the block checkpoints together: on a signal, at the interval, or every N trains */
@@ -643,6 +651,20 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     a->t_corr += c2 - c1;
     a->t_comm += c3 - c2;
     a->ntrains_read++;
+    if (buf[L.total] > 0 && !strict) {
+      /* train t could not be read (a corrupted chunk, a read error) on some rank of the block:
+         dropped like an outlier (no neighbour of anything), counted, listed and reported */
+      if (le && t >= t0 && t < t1) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "mxpcs analyze: warning: %s; train dropped (-strict makes this an error)\n", MxErrorMessage(NULL)));
+      if (le) MxErrorClear();
+      ierr = 0;
+      if (ipart == 0 && t >= t0 && t < t1) a->unread[t] = 1;
+      if (ipart == 0 && have_prev && t - 1 >= t0 && t - 1 < t1) {
+        PetscCall(Finalise(a, t - 1, rs_prev, have_Xprev ? Xprev : NULL, NULL, C, XC));
+        used[t - 1] = 1;
+      }
+      have_prev = have_Xprev = PETSC_FALSE;
+      continue;
+    }
     if (buf[L.total] > 0) {
       if (!ierr) ierr = PETSC_ERR_LIB; /* another rank of the block failed; its message wins below */
       break;
@@ -739,6 +761,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   MX_REDUCE(a->saxs_run, (size_t)a->saxs_nbins * 3);
   MX_REDUCE(cnt, 3);
   MX_REDUCE(used, ntr);
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, a->unread, (int)ntr, MPI_DOUBLE, MPI_SUM, a->comm)); /* every rank writes its list */
 #undef MX_REDUCE
   { /* mean detector image of the modules read: every rank adds its pixels and trains */
     PetscInt        nmod;
@@ -770,6 +793,15 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(PetscLogEventEnd(MX_AN_REDUCE, 0, 0, 0, 0));
   a->ntrains_used      = cnt[0];
   a->nleft_noneighbour = cnt[1];
+  { /* NaN/inf pixel values that no mask flags: masked, counted, reported; an error with -strict */
+    PetscBool   strict;
+    const char *dir;
+    PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, &strict, &dir));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &a->nnonfinite, 1, MPI_DOUBLE, MPI_SUM, a->comm));
+    PetscCheck(!strict || a->nnonfinite == 0, a->comm, PETSC_ERR_FILE_UNEXPECTED, "run %s: %.0f pixel values are NaN or inf where the mask does not flag them (-strict; without it they are masked, counted and reported)", dir, a->nnonfinite);
+  }
+  a->nunread = 0;
+  for (PetscInt t = 0; t < ntr; t++) a->nunread += a->unread[t] > 0;
   if (!rank) {
     PetscCall(PetscMalloc1(ntr, &a->train_ids_used));
     a->ntrain_ids_used = 0;

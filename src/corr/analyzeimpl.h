@@ -43,6 +43,9 @@ struct _p_MxAnalyze {
   PetscInt jk;                       /* jackknife groups (train index mod jk); < 2: errors from the fits */
   double  *jk_g2, *jk_b, *jk_n;      /* per group: g2 sums (jk * ng), contrast sums (jk * nring), trains (jk) */
   double   ntrains_used, nleft_out, nleft_noneighbour;
+  double  *unread;                   /* ntrains: 1 where this block's train could not be read (dropped) */
+  double   nunread;                  /* rank 0 after the reduction: how many */
+  double   nnonfinite;               /* NaN/inf pixel values no mask flags, in this block's trains (masked) */
   double  *saxs;                     /* nbins * nf * 3: sum I, sum I^2, count (pixel-frames) */
   double  *saxs_run;                 /* nbins * 3 over the run, per pixel-train means */
   double  *img_sum, *img_n;          /* npix: photons and frames of each pixel read (trains of this block) */

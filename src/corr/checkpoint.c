@@ -106,6 +106,8 @@ static int Blocks(MxAnalyze a, MxAnalyzeLoopState *s, Block *b)
   b[k++]    = (Block){a->g2sq, ng};
   b[k++]    = (Block){a->bsum, (size_t)a->nring};
   b[k++]    = (Block){a->bsq, (size_t)a->nring};
+  b[k++]    = (Block){&a->nnonfinite, 1};
+  b[k++]    = (Block){a->unread, (size_t)s->ntr};
   if (a->jk >= 2) {
     b[k++] = (Block){a->jk_g2, (size_t)a->jk * ng};
     b[k++] = (Block){a->jk_b, (size_t)a->jk * a->nring};

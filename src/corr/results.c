@@ -346,6 +346,13 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   PetscCall(W(a, f, "/xpcs/meta/trains_dropped_xgm", 0, NULL, &v, ""));
   v = (double)a->nring_empty;
   PetscCall(W(a, f, "/xpcs/meta/rings_without_photons", 0, NULL, &v, ""));
+  PetscCall(W(a, f, "/xpcs/meta/nonfinite_values", 0, NULL, &a->nnonfinite, ""));
+  {
+    PetscInt nd;
+    PetscCall(MxRingsGetDropped(a->rings, &nd));
+    v = (double)nd;
+    PetscCall(W(a, f, "/xpcs/meta/rings_dropped_few_pixels", 0, NULL, &v, ""));
+  }
   { /* what the reader skipped (bad trains, modules without data): counted and listed */
     PetscInt    na, nd;
     const char *text;
@@ -371,6 +378,13 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
       if (a->drop[i] == 1) ids[n++] = tid[i];
     d1[0] = (hsize_t)n;
     PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_intensity", H5T_NATIVE_UINT64, 1, d1, ids, ""));
+    n = 0;
+    for (PetscInt i = 0; i < ntr; i++)
+      if (a->unread[i] > 0) ids[n++] = tid[i];
+    d1[0] = (hsize_t)n;
+    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_unreadable", H5T_NATIVE_UINT64, 1, d1, ids, ""));
+    v = (double)n;
+    PetscCall(W(a, f, "/xpcs/meta/trains_dropped_unreadable", 0, NULL, &v, ""));
     PetscCall(PetscFree(ids));
   }
   if (a->xgm_mean) {
@@ -442,6 +456,13 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     else if (strcmp(a->xgm, "off")) PetscCall(PetscViewerASCIIPrintf(v, "  XGM: no XGM record found beside the run; no pulse-energy filter\n"));
     for (PetscInt r = 0; r < a->nring && a->ring_empty; r++)
       if (a->ring_empty[r]) PetscCall(PetscViewerASCIIPrintf(v, "  ring %" PetscInt_FMT " (q = %.5f 1/A): zero mean intensity in some frame of the trains used (no photons): C, g2 and rates undefined, left out of D_eff_mean\n", r, a->q[r]));
+    {
+      PetscInt nd;
+      PetscCall(MxRingsGetDropped(a->rings, &nd));
+      if (nd > 0) PetscCall(PetscViewerASCIIPrintf(v, "  %" PetscInt_FMT " ring(s) dropped: too few good pixels (-rings_min_pixels; `mxpcs qmap` lists the rings)\n", nd));
+    }
+    if (a->nunread > 0) PetscCall(PetscViewerASCIIPrintf(v, "  %g train(s) dropped because their frames could not be read (corrupted file?): listed in /xpcs/meta/train_ids_dropped_unreadable; -strict makes this an error\n", a->nunread));
+    if (a->nnonfinite > 0) PetscCall(PetscViewerASCIIPrintf(v, "  %.0f pixel values were NaN or inf where the mask does not flag them: masked (-strict makes this an error)\n", a->nnonfinite));
     if (a->nwin == 1) PetscCall(PetscViewerASCIIPrintf(v, "  note: one age window, so Gamma0 is Gamma at age %g s, not extrapolated to zero age (use a smaller -g2_age_step or -g2_age_window)\n", (a->win_start[0] + 0.5 * (a->win_len - 1)) * a->dt_s));
   }
   PetscFunctionReturn(0);
@@ -467,6 +488,7 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   if (a->g2sum) PetscCall(PetscFree2(a->g2sum, a->g2sq));
   if (a->bsum) PetscCall(PetscFree2(a->bsum, a->bsq));
   if (a->jk_g2) PetscCall(PetscFree3(a->jk_g2, a->jk_b, a->jk_n));
+  PetscCall(PetscFree(a->unread));
   if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
   PetscCall(PetscFree(a->saxs));
   PetscCall(PetscFree(a->saxs_run));

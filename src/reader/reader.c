@@ -369,7 +369,8 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRang
   PetscCheck(r->setup, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "MxReaderSetUp() first");
   PetscCheck(t >= 0 && t < idx->ntrains, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "train index %" PetscInt_FMT " out of range 0..%" PetscInt_FMT, t, idx->ntrains - 1);
   PetscCall(PetscLogEventBegin(MX_READER_READ, 0, 0, 0, 0));
-  tid = idx->tid[t];
+  tid               = idx->tid[t];
+  r->last_nonfinite = 0;
   for (int k = 0; k < nranges; k++) npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
   for (int k = 0; k < nranges; k++) {
     const MxRowRange *rr  = &ranges[k];
@@ -446,18 +447,30 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRang
     H5Sclose(ms);
     const float     scale = (float)(1.0 / r->adu_per_photon);
     const uint8_t  *um    = r->user_mask ? r->user_mask + (size_t)rr->module * MX_MODPIX + (size_t)rr->ss0 * MX_NFS : NULL;
+    size_t          nonfinite = 0;
     for (PetscInt fr = 0; fr < r->nsel; fr++) {
       float         *v = data + fr * npix + off;
       unsigned char *b = bad + fr * npix + off;
       for (size_t p = 0; p < nrp; p++) {
-        int isbad = !isfinite(v[p]) || (um && um[p]) || (have_mask && r->mbuf[fr * nrp + p]);
-        b[p]      = (unsigned char)isbad;
-        v[p]      = isbad ? 0.0f : v[p] * scale;
+        int flagged = (um && um[p]) || (have_mask && r->mbuf[fr * nrp + p]), nf = !isfinite(v[p]);
+        nonfinite += (size_t)(nf && !flagged);
+        b[p] = (unsigned char)(nf || flagged);
+        v[p] = b[p] ? 0.0f : v[p] * scale;
       }
     }
+    r->last_nonfinite += (double)nonfinite;
     off += nrp;
   }
   PetscCall(PetscLogEventEnd(MX_READER_READ, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetLastNonFinite(MxReader r, double *n, PetscBool *strict, const char **dir)
+{
+  PetscFunctionBeginUser;
+  if (dir) *dir = r->idx.dir;
+  if (n) *n = r->last_nonfinite;
+  if (strict) *strict = r->scan.strict;
   PetscFunctionReturn(0);
 }
 

@@ -61,6 +61,7 @@ struct _p_MxReader {
   MxRunIndex     idx;
   PetscInt       modules[MX_NMOD], nmodules;
   PetscInt       nsel;       /* selected frames per train */
+  double         last_nonfinite; /* NaN/inf values not flagged by a mask in the last MxReaderRead */
   PetscInt      *sel;        /* their positions within the train */
   uint64_t      *pulse_ids, *cell_ids; /* of the selected frames (run pattern) */
   unsigned char *user_mask;

@@ -288,7 +288,7 @@ PetscErrorCode MxRingsSetUp(MxRings r, MxGeom g, const unsigned char *bad)
   }
   if (!ngood) {
     PetscCall(PetscFree(excl));
-    SETERRQ(r->comm, PETSC_ERR_ARG_WRONG, "no good pixels: every covered pixel is masked");
+    SETERRQ(r->comm, PETSC_ERR_ARG_WRONG, "no good pixels: every covered pixel is masked (by the geometry's bad regions, the run's mask or -mask_file)");
   }
 
   /* edges */

@@ -18,3 +18,34 @@ if [ ! -f "$bad/dark/truth.h5" ]; then
   timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_photons 1e-12 -sim_artifacts 0 -sim_subpixels 1 -o "$bad/dark" >/dev/null 2>&1
 fi
 expect an_no_photons  "every q-ring has zero mean intensity in some frame \\(no photons\\)" -- analyze -run "$bad/dark" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.01 -rings_q_max 0.03 -rings_n 3 -g2_age_window 4 -o "$bad/dump_an_no_photons.h5"
+# train IDs repeated or out of order in one file's INDEX: the entry is skipped, counted, reported
+expect_ok dup_train     "INDEX/trainId not increasing at row 3 \\(train 1200000002 after 1200000002\\); entry skipped" -- info -run "$bad/dup_train"
+expect    dup_strict    "AGIPD00-S00000.h5: INDEX/trainId not increasing at row 3 .*-strict" -- info -run "$bad/dup_train" -strict $(dump dup_strict)
+expect_ok nonmono_train "INDEX/trainId not increasing at row 3 \\(train 1200000002 after 1200000003\\); entry skipped" -- info -run "$bad/nonmono_train"
+# NaN and inf pixel values the mask does not flag: masked, counted, reported; -strict: an error
+expect_ok nan_values    "6760 pixel values were NaN or inf where the mask does not flag them: masked" -- analyze -run "$bad/nan_values" -analyze_progress 0 -o "$bad/ok_nan_values.h5"
+expect    nan_strict    "nan_values: 6760 pixel values are NaN or inf where the mask does not flag them \\(-strict" -- analyze -run "$bad/nan_values" -analyze_progress 0 -strict -o "$bad/dump_nan_strict.h5"
+# bytes zeroed in the middle of a file (the object header of image/data)
+expect    zeroed_header "zeroed_header/CORR-R0123-AGIPD00-S00000.h5: cannot open INSTRUMENT/MID_DET_AGIPD1M-1/DET/0CH0:xtdf/image/data" -- info -run "$bad/zeroed_header" $(dump zeroed_header)
+# a corrupted compressed chunk (image/mask of one frame): that train is dropped, counted and
+# listed; -strict makes it an error naming file, dataset and train
+rm -rf "$bad/zc" "$bad/zc.part"
+timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_subpixels 1 -sim_compress 1 -o "$bad/zc" >/dev/null 2>&1
+"$MX_PYTHON" - "$bad/zc" <<'PY'
+import glob, sys, h5py
+p = glob.glob(sys.argv[1] + '/proc/r0001/*AGIPD04-S00000.h5')[0]
+with h5py.File(p, 'r') as f:   # frame 13 = train 2 (1000001002), pulse 1
+    ci = f['INSTRUMENT/MID_DET_AGIPD1M-1/CORR/4CH0:output/image/mask'].id.get_chunk_info(13)
+with open(p, 'r+b') as f:
+    f.seek(ci.byte_offset + 8); f.write(b'\xff' * 64)
+PY
+zc=(-run "$bad/zc" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.006 -rings_q_max 0.03 -rings_n 4 -g2_age_window 3 -analyze_progress 0)
+expect_ok corrupt_chunk "1\\.? train\\(s\\) dropped because their frames could not be read" -- analyze "${zc[@]}" -o "$bad/ok_corrupt_chunk.h5"
+if [ -f "$bad/ok_corrupt_chunk.h5" ] && ! "$MX_PYTHON" -c "import h5py,sys; assert list(h5py.File(sys.argv[1])['xpcs/meta/train_ids_dropped_unreadable'][...]) == [1000001002]" "$bad/ok_corrupt_chunk.h5"; then
+  echo "FAIL corrupt_chunk: /xpcs/meta/train_ids_dropped_unreadable is not [1000001002]"; fails=$((fails + 1))
+fi
+expect    corrupt_strict "AGIPD04-S00000.h5: reading INSTRUMENT/MID_DET_AGIPD1M-1/CORR/4CH0:output/image/mask for train 1000001002 failed" -- analyze "${zc[@]}" -strict -o "$bad/dump_corrupt_strict.h5"
+# a ring with too few pixels is dropped and reported; a mask that covers everything is an error
+expect_ok ring_few      "1 ring\\(s\\) dropped: too few good pixels" -- analyze -run "$bad/nan_values" -rings_q_edges 0.0001,0.0002,0.03,0.05 -analyze_progress 0 -o "$bad/ok_ring_few.h5"
+"$MX_PYTHON" -c "import h5py, numpy as np, sys; h5py.File(sys.argv[1], 'w')['mask'] = np.ones((16, 512, 128), np.uint8)" "$bad/all_masked.h5"
+expect    all_masked    "no good pixels: every covered pixel is masked" -- analyze -run "$bad/nan_values" -mask_file "$bad/all_masked.h5" -analyze_progress 0 -o "$bad/dump_all_masked.h5"

@@ -66,4 +66,36 @@ d = copy('wrong_train_rows', [0])
 with h5py.File(os.path.join(d, 'CORR-R0123-AGIPD00-S00000.h5'), 'r+') as f:
     t = f['INSTRUMENT/MID_DET_AGIPD1M-1/DET/0CH0:xtdf/image/trainId']
     v = t[...]; v[2] = 1200000077; t[...] = v
+# train IDs: entry 2 of module 0's INDEX repeated (a duplicate), and entries 2, 3 swapped (not
+# increasing); the rows stay consistent, so only the order is wrong
+def index_rows(name, fix):
+    d = copy(name, [0, 3])
+    with h5py.File(os.path.join(d, 'CORR-R0123-AGIPD00-S00000.h5'), 'r+') as f:
+        s = 'INDEX/MID_DET_AGIPD1M-1/DET/0CH0:xtdf/image/'
+        for ds in (f['INDEX/trainId'], f[s + 'first'], f[s + 'count']):
+            v = ds[...]; fix(v); ds[...] = v
+def dup(v): v[3] = v[2]
+def swap(v): v[[2, 3]] = v[[3, 2]]
+index_rows('dup_train', dup)
+index_rows('nonmono_train', swap)
+# NaN and inf pixel values where the mask does not flag them, in one train of every module
+d = copy('nan_values', [m for m in range(16) if m not in (3, 5)])  # modules without gaps
+for fn in os.listdir(d):
+    with h5py.File(os.path.join(d, fn), 'r+') as f:
+        s = src_of(f)
+        tid = f['INSTRUMENT/MID_DET_AGIPD1M-1/DET/%s/image/trainId' % s][...].ravel()
+        rows = np.nonzero(tid == 1200000002)[0]
+        if len(rows) == 0: continue
+        g = f['INSTRUMENT/MID_DET_AGIPD1M-1/DET/%s/image/data' % s]
+        v = g[rows[0]]; v[100:104, :] = np.nan; v[200, :8] = np.inf; g[rows[0]] = v
+        if 'mask' in f['INSTRUMENT/MID_DET_AGIPD1M-1/DET/%s/image' % s]:
+            m = f['INSTRUMENT/MID_DET_AGIPD1M-1/DET/%s/image/mask' % s]
+            mv = m[rows[0]]; mv[100:104, :] = 0; mv[200, :8] = 0; m[rows[0]] = mv
+# bytes zeroed in the middle of a file: the object header of module 0's image/data
+d = copy('zeroed_header', [0])
+p = os.path.join(d, 'CORR-R0123-AGIPD00-S00000.h5')
+with h5py.File(p, 'r') as f:
+    addr = h5py.h5o.get_info(f['INSTRUMENT/MID_DET_AGIPD1M-1/DET/0CH0:xtdf/image/data'].id).addr
+with open(p, 'r+b') as f:
+    f.seek(addr); f.write(b'\0' * 256)
 print('bad runs in', out)
