@@ -351,7 +351,7 @@ static PetscErrorCode FitWriteLocal(const char out[], int ns, const MxFitSample 
 static PetscErrorCode AllHaveRates(MPI_Comm comm, PetscInt ni, char **inputs, PetscBool *all)
 {
   PetscMPIInt rank;
-  int         ok = ni > 0;
+  int         ok = ni > 0, first = -1;
 
   PetscFunctionBeginUser;
   MPI_Comm_rank(comm, &rank);
@@ -360,9 +360,13 @@ static PetscErrorCode AllHaveRates(MPI_Comm comm, PetscInt ni, char **inputs, Pe
       hid_t f = H5Fopen(inputs[i], H5F_ACC_RDONLY, H5P_DEFAULT);
       ok      = f >= 0 && MxH5Exists(f, "/xpcs/fit/gamma") && MxH5Exists(f, "/xpcs/g2/age");
       if (f >= 0) H5Fclose(f);
+      if (!ok) first = (int)i;
     }
   PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  PetscCallMPI(MPI_Bcast(&first, 1, MPI_INT, 0, comm));
   *all = ok ? PETSC_TRUE : PETSC_FALSE;
+  /* a results file of an older or different layout: say why there is no joint fit */
+  if (!ok && first >= 0) PetscCall(PetscPrintf(comm, "mxpcs fit: -fit_mode auto: SAXS fits only, because %s has no /xpcs/fit/gamma and /xpcs/g2/age (not an `mxpcs analyze` results file with rates, or an older layout); -fit_mode joint makes this an error\n", inputs[first]));
   PetscFunctionReturn(0);
 }
 
