@@ -24,9 +24,8 @@ data=${1:?usage: run_slurm_test.sh DATADIR}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 MXPCS=${MXPCS:-$here/build/mxpcs}; MPIEXEC=${MPIEXEC:-mpiexec}; MX_PYTHON=${MX_PYTHON:-/usr/bin/python3}
 export MXPCS OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 HDF5_USE_FILE_LOCKING=FALSE
-# the fit job's options: the joint fit of inputs/fit_joint.yaml does not converge on runs this
-# small, so by default the test fits the SAXS model of each sample (-fit_mode saxs)
-fit_args=${MX_SLURM_FIT_ARGS:--fit_mode saxs}
+# the fit job's options: the joint fit of both samples (the colloid's D0 free, the liquid's given)
+fit_args=${MX_SLURM_FIT_ARGS:--fit_mode joint}
 t_start=$SECONDS
 fails=0
 say() { echo "[slurm-test $(printf '%3d' $((SECONDS - t_start))) s] $*"; }
@@ -254,6 +253,7 @@ check "A: status says done for both runs and the fit" \
 check "A: log_view profiles beside the results (MxAnalyzeTrain)" \
   grep -q MxAnalyzeTrain "$w/outA/colloid.h5.log_view.txt" "$w/outA/liquid.h5.log_view.txt"
 check "A: fit results and its hash sidecar" test -s "$w/outA/joint.h5" -a -s "$w/outA/joint.h5.inputs.sha256"
+check "A: the dependent job ran the joint fit (/joint, the liquid's Ds/D0)" "$MX_PYTHON" -c "import h5py, sys; f = h5py.File(sys.argv[1]); assert f['joint/values'].size > 0 and 0 < f['hydro/liquid/Ds_over_D0'][()] < 1" "$w/outA/joint.h5"
 check "A: the steps ran as 2 MPI ranks under srun --mpi=pmix" \
   bash -c "grep -q 'srun --mpi=pmix' '$w/outA/logs/mx-A-analyze-${arrA}_0.out' && grep -Eq '(2 processors|2 processes|on 2 procs| 2 ranks)' '$w/outA/colloid.h5.log_view.txt'"
 C submit "$w/a.yaml" >"$w/a.submit2"
