@@ -818,9 +818,10 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCheck(a->ntrains_used > 0, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: no train could be used (%g left out without a neighbouring train; -corr_xc 0 uses trains without neighbours)", a->nleft_noneighbour);
   if (!rank) PetscCall(MxAnalyzeResults(a));
   {
-    PetscInt ne[2] = {a->nring_empty, a->nring};
-    PetscCallMPI(MPI_Bcast(ne, 2, MPIU_INT, 0, a->comm));
-    a->nring_empty = ne[0];
+    PetscInt ne[3] = {a->nring_empty, a->nring, a->jk_groups_used};
+    PetscCallMPI(MPI_Bcast(ne, 3, MPIU_INT, 0, a->comm));
+    a->nring_empty    = ne[0];
+    a->jk_groups_used = ne[2]; /* the shape of /xpcs/fit/gamma_jackknife, which every rank writes */
     PetscCheck(ne[0] < ne[1], a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: every q-ring has zero mean intensity in some frame (no photons): wrong -rings_q_min/-rings_q_max for this run, -reader_adu_per_photon too large, or no X-rays");
     PetscCheck(!ne[0] || !a->strict, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: %" PetscInt_FMT " q-ring(s) have zero mean intensity in some frame (no photons) (-strict)", ne[0]);
   }

@@ -57,6 +57,7 @@ struct _p_MxAnalyze {
   double *gam, *gam_err, *gam0, *gam0_err, *Deff, *Deff_err, Deff_mean, Deff_mean_err;
   double *gam_err_fit, *gam0_err_fit, Deff_mean_err_fit; /* the errors the fits propagate */
   PetscInt jk_groups_used, jk_fallback;                  /* groups in the jackknife; rings left with fit errors */
+  double  *gamJ;                                         /* jk_groups_used x nring x nwin: Gamma of each group-deleted sample */
   double *saxs_q, *saxs_I, *saxs_err, *saxs_Ip, *saxs_Ip_err;
   uint64_t *train_ids_used;
   PetscInt  ntrain_ids_used;

@@ -76,7 +76,8 @@ static PetscErrorCode Jackknife(MxAnalyze a, const double *age, double **g0J)
   if (a->jk < 2) PetscFunctionReturn(0);
   for (PetscInt b = 0; b < a->jk; b++) K += a->jk_n[b] > 0 && a->jk_n[b] < n;
   if (K < 2) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc3(ng, &g2m, a->nring, &bm, (size_t)K * a->nring * a->nwin, &gJ));
+  PetscCall(PetscMalloc2(ng, &g2m, a->nring, &bm));
+  PetscCall(PetscMalloc1((size_t)K * a->nring * a->nwin, &gJ));
   PetscCall(PetscMalloc1((size_t)K * a->nring, g0J));
   for (PetscInt b = 0, k = 0; b < a->jk; b++) {
     double nn = n - a->jk_n[b];
@@ -110,7 +111,8 @@ static PetscErrorCode Jackknife(MxAnalyze a, const double *age, double **g0J)
       else a->gam_err[r * a->nwin + w] = sqrt((K - 1.0) / K * s2);
     }
   }
-  PetscCall(PetscFree3(g2m, bm, gJ));
+  PetscCall(PetscFree2(g2m, bm));
+  a->gamJ = gJ; /* written: the joint fit takes the windows' correlation from it */
   PetscFunctionReturn(0);
 }
 
@@ -334,6 +336,10 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
   PetscCall(W(a, f, "/xpcs/fit/D_eff_mean_err_fit", 0, NULL, &a->Deff_mean_err_fit, "um^2/s"));
   v = (double)a->jk_groups_used;
   PetscCall(W(a, f, "/xpcs/fit/jackknife_groups", 0, NULL, &v, ""));
+  if (a->jk_groups_used) {
+    hsize_t d3j[3] = {(hsize_t)a->jk_groups_used, (hsize_t)a->nring, (hsize_t)a->nwin};
+    PetscCall(W(a, f, "/xpcs/fit/gamma_jackknife", 3, d3j, a->gamJ, "1/s"));
+  }
   d1[0] = (hsize_t)nids;
   PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids", H5T_NATIVE_UINT64, 1, d1, a->train_ids_used, ""));
   v = a->nleft_noneighbour;
@@ -489,6 +495,7 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   if (a->bsum) PetscCall(PetscFree2(a->bsum, a->bsq));
   if (a->jk_g2) PetscCall(PetscFree3(a->jk_g2, a->jk_b, a->jk_n));
   PetscCall(PetscFree(a->unread));
+  PetscCall(PetscFree(a->gamJ));
   if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
   PetscCall(PetscFree(a->saxs));
   PetscCall(PetscFree(a->saxs_run));

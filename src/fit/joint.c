@@ -23,6 +23,8 @@ typedef struct {
   /* Gamma(q, age) */
   PetscInt nq, nage;
   double  *q, *age, *gam, *gerr; /* nq x nage */
+  double  *Lw;                   /* nq x nage x nage: per ring, the Cholesky factor of the correlation of its
+                                    valid age windows (from analyze's jackknife samples), NULL: independent */
   /* parameter indices (-1: not a parameter) */
   int      iscale, ibkg, iporod, iphi, iD0, iDs;
   /* H_d cache */
@@ -42,7 +44,7 @@ struct _p_MxJoint {
   MxHeatingLaw heat;
   PetscReal    T0, Ea, xtol;
   double       qa[MX_MAXS], qb[MX_MAXS]; /* SAXS q range of each sample */
-  PetscBool    porod, hd_full;
+  PetscBool    porod, hd_full, gcorr;
   PetscReal    D0opt[MX_MAXS];
   PetscInt     nD0, ndense, dense[MX_MAXS];
   /* problem */
@@ -77,6 +79,7 @@ PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *out)
   j->T0   = 298.15;
   j->Ea   = 12;
   j->xtol = 1e-8;
+  j->gcorr = PETSC_TRUE;
   *out    = j;
   PetscFunctionReturn(0);
 }
@@ -93,6 +96,7 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j)
   PetscCall(PetscOptionsEList("-joint_heating", "Heating law shared by all samples: Gamma(q, age) = Gamma0(q) h(age); linear: h = 1 + k age; stokes: Stokes-Einstein with an Arrhenius viscosity at T = T0 + k age", "", laws, 3, laws[law], &law, NULL));
   PetscCall(PetscOptionsReal("-joint_T0_K", "stokes: temperature before the first pulse (K)", "", j->T0, &j->T0, NULL));
   PetscCall(PetscOptionsReal("-joint_Ea_kJ_mol", "stokes: activation energy of the solvent viscosity (kJ/mol)", "", j->Ea, &j->Ea, NULL));
+  PetscCall(PetscOptionsBool("-joint_gamma_corr", "Weight Gamma(q, age) with the correlation of the age windows (analyze's /xpcs/fit/gamma_jackknife, shrunk 10 % toward independence); 0: windows taken as independent", "", j->gcorr, &j->gcorr, NULL));
   PetscCall(PetscOptionsBool("-joint_porod", "A q^-4 term in every sample's SAXS model", "", j->porod, &j->porod, NULL));
   PetscCall(PetscOptionsString("-joint_q_range", "SAXS q range of the fit a:b for all samples, or a:b,c:d,... per sample in input order (1/angstrom; default: all)", "", range, range, sizeof range, &set));
   PetscCall(PetscOptionsEList("-joint_hd", "Distinct part of the delta-gamma H(q): sg0 (S_gamma0) or full (BM gamma0 multipoles)", "", hds, 2, hds[hd], &hd, NULL));
@@ -162,6 +166,59 @@ static PetscErrorCode ReadD(hid_t f, const char file[], const char path[], int r
   PetscFunctionReturn(0);
 }
 
+static int GamValid(const Sample *s, PetscInt k, PetscInt a);
+
+/* Per ring: the correlation R of Gamma between its valid age windows from the K group-deleted
+   jackknife samples (overlapping windows share pulses, and all share trains), shrunk 10 % toward
+   the identity (K is small), and its Cholesky factor L (R = L L^T): the residuals of a ring are
+   whitened by L^-1, so chi^2 = z^T R^-1 z with z = (model - Gamma)/Gamma_err. A ring whose samples
+   are not all finite, or whose R is not positive definite, keeps independent windows. */
+static PetscErrorCode WindowCorrelation(Sample *s, PetscInt K, const double *gJ)
+{
+  const double lambda = 0.1;
+  PetscInt     na = s->nage;
+
+  PetscFunctionBeginUser;
+  if (K < 2) PetscFunctionReturn(0);
+  PetscCall(PetscCalloc1((size_t)s->nq * na * na, &s->Lw));
+  for (PetscInt q = 0; q < s->nq; q++) {
+    double  *L = s->Lw + (size_t)q * na * na, m[64], c[64 * 64];
+    PetscInt v[64], nv = 0, ok = na <= 64;
+    for (PetscInt a = 0; a < na && ok; a++)
+      if (GamValid(s, q, a)) v[nv++] = a;
+    for (PetscInt i = 0; i < nv && ok; i++) {
+      m[i] = 0;
+      for (PetscInt k = 0; k < K; k++) {
+        double x = gJ[((size_t)k * s->nq + q) * na + v[i]];
+        ok &= isfinite(x);
+        m[i] += x / K;
+      }
+    }
+    for (PetscInt i = 0; i < nv && ok; i++)
+      for (PetscInt l = 0; l <= i; l++) {
+        double cc = 0;
+        for (PetscInt k = 0; k < K; k++) cc += (gJ[((size_t)k * s->nq + q) * na + v[i]] - m[i]) * (gJ[((size_t)k * s->nq + q) * na + v[l]] - m[l]);
+        c[i * 64 + l] = cc;
+      }
+    for (PetscInt i = 0; i < nv && ok; i++) ok &= c[i * 64 + i] > 0;
+    /* Cholesky of (1 - lambda) R + lambda I, in place into L (indices of the valid windows) */
+    for (PetscInt i = 0; i < nv && ok; i++)
+      for (PetscInt l = 0; l <= i && ok; l++) {
+        double r = (1 - lambda) * c[i * 64 + l] / sqrt(c[i * 64 + i] * c[l * 64 + l]) + (i == l ? lambda : 0), sum = r;
+        for (PetscInt p = 0; p < l; p++) sum -= L[i * na + p] * L[l * na + p];
+        if (i == l) {
+          if (!(sum > 1e-12)) ok = 0;
+          else L[i * na + i] = sqrt(sum);
+        } else L[i * na + l] = sum / L[l * na + l];
+      }
+    if (!ok) { /* independent windows: L = I */
+      for (PetscInt i = 0; i < na * na; i++) L[i] = 0;
+      for (PetscInt i = 0; i < na; i++) L[i * na + i] = 1;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode LoadSample(Sample *s, const char path[])
 {
   hid_t   f;
@@ -184,6 +241,14 @@ static PetscErrorCode LoadSample(Sample *s, const char path[])
   PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/fit/gamma is %llu x %llu, expected rings x ages = %" PetscInt_FMT " x %" PetscInt_FMT, path, (unsigned long long)d2[0], (unsigned long long)d2[1], s->nq, s->nage);
   PetscCall(ReadD(f, path, "/xpcs/fit/gamma_err", 2, d2, &s->gerr));
   PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/fit/gamma_err does not match /xpcs/fit/gamma", path);
+  if (MxH5Exists(f, "/xpcs/fit/gamma_jackknife")) {
+    hsize_t d3[3];
+    double *gJ;
+    PetscCall(ReadD(f, path, "/xpcs/fit/gamma_jackknife", 3, d3, &gJ));
+    PetscCheck(d3[1] == (hsize_t)s->nq && d3[2] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/fit/gamma_jackknife is %llu x %llu x %llu, expected groups x rings x ages with %" PetscInt_FMT " x %" PetscInt_FMT, path, (unsigned long long)d3[0], (unsigned long long)d3[1], (unsigned long long)d3[2], s->nq, s->nage);
+    PetscCall(WindowCorrelation(s, (PetscInt)d3[0], gJ));
+    PetscCall(PetscFree(gJ));
+  }
   H5Fclose(f);
   {
     const char *b = strrchr(path, '/');
@@ -291,14 +356,23 @@ static int Residuals(const double *p, double *r, void *ctx)
         n++;
       }
     double D0 = D0Of(s, p) * MX_UM2_A2;
-    for (PetscInt q = 0; q < s->nq; q++)
+    for (PetscInt q = 0; q < s->nq; q++) {
+      const double *L = j->gcorr && s->Lw ? s->Lw + (size_t)q * s->nage * s->nage : NULL;
+      size_t        n0 = n;
       for (PetscInt a = 0; a < s->nage; a++)
         if (GamValid(s, q, a)) {
           double model = D0 * s->q[q] * s->q[q] * Hr[q] / c->Sr[q] * MxHeatingFactor(j->heat, k, j->T0, j->Ea, s->age[a]);
           r[n]         = (model - s->gam[q * s->nage + a]) / s->gerr[q * s->nage + a];
-          s->chi2_gam += r[n] * r[n];
           n++;
         }
+      if (L) /* whitened: forward substitution with the ring's Cholesky factor */
+        for (size_t i = 0; i < n - n0; i++) {
+          double sum = r[n0 + i];
+          for (size_t l = 0; l < i; l++) sum -= L[i * s->nage + l] * r[n0 + l];
+          r[n0 + i] = sum / L[i * s->nage + i];
+        }
+      for (size_t i = n0; i < n; i++) s->chi2_gam += r[i] * r[i];
+    }
   }
   return 0;
 }
@@ -717,6 +791,7 @@ PetscErrorCode MxJointDestroy(MxJoint *pj)
     PetscCall(PetscFree(s->age));
     PetscCall(PetscFree(s->gam));
     PetscCall(PetscFree(s->gerr));
+    PetscCall(PetscFree(s->Lw));
     free(s->hd);
     if (s->P) PetscCall(PetscFree5(s->P, s->S, s->Ifit, s->Smeas, s->Smeas_err));
     if (s->Sq) PetscCall(PetscFree5(s->Sq, s->Hdata, s->Herr, s->Hmodel, s->Hdq));
