@@ -568,7 +568,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(PetscCalloc1(ntr, &used));
   PetscCall(PetscFree(a->unread));
   PetscCall(PetscCalloc1(ntr + 1, &a->unread));
-  PetscBool strict;
+  PetscBool strict; /* -strict: an unreadable train or an unflagged NaN is an error */
   PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, &strict, NULL));
   int *list;
   PetscCall(PetscMalloc1(ldmax + 1, &list));
@@ -794,9 +794,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   a->ntrains_used      = cnt[0];
   a->nleft_noneighbour = cnt[1];
   { /* NaN/inf pixel values that no mask flags: masked, counted, reported; an error with -strict */
-    PetscBool   strict;
     const char *dir;
-    PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, &strict, &dir));
+    PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, NULL, &dir));
     PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &a->nnonfinite, 1, MPI_DOUBLE, MPI_SUM, a->comm));
     PetscCheck(!strict || a->nnonfinite == 0, a->comm, PETSC_ERR_FILE_UNEXPECTED, "run %s: %.0f pixel values are NaN or inf where the mask does not flag them (-strict; without it they are masked, counted and reported)", dir, a->nnonfinite);
   }
