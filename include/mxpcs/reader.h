@@ -28,7 +28,8 @@ PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r);
 PetscErrorCode MxReaderSetRunDir(MxReader r, const char dir[]);
 /* Options: -run DIR, -reader_modules 3,4,15, -reader_trains first:last (positions in the run's
    train list), -reader_train_ids first:last, -reader_pulses first:last, -reader_pulse_by
-   index|cell, -reader_adu_per_photon A, -reader_skip_suspect, -reader_skip_inconsistent,
+   index|cell, -reader_adu_per_photon A, -reader_direct, -reader_async,
+   -reader_inflate libdeflate|isal|zlib, -reader_skip_suspect, -reader_skip_inconsistent,
    -reader_pixel_parts P, -mask_file F.h5, -reader_view. Collective. */
 PetscErrorCode MxReaderSetFromOptions(MxReader r);
 /* Scan the run (rank 0 reads every INDEX, all ranks receive the table), align trains by ID,
@@ -53,6 +54,15 @@ PetscErrorCode MxReaderGetPixelPart(MxReader r, PetscInt *ipart, PetscInt *npart
    rank's pixel part (split trains). Not owned. */
 PetscErrorCode MxReaderGetComms(MxReader r, MPI_Comm *pix_comm, MPI_Comm *train_comm);
 
+/* Where a rank's read time goes (seconds, bytes; summed over the reads since SetUp). */
+typedef struct {
+  double t_io, t_inflate, t_finish; /* pread, inflating deflate chunks, mask/NaN/scale pass (reader thread or inline) */
+  double t_hdf5;                    /* reads through HDF5's own path (layouts the direct path does not cover) */
+  double t_wait;                    /* the caller waiting in MxReaderReadEnd for the reader thread */
+  double bytes;                     /* bytes read from the files */
+  double chunks_inflated, chunks_reused; /* mask chunks inflated, and reused (same bytes as the cell's previous chunk) */
+} MxReadStats;
+
 /* Read the selected frames of train itrain for the given row ranges, in photons.
    data and bad hold nframes x (sum of ranges' rows x 128), frame-major, ranges in order.
    bad = 1 where the file mask is set, the user mask is set, the value is NaN/inf or the
@@ -60,6 +70,13 @@ PetscErrorCode MxReaderGetComms(MxReader r, MPI_Comm *pix_comm, MPI_Comm *train_
    train (image/trainId) and carry the run's cellId pattern. Not collective: call
    MxErrorSync() on the communicator before the next collective. */
 PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad);
+/* The same read, split: Begin plans it (HDF5 look-ups, row checks; on this thread) and leaves
+   the reading, inflating and masking to the reader thread (-reader_async), End waits for it and
+   returns its error. One read in flight; data and bad must not be touched in between. Not
+   collective. */
+PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad);
+PetscErrorCode MxReaderReadEnd(MxReader r);
+PetscErrorCode MxReaderGetReadStats(MxReader r, MxReadStats *stats);
 /* pulseId and cellId of train itrain's selected frames as stored (first module with data). */
 PetscErrorCode MxReaderReadTrainIds(MxReader r, PetscInt itrain, uint64_t *pulse_ids, uint64_t *cell_ids);
 

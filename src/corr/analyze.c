@@ -543,8 +543,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   BufLayout       L = Layout(a);
   size_t          nf = (size_t)a->nf, nC = (size_t)a->nring * nf * nf;
   int             ldmax = 1;
-  float          *cur, *prev, *A, *B, *work;
-  unsigned char  *bad, *valid, *pvalid;
+  float          *cur, *prev, *nxt, *A, *B, *work;
+  unsigned char  *bad, *nbad, *valid, *pvalid;
   double         *buf, *rs_prev, *Xcur, *Xprev, *C, *XC, *used;
   PetscBool       have_prev = PETSC_FALSE, have_Xprev = PETSC_FALSE;
   PetscErrorCode  ierr = 0;
@@ -561,8 +561,9 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   for (PetscInt r = 0; r < a->nring; r++) ldmax = PetscMax(ldmax, a->ring_off[r + 1] - a->ring_off[r]);
   PetscCall(PetscMalloc4(nf * a->npix + 1, &cur, nf * a->npix + 1, &prev, nf * ldmax, &A, nf * ldmax, &B));
   PetscCall(PetscMalloc4(nf * nf, &work, nf * a->npix + 1, &bad, a->npix + 1, &valid, a->npix + 1, &pvalid));
-  float         *cur0 = cur, *prev0 = prev; /* the loop swaps them; free the originals */
-  unsigned char *valid0 = valid, *pvalid0 = pvalid;
+  PetscCall(PetscMalloc2(nf * a->npix + 1, &nxt, nf * a->npix + 1, &nbad));
+  float         *cur0 = cur, *prev0 = prev, *nxt0 = nxt; /* the loop rotates them; free the originals */
+  unsigned char *valid0 = valid, *pvalid0 = pvalid, *bad0 = bad, *nbad0 = nbad;
   PetscCall(PetscMalloc4(L.total + 2, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
   PetscCall(PetscMalloc2(nC, &C, nC, &XC));
   PetscCall(PetscCalloc1(ntr, &used));
@@ -578,6 +579,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscInt lo = PetscMax(t0 - 1, 0), hi = PetscMin(t1 + 1, ntr);
   if (t0 >= t1) lo = hi = 0; /* more train blocks than trains */
   MxAnalyzeLoopState st = {0, 0, 0, rs_prev, Xprev, used, ntr, L.nring_sums};
+  PetscInt           pending = -1; /* the train being read ahead */
+  PetscErrorCode     pending_err = 0;
   double             last_ckpt = MPI_Wtime();
   if (a->ckpt_dir[0]) {
     PetscBool found = PETSC_FALSE;
@@ -613,7 +616,33 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     }
     PetscCall(PetscTime(&c0));
     PetscCall(PetscLogEventBegin(MX_AN_TRAIN, 0, 0, 0, 0));
-    PetscErrorCode le = MxReaderRead(a->reader, t, a->nranges, a->ranges, cur, bad);
+    /* train t: read ahead while train t-1 was correlated, or now */
+    PetscErrorCode le;
+    if (pending == t) {
+      le      = pending_err ? pending_err : MxReaderReadEnd(a->reader);
+      pending = -1;
+      float *tf = cur;
+      cur       = nxt;
+      nxt       = tf;
+      unsigned char *tb = bad;
+      bad               = nbad;
+      nbad              = tb;
+    } else le = MxReaderRead(a->reader, t, a->nranges, a->ranges, cur, bad);
+    if (!le) { /* the nonfinite count of train t, before the next read starts */
+      double nn;
+      PetscCall(MxReaderGetLastNonFinite(a->reader, &nn, NULL, NULL));
+      if (t >= t0 && t < t1) a->nnonfinite += nn;
+    }
+    /* train t+1 (the next one not dropped) is read on the reader thread while t is correlated;
+       nxt is neither cur nor prev. Not after a failed read: t's message goes first. */
+    if (!le) {
+      PetscInt tn = t + 1;
+      while (tn < hi && a->drop[tn]) tn++;
+      if (tn < hi) {
+        pending     = tn;
+        pending_err = MxReaderReadBegin(a->reader, tn, a->nranges, a->ranges, nxt, nbad);
+      }
+    }
     PetscCall(PetscTime(&c1));
     PetscCall(PetscArrayzero(buf, L.total + 1));
     PetscBool consecutive = have_prev && tid[t] == tid[t - 1] + 1;
@@ -630,12 +659,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
           for (size_t p = 0; p < a->npix; p++)
             if (valid[p]) a->img_sum[p] += row[p];
         }
-      if (t >= t0 && t < t1) {
-        double nn;
+      if (t >= t0 && t < t1)
         for (size_t p = 0; p < a->npix; p++) a->img_n[p] += valid[p] ? (double)nf : 0.0;
-        PetscCall(MxReaderGetLastNonFinite(a->reader, &nn, NULL, NULL));
-        a->nnonfinite += nn;
-      }
     } else ierr = le;
     buf[L.total] = le ? 1 : 0; /* the block stops together */
     /* the block checkpoints together: on a signal, at the interval, or every N trains */
@@ -731,6 +756,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       if (ierr) break;
     }
   }
+  if (pending >= 0 && !pending_err) (void)MxReaderReadEnd(a->reader); /* stopped early: the read in flight ends first */
   if (a->ckpt_dir[0]) MxAnalyzeSignalsRestore();
   /* the block's last train has no successor in the run */
   if (!ierr && ipart == 0 && have_prev && hi == t1 && t1 - 1 >= t0 && !a->drop[t1 - 1]) {
@@ -808,7 +834,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       if (used[t] > 0) a->train_ids_used[a->ntrain_ids_used++] = tid[t];
   }
   PetscCall(PetscFree4(cur0, prev0, A, B));
-  PetscCall(PetscFree4(work, bad, valid0, pvalid0));
+  PetscCall(PetscFree4(work, bad0, valid0, pvalid0));
+  PetscCall(PetscFree2(nxt0, nbad0));
   PetscCall(PetscFree4(buf, rs_prev, Xcur, Xprev));
   PetscCall(PetscFree2(C, XC));
   PetscCall(PetscFree(used));

@@ -23,6 +23,10 @@ PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r)
   x->train_comm     = MPI_COMM_NULL;
   x->adu_per_photon = 1.0;
   x->pixel_parts    = 1;
+  x->direct         = PETSC_TRUE;
+  x->async          = PETSC_TRUE;
+  x->inflate        = MX_INFLATE_LIBDEFLATE;
+  x->job_train      = -1;
   x->scan.skip_inconsistent = PETSC_TRUE; /* a bad train is skipped and counted; -strict makes it an error */
   *r                = x;
   PetscFunctionReturn(0);
@@ -67,6 +71,14 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   if (r->scan.strict) r->scan.skip_inconsistent = PETSC_FALSE;
   PetscCall(PetscOptionsInt("-reader_pixel_parts", "Pixel parts of the rank grid (ranks = train blocks x pixel parts)", "MxReader", r->pixel_parts, &r->pixel_parts, NULL));
   PetscCall(PetscOptionsString("-mask_file", "HDF5 file with dataset 'mask' (16,512,128), nonzero = bad pixel", "MxReader", r->mask_file, r->mask_file, sizeof r->mask_file, NULL));
+  PetscCall(PetscOptionsBool("-reader_direct", "Read corrected frames and deflated masks by direct chunk reads (pread + libdeflate) where the layout allows; 0: always through HDF5's filter pipeline (same bits)", "MxReader", r->direct, &r->direct, NULL));
+  PetscCall(PetscOptionsBool("-reader_async", "Read the next train on a reader thread while this one is correlated (no HDF5, no MPI in the thread)", "MxReaderReadBegin", r->async, &r->async, NULL));
+  {
+    const char *kinds[] = {"libdeflate", "isal", "zlib"};
+    PetscInt    k       = (PetscInt)r->inflate;
+    PetscCall(PetscOptionsEList("-reader_inflate", "Inflater of deflated chunks on the direct path", "MxReader", kinds, 3, kinds[k], &k, NULL));
+    r->inflate = (MxInflateKind)k;
+  }
   PetscCall(PetscOptionsBool("-reader_view", "Print what the reader found", "MxReaderView", r->view, &r->view, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(0);
@@ -180,7 +192,8 @@ PetscErrorCode MxReaderSetUp(MxReader r)
   PetscCall(MxErrorSync(r->comm, ierr));
   PetscCall(MxRunIndexBcast(r->comm, &r->idx));
   PetscCall(PetscCalloc1(r->idx.nfiles + 1, &r->fh));
-  for (int i = 0; i < r->idx.nfiles; i++) r->fh[i] = -1;
+  PetscCall(PetscCalloc1(r->idx.nfiles + 1, &r->dfile));
+  for (int i = 0; i < r->idx.nfiles; i++) r->fh[i] = r->dfile[i].fd = -1;
   PetscCall(ApplySelections(r));
   PetscCall(ReadUserMask(r));
 
@@ -278,9 +291,10 @@ static PetscErrorCode OpenFile(MxReader r, int i, hid_t *f)
 {
   PetscFunctionBeginUser;
   if (r->fh[i] < 0) {
-    if (r->nopen >= 256) { /* keep well under the descriptor limit */
+    if (r->nopen >= 256 && r->job_train < 0) { /* keep well under the descriptor limit (not while a read is in flight) */
       for (int k = 0; k < r->idx.nfiles; k++)
         if (r->fh[k] >= 0) {
+          PetscCall(MxDirectFileClose(r, k));
           H5Fclose(r->fh[k]);
           r->fh[k] = -1;
         }
@@ -324,22 +338,34 @@ PetscErrorCode MxReaderReadTrainIds(MxReader r, PetscInt t, uint64_t *pid, uint6
   SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "train %llu has no module with data", (unsigned long long)idx->tid[t]);
 }
 
-/* Check image/trainId and cellId of the rows about to be read. */
-static PetscErrorCode CheckRows(MxReader r, hid_t f, const MxRunFile *rf, const MxSlot *s, uint64_t tid)
+/* Check image/trainId and cellId of the rows about to be read (from the file's ids read once
+   by MxDirectFileSetUp when they could be read whole; else row by row, reporting). */
+static PetscErrorCode CheckRows(MxReader r, int fi, hid_t f, const MxRunFile *rf, const MxSlot *s, uint64_t tid)
 {
-  char      path[512];
-  uint64_t *a;
+  char                path[512];
+  uint64_t           *a = NULL;
+  const MxDirectFile *df = &r->dfile[fi];
+  const uint64_t     *ta, *ca;
+  PetscBool           cached = df->tid && s->first + s->count <= df->nid;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(s->count, &a));
   snprintf(path, sizeof path, "INSTRUMENT/%s/image/trainId", rf->src);
-  PetscCall(MxH5ReadU64(f, rf->path, path, s->first, s->count, a));
+  if (cached) ta = df->tid + s->first;
+  else {
+    PetscCall(PetscMalloc1(s->count, &a));
+    PetscCall(MxH5ReadU64(f, rf->path, path, s->first, s->count, a));
+    ta = a;
+  }
   for (uint32_t i = 0; i < s->count; i++)
-    PetscCheck(a[i] == tid, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s row %llu holds train %llu, INDEX says train %llu", rf->path, path, (unsigned long long)(s->first + i), (unsigned long long)a[i], (unsigned long long)tid);
+    PetscCheck(ta[i] == tid, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s row %llu holds train %llu, INDEX says train %llu", rf->path, path, (unsigned long long)(s->first + i), (unsigned long long)ta[i], (unsigned long long)tid);
   snprintf(path, sizeof path, "INSTRUMENT/%s/image/cellId", rf->src);
-  PetscCall(MxH5ReadU64(f, rf->path, path, s->first, s->count, a));
+  if (cached) ca = df->cid + s->first;
+  else {
+    PetscCall(MxH5ReadU64(f, rf->path, path, s->first, s->count, a));
+    ca = a;
+  }
   for (PetscInt i = 0; i < r->nsel; i++)
-    PetscCheck(a[r->sel[i]] == r->cell_ids[i], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: train %llu frame %" PetscInt_FMT " has cellId %llu, the run's pattern has %llu", rf->path, (unsigned long long)tid, r->sel[i], (unsigned long long)a[r->sel[i]], (unsigned long long)r->cell_ids[i]);
+    PetscCheck(ca[r->sel[i]] == r->cell_ids[i], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: train %llu frame %" PetscInt_FMT " has cellId %llu, the run's pattern has %llu", rf->path, (unsigned long long)tid, r->sel[i], (unsigned long long)ca[r->sel[i]], (unsigned long long)r->cell_ids[i]);
   PetscCall(PetscFree(a));
   PetscFunctionReturn(0);
 }
@@ -359,24 +385,101 @@ static void SelectFrames(MxReader r, hid_t fs, const MxSlot *s, const MxRowRange
   }
 }
 
-PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
+/* One range through HDF5's own path: raw data and the layouts the direct path (direct.c) does
+   not cover. */
+static PetscErrorCode ReadRangeHDF5(MxReader r, hid_t f, const MxRunFile *rf, const MxSlot *s, const MxRowRange *rr, uint64_t tid, float *data, unsigned char *bad, size_t npix, size_t off, double *nonfinite)
+{
+  MxRunIndex *idx = &r->idx;
+  size_t      nrp = (size_t)(rr->ss1 - rr->ss0) * MX_NFS, need = (size_t)r->nsel * nrp;
+  hid_t       d, fs, ms;
+  herr_t      e;
+  char        path[512];
+
+  PetscFunctionBeginUser;
+  /* the memory selection has the file selection's shape (frames, rows, 128), so HDF5 copies
+     whole rows instead of iterating element by element */
+  hsize_t nrow_all = npix / MX_NFS, nrows = (hsize_t)(rr->ss1 - rr->ss0);
+  hsize_t mdims[4] = {(hsize_t)r->nsel, 1, nrow_all, MX_NFS}, moff[4] = {0, 0, off / MX_NFS, 0}, mcnt[4] = {(hsize_t)r->nsel, 1, nrows, MX_NFS};
+  int     mr = idx->raw ? 4 : 3;
+  if (!idx->raw) { /* drop the plane axis */
+    mdims[1] = nrow_all;
+    mdims[2] = MX_NFS;
+    moff[1]  = off / MX_NFS;
+    moff[2]  = 0;
+    mcnt[1]  = nrows;
+    mcnt[2]  = MX_NFS;
+  }
+
+  ms = H5Screate_simple(mr, mdims, NULL);
+  H5Sselect_hyperslab(ms, H5S_SELECT_SET, moff, NULL, mcnt, NULL);
+  snprintf(path, sizeof path, "INSTRUMENT/%s/image/data", rf->src);
+  d = H5Dopen2(f, path, H5P_DEFAULT);
+  if (d < 0) {
+    H5Sclose(ms);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot open %s", rf->path, path);
+  }
+  fs = H5Dget_space(d);
+  SelectFrames(r, fs, s, rr);
+  e = H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, data);
+  H5Sclose(fs);
+  H5Dclose(d);
+  if (e < 0) H5Sclose(ms);
+  MxH5Call(e, PETSC_COMM_SELF, "%s: reading %s for train %llu (module %d rows %d..%d) failed (file truncated or corrupted?)", rf->path, path, (unsigned long long)tid, rr->module, rr->ss0, rr->ss1 - 1);
+  /* the file's bad-pixel mask (corrected data) */
+  PetscBool have_mask = PETSC_FALSE;
+  if (!idx->raw) {
+    snprintf(path, sizeof path, "INSTRUMENT/%s/image/mask", rf->src);
+    if (MxH5Exists(f, path)) {
+      have_mask = PETSC_TRUE;
+      if (r->bufsz < need) {
+        PetscCall(PetscFree(r->mbuf));
+        PetscCall(PetscMalloc1(need, &r->mbuf));
+        r->bufsz = need;
+      }
+      hsize_t mdim3[3] = {(hsize_t)r->nsel, nrows, MX_NFS};
+      hid_t   ms1      = H5Screate_simple(3, mdim3, NULL);
+      d             = H5Dopen2(f, path, H5P_DEFAULT);
+      fs            = H5Dget_space(d);
+      SelectFrames(r, fs, s, rr);
+      e = d < 0 ? -1 : H5Dread(d, H5T_NATIVE_UINT32, ms1, fs, H5P_DEFAULT, r->mbuf);
+      H5Sclose(fs);
+      if (d >= 0) H5Dclose(d);
+      H5Sclose(ms1);
+      if (e < 0) H5Sclose(ms);
+      MxH5Call(e, PETSC_COMM_SELF, "%s: reading %s for train %llu failed (file truncated or corrupted?)", rf->path, path, (unsigned long long)tid);
+    }
+  }
+  H5Sclose(ms);
+  const float     scale = (float)(1.0 / r->adu_per_photon);
+  const uint8_t  *um    = r->user_mask ? r->user_mask + (size_t)rr->module * MX_MODPIX + (size_t)rr->ss0 * MX_NFS : NULL;
+  size_t          nonfinite_n = 0;
+  for (PetscInt fr = 0; fr < r->nsel; fr++) {
+    float         *v = data + fr * npix + off;
+    unsigned char *b = bad + fr * npix + off;
+    for (size_t p = 0; p < nrp; p++) {
+      int flagged = (um && um[p]) || (have_mask && r->mbuf[fr * nrp + p]), nf = !isfinite(v[p]);
+      nonfinite_n += (size_t)(nf && !flagged);
+      b[p] = (unsigned char)(nf || flagged);
+      v[p] = b[p] ? 0.0f : v[p] * scale;
+    }
+  }
+  *nonfinite += (double)nonfinite_n;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
 {
   MxRunIndex *idx = &r->idx;
   size_t      npix = 0, off = 0;
-  uint64_t    tid;
+  uint64_t    tid  = idx->tid[t];
 
   PetscFunctionBeginUser;
-  PetscCheck(r->setup, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "MxReaderSetUp() first");
-  PetscCheck(t >= 0 && t < idx->ntrains, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "train index %" PetscInt_FMT " out of range 0..%" PetscInt_FMT, t, idx->ntrains - 1);
-  PetscCall(PetscLogEventBegin(MX_READER_READ, 0, 0, 0, 0));
-  tid               = idx->tid[t];
-  r->last_nonfinite = 0;
   for (int k = 0; k < nranges; k++) npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
   for (int k = 0; k < nranges; k++) {
     const MxRowRange *rr  = &ranges[k];
-    const MxSlot     *s   = &idx->slot[t * MX_NMOD + rr->module];
-    size_t            nrp = (size_t)(rr->ss1 - rr->ss0) * MX_NFS, need = (size_t)r->nsel * nrp;
     PetscCheck(rr->module >= 0 && rr->module < MX_NMOD && rr->ss0 >= 0 && rr->ss1 <= MX_NSS && rr->ss0 < rr->ss1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "bad row range module %d rows %d..%d", rr->module, rr->ss0, rr->ss1);
+    const MxSlot     *s   = &idx->slot[t * MX_NMOD + rr->module];
+    size_t            nrp = (size_t)(rr->ss1 - rr->ss0) * MX_NFS;
     if (!s->count) { /* module has no data in this train */
       for (PetscInt f = 0; f < r->nsel; f++) {
         PetscCall(PetscArrayzero(data + f * npix + off, nrp));
@@ -385,83 +488,76 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRang
       off += nrp;
       continue;
     }
-    const MxRunFile *rf = &idx->files[s->file];
-    hid_t            f, d, fs, ms;
-    herr_t           e;
-    char             path[512];
-    /* the memory selection has the file selection's shape (frames, rows, 128), so HDF5 copies
-       whole rows instead of iterating element by element */
-    hsize_t nrow_all = npix / MX_NFS, nrows = (hsize_t)(rr->ss1 - rr->ss0);
-    hsize_t mdims[4] = {(hsize_t)r->nsel, 1, nrow_all, MX_NFS}, moff[4] = {0, 0, off / MX_NFS, 0}, mcnt[4] = {(hsize_t)r->nsel, 1, nrows, MX_NFS};
-    int     mr = idx->raw ? 4 : 3;
-    if (!idx->raw) { /* drop the plane axis */
-      mdims[1] = nrow_all;
-      mdims[2] = MX_NFS;
-      moff[1]  = off / MX_NFS;
-      moff[2]  = 0;
-      mcnt[1]  = nrows;
-      mcnt[2]  = MX_NFS;
-    }
-
+    const MxRunFile *rf     = &idx->files[s->file];
+    PetscBool        direct = PETSC_FALSE;
+    hid_t            f;
     PetscCall(OpenFile(r, s->file, &f));
-    PetscCall(CheckRows(r, f, rf, s, tid));
-    ms = H5Screate_simple(mr, mdims, NULL);
-    H5Sselect_hyperslab(ms, H5S_SELECT_SET, moff, NULL, mcnt, NULL);
-    snprintf(path, sizeof path, "INSTRUMENT/%s/image/data", rf->src);
-    d = H5Dopen2(f, path, H5P_DEFAULT);
-    if (d < 0) {
-      H5Sclose(ms);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot open %s", rf->path, path);
+    PetscCall(MxDirectFileSetUp(r, s->file, f));
+    PetscCall(CheckRows(r, s->file, f, rf, s, tid));
+    if (r->direct) PetscCall(MxDirectPlan(r, s->file, s, rr, data, bad, npix, off, tid, &direct));
+    if (!direct) {
+      PetscLogDouble c0, c1;
+      PetscCall(PetscTime(&c0));
+      PetscCall(ReadRangeHDF5(r, f, rf, s, rr, tid, data, bad, npix, off, &r->sync_nonfinite));
+      PetscCall(PetscTime(&c1));
+      r->stats.t_hdf5 += c1 - c0;
     }
-    fs = H5Dget_space(d);
-    SelectFrames(r, fs, s, rr);
-    e = H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, data);
-    H5Sclose(fs);
-    H5Dclose(d);
-    if (e < 0) H5Sclose(ms);
-    MxH5Call(e, PETSC_COMM_SELF, "%s: reading %s for train %llu (module %d rows %d..%d) failed (file truncated or corrupted?)", rf->path, path, (unsigned long long)tid, rr->module, rr->ss0, rr->ss1 - 1);
-    /* the file's bad-pixel mask (corrected data) */
-    PetscBool have_mask = PETSC_FALSE;
-    if (!idx->raw) {
-      snprintf(path, sizeof path, "INSTRUMENT/%s/image/mask", rf->src);
-      if (MxH5Exists(f, path)) {
-        have_mask = PETSC_TRUE;
-        if (r->bufsz < need) {
-          PetscCall(PetscFree(r->mbuf));
-          PetscCall(PetscMalloc1(need, &r->mbuf));
-          r->bufsz = need;
-        }
-        hsize_t mdim3[3] = {(hsize_t)r->nsel, nrows, MX_NFS};
-        hid_t   ms1      = H5Screate_simple(3, mdim3, NULL);
-        d             = H5Dopen2(f, path, H5P_DEFAULT);
-        fs            = H5Dget_space(d);
-        SelectFrames(r, fs, s, rr);
-        e = d < 0 ? -1 : H5Dread(d, H5T_NATIVE_UINT32, ms1, fs, H5P_DEFAULT, r->mbuf);
-        H5Sclose(fs);
-        if (d >= 0) H5Dclose(d);
-        H5Sclose(ms1);
-        if (e < 0) H5Sclose(ms);
-        MxH5Call(e, PETSC_COMM_SELF, "%s: reading %s for train %llu failed (file truncated or corrupted?)", rf->path, path, (unsigned long long)tid);
-      }
-    }
-    H5Sclose(ms);
-    const float     scale = (float)(1.0 / r->adu_per_photon);
-    const uint8_t  *um    = r->user_mask ? r->user_mask + (size_t)rr->module * MX_MODPIX + (size_t)rr->ss0 * MX_NFS : NULL;
-    size_t          nonfinite = 0;
-    for (PetscInt fr = 0; fr < r->nsel; fr++) {
-      float         *v = data + fr * npix + off;
-      unsigned char *b = bad + fr * npix + off;
-      for (size_t p = 0; p < nrp; p++) {
-        int flagged = (um && um[p]) || (have_mask && r->mbuf[fr * nrp + p]), nf = !isfinite(v[p]);
-        nonfinite += (size_t)(nf && !flagged);
-        b[p] = (unsigned char)(nf || flagged);
-        v[p] = b[p] ? 0.0f : v[p] * scale;
-      }
-    }
-    r->last_nonfinite += (double)nonfinite;
     off += nrp;
   }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
+{
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCheck(r->setup, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "MxReaderSetUp() first");
+  PetscCheck(r->job_train < 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "MxReaderReadBegin: train index %" PetscInt_FMT " is still being read; MxReaderReadEnd() first", r->job_train);
+  PetscCheck(t >= 0 && t < r->idx.ntrains, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "train index %" PetscInt_FMT " out of range 0..%" PetscInt_FMT, t, r->idx.ntrains - 1);
+  PetscCall(PetscLogEventBegin(MX_READER_READ, 0, 0, 0, 0));
+  r->sync_nonfinite = 0;
+  r->last_nonfinite = 0;
+  r->job_train      = t;
+  ierr              = ReadBeginRanges(r, t, nranges, ranges, data, bad);
+  if (!ierr) ierr = MxDirectJobStart(r);
+  if (ierr) { /* nothing in flight */
+    MxDirectJobDiscard(r);
+    r->job_train = -1;
+  }
   PetscCall(PetscLogEventEnd(MX_READER_READ, 0, 0, 0, 0));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderReadEnd(MxReader r)
+{
+  PetscErrorCode ierr;
+  double         nf = 0;
+
+  PetscFunctionBeginUser;
+  if (r->job_train < 0) PetscFunctionReturn(0);
+  PetscCall(PetscLogEventBegin(MX_READER_READ, 0, 0, 0, 0));
+  ierr              = MxDirectJobWait(r, &nf);
+  r->job_train      = -1;
+  r->last_nonfinite = r->sync_nonfinite + nf;
+  PetscCall(PetscLogEventEnd(MX_READER_READ, 0, 0, 0, 0));
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxReaderReadBegin(r, t, nranges, ranges, data, bad));
+  PetscCall(MxReaderReadEnd(r));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetReadStats(MxReader r, MxReadStats *st)
+{
+  PetscFunctionBeginUser;
+  *st = r->stats;
   PetscFunctionReturn(0);
 }
 
@@ -489,6 +585,7 @@ PetscErrorCode MxReaderDestroy(MxReader *r)
 
   PetscFunctionBeginUser;
   if (!x) PetscFunctionReturn(0);
+  PetscCall(MxDirectDestroy(x));
   for (int i = 0; x->fh && i < x->idx.nfiles; i++)
     if (x->fh[i] >= 0) H5Fclose(x->fh[i]);
   PetscCall(PetscFree(x->fh));

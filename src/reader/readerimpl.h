@@ -46,6 +46,41 @@ PetscErrorCode MxRunIndexAnomaly(MxRunIndex *idx, const char *fmt, ...) PETSC_AT
 /* Drop trains where keep[i] == 0 (compacting tid, flag and slot). */
 PetscErrorCode MxRunIndexKeep(MxRunIndex *idx, const char *keep);
 
+/* Direct reads (src/reader/direct.c): a corrected module file's image/data and image/mask read
+   with pread() at the chunk addresses HDF5 reports, deflate chunks inflated by libdeflate (or
+   ISA-L, zlib), on a reader thread that does no HDF5 and no MPI. */
+typedef struct {
+  int       ok;          /* the direct path covers this dataset */
+  int       contiguous;  /* else chunked (c0, 512, 128) */
+  int       shuffle, deflate;
+  size_t    c0, elsize;  /* frames per chunk, bytes per element */
+  hsize_t   nrows;
+  uint64_t  addr;        /* contiguous: file address of row 0 */
+  size_t    nchunks;
+  uint64_t *caddr;       /* per chunk: file address, 0 = not looked up, UINT64_MAX = not direct */
+  uint32_t *csize;       /* per chunk: bytes stored */
+  hid_t     d;           /* open dataset (lookups on the main thread) */
+} MxDirectDset;
+
+typedef struct {
+  int          setup, fd;
+  MxDirectDset data, mask;
+  int          have_mask;
+  uint64_t    *tid, *cid; /* image/trainId and image/cellId of the whole file (NULL: read per train) */
+  hsize_t      nid;
+} MxDirectFile;
+
+typedef enum { MX_INFLATE_LIBDEFLATE, MX_INFLATE_ISAL, MX_INFLATE_ZLIB } MxInflateKind;
+typedef struct _MxInflater *MxInflater;
+/* Kernels: inflate a zlib stream of exactly outlen bytes (0: done; else corrupt or short);
+   undo HDF5's byte shuffle of n elements of elsize bytes. */
+int  MxInflaterCreate(MxInflateKind kind, MxInflater *inf);
+int  MxInflate(MxInflater inf, const void *in, size_t inlen, void *out, size_t outlen);
+void MxInflaterDestroy(MxInflater *inf);
+void MxUnshuffle(const unsigned char *in, size_t nbytes, size_t elsize, unsigned char *out);
+
+typedef struct _MxReadJob *MxReadJob;
+
 struct _p_MxReader {
   MPI_Comm      comm, pix_comm, train_comm;
   char          dir[MX_PATHLEN];
@@ -72,4 +107,23 @@ struct _p_MxReader {
   float   *fbuf;    /* scratch */
   uint32_t *mbuf;
   size_t   bufsz;
+
+  /* direct reads and the reader thread (direct.c) */
+  PetscBool     direct, async;
+  MxInflateKind inflate;
+  MxDirectFile *dfile;     /* per file index */
+  MxReadJob     job;       /* the read in flight (one at a time) */
+  PetscInt      job_train; /* its train, -1: none */
+  double        sync_nonfinite;
+  MxReadStats   stats;
 };
+
+/* Direct reads: set up file i (main thread, HDF5); plan rows of range rr of train slot s into
+   the job, or say that this range needs the HDF5 path (*direct = 0). */
+PetscErrorCode MxDirectFileSetUp(MxReader r, int i, hid_t f);
+PetscErrorCode MxDirectFileClose(MxReader r, int i);
+PetscErrorCode MxDirectPlan(MxReader r, int i, const MxSlot *s, const MxRowRange *rr, float *data, unsigned char *bad, size_t npix, size_t off, uint64_t tid, PetscBool *direct);
+PetscErrorCode MxDirectJobStart(MxReader r);
+PetscErrorCode MxDirectJobWait(MxReader r, double *nonfinite);
+void           MxDirectJobDiscard(MxReader r); /* forget the tasks planned (Begin failed) */
+PetscErrorCode MxDirectDestroy(MxReader r);
