@@ -24,3 +24,13 @@ int MxCorrXC(int nf, const double *Xm, const double *Xp, double *XC);
 void MxCorrG2(int nf, const double *C, int nwin, const int *start, int len, int ntau, double *out, int *npairs);
 /* Contrast from the diagonal: beta(t) = C(t,t) - N/s1(t) (photon shot noise of photon-unit data). */
 void MxCorrContrast(int nf, double N, const double *s1, const double *C, double *beta);
+
+/* Per-pixel passes of one train (frames row-major, nf x npix). valid[p] = 1 where bad[f*npix+p]
+   is 0 in every frame. */
+void MxCorrValidPixels(int nf, size_t npix, const unsigned char *bad, unsigned char *valid);
+/* sum[p] += data(f,p) over the frames where valid[p]; n[p] += nf there. */
+void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *sum, double *n);
+/* SAXS bin sums of one train: for each frame f and bin b, sx[(b*nf+f)*2] += sum over the SAXS
+   pixels k in bin b (in order) of (double)(data(f, sp[k]) * w[k]), sx[(b*nf+f)*2+1] += cnt[b].
+   acc: scratch of nbins*8 doubles. */
+void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, double *acc, double *sx);

@@ -228,7 +228,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
           a->saxs_bin[off] = a->corr[off] > 0 && b >= 0 && b < a->saxs_nbins && !(umask && umask[g]) ? b : -1;
           a->nsaxs += a->saxs_bin[off] >= 0;
         }
-    PetscCall(PetscMalloc5(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, a->nsaxs + 1, &a->saxs_w, a->saxs_nbins, &a->saxs_acc, a->saxs_nbins, &a->saxs_cnt));
+    PetscCall(PetscMalloc5(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, a->nsaxs + 1, &a->saxs_w, (size_t)a->saxs_nbins * 8, &a->saxs_acc, a->saxs_nbins, &a->saxs_cnt));
     for (size_t p = 0, k = 0; p < a->npix; p++)
       if (a->saxs_bin[p] >= 0) {
         a->saxs_pix[k]  = (int)p;
@@ -325,16 +325,7 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
     w[k]   = ok ? a->corr[sp[k]] : 0.0f;
     a->saxs_cnt[sb[k]] += ok;
   }
-  for (PetscInt f = 0; f < a->nf; f++) {
-    const float *row = data + f * a->npix;
-    double      *acc = a->saxs_acc;
-    for (PetscInt b = 0; b < a->saxs_nbins; b++) acc[b] = 0;
-    for (size_t k = 0; k < a->nsaxs; k++) acc[sb[k]] += (double)(row[sp[k]] * w[k]);
-    for (PetscInt b = 0; b < a->saxs_nbins; b++) {
-      sx[(b * nf + f) * 2] += acc[b];
-      sx[(b * nf + f) * 2 + 1] += a->saxs_cnt[b];
-    }
-  }
+  MxCorrSaxsAccumulate((int)nf, a->npix, data, a->nsaxs, sp, sb, w, a->saxs_cnt, (int)a->saxs_nbins, a->saxs_acc, sx);
 }
 
 /* Finalise train n: C_n - XC_n into the sums (design.md 1.3), g2 and contrast per train. */
@@ -647,20 +638,9 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     PetscCall(PetscArrayzero(buf, L.total + 1));
     PetscBool consecutive = have_prev && tid[t] == tid[t - 1] + 1;
     if (!le) {
-      for (size_t p = 0; p < a->npix; p++) valid[p] = 1; /* valid in every frame of the train */
-      for (size_t f = 0; f < nf; f++) {
-        const unsigned char *b = bad + f * a->npix;
-        for (size_t p = 0; p < a->npix; p++) valid[p] &= (unsigned char)!b[p];
-      }
+      MxCorrValidPixels((int)nf, a->npix, bad, valid); /* valid in every frame of the train */
       TrainSums(a, cur, valid, consecutive ? prev : NULL, pvalid, buf, A, B, work, ldmax, list);
-      if (t >= t0 && t < t1) /* the mean detector image of this block's trains */
-        for (size_t f = 0; f < nf; f++) {
-          const float *row = cur + f * a->npix;
-          for (size_t p = 0; p < a->npix; p++)
-            if (valid[p]) a->img_sum[p] += row[p];
-        }
-      if (t >= t0 && t < t1)
-        for (size_t p = 0; p < a->npix; p++) a->img_n[p] += valid[p] ? (double)nf : 0.0;
+      if (t >= t0 && t < t1) MxCorrImageAccumulate((int)nf, a->npix, cur, valid, a->img_sum, a->img_n); /* the mean detector image of this block's trains */
     } else ierr = le;
     buf[L.total] = le ? 1 : 0; /* the block stops together */
     /* the block checkpoints together: on a signal, at the interval, or every N trains */

@@ -453,16 +453,14 @@ static PetscErrorCode ReadRangeHDF5(MxReader r, hid_t f, const MxRunFile *rf, co
   const float     scale = (float)(1.0 / r->adu_per_photon);
   const uint8_t  *um    = r->user_mask ? r->user_mask + (size_t)rr->module * MX_MODPIX + (size_t)rr->ss0 * MX_NFS : NULL;
   size_t          nonfinite_n = 0;
+  unsigned char  *fl = NULL;
+  if (have_mask) PetscCall(PetscMalloc1(nrp, &fl));
   for (PetscInt fr = 0; fr < r->nsel; fr++) {
-    float         *v = data + fr * npix + off;
-    unsigned char *b = bad + fr * npix + off;
-    for (size_t p = 0; p < nrp; p++) {
-      int flagged = (um && um[p]) || (have_mask && r->mbuf[fr * nrp + p]), nf = !isfinite(v[p]);
-      nonfinite_n += (size_t)(nf && !flagged);
-      b[p] = (unsigned char)(nf || flagged);
-      v[p] = b[p] ? 0.0f : v[p] * scale;
-    }
+    if (have_mask)
+      for (size_t p = 0; p < nrp; p++) fl[p] = r->mbuf[fr * nrp + p] != 0;
+    nonfinite_n += MxReaderFinishRows(data + fr * npix + off, bad + fr * npix + off, um, fl, nrp, scale);
   }
+  PetscCall(PetscFree(fl));
   *nonfinite += (double)nonfinite_n;
   PetscFunctionReturn(0);
 }

@@ -1,0 +1,64 @@
+/* The per-pixel passes of a train (valid pixels, the mean image, SAXS bins): kernels on
+   frame-major arrays (nf x npix), compiled with -O3 so that they vectorise. None reorders a
+   floating-point sum: every accumulator receives its terms in pixel order, one frame after the
+   other, as the plain loops did, so results are the same bits. */
+#include <mxpcs/corr.h>
+#include <stdint.h>
+#include <string.h>
+
+void MxCorrValidPixels(int nf, size_t npix, const unsigned char *bad, unsigned char *valid)
+{
+  memset(valid, 1, npix);
+  for (int f = 0; f < nf; f++) {
+    const unsigned char *b = bad + (size_t)f * npix;
+    for (size_t p = 0; p < npix; p++) valid[p] &= (unsigned char)(b[p] == 0);
+  }
+}
+
+void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *sum, double *n)
+{
+  for (int f = 0; f < nf; f++) {
+    const float *row = data + (size_t)f * npix;
+    for (size_t p = 0; p < npix; p++) sum[p] += valid[p] ? (double)row[p] : 0.0;
+  }
+  for (size_t p = 0; p < npix; p++) n[p] += valid[p] ? (double)nf : 0.0;
+}
+
+/* FB frames at once: FB independent sums per pixel, and a bin's running sums held in registers
+   while consecutive pixels fall into it (the same additions in the same order as acc[b] += x). */
+#define MX_SAXS_FB 8
+static void SaxsBlock(int fb, const float *const *rows, size_t nsaxs, const int *sp, const int *sb, const float *w, double *acc)
+{
+  double run[MX_SAXS_FB] = {0};
+  int    cb              = -1;
+  for (size_t k = 0; k < nsaxs; k++) {
+    const int b = sb[k], p = sp[k];
+    if (b != cb) {
+      if (cb >= 0) memcpy(acc + (size_t)cb * MX_SAXS_FB, run, sizeof run);
+      memcpy(run, acc + (size_t)b * MX_SAXS_FB, sizeof run);
+      cb = b;
+    }
+    const float wk = w[k];
+    if (fb == MX_SAXS_FB)
+      for (int j = 0; j < MX_SAXS_FB; j++) run[j] += (double)(rows[j][p] * wk);
+    else
+      for (int j = 0; j < fb; j++) run[j] += (double)(rows[j][p] * wk);
+  }
+  if (cb >= 0) memcpy(acc + (size_t)cb * MX_SAXS_FB, run, sizeof run);
+}
+
+void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, double *acc, double *sx)
+{
+  for (int f0 = 0; f0 < nf; f0 += MX_SAXS_FB) {
+    const int    fb = nf - f0 < MX_SAXS_FB ? nf - f0 : MX_SAXS_FB;
+    const float *rows[MX_SAXS_FB];
+    for (int j = 0; j < MX_SAXS_FB; j++) rows[j] = data + (size_t)(f0 + (j < fb ? j : 0)) * npix;
+    memset(acc, 0, sizeof(double) * (size_t)nbins * MX_SAXS_FB);
+    SaxsBlock(fb, rows, nsaxs, sp, sb, w, acc);
+    for (int b = 0; b < nbins; b++)
+      for (int j = 0; j < fb; j++) {
+        sx[((size_t)b * nf + f0 + j) * 2] += acc[(size_t)b * MX_SAXS_FB + j];
+        sx[((size_t)b * nf + f0 + j) * 2 + 1] += cnt[b];
+      }
+  }
+}
