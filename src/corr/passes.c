@@ -6,22 +6,34 @@
 #include <stdint.h>
 #include <string.h>
 
+/* pixels per block: a block's accumulators stay in L1 while the frames stream past */
+#define MX_PASS_BLOCK 2048
+
 void MxCorrValidPixels(int nf, size_t npix, const unsigned char *bad, unsigned char *valid)
 {
-  memset(valid, 1, npix);
-  for (int f = 0; f < nf; f++) {
-    const unsigned char *b = bad + (size_t)f * npix;
-    for (size_t p = 0; p < npix; p++) valid[p] &= (unsigned char)(b[p] == 0);
+  for (size_t p0 = 0; p0 < npix; p0 += MX_PASS_BLOCK) {
+    const size_t n = npix - p0 < MX_PASS_BLOCK ? npix - p0 : MX_PASS_BLOCK;
+    memset(valid + p0, 1, n);
+    for (int f = 0; f < nf; f++) {
+      const unsigned char *b = bad + (size_t)f * npix + p0;
+      unsigned char       *v = valid + p0;
+      for (size_t p = 0; p < n; p++) v[p] &= (unsigned char)(b[p] == 0);
+    }
   }
 }
 
 void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *sum, double *n)
 {
-  for (int f = 0; f < nf; f++) {
-    const float *row = data + (size_t)f * npix;
-    for (size_t p = 0; p < npix; p++) sum[p] += valid[p] ? (double)row[p] : 0.0;
+  for (size_t p0 = 0; p0 < npix; p0 += MX_PASS_BLOCK) {
+    const size_t         m = npix - p0 < MX_PASS_BLOCK ? npix - p0 : MX_PASS_BLOCK;
+    const unsigned char *v = valid + p0;
+    double              *s = sum + p0;
+    for (int f = 0; f < nf; f++) {
+      const float *row = data + (size_t)f * npix + p0;
+      for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p]; /* valid is 0 or 1: the product is exact, and the sum never -0 */
+    }
   }
-  for (size_t p = 0; p < npix; p++) n[p] += valid[p] ? (double)nf : 0.0;
+  for (size_t p = 0; p < npix; p++) n[p] += (double)nf * (double)valid[p];
 }
 
 /* FB frames at once: FB independent sums per pixel, and a bin's running sums held in registers
