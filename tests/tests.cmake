@@ -55,6 +55,9 @@ mx_script_test(mpi.analyze_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mp
 set_tests_properties(mpi.analyze_ranks PROPERTIES PROCESSORS 4)
 mx_script_test(peer.g2fit_scipy peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/g2fit_scipy.py $<TARGET_FILE:test_g2fit>)
 # analyze against the truth of a simulated colloid with artifacts on, and without the correction
+# direct chunk reads (pread + libdeflate, the reader thread) against HDF5's filter path, per layout
+mx_script_test(peer.direct_read peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_direct.py ${MX_TESTDATA})
+set_tests_properties(peer.direct_read PROPERTIES PROCESSORS 4)
 mx_script_test(sim.analyze_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_analyze.sh ${MX_TESTDATA} 2 1)
 set_tests_properties(sim.analyze_truth PROPERTIES PROCESSORS 2)
 foreach(np 1 2)

@@ -34,3 +34,5 @@ void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigne
    pixels k in bin b (in order) of (double)(data(f, sp[k]) * w[k]), sx[(b*nf+f)*2+1] += cnt[b].
    acc: scratch of nbins*8 doubles. */
 void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, double *acc, double *sx);
+/* out[f*n + k] = data(f, idx[k]) for every frame. */
+void MxCorrGatherRows(int nf, size_t npix, const float *data, size_t n, const int *idx, float *out);

@@ -61,6 +61,8 @@ typedef struct {
   double t_wait;                    /* the caller waiting in MxReaderReadEnd for the reader thread */
   double bytes;                     /* bytes read from the files */
   double chunks_inflated, chunks_reused; /* mask chunks inflated, and reused (same bytes as the cell's previous chunk) */
+  double t_hook;                    /* the caller's per-train pass on the reader thread (MxReaderReadBegin's hook) */
+  double ranges_direct, ranges_hdf5; /* module row ranges read by each path */
 } MxReadStats;
 
 /* Read the selected frames of train itrain for the given row ranges, in photons.
@@ -73,10 +75,17 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRo
 /* The same read, split: Begin plans it (HDF5 look-ups, row checks; on this thread) and leaves
    the reading, inflating and masking to the reader thread (-reader_async), End waits for it and
    returns its error. One read in flight; data and bad must not be touched in between. Not
-   collective. */
-PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad);
+   collective. The
+   hook (may be NULL) runs on the reader thread once the train is read without error, with the
+   train's data and bad (hook(ctx, data, bad)); it must not call MPI, HDF5 or PETSc.
+*/
+typedef void (*MxReaderTrainHook)(void *ctx, const float *data, const unsigned char *bad);
+PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, MxReaderTrainHook hook, void *ctx);
 PetscErrorCode MxReaderReadEnd(MxReader r);
 PetscErrorCode MxReaderGetReadStats(MxReader r, MxReadStats *stats);
+/* One line per rank (rank order, on comm): bytes read, by which path, the reader thread's time
+   by part, relative to loop_s seconds of the caller's loop when > 0. Collective. */
+PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s);
 /* pulseId and cellId of train itrain's selected frames as stored (first module with data). */
 PetscErrorCode MxReaderReadTrainIds(MxReader r, PetscInt itrain, uint64_t *pulse_ids, uint64_t *cell_ids);
 

@@ -112,7 +112,10 @@ PetscErrorCode MxAppInfo(MPI_Comm comm)
   PetscCall(MxAppCheckOptions(comm, "info"));
   PetscCall(MxReaderSetUp(r));
   if (!quiet) PetscCall(MxReaderView(r, PETSC_VIEWER_STDOUT_(comm)));
-  if (dump[0]) PetscCall(InfoDump(comm, r, dump));
+  if (dump[0]) {
+    PetscCall(InfoDump(comm, r, dump));
+    PetscCall(MxReaderViewReadStats(r, comm, 0));
+  }
   PetscCall(MxReaderDestroy(&r));
   PetscFunctionReturn(0);
 }

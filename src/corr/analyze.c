@@ -266,17 +266,53 @@ static BufLayout Layout(MxAnalyze a)
   return L;
 }
 
-/* Gather the pixels of ring r valid in `valid` (and in `valid2` when given) into nf x n rows:
-   first the list of valid pixels, then frame by frame (contiguous reads of each frame). */
-static int Gather(MxAnalyze a, PetscInt r, const float *data, const unsigned char *valid, const unsigned char *valid2, float *out, int ld, int *list)
+/* What the reader thread prepares of a train once its frames are in (TrainPrepare, run as the
+   reader's hook): the pixels valid in every frame, each frame's ring pixels gathered (ring_pix
+   order) and the SAXS bin sums; the main thread correlates the previous train meanwhile. */
+typedef struct {
+  MxAnalyze      a;      /* not owned */
+  float         *data;   /* nf x npix */
+  unsigned char *bad;    /* nf x npix */
+  unsigned char *valid;  /* npix */
+  float         *ring;   /* nf x (ring pixels) */
+  double        *sx;     /* saxs_nbins x nf x 2: the train's SAXS sums and counts */
+} MxTrainBuf;
+
+/* Runs on the reader thread (no MPI, HDF5 or PETSc calls); owns a->saxs_w, saxs_cnt, saxs_acc. */
+static void TrainPrepare(void *ctx, const float *data, const unsigned char *bad)
 {
-  int n = 0;
+  MxTrainBuf *T  = ctx;
+  MxAnalyze   a  = T->a;
+  const int   nf = (int)a->nf;
+  const int  *sp = a->saxs_pix, *sb = a->saxs_pb;
+  float      *w  = a->saxs_w;
+
+  MxCorrValidPixels(nf, a->npix, bad, T->valid);
+  MxCorrGatherRows(nf, a->npix, data, (size_t)a->ring_off[a->nring], a->ring_pix, T->ring);
+  /* SAXS: corrected intensity per bin and pulse. The valid pixels and their counts are the
+     same in every frame of the train: weights once, then the frames. */
+  for (PetscInt b = 0; b < a->saxs_nbins; b++) a->saxs_cnt[b] = 0;
+  for (size_t k = 0; k < a->nsaxs; k++) {
+    int ok = T->valid[sp[k]] != 0;
+    w[k]   = ok ? a->corr[sp[k]] : 0.0f;
+    a->saxs_cnt[sb[k]] += ok;
+  }
+  memset(T->sx, 0, sizeof(double) * (size_t)a->saxs_nbins * nf * 2);
+  MxCorrSaxsAccumulate(nf, a->npix, data, a->nsaxs, sp, sb, w, a->saxs_cnt, (int)a->saxs_nbins, a->saxs_acc, T->sx);
+}
+
+/* The pixels of ring r valid in T (and in valid2 when given) as nf x n rows, from the train's
+   gathered ring pixels: first the list of valid pixels, then frame by frame. */
+static int Gather(MxAnalyze a, PetscInt r, const MxTrainBuf *T, const unsigned char *valid2, float *out, int ld, int *list)
+{
+  const size_t nr = (size_t)a->ring_off[a->nring];
+  int          n  = 0;
   for (int k = a->ring_off[r]; k < a->ring_off[r + 1]; k++) {
     int p = a->ring_pix[k];
-    if (valid[p] && (!valid2 || valid2[p])) list[n++] = p;
+    if (T->valid[p] && (!valid2 || valid2[p])) list[n++] = k;
   }
   for (PetscInt f = 0; f < a->nf; f++) {
-    const float *row = data + (size_t)f * a->npix;
+    const float *row = T->ring + (size_t)f * nr;
     float       *o   = out + (size_t)f * ld;
     for (int k = 0; k < n; k++) o[k] = row[list[k]];
   }
@@ -284,7 +320,7 @@ static int Gather(MxAnalyze a, PetscInt r, const float *data, const unsigned cha
 }
 
 /* This rank's partial sums of one train (and the cross terms with the previous one). */
-static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid, const float *prev, const unsigned char *pvalid, double *buf, float *A, float *B, float *work, int ldmax, int *list)
+static void TrainSums(MxAnalyze a, const MxTrainBuf *T, const MxTrainBuf *P, double *buf, float *A, float *B, float *work, int ldmax, int *list)
 {
   BufLayout L  = Layout(a);
   size_t    nf = (size_t)a->nf;
@@ -292,16 +328,16 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
 
   for (PetscInt r = 0; r < a->nring; r++) {
     double *N = rs + r * (1 + nf + nf * nf), *s1 = N + 1, *gram = s1 + nf;
-    int     n = Gather(a, r, data, valid, NULL, A, ldmax, list);
+    int     n = Gather(a, r, T, NULL, A, ldmax, list);
     double  k0 = MPI_Wtime();
     *N        = n;
     MxCorrGramAccumulate((int)nf, n, A, ldmax, (int)a->block, s1, gram, work);
     a->t_kernel += MPI_Wtime() - k0;
     a->flops += (double)nf * (nf + 1) * n;
-    if (prev) {
+    if (P) {
       double *Nx = cx + r * (1 + 2 * nf + nf * nf), *s1a = Nx + 1, *s1b = s1a + nf, *x = s1b + nf;
-      int     na = Gather(a, r, prev, pvalid, valid, A, ldmax, list);
-      Gather(a, r, data, valid, pvalid, B, ldmax, list);
+      int     na = Gather(a, r, P, T->valid, A, ldmax, list);
+      Gather(a, r, T, P->valid, B, ldmax, list);
       *Nx = na;
       for (PetscInt f = 0; f < a->nf; f++)
         for (int k = 0; k < na; k++) {
@@ -314,18 +350,8 @@ static void TrainSums(MxAnalyze a, const float *data, const unsigned char *valid
       a->flops += 2.0 * nf * nf * na;
     }
   }
-  if (prev) buf[L.total - 1] = 1;
-  /* SAXS: corrected intensity per bin and pulse. The valid pixels and their counts are the
-     same in every frame of the train: weights once, then one branch-free pass per frame. */
-  const int *sp = a->saxs_pix, *sb = a->saxs_pb;
-  float     *w  = a->saxs_w;
-  for (PetscInt b = 0; b < a->saxs_nbins; b++) a->saxs_cnt[b] = 0;
-  for (size_t k = 0; k < a->nsaxs; k++) {
-    int ok = valid[sp[k]] != 0;
-    w[k]   = ok ? a->corr[sp[k]] : 0.0f;
-    a->saxs_cnt[sb[k]] += ok;
-  }
-  MxCorrSaxsAccumulate((int)nf, a->npix, data, a->nsaxs, sp, sb, w, a->saxs_cnt, (int)a->saxs_nbins, a->saxs_acc, sx);
+  if (P) buf[L.total - 1] = 1;
+  memcpy(sx, T->sx, sizeof(double) * L.nsaxs); /* buf is zero: the same as adding */
 }
 
 /* Finalise train n: C_n - XC_n into the sums (design.md 1.3), g2 and contrast per train. */
@@ -534,8 +560,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   BufLayout       L = Layout(a);
   size_t          nf = (size_t)a->nf, nC = (size_t)a->nring * nf * nf;
   int             ldmax = 1;
-  float          *cur, *prev, *nxt, *A, *B, *work;
-  unsigned char  *bad, *nbad, *valid, *pvalid;
+  float          *A, *B, *work;
+  MxTrainBuf      tb[3], *cur = &tb[0], *prev = &tb[1], *nxt = &tb[2]; /* the loop rotates them */
   double         *buf, *rs_prev, *Xcur, *Xprev, *C, *XC, *used;
   PetscBool       have_prev = PETSC_FALSE, have_Xprev = PETSC_FALSE;
   PetscErrorCode  ierr = 0;
@@ -550,11 +576,11 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
   PetscCall(MxReaderGetComms(a->reader, &pix_comm, NULL));
   for (PetscInt r = 0; r < a->nring; r++) ldmax = PetscMax(ldmax, a->ring_off[r + 1] - a->ring_off[r]);
-  PetscCall(PetscMalloc4(nf * a->npix + 1, &cur, nf * a->npix + 1, &prev, nf * ldmax, &A, nf * ldmax, &B));
-  PetscCall(PetscMalloc4(nf * nf, &work, nf * a->npix + 1, &bad, a->npix + 1, &valid, a->npix + 1, &pvalid));
-  PetscCall(PetscMalloc2(nf * a->npix + 1, &nxt, nf * a->npix + 1, &nbad));
-  float         *cur0 = cur, *prev0 = prev, *nxt0 = nxt; /* the loop rotates them; free the originals */
-  unsigned char *valid0 = valid, *pvalid0 = pvalid, *bad0 = bad, *nbad0 = nbad;
+  PetscCall(PetscMalloc3(nf * ldmax, &A, nf * ldmax, &B, nf * nf, &work));
+  for (int i = 0; i < 3; i++) {
+    tb[i].a = a;
+    PetscCall(PetscMalloc5(nf * a->npix + 1, &tb[i].data, nf * a->npix + 1, &tb[i].bad, a->npix + 1, &tb[i].valid, nf * (size_t)a->ring_off[a->nring] + 1, &tb[i].ring, L.nsaxs + 1, &tb[i].sx));
+  }
   PetscCall(PetscMalloc4(L.total + 2, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
   PetscCall(PetscMalloc2(nC, &C, nC, &XC));
   PetscCall(PetscCalloc1(ntr, &used));
@@ -584,12 +610,9 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       have_Xprev    = st.have_Xprev ? PETSC_TRUE : PETSC_FALSE;
       a->resumed_at = lo;
       if (have_prev) {
-        PetscErrorCode le = MxReaderRead(a->reader, lo - 1, a->nranges, a->ranges, prev, bad);
-        if (!le) {
-          for (size_t p = 0; p < a->npix; p++) pvalid[p] = 1;
-          for (size_t f = 0; f < nf; f++)
-            for (size_t p = 0; p < a->npix; p++) pvalid[p] &= (unsigned char)!bad[f * a->npix + p];
-        } else ierr = le;
+        PetscErrorCode le = MxReaderReadBegin(a->reader, lo - 1, a->nranges, a->ranges, prev->data, prev->bad, TrainPrepare, prev);
+        if (!le) le = MxReaderReadEnd(a->reader);
+        if (le) ierr = le;
         if (ierr) lo = hi; /* the error is reported below */
       }
     }
@@ -612,13 +635,13 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     if (pending == t) {
       le      = pending_err ? pending_err : MxReaderReadEnd(a->reader);
       pending = -1;
-      float *tf = cur;
-      cur       = nxt;
-      nxt       = tf;
-      unsigned char *tb = bad;
-      bad               = nbad;
-      nbad              = tb;
-    } else le = MxReaderRead(a->reader, t, a->nranges, a->ranges, cur, bad);
+      MxTrainBuf *tf = cur;
+      cur            = nxt;
+      nxt            = tf;
+    } else {
+      le = MxReaderReadBegin(a->reader, t, a->nranges, a->ranges, cur->data, cur->bad, TrainPrepare, cur);
+      if (!le) le = MxReaderReadEnd(a->reader);
+    }
     if (!le) { /* the nonfinite count of train t, before the next read starts */
       double nn;
       PetscCall(MxReaderGetLastNonFinite(a->reader, &nn, NULL, NULL));
@@ -631,16 +654,15 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       while (tn < hi && a->drop[tn]) tn++;
       if (tn < hi) {
         pending     = tn;
-        pending_err = MxReaderReadBegin(a->reader, tn, a->nranges, a->ranges, nxt, nbad);
+        pending_err = MxReaderReadBegin(a->reader, tn, a->nranges, a->ranges, nxt->data, nxt->bad, TrainPrepare, nxt);
       }
     }
     PetscCall(PetscTime(&c1));
     PetscCall(PetscArrayzero(buf, L.total + 1));
     PetscBool consecutive = have_prev && tid[t] == tid[t - 1] + 1;
     if (!le) {
-      MxCorrValidPixels((int)nf, a->npix, bad, valid); /* valid in every frame of the train */
-      TrainSums(a, cur, valid, consecutive ? prev : NULL, pvalid, buf, A, B, work, ldmax, list);
-      if (t >= t0 && t < t1) MxCorrImageAccumulate((int)nf, a->npix, cur, valid, a->img_sum, a->img_n); /* the mean detector image of this block's trains */
+      TrainSums(a, cur, consecutive ? prev : NULL, buf, A, B, work, ldmax, list);
+      if (t >= t0 && t < t1) MxCorrImageAccumulate((int)nf, a->npix, cur->data, cur->valid, a->img_sum, a->img_n); /* the mean detector image of this block's trains */
     } else ierr = le;
     buf[L.total] = le ? 1 : 0; /* the block stops together */
     /* the block checkpoints together: on a signal, at the interval, or every N trains */
@@ -714,12 +736,9 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     if (have_Xcur) PetscCall(PetscArraycpy(Xprev, Xcur, nC));
     have_Xprev = have_Xcur;
     {
-      float *tf = prev;
-      prev      = cur;
-      cur       = tf;
-      unsigned char *tv = pvalid;
-      pvalid            = valid;
-      valid             = tv;
+      MxTrainBuf *tf = prev;
+      prev           = cur;
+      cur            = tf;
     }
     have_prev = PETSC_TRUE;
     if (!rank) Progress(a, PetscMin(t + 1, t1) - t0, t1 - t0, tstart, PETSC_FALSE);
@@ -813,9 +832,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     for (PetscInt t = 0; t < ntr; t++)
       if (used[t] > 0) a->train_ids_used[a->ntrain_ids_used++] = tid[t];
   }
-  PetscCall(PetscFree4(cur0, prev0, A, B));
-  PetscCall(PetscFree4(work, bad0, valid0, pvalid0));
-  PetscCall(PetscFree2(nxt0, nbad0));
+  PetscCall(PetscFree3(A, B, work));
+  for (int i = 0; i < 3; i++) PetscCall(PetscFree5(tb[i].data, tb[i].bad, tb[i].valid, tb[i].ring, tb[i].sx));
   PetscCall(PetscFree4(buf, rs_prev, Xcur, Xprev));
   PetscCall(PetscFree2(C, XC));
   PetscCall(PetscFree(used));

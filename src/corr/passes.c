@@ -36,6 +36,15 @@ void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigne
   for (size_t p = 0; p < npix; p++) n[p] += (double)nf * (double)valid[p];
 }
 
+void MxCorrGatherRows(int nf, size_t npix, const float *data, size_t n, const int *idx, float *out)
+{
+  for (int f = 0; f < nf; f++) {
+    const float *row = data + (size_t)f * npix;
+    float       *o   = out + (size_t)f * n;
+    for (size_t k = 0; k < n; k++) o[k] = row[idx[k]];
+  }
+}
+
 /* FB frames at once: FB independent sums per pixel, and a bin's running sums held in registers
    while consecutive pixels fall into it (the same additions in the same order as acc[b] += x). */
 #define MX_SAXS_FB 8

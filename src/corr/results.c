@@ -548,6 +548,7 @@ PetscErrorCode MxAnalyzeBench(MxAnalyze a)
   double tot = a->t_read + a->t_corr + a->t_comm;
   PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] %" PetscInt_FMT " trains (%.0f frames, %.2f GB of frames over %zu pixels): %.0f frames/s, %.3f GB/s; time: read %.1f %%, correlate %.1f %%, reduce %.1f %%; kernel %.2f GFLOP/s = %.0f %% of a bare cblas_ssyrk (%d x %d: %.2f GFLOP/s); peak memory %.0f MiB\n", rank, a->ntrains_read, (double)a->ntrains_read * a->nf, bytes / 1e9, a->npix, a->ntrains_read * a->nf / PetscMax(tot, 1e-9), bytes / 1e9 / PetscMax(tot, 1e-9), 100 * a->t_read / PetscMax(tot, 1e-9), 100 * a->t_corr / PetscMax(tot, 1e-9), 100 * a->t_comm / PetscMax(tot, 1e-9), a->flops / PetscMax(a->t_kernel, 1e-12) / 1e9, 100 * (a->flops / PetscMax(a->t_kernel, 1e-12)) / PetscMax(bare, 1), (int)a->nf, npr, bare / 1e9, rss_mib));
   PetscCall(PetscSynchronizedFlush(a->comm, PETSC_STDOUT));
+  PetscCall(MxReaderViewReadStats(a->reader, a->comm, tot));
   { /* against the facility: EuXFEL delivers 10 trains/s; the run's rate is its trains over the
        slowest rank's loop time (reading, correlating, reducing; set-up and fits excluded) */
     PetscMPIInt size;

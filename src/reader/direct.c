@@ -345,6 +345,9 @@ struct _MxReadJob {
   float         *data;      /* not owned */
   unsigned char *bad;       /* not owned */
   size_t         npix;
+  MxReaderTrainHook hook;   /* run after the tasks (or alone) on the reader thread */
+  void             *hook_ctx;
+  int               run;    /* a job was started */
   /* the worker's */
   MxInflater     inf;
   MxMaskCache   *cache;     /* MX_NMOD * nsel, for masks chunked per frame */
@@ -560,6 +563,11 @@ static void JobRun(MxReadJob j)
     return;
   }
   for (int k = 0; k < j->ntask && !j->err; k++) TaskRun(j, &j->task[k]);
+  if (!j->err && j->hook) {
+    double t0 = Now();
+    j->hook(j->hook_ctx, j->data, j->bad);
+    j->st.t_hook += Now() - t0;
+  }
 }
 
 static void *Worker(void *arg)
@@ -639,20 +647,25 @@ PetscErrorCode MxDirectPlan(MxReader r, int i, const MxSlot *s, const MxRowRange
   }
   j->user_mask = r->user_mask;
   j->scale     = (float)(1.0 / r->adu_per_photon);
-  j->data      = data;
-  j->bad       = bad;
-  j->npix      = npix;
   j->ntask++;
   *direct = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxDirectJobStart(MxReader r)
+PetscErrorCode MxDirectJobStart(MxReader r, float *data, unsigned char *bad, const MxRowRange ranges[], int nranges, MxReaderTrainHook hook, void *ctx)
 {
-  MxReadJob j = r->job;
+  MxReadJob j;
 
   PetscFunctionBeginUser;
-  if (!j || !j->ntask) PetscFunctionReturn(0);
+  if ((!r->job || !r->job->ntask) && !hook) PetscFunctionReturn(0); /* all read through HDF5 already */
+  PetscCall(JobGet(r, &j));
+  j->data     = data;
+  j->bad      = bad;
+  j->npix     = 0;
+  for (int k = 0; k < nranges; k++) j->npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
+  j->hook     = hook;
+  j->hook_ctx = ctx;
+  j->run      = 1;
   if (!j->thread) {
     JobRun(j);
     j->state = 2;
@@ -672,7 +685,8 @@ PetscErrorCode MxDirectJobWait(MxReader r, double *nonfinite)
 
   PetscFunctionBeginUser;
   *nonfinite = 0;
-  if (!j || !j->ntask) PetscFunctionReturn(0);
+  if (!j || !j->run) PetscFunctionReturn(0);
+  j->run = 0;
   t0 = Now();
   pthread_mutex_lock(&j->mu);
   while (j->state != 2) pthread_cond_wait(&j->cv, &j->mu);
@@ -685,6 +699,8 @@ PetscErrorCode MxDirectJobWait(MxReader r, double *nonfinite)
   r->stats.bytes += j->st.bytes;
   r->stats.chunks_inflated += j->st.chunks_inflated;
   r->stats.chunks_reused += j->st.chunks_reused;
+  r->stats.t_hook += j->st.t_hook;
+  r->stats.ranges_direct += j->ntask;
   j->ntask   = 0;
   *nonfinite = j->nonfinite;
   PetscCheck(!j->err, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s", j->msg);
@@ -693,7 +709,7 @@ PetscErrorCode MxDirectJobWait(MxReader r, double *nonfinite)
 
 void MxDirectJobDiscard(MxReader r)
 {
-  if (r->job) r->job->ntask = 0;
+  if (r->job) r->job->ntask = r->job->run = 0;
 }
 
 PetscErrorCode MxDirectDestroy(MxReader r)

@@ -499,13 +499,14 @@ static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const
       PetscCall(ReadRangeHDF5(r, f, rf, s, rr, tid, data, bad, npix, off, &r->sync_nonfinite));
       PetscCall(PetscTime(&c1));
       r->stats.t_hdf5 += c1 - c0;
+      r->stats.ranges_hdf5++;
     }
     off += nrp;
   }
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
+PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, MxReaderTrainHook hook, void *ctx)
 {
   PetscErrorCode ierr;
 
@@ -518,7 +519,7 @@ PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRo
   r->last_nonfinite = 0;
   r->job_train      = t;
   ierr              = ReadBeginRanges(r, t, nranges, ranges, data, bad);
-  if (!ierr) ierr = MxDirectJobStart(r);
+  if (!ierr) ierr = MxDirectJobStart(r, data, bad, ranges, nranges, hook, ctx);
   if (ierr) { /* nothing in flight */
     MxDirectJobDiscard(r);
     r->job_train = -1;
@@ -547,7 +548,7 @@ PetscErrorCode MxReaderReadEnd(MxReader r)
 PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
 {
   PetscFunctionBeginUser;
-  PetscCall(MxReaderReadBegin(r, t, nranges, ranges, data, bad));
+  PetscCall(MxReaderReadBegin(r, t, nranges, ranges, data, bad, NULL, NULL));
   PetscCall(MxReaderReadEnd(r));
   PetscFunctionReturn(0);
 }
@@ -556,6 +557,22 @@ PetscErrorCode MxReaderGetReadStats(MxReader r, MxReadStats *st)
 {
   PetscFunctionBeginUser;
   *st = r->stats;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
+{
+  const MxReadStats *s = &r->stats;
+  PetscMPIInt        rank;
+  const char        *inf[] = {"libdeflate", "isal", "zlib"};
+  double             T     = loop_s > 0 ? 100.0 / loop_s : 0;
+  char               shares[256] = "";
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(comm, &rank);
+  if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait);
+  PetscCall(PetscSynchronizedPrintf(comm, "[rank %d] read %.3f GB from the files (%.0f module row ranges direct, %.0f through HDF5; %s%s); mask chunks inflated %.0f, reused %.0f; reader thread: pread %.3f s, inflate %.3f s, mask/NaN pass %.3f s, per-train pass %.3f s, busy %.3f s%s\n", rank, s->bytes / 1e9, s->ranges_direct, s->ranges_hdf5, r->direct ? inf[r->inflate] : "direct reads off", r->async ? ", reader thread" : ", no thread", s->chunks_inflated, s->chunks_reused, s->t_io, s->t_inflate, s->t_finish, s->t_hook, s->t_io + s->t_inflate + s->t_finish + s->t_hook, shares));
+  PetscCall(PetscSynchronizedFlush(comm, PETSC_STDOUT));
   PetscFunctionReturn(0);
 }
 
