@@ -70,19 +70,6 @@ typedef struct {
   hsize_t      nid;
 } MxDirectFile;
 
-typedef enum { MX_INFLATE_LIBDEFLATE, MX_INFLATE_ISAL, MX_INFLATE_ZLIB } MxInflateKind;
-typedef struct _MxInflater *MxInflater;
-/* Kernels: inflate a zlib stream of exactly outlen bytes (0: done; else corrupt or short);
-   undo HDF5's byte shuffle of n elements of elsize bytes. */
-int  MxInflaterCreate(MxInflateKind kind, MxInflater *inf);
-int  MxInflate(MxInflater inf, const void *in, size_t inlen, void *out, size_t outlen);
-void MxInflaterDestroy(MxInflater *inf);
-void MxUnshuffle(const unsigned char *in, size_t nbytes, size_t elsize, unsigned char *out);
-/* Kernel: n values of one frame in photons: bad = user mask um or file mask fl set (either may be
-   NULL) or not finite, v = 0 where bad else v * scale; returns the non-finite values nothing
-   flagged. The one pass of both read paths. */
-size_t MxReaderFinishRows(float *v, unsigned char *b, const uint8_t *um, const unsigned char *fl, size_t n, float scale);
-
 typedef struct _MxReadJob *MxReadJob;
 
 struct _p_MxReader {
