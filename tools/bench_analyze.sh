@@ -1,26 +1,123 @@
 #!/bin/bash
-# Benchmark mxpcs analyze (design.md section 5): simulate a run of M modules x T trains, then
-# analyse it at 1 and N ranks with -analyze_bench, which prints per rank frames/s, GB/s of
-# frames, the share of time in reading / correlating / reducing, and the correlation kernel's
-# GFLOP/s next to a bare cblas_ssyrk of the same shape; then the 1 -> N speed-up.
-#   tools/bench_analyze.sh [MODULES] [TRAINS] [NRANKS]   (defaults: 0,3,4,7 16 nproc)
+# Benchmark of mxpcs analyze against the machine's read limit and a numpy pipeline, in one run on
+# the same files (docs/scaling.md, "Reading at memory speed"):
+#   (a) 3 modules x TRAINS trains x 50 pulses, mask and gain deflated at level 1 (as the
+#       calibration writes them, mask with dead/hot pixels and a masked ASIC);
+#   (b) the same at level 4 with an all-zero mask;
+# for each: the page-cache read roofline (`cat` of the run's files, warm, best of 3), mxpcs analyze
+# at 1 and 2 ranks (whole process; the per-rank loop rate in GB/s of frames, % of the roofline,
+# the share of reading / inflating / the reader's per-train pass / correlating / reducing), the
+# three inflaters (libdeflate, ISA-L, zlib), the HDF5 filter path (-reader_direct 0), and
+# tools/bench_numpy_analyze.py (h5py + numpy + BLAS, the same work) timed whole-process.
+# Then frames/s per rank at 176 and 352 pulses (4.5 MHz) and on a 16-module run, and whether one
+# 40-core node keeps up with 10 trains/s at the measured per-rank rate.
+#   tools/bench_analyze.sh [OUTDIR] [TRAINS]     (defaults: a new temporary directory, 48)
+# Prints a Markdown report and writes it to OUTDIR/bench_analyze.md; OUTDIR keeps the runs
+# (several GB) unless KEEP=0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-mods=${1:-0,3,4,7}; trains=${2:-16}; np=${3:-$(nproc)}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-out=$(mktemp -d)
-mpiexec --oversubscribe -n "$np" "$here/build/mxpcs" simulate -sim_modules "$mods" -sim_trains "$trains" -sim_subpixels 1 -o "$out/run" | tail -1
-for n in 1 "$np"; do
-  for parts in 1 $([ "$n" -gt 1 ] && echo "$n"); do
-    s=$(date +%s.%N)
-    mpiexec --oversubscribe -n "$n" "$here/build/mxpcs" analyze -run "$out/run" -geom_distance_m 7 -geom_energy_kev 12.3 \
-      -rings_q_min 0.005 -rings_q_max 0.09 -rings_n 16 -analyze_progress 0 -analyze_bench -reader_pixel_parts "$parts" -o "$out/r_${n}_${parts}.h5" | grep '^\[rank'
-    e=$(date +%s.%N)
-    t=$(awk -v a="$s" -v b="$e" 'BEGIN{printf "%.2f", b - a}')
-    echo "ranks=$n pixel_parts=$parts: wall $t s"
-    [ "$n" = 1 ] && t1=$t
-    [ "$n" != 1 ] && echo "speed-up 1 -> $n ranks ($parts pixel parts): $(awk -v a="$t1" -v b="$t" 'BEGIN{printf "%.2f", a / b}')"
-    rm -f "$out"/r_*.h5
+out=${1:-$(mktemp -d)}; trains=${2:-48}
+mkdir -p "$out"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+mx=$here/build/mxpcs; py=/usr/bin/python3
+np_=2
+report=$out/bench_analyze.md
+: > "$report"
+say() { echo "$*" | tee -a "$report"; }
+ana=(-options_file "$here/inputs/analyze_colloid.yaml" -analyze_progress 0 -analyze_checkpoint none -analyze_bench)
+
+sim() { # NAME ARGS...: simulate once (kept in OUTDIR)
+  local name=$1; shift
+  [ -f "$out/$name/truth.h5" ] || mpiexec -n "$np_" "$mx" simulate -sim_subpixels 1 -sim_xgm 0 -o "$out/$name" "$@" > "$out/$name.sim.log"
+}
+roofline() { # DIR: GB/s of cat from the page cache, best of 3 (the files are read once first)
+  local files=("$1"/proc/*/*.h5) best=0
+  cat "${files[@]}" > /dev/null
+  local bytes; bytes=$(du -cb "${files[@]}" | tail -1 | cut -f1)
+  for i in 1 2 3; do
+    local s e; s=$(date +%s.%N); cat "${files[@]}" > /dev/null; e=$(date +%s.%N)
+    best=$(awk -v b="$bytes" -v s="$s" -v e="$e" -v m="$best" 'BEGIN{r=b/(e-s)/1e9; print (r>m)?r:m}')
   done
+  echo "$bytes $best"
+}
+wall() { # LOG CMD...: run, keep its output in LOG, print the wall seconds
+  local log=$1; shift
+  local s e; s=$(date +%s.%N); "$@" > "$log" 2>&1; e=$(date +%s.%N)
+  awk -v s="$s" -v e="$e" 'BEGIN{printf "%.2f", e-s}'
+}
+# from an -analyze_bench log: frames/s and GB/s of rank 0's loop, and the shares
+rate() { sed -n 's/^\[rank 0\] [0-9]* trains (.*): \([0-9.]*\) frames\/s, \([0-9.]*\) GB\/s; time: read \([0-9.]*\) %, correlate \([0-9.]*\) %, reduce \([0-9.]*\) %.*/\1 \2 \3 \4 \5/p' "$1" | head -1; }
+rstats() { sed -n 's/^\[rank 0\] read .*reader thread: .*busy [0-9.]* s = \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) % of the loop; HDF5 path \([0-9.]*\) %, waiting for the reader \([0-9.]*\) %.*/\1 \2 \3 \4 \6/p' "$1" | head -1; }
+
+say "# mxpcs analyze: read roofline, numpy pipeline, mxpcs ($(date -u +%Y-%m-%d), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1))"
+say ""
+say "Roofline: \`cat\` of the run's files from the page cache (best of 3). mxpcs: whole process (start-up, set-up, fits, writing included) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/bench_numpy_analyze.py, whole process."
+say ""
+for case in a b; do
+  if [ $case = a ]; then
+    name=run_a_deflate1; sim $name -sim_modules 2,3,4 -sim_trains "$trains" -sim_pulses 50 -sim_compress 1
+    title="(a) 3 modules x $trains trains x 50 pulses, mask/gain deflated level 1"
+  else
+    name=run_b_deflate4_zeromask; sim $name -sim_modules 2,3,4 -sim_trains "$trains" -sim_pulses 50 -sim_compress 4 -sim_dead_frac 0 -sim_hot_frac 0 -sim_masked_asics 0
+    title="(b) 3 modules x $trains trains x 50 pulses, mask/gain deflated level 4, all-zero mask"
+  fi
+  run=$out/$name
+  read -r bytes roof <<< "$(roofline "$run")"
+  say "## $title"
+  say ""
+  say "Files: $(awk -v b="$bytes" 'BEGIN{printf "%.2f", b/1e9}') GB; roofline (cat, page cache): $(printf %.2f "$roof") GB/s"
+  say ""
+  say "| what | wall (s) | loop frames/s per rank | loop GB/s per rank | % of roofline | pread | inflate | mask/NaN | per-train pass | wait | correlate | reduce |"
+  say "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for cfg in "1 libdeflate" "2 libdeflate" "1 isal" "1 zlib" "1 hdf5"; do
+    read -r n inf <<< "$cfg"
+    extra=(-reader_inflate "$inf"); label="mxpcs, $n rank(s), $inf"
+    [ "$inf" = hdf5 ] && { extra=(-reader_direct 0 -reader_async 0); label="mxpcs, 1 rank, HDF5 filter path (no direct reads, no thread)"; }
+    log=$out/$name.n$n.$inf.log
+    w=$(wall "$log" mpiexec -n "$n" "$mx" analyze -run "$run" "${ana[@]}" "${extra[@]}" -o "$out/$name.n$n.$inf.h5")
+    read -r fps gbs rd corr red <<< "$(rate "$log")"
+    read -r pio pinf pfin phook ph5 <<< "$(rstats "$log" || true)"
+    pct=$(awk -v g="$gbs" -v r="$roof" 'BEGIN{printf "%.0f", 100*g/r}')
+    say "| $label | $w | $fps | $gbs | $pct % | ${pio:--} % | ${pinf:--} % | ${pfin:--} % | ${phook:--} % | $rd % | $corr % | $red % |"
+    [ "$n/$inf" = 1/libdeflate ] && { w1=$w; ref=$out/$name.n1.libdeflate.h5; }
+  done
+  # the same results whichever path read them
+  for h in n2.libdeflate n1.isal n1.zlib n1.hdf5; do
+    "$py" "$here/tests/peer/compare_results.py" "$ref" "$out/$name.$h.h5" --ignore /xpcs/meta/train_ids > /dev/null 2>&1 \
+      || { [ "$h" = n2.libdeflate ] && continue; echo "bench: WARNING: $name.$h.h5 differs from $ref"; }
+  done
+  wn=$(wall "$out/$name.numpy.log" "$py" "$here/tools/bench_numpy_analyze.py" "$run" "$ref")
+  say "| numpy + h5py + BLAS pipeline (same work), 1 process | $wn | | | | | | | | | | |"
+  say ""
+  say "mxpcs at 1 rank is $(awk -v a="$wn" -v b="$w1" 'BEGIN{printf "%.1f", a/b}')x faster than the numpy pipeline (whole process); numpy: $(tail -1 "$out/$name.numpy.log")"
+  say ""
 done
-rm -rf "$out"
+
+say "## Long trains and the whole detector (frames/s per rank, loop)"
+say ""
+say "| run | ranks | frames/s per rank | GB/s per rank | trains/s per rank | ranks for 10 trains/s | one 40-core node keeps up |"
+say "|---|---|---|---|---|---|---|"
+long() { # NAME LABEL NPULSES SIMARGS... -- ANAARGS...
+  local name=$1 label=$2 npul=$3; shift 3
+  local sargs=() aargs=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do sargs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift; aargs=("$@")
+  sim "$name" -sim_pulses "$npul" "${sargs[@]}"
+  for n in 1 2; do
+    local log=$out/$name.n$n.log
+    wall "$log" mpiexec -n "$n" "$mx" analyze -run "$out/$name" -analyze_progress 0 -analyze_checkpoint none -analyze_bench "${aargs[@]}" -o "$out/$name.n$n.h5" > /dev/null
+    read -r fps gbs rd corr red <<< "$(rate "$log")"
+    local tps need keep
+    tps=$(awk -v f="$fps" -v p="$npul" 'BEGIN{printf "%.1f", f/p}')
+    need=$(awk -v t="$tps" 'BEGIN{n=10/t; printf "%d", (n==int(n))?n:int(n)+1}')
+    keep=$([ "$need" -le 40 ] && echo yes || echo no)
+    say "| $label | $n | $fps | $gbs | $tps | $need | $keep |"
+  done
+}
+long run_p176 "2 modules x 12 trains x 176 pulses (4.5 MHz)" 176 -sim_modules 3,4 -sim_trains 12 -sim_rep_rate_mhz 4.5 -sim_compress 1 -- -options_file "$here/inputs/analyze_colloid.yaml" -g2_age_window 41
+long run_p352 "2 modules x 12 trains x 352 pulses (4.5 MHz)" 352 -sim_modules 3,4 -sim_trains 12 -sim_rep_rate_mhz 4.5 -sim_compress 1 -- -options_file "$here/inputs/analyze_colloid.yaml" -g2_age_window 41
+long run_m16 "16 modules x 8 trains x 50 pulses, 16 rings over the detector" 50 -sim_modules 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 -sim_trains 8 -sim_compress 1 -- -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.005 -rings_q_max 0.09 -rings_n 16
+say ""
+say "(ranks for 10 trains/s: the measured per-rank loop rate; a 40-core node runs 40 ranks, or 20 with a reader thread each on its own core.)"
+echo "bench: report in $report"
+[ "${KEEP:-1}" = 0 ] && rm -rf "$out"/run_* || true

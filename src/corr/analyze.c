@@ -155,16 +155,27 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCall(PetscMalloc1(a->nwin, &a->win_start));
   for (PetscInt k = 0; k < a->nwin; k++) a->win_start[k] = k * a->win_step;
 
-  /* rows to read: every row of the modules holding ring pixels; weights balance the Gram work */
+  /* rows to read: those of the modules holding ring pixels that hold a ring or a SAXS pixel.
+     SAXS spans every pixel read unless -saxs_q_min/-saxs_q_max bound it: then rows with neither
+     a ring pixel nor a pixel in that q range are not read at all. Weights balance the Gram work. */
+  PetscCall(MxGeomGetPixelSize(a->geom, &px));
+  PetscCall(MxGeomGetDistance(a->geom, &D));
   PetscCall(PetscCalloc1(MX_NMOD * MX_NSS, &w));
   for (PetscInt i = 0; i < nmod; i++) {
     int m = (int)mods[i], any = 0;
     for (int k = 0; k < MX_MODPIX && !any; k++) any = roi[m * MX_MODPIX + k] > 0;
     if (!any) continue;
     for (int ss = 0; ss < MX_NSS; ss++) {
-      int nr = 0;
-      for (int fs = 0; fs < MX_NFS; fs++) nr += roi[m * MX_MODPIX + ss * MX_NFS + fs] > 0;
-      w[m * MX_NSS + ss] = MX_NFS + nr * (double)a->nf / 8.0;
+      int nr = 0, ns = a->saxs_qmin > 0 || a->saxs_qmax > 0 ? 0 : 1;
+      for (int fs = 0; fs < MX_NFS; fs++) {
+        size_t g = (size_t)m * MX_MODPIX + ss * MX_NFS + fs;
+        nr += roi[g] > 0;
+        if (!ns) {
+          double G = pix->solid_angle[g] / (px * px / (D * D)) * pix->polarization[g];
+          ns       = pix->covered[g] && !pix->bad[g] && G > 0 && !(umask && umask[g]) && (a->saxs_qmin <= 0 || pix->q_inv_A[g] >= a->saxs_qmin) && (a->saxs_qmax <= 0 || pix->q_inv_A[g] < a->saxs_qmax);
+        }
+      }
+      w[m * MX_NSS + ss] = nr || ns ? MX_NFS + nr * (double)a->nf / 8.0 : 0;
     }
   }
   PetscCall(PetscMalloc1(MX_NMOD * MX_NSS / 2 + 1, &a->ranges));
@@ -195,8 +206,6 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
     }
     PetscCall(PetscFree(cnt));
   }
-  PetscCall(MxGeomGetPixelSize(a->geom, &px));
-  PetscCall(MxGeomGetDistance(a->geom, &D));
   {
     size_t off = 0;
     for (int k = 0; k < a->nranges; k++)
