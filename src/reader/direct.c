@@ -10,7 +10,7 @@
    decoded flags are reused (masks are nearly static per cell). The thread makes no HDF5 and no
    MPI call, so MPI stays funnelled and HDF5 needs no thread safety; reading train n+1 overlaps
    the correlation of train n. Layouts this does not cover (other filters, chunk shapes, types,
-   raw data) take HDF5's path in reader.c; both give the same bits (tests/peer/check_direct.sh).
+   raw data) take HDF5's path in reader.c; both give the same bits (tests/peer/check_direct.py).
 
    The worker thread allocates with malloc(): PetscMalloc's debug tracking is not thread-safe. */
 #include "readerimpl.h"
@@ -329,9 +329,12 @@ typedef struct {
   MxSrc           *dsrc, *msrc; /* nsel each */
 } MxTask;
 
-typedef struct { /* a memory cell's last mask chunk: its stored bytes and its flags */
-  unsigned char *bytes, *bits;
+typedef struct { /* a memory cell's last mask chunk: its stored bytes and its flagged pixels */
+  unsigned char *bytes;
   size_t         len;
+  uint16_t      *idx; /* the flagged pixels of the module, ascending */
+  size_t         nidx;
+  int            valid;
 } MxMaskCache;
 
 struct _MxReadJob {
@@ -439,14 +442,17 @@ static const unsigned char *DecodeChunk(MxReadJob j, const MxTask *t, const MxDi
   return j->dbuf;
 }
 
-/* Flags (1 = the file's mask is set) of rows [ss0, ss1) of frame f of the task. */
-static int MaskFlags(MxReadJob j, const MxTask *t, PetscInt f, unsigned char *flags)
+/* The file's mask of rows [ss0, ss1) of frame f of the task: flags (1 = set) for each pixel, or,
+   from the cell's cache, *sparse: the *nsparse flagged pixels (module pixel indices, ascending). */
+static int MaskFlags(MxReadJob j, const MxTask *t, PetscInt f, unsigned char *flags, const uint16_t **sparse, size_t *nsparse)
 {
   const MxDirectDset *M   = &t->df->mask;
   const MxSrc        *s   = &t->msrc[f];
   size_t              nrp = (size_t)(t->ss1 - t->ss0) * MX_NFS, first = (size_t)t->ss0 * MX_NFS;
   double              t0;
 
+  *sparse  = NULL;
+  *nsparse = 0;
   if (!M->deflate && !M->shuffle) { /* plain: the rows themselves */
     t0 = Now();
     if (PreadAll(t->df->fd, j->mrows, nrp * 4, s->addr + ((uint64_t)s->pos * MX_MODPIX + first) * 4)) {
@@ -467,7 +473,7 @@ static int MaskFlags(MxReadJob j, const MxTask *t, PetscInt f, unsigned char *fl
     }
     j->st.bytes += s->size;
     j->st.t_io += Now() - t0;
-    if (!(c->bits && c->len == s->size && !memcmp(c->bytes, j->cbuf, s->size))) {
+    if (!(c->valid && c->len == s->size && !memcmp(c->bytes, j->cbuf, s->size))) {
       size_t raw = MX_MODBYTES4;
       t0         = Now();
       if (Grow(&j->dbuf, &j->dcap, raw) || (M->shuffle && Grow(&j->sbuf, &j->scap, raw))) {
@@ -475,33 +481,44 @@ static int MaskFlags(MxReadJob j, const MxTask *t, PetscInt f, unsigned char *fl
         return 1;
       }
       j->dchunk = 0;
+      c->valid  = 0;
       if (MxInflate(j->inf, j->cbuf, s->size, M->shuffle ? j->sbuf : j->dbuf, raw)) {
         JobFail(j, t, "mask");
         return 1;
       }
       if (M->shuffle) MxUnshuffle(j->sbuf, raw, 4, j->dbuf);
       j->st.t_inflate += Now() - t0;
-      if (!c->bits && !(c->bits = malloc(MX_MODPIX / 8))) {
-        JobFail(j, t, "mask");
-        return 1;
-      }
-      unsigned char *nb = realloc(c->bytes, s->size);
-      if (!nb) {
-        JobFail(j, t, "mask");
-        return 1;
-      }
-      c->bytes = nb;
-      memcpy(c->bytes, j->cbuf, s->size);
-      c->len            = s->size;
       const uint32_t *m = (const uint32_t *)j->dbuf;
-      for (size_t k = 0; k < MX_MODPIX / 8; k++) {
-        unsigned b = 0;
-        for (int q = 0; q < 8; q++) b |= (unsigned)(m[8 * k + q] != 0) << q;
-        c->bits[k] = (unsigned char)b;
+      size_t          n = 0;
+      for (size_t k = 0; k < MX_MODPIX; k++) n += m[k] != 0;
+      uint16_t      *ni = realloc(c->idx, (n + 1) * sizeof *ni);
+      unsigned char *nb = realloc(c->bytes, s->size);
+      if (!ni || !nb) {
+        if (ni) c->idx = ni;
+        if (nb) c->bytes = nb;
+        JobFail(j, t, "mask");
+        return 1;
       }
+      c->idx   = ni;
+      c->bytes = nb;
+      c->nidx  = 0;
+      for (size_t k = 0; k < MX_MODPIX; k++)
+        if (m[k]) c->idx[c->nidx++] = (uint16_t)k;
+      memcpy(c->bytes, j->cbuf, s->size);
+      c->len   = s->size;
+      c->valid = 1;
       j->st.chunks_inflated++;
     } else j->st.chunks_reused++;
-    for (size_t p = 0; p < nrp; p++) flags[p] = c->bits[(first + p) >> 3] >> ((first + p) & 7) & 1;
+    /* the flagged pixels within rows [ss0, ss1) */
+    size_t lo = 0, hi = c->nidx;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (c->idx[mid] < first) lo = mid + 1;
+      else hi = mid;
+    }
+    *sparse = c->idx + lo;
+    for (hi = lo; hi < c->nidx && c->idx[hi] < first + nrp; hi++) {}
+    *nsparse = hi - lo;
     return 0;
   }
   const unsigned char *dec = DecodeChunk(j, t, M, s, "mask");
@@ -539,14 +556,19 @@ static void TaskRun(MxReadJob j, const MxTask *t)
       if (!dec) break;
       memcpy(v, dec + ((size_t)s->pos * MX_MODPIX + first) * 4, nrp * 4);
     }
-    unsigned char *fl = NULL;
+    unsigned char  *fl = NULL;
+    const uint16_t *sp = NULL;
+    size_t          ns = 0;
     if (t->df->have_mask) {
-      fl = j->flags;
-      if (MaskFlags(j, t, f, fl)) break;
+      if (MaskFlags(j, t, f, j->flags, &sp, &ns)) break;
+      if (!sp) fl = j->flags;
     }
-    /* the same pass as reader.c's HDF5 path, so both give the same bits */
+    /* the same pass as reader.c's HDF5 path, so both give the same bits; a sparse mask's pixels
+       are zeroed first (so not counted as NaN), then flagged: the same result */
     t0 = Now();
+    for (size_t k = 0; k < ns; k++) v[sp[k] - first] = 0.0f;
     nonfinite += MxReaderFinishRows(v, b, um, fl, nrp, scale);
+    for (size_t k = 0; k < ns; k++) b[sp[k] - first] = 1;
     j->st.t_finish += Now() - t0;
   }
   j->nonfinite += (double)nonfinite;
@@ -730,7 +752,7 @@ PetscErrorCode MxDirectDestroy(MxReader r)
     pthread_cond_destroy(&j->cv);
     for (size_t k = 0; j->cache && k < (size_t)MX_NMOD * (size_t)j->nsel; k++) {
       free(j->cache[k].bytes);
-      free(j->cache[k].bits);
+      free(j->cache[k].idx);
     }
     free(j->cache);
     free(j->task);
