@@ -32,7 +32,9 @@ void MxCorrValidPixels(int nf, size_t npix, const unsigned char *bad, unsigned c
 void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *sum, double *n);
 /* SAXS bin sums of one train: for each frame f and bin b, sx[(b*nf+f)*2] += sum over the SAXS
    pixels k in bin b (in order) of (double)(data(f, sp[k]) * w[k]), sx[(b*nf+f)*2+1] += cnt[b].
-   acc: scratch of nbins*8 doubles. */
-void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, double *acc, double *sx);
+   The frames go in MxCorrSaxsBlocks(nf) blocks of nearly equal size; only blocks [ib0, ib1) are
+   done (two threads can share a train's frames). acc: scratch of nbins*16 doubles. */
+int  MxCorrSaxsBlocks(int nf);
+void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx);
 /* out[f*n + k] = data(f, idx[k]) for every frame. */
 void MxCorrGatherRows(int nf, size_t npix, const float *data, size_t n, const int *idx, float *out);

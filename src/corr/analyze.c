@@ -237,7 +237,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
           a->saxs_bin[off] = a->corr[off] > 0 && b >= 0 && b < a->saxs_nbins && !(umask && umask[g]) ? b : -1;
           a->nsaxs += a->saxs_bin[off] >= 0;
         }
-    PetscCall(PetscMalloc5(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, a->nsaxs + 1, &a->saxs_w, (size_t)a->saxs_nbins * 8, &a->saxs_acc, a->saxs_nbins, &a->saxs_cnt));
+    PetscCall(PetscMalloc5(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, a->nsaxs + 1, &a->saxs_w, (size_t)a->saxs_nbins * 16, &a->saxs_acc, a->saxs_nbins, &a->saxs_cnt));
     for (size_t p = 0, k = 0; p < a->npix; p++)
       if (a->saxs_bin[p] >= 0) {
         a->saxs_pix[k]  = (int)p;
@@ -285,29 +285,36 @@ typedef struct {
   unsigned char *valid;  /* npix */
   float         *ring;   /* nf x (ring pixels) */
   double        *sx;     /* saxs_nbins x nf x 2: the train's SAXS sums and counts */
+  float         *w;      /* nsaxs: the SAXS pixels' weights in this train (0: not valid) */
+  double        *cnt;    /* saxs_nbins: valid pixels per bin */
+  double        *acc;    /* saxs_nbins x 16: the reader thread's SAXS scratch */
 } MxTrainBuf;
 
-/* Runs on the reader thread (no MPI, HDF5 or PETSc calls); owns a->saxs_w, saxs_cnt, saxs_acc. */
+/* SAXS frame blocks the reader thread does (the first ones); the main thread does the rest after
+   it has correlated the train, so that the two threads carry about the same load */
+static int SaxsBlocksOnReader(MxAnalyze a) { return (MxCorrSaxsBlocks((int)a->nf) + 1) / 2; }
+
+/* Runs on the reader thread (no MPI, HDF5 or PETSc calls); writes only T. */
 static void TrainPrepare(void *ctx, const float *data, const unsigned char *bad)
 {
   MxTrainBuf *T  = ctx;
   MxAnalyze   a  = T->a;
   const int   nf = (int)a->nf;
   const int  *sp = a->saxs_pix, *sb = a->saxs_pb;
-  float      *w  = a->saxs_w;
+  float      *w  = T->w;
 
   MxCorrValidPixels(nf, a->npix, bad, T->valid);
   MxCorrGatherRows(nf, a->npix, data, (size_t)a->ring_off[a->nring], a->ring_pix, T->ring);
   /* SAXS: corrected intensity per bin and pulse. The valid pixels and their counts are the
      same in every frame of the train: weights once, then the frames. */
-  for (PetscInt b = 0; b < a->saxs_nbins; b++) a->saxs_cnt[b] = 0;
+  for (PetscInt b = 0; b < a->saxs_nbins; b++) T->cnt[b] = 0;
   for (size_t k = 0; k < a->nsaxs; k++) {
     int ok = T->valid[sp[k]] != 0;
     w[k]   = ok ? a->corr[sp[k]] : 0.0f;
-    a->saxs_cnt[sb[k]] += ok;
+    T->cnt[sb[k]] += ok;
   }
   memset(T->sx, 0, sizeof(double) * (size_t)a->saxs_nbins * nf * 2);
-  MxCorrSaxsAccumulate(nf, a->npix, data, a->nsaxs, sp, sb, w, a->saxs_cnt, (int)a->saxs_nbins, a->saxs_acc, T->sx);
+  MxCorrSaxsAccumulate(nf, a->npix, data, a->nsaxs, sp, sb, w, T->cnt, (int)a->saxs_nbins, 0, SaxsBlocksOnReader(a), T->acc, T->sx);
 }
 
 /* The pixels of ring r valid in T (and in valid2 when given) as nf x n rows, from the train's
@@ -360,6 +367,7 @@ static void TrainSums(MxAnalyze a, const MxTrainBuf *T, const MxTrainBuf *P, dou
     }
   }
   if (P) buf[L.total - 1] = 1;
+  MxCorrSaxsAccumulate((int)nf, a->npix, T->data, a->nsaxs, a->saxs_pix, a->saxs_pb, T->w, T->cnt, (int)a->saxs_nbins, SaxsBlocksOnReader(a), MxCorrSaxsBlocks((int)nf), a->saxs_acc, T->sx);
   memcpy(sx, T->sx, sizeof(double) * L.nsaxs); /* buf is zero: the same as adding */
 }
 
@@ -589,6 +597,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   for (int i = 0; i < 3; i++) {
     tb[i].a = a;
     PetscCall(PetscMalloc5(nf * a->npix + 1, &tb[i].data, nf * a->npix + 1, &tb[i].bad, a->npix + 1, &tb[i].valid, nf * (size_t)a->ring_off[a->nring] + 1, &tb[i].ring, L.nsaxs + 1, &tb[i].sx));
+    PetscCall(PetscMalloc3(a->nsaxs + 1, &tb[i].w, a->saxs_nbins, &tb[i].cnt, (size_t)a->saxs_nbins * 16, &tb[i].acc));
   }
   PetscCall(PetscMalloc4(L.total + 2, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
   PetscCall(PetscMalloc2(nC, &C, nC, &XC));
@@ -842,7 +851,10 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       if (used[t] > 0) a->train_ids_used[a->ntrain_ids_used++] = tid[t];
   }
   PetscCall(PetscFree3(A, B, work));
-  for (int i = 0; i < 3; i++) PetscCall(PetscFree5(tb[i].data, tb[i].bad, tb[i].valid, tb[i].ring, tb[i].sx));
+  for (int i = 0; i < 3; i++) {
+    PetscCall(PetscFree5(tb[i].data, tb[i].bad, tb[i].valid, tb[i].ring, tb[i].sx));
+    PetscCall(PetscFree3(tb[i].w, tb[i].cnt, tb[i].acc));
+  }
   PetscCall(PetscFree4(buf, rs_prev, Xcur, Xprev));
   PetscCall(PetscFree2(C, XC));
   PetscCall(PetscFree(used));

@@ -45,41 +45,56 @@ void MxCorrGatherRows(int nf, size_t npix, const float *data, size_t n, const in
   }
 }
 
-/* FB frames at once: FB independent sums per pixel, and a bin's running sums held in registers
-   while consecutive pixels fall into it (the same additions in the same order as acc[b] += x). */
-#define MX_SAXS_FB 8
-static void SaxsBlock(int fb, const float *const *rows, size_t nsaxs, const int *sp, const int *sb, const float *w, double *acc)
+/* FB frames at once (FB a constant in each instance, so the frame loop unrolls and
+   vectorises): FB independent sums per pixel, and a bin's running sums held in registers while
+   consecutive pixels fall into it (the same additions in the same order as acc[b] += x). */
+#define MX_SAXS_FB 16
+static inline __attribute__((always_inline)) void SaxsBlock(const int FB, const float *const *rows, size_t nsaxs, const int *sp, const int *sb, const float *w, double *acc)
 {
   double run[MX_SAXS_FB] = {0};
   int    cb              = -1;
   for (size_t k = 0; k < nsaxs; k++) {
     const int b = sb[k], p = sp[k];
     if (b != cb) {
-      if (cb >= 0) memcpy(acc + (size_t)cb * MX_SAXS_FB, run, sizeof run);
-      memcpy(run, acc + (size_t)b * MX_SAXS_FB, sizeof run);
+      if (cb >= 0) memcpy(acc + (size_t)cb * MX_SAXS_FB, run, sizeof(double) * FB);
+      memcpy(run, acc + (size_t)b * MX_SAXS_FB, sizeof(double) * FB);
       cb = b;
     }
     const float wk = w[k];
-    if (fb == MX_SAXS_FB)
-      for (int j = 0; j < MX_SAXS_FB; j++) run[j] += (double)(rows[j][p] * wk);
-    else
-      for (int j = 0; j < fb; j++) run[j] += (double)(rows[j][p] * wk);
+    for (int j = 0; j < FB; j++) run[j] += (double)(rows[j][p] * wk);
   }
-  if (cb >= 0) memcpy(acc + (size_t)cb * MX_SAXS_FB, run, sizeof run);
+  if (cb >= 0) memcpy(acc + (size_t)cb * MX_SAXS_FB, run, sizeof(double) * FB);
 }
 
-void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, double *acc, double *sx)
+#define MX_SAXS_CASE(n) \
+  case n: \
+    SaxsBlock(n, rows, nsaxs, sp, sb, w, acc); \
+    break;
+
+int MxCorrSaxsBlocks(int nf) { return (nf + MX_SAXS_FB - 1) / MX_SAXS_FB; }
+
+void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx)
 {
-  for (int f0 = 0; f0 < nf; f0 += MX_SAXS_FB) {
-    const int    fb = nf - f0 < MX_SAXS_FB ? nf - f0 : MX_SAXS_FB;
+  /* frames in nearly equal blocks of at most MX_SAXS_FB: 50 frames -> 13, 13, 12, 12 */
+  const int nblk = MxCorrSaxsBlocks(nf);
+  for (int ib = 0, f0 = 0; ib < nblk; ib++) {
+    const int    fb = (nf - f0) / (nblk - ib);
+    if (ib < ib0 || ib >= ib1) {
+      f0 += fb;
+      continue;
+    }
     const float *rows[MX_SAXS_FB];
-    for (int j = 0; j < MX_SAXS_FB; j++) rows[j] = data + (size_t)(f0 + (j < fb ? j : 0)) * npix;
+    for (int j = 0; j < fb; j++) rows[j] = data + (size_t)(f0 + j) * npix;
     memset(acc, 0, sizeof(double) * (size_t)nbins * MX_SAXS_FB);
-    SaxsBlock(fb, rows, nsaxs, sp, sb, w, acc);
+    switch (fb) {
+      MX_SAXS_CASE(1) MX_SAXS_CASE(2) MX_SAXS_CASE(3) MX_SAXS_CASE(4) MX_SAXS_CASE(5) MX_SAXS_CASE(6) MX_SAXS_CASE(7) MX_SAXS_CASE(8)
+      MX_SAXS_CASE(9) MX_SAXS_CASE(10) MX_SAXS_CASE(11) MX_SAXS_CASE(12) MX_SAXS_CASE(13) MX_SAXS_CASE(14) MX_SAXS_CASE(15) MX_SAXS_CASE(16)
+    }
     for (int b = 0; b < nbins; b++)
       for (int j = 0; j < fb; j++) {
         sx[((size_t)b * nf + f0 + j) * 2] += acc[(size_t)b * MX_SAXS_FB + j];
         sx[((size_t)b * nf + f0 + j) * 2 + 1] += cnt[b];
       }
+    f0 += fb;
   }
 }
