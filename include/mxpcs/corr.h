@@ -25,9 +25,7 @@ void MxCorrG2(int nf, const double *C, int nwin, const int *start, int len, int 
 /* Contrast from the diagonal: beta(t) = C(t,t) - N/s1(t) (photon shot noise of photon-unit data). */
 void MxCorrContrast(int nf, double N, const double *s1, const double *C, double *beta);
 
-/* Per-pixel passes of one train (frames row-major, nf x npix). valid[p] = 1 where bad[f*npix+p]
-   is 0 in every frame. */
-void MxCorrValidPixels(int nf, size_t npix, const unsigned char *bad, unsigned char *valid);
+/* Per-pixel passes of one train (frames row-major, nf x npix). */
 /* sum[p] += data(f,p) over the frames where valid[p]; n[p] += nf there. */
 void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *sum, double *n);
 /* SAXS bin sums of one train: for each frame f and bin b, sx[(b*nf+f)*2] += sum over the SAXS
@@ -36,5 +34,3 @@ void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigne
    done (two threads can share a train's frames). acc: scratch of nbins*16 doubles. */
 int  MxCorrSaxsBlocks(int nf);
 void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx);
-/* out[f*n + k] = data(f, idx[k]) for every frame. */
-void MxCorrGatherRows(int nf, size_t npix, const float *data, size_t n, const int *idx, float *out);

@@ -89,11 +89,17 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRo
    the reading, inflating and masking to the reader thread (-reader_async), End waits for it and
    returns its error. One read in flight; data and bad must not be touched in between. Not
    collective. The
-   hook (may be NULL) runs on the reader thread once the train is read without error, with the
-   train's data and bad (hook(ctx, data, bad)); it must not call MPI, HDF5 or PETSc.
-*/
-typedef void (*MxReaderTrainHook)(void *ctx, const float *data, const unsigned char *bad);
-PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, MxReaderTrainHook hook, void *ctx);
+   hooks (may be NULL) run as the train is read, on the reader thread (or on this thread for rows
+   read through HDF5, before the thread starts): frame(ctx, f, off, n, v, b) once for every range
+   and frame with its n finished values at pixel offset off of the frame (v, b point there),
+   train(ctx, data, bad) once the whole train is read without error. They must not call MPI,
+   HDF5 or PETSc. */
+typedef struct {
+  void (*frame)(void *ctx, PetscInt f, size_t off, size_t n, const float *v, const unsigned char *b);
+  void (*train)(void *ctx, const float *data, const unsigned char *bad);
+  void *ctx;
+} MxReaderHooks;
+PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, const MxReaderHooks *hooks);
 PetscErrorCode MxReaderReadEnd(MxReader r);
 PetscErrorCode MxReaderGetReadStats(MxReader r, MxReadStats *stats);
 /* One line per rank (rank order, on comm): bytes read, by which path, the reader thread's time

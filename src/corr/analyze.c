@@ -288,13 +288,42 @@ typedef struct {
   float         *w;      /* nsaxs: the SAXS pixels' weights in this train (0: not valid) */
   double        *cnt;    /* saxs_nbins: valid pixels per bin */
   double        *acc;    /* saxs_nbins x 16: the reader thread's SAXS scratch */
+  const int     *rpos, *rdst; /* not owned: the ring pixels by position (ascending) and their index in ring */
+  size_t         nrpix;
 } MxTrainBuf;
 
 /* SAXS frame blocks the reader thread does (the first ones); the main thread does the rest after
    it has correlated the train, so that the two threads carry about the same load */
 static int SaxsBlocksOnReader(MxAnalyze a) { return (MxCorrSaxsBlocks((int)a->nf) + 1) / 2; }
 
-/* Runs on the reader thread (no MPI, HDF5 or PETSc calls); writes only T. */
+/* Each frame's rows as soon as they are read (reader thread, while they are in cache): the
+   valid pixels (bad in no frame so far) and the ring pixels they hold, gathered. Writes only T,
+   at this range's pixels. */
+static void FramePrepare(void *ctx, PetscInt f, size_t off, size_t n, const float *v, const unsigned char *b)
+{
+  MxTrainBuf    *T   = ctx;
+  unsigned char *val = T->valid + off;
+  if (f == 0)
+    for (size_t p = 0; p < n; p++) val[p] = (unsigned char)(b[p] == 0);
+  else
+    for (size_t p = 0; p < n; p++) val[p] &= (unsigned char)(b[p] == 0);
+  size_t lo = 0, hi = T->nrpix;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if ((size_t)T->rpos[mid] < off) lo = mid + 1;
+    else hi = mid;
+  }
+  float *ring = T->ring + (size_t)f * T->nrpix;
+  for (size_t k = lo; k < T->nrpix && (size_t)T->rpos[k] < off + n; k++) ring[T->rdst[k]] = v[T->rpos[k] - off];
+}
+
+static int CmpI64(const void *x, const void *y)
+{
+  int64_t u = *(const int64_t *)x, v = *(const int64_t *)y;
+  return u < v ? -1 : u > v;
+}
+
+/* Runs on the reader thread (no MPI, HDF5 or PETSc calls) once the train is read; writes only T. */
 static void TrainPrepare(void *ctx, const float *data, const unsigned char *bad)
 {
   MxTrainBuf *T  = ctx;
@@ -303,8 +332,7 @@ static void TrainPrepare(void *ctx, const float *data, const unsigned char *bad)
   const int  *sp = a->saxs_pix, *sb = a->saxs_pb;
   float      *w  = T->w;
 
-  MxCorrValidPixels(nf, a->npix, bad, T->valid);
-  MxCorrGatherRows(nf, a->npix, data, (size_t)a->ring_off[a->nring], a->ring_pix, T->ring);
+  (void)bad; /* valid pixels and ring pixels: FramePrepare */
   /* SAXS: corrected intensity per bin and pulse. The valid pixels and their counts are the
      same in every frame of the train: weights once, then the frames. */
   for (PetscInt b = 0; b < a->saxs_nbins; b++) T->cnt[b] = 0;
@@ -351,17 +379,22 @@ static void TrainSums(MxAnalyze a, const MxTrainBuf *T, const MxTrainBuf *P, dou
     a->t_kernel += MPI_Wtime() - k0;
     a->flops += (double)nf * (nf + 1) * n;
     if (P) {
-      double *Nx = cx + r * (1 + 2 * nf + nf * nf), *s1a = Nx + 1, *s1b = s1a + nf, *x = s1b + nf;
-      int     na = Gather(a, r, P, T->valid, A, ldmax, list);
-      Gather(a, r, T, P->valid, B, ldmax, list);
+      double      *Nx = cx + r * (1 + 2 * nf + nf * nf), *s1a = Nx + 1, *s1b = s1a + nf, *x = s1b + nf;
+      const float *Pa = B, *Tb = A; /* when every pixel valid in this train is valid in the previous one, A is this train's rows already */
+      int          na = Gather(a, r, P, T->valid, B, ldmax, list);
+      if (na != n) {
+        Gather(a, r, T, P->valid, A, ldmax, list);
+        Pa = B;
+        Tb = A;
+      }
       *Nx = na;
       for (PetscInt f = 0; f < a->nf; f++)
         for (int k = 0; k < na; k++) {
-          s1a[f] += A[f * (size_t)ldmax + k];
-          s1b[f] += B[f * (size_t)ldmax + k];
+          s1a[f] += Pa[f * (size_t)ldmax + k];
+          s1b[f] += Tb[f * (size_t)ldmax + k];
         }
       double k1 = MPI_Wtime();
-      MxCorrCrossAccumulate((int)nf, na, A, B, ldmax, (int)a->block, x, work);
+      MxCorrCrossAccumulate((int)nf, na, Pa, Tb, ldmax, (int)a->block, x, work);
       a->t_kernel += MPI_Wtime() - k1;
       a->flops += 2.0 * nf * nf * na;
     }
@@ -594,8 +627,25 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(MxReaderGetComms(a->reader, &pix_comm, NULL));
   for (PetscInt r = 0; r < a->nring; r++) ldmax = PetscMax(ldmax, a->ring_off[r + 1] - a->ring_off[r]);
   PetscCall(PetscMalloc3(nf * ldmax, &A, nf * ldmax, &B, nf * nf, &work));
+  int   *rpos, *rdst;
+  size_t nrpix = (size_t)a->ring_off[a->nring];
+  PetscCall(PetscMalloc2(nrpix + 1, &rpos, nrpix + 1, &rdst));
+  { /* the ring pixels ordered by position (key: position, then index in ring_pix) */
+    int64_t *key;
+    PetscCall(PetscMalloc1(nrpix + 1, &key));
+    for (size_t j = 0; j < nrpix; j++) key[j] = (int64_t)a->ring_pix[j] << 32 | (int64_t)j;
+    qsort(key, nrpix, sizeof *key, CmpI64);
+    for (size_t j = 0; j < nrpix; j++) {
+      rpos[j] = (int)(key[j] >> 32);
+      rdst[j] = (int)(key[j] & 0xffffffff);
+    }
+    PetscCall(PetscFree(key));
+  }
   for (int i = 0; i < 3; i++) {
-    tb[i].a = a;
+    tb[i].a     = a;
+    tb[i].rpos  = rpos;
+    tb[i].rdst  = rdst;
+    tb[i].nrpix = nrpix;
     PetscCall(PetscMalloc5(nf * a->npix + 1, &tb[i].data, nf * a->npix + 1, &tb[i].bad, a->npix + 1, &tb[i].valid, nf * (size_t)a->ring_off[a->nring] + 1, &tb[i].ring, L.nsaxs + 1, &tb[i].sx));
     PetscCall(PetscMalloc3(a->nsaxs + 1, &tb[i].w, a->saxs_nbins, &tb[i].cnt, (size_t)a->saxs_nbins * 16, &tb[i].acc));
   }
@@ -628,7 +678,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       have_Xprev    = st.have_Xprev ? PETSC_TRUE : PETSC_FALSE;
       a->resumed_at = lo;
       if (have_prev) {
-        PetscErrorCode le = MxReaderReadBegin(a->reader, lo - 1, a->nranges, a->ranges, prev->data, prev->bad, TrainPrepare, prev);
+        MxReaderHooks  hk = {FramePrepare, TrainPrepare, prev};
+        PetscErrorCode le = MxReaderReadBegin(a->reader, lo - 1, a->nranges, a->ranges, prev->data, prev->bad, &hk);
         if (!le) le = MxReaderReadEnd(a->reader);
         if (le) ierr = le;
         if (ierr) lo = hi; /* the error is reported below */
@@ -657,7 +708,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       cur            = nxt;
       nxt            = tf;
     } else {
-      le = MxReaderReadBegin(a->reader, t, a->nranges, a->ranges, cur->data, cur->bad, TrainPrepare, cur);
+      MxReaderHooks hk = {FramePrepare, TrainPrepare, cur};
+      le               = MxReaderReadBegin(a->reader, t, a->nranges, a->ranges, cur->data, cur->bad, &hk);
       if (!le) le = MxReaderReadEnd(a->reader);
     }
     if (!le) { /* the nonfinite count of train t, before the next read starts */
@@ -672,7 +724,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       while (tn < hi && a->drop[tn]) tn++;
       if (tn < hi) {
         pending     = tn;
-        pending_err = MxReaderReadBegin(a->reader, tn, a->nranges, a->ranges, nxt->data, nxt->bad, TrainPrepare, nxt);
+        MxReaderHooks hk = {FramePrepare, TrainPrepare, nxt};
+        pending_err      = MxReaderReadBegin(a->reader, tn, a->nranges, a->ranges, nxt->data, nxt->bad, &hk);
       }
     }
     PetscCall(PetscTime(&c1));
@@ -851,6 +904,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       if (used[t] > 0) a->train_ids_used[a->ntrain_ids_used++] = tid[t];
   }
   PetscCall(PetscFree3(A, B, work));
+  PetscCall(PetscFree2(rpos, rdst));
   for (int i = 0; i < 3; i++) {
     PetscCall(PetscFree5(tb[i].data, tb[i].bad, tb[i].valid, tb[i].ring, tb[i].sx));
     PetscCall(PetscFree3(tb[i].w, tb[i].cnt, tb[i].acc));

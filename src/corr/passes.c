@@ -9,19 +9,6 @@
 /* pixels per block: a block's accumulators stay in L1 while the frames stream past */
 #define MX_PASS_BLOCK 2048
 
-void MxCorrValidPixels(int nf, size_t npix, const unsigned char *bad, unsigned char *valid)
-{
-  for (size_t p0 = 0; p0 < npix; p0 += MX_PASS_BLOCK) {
-    const size_t n = npix - p0 < MX_PASS_BLOCK ? npix - p0 : MX_PASS_BLOCK;
-    memset(valid + p0, 1, n);
-    for (int f = 0; f < nf; f++) {
-      const unsigned char *b = bad + (size_t)f * npix + p0;
-      unsigned char       *v = valid + p0;
-      for (size_t p = 0; p < n; p++) v[p] &= (unsigned char)(b[p] == 0);
-    }
-  }
-}
-
 void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *sum, double *n)
 {
   for (size_t p0 = 0; p0 < npix; p0 += MX_PASS_BLOCK) {
@@ -34,15 +21,6 @@ void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigne
     }
   }
   for (size_t p = 0; p < npix; p++) n[p] += (double)nf * (double)valid[p];
-}
-
-void MxCorrGatherRows(int nf, size_t npix, const float *data, size_t n, const int *idx, float *out)
-{
-  for (int f = 0; f < nf; f++) {
-    const float *row = data + (size_t)f * npix;
-    float       *o   = out + (size_t)f * n;
-    for (size_t k = 0; k < n; k++) o[k] = row[idx[k]];
-  }
 }
 
 /* FB frames at once (FB a constant in each instance, so the frame loop unrolls and

@@ -348,8 +348,7 @@ struct _MxReadJob {
   float         *data;      /* not owned */
   unsigned char *bad;       /* not owned */
   size_t         npix;
-  MxReaderTrainHook hook;   /* run after the tasks (or alone) on the reader thread */
-  void             *hook_ctx;
+  MxReaderHooks     hooks;  /* the caller's: per frame of a task, and after the tasks (or alone) */
   int               run;    /* a job was started */
   /* the worker's */
   MxInflater     inf;
@@ -570,6 +569,11 @@ static void TaskRun(MxReadJob j, const MxTask *t)
     nonfinite += MxReaderFinishRows(v, b, um, fl, nrp, scale);
     for (size_t k = 0; k < ns; k++) b[sp[k] - first] = 1;
     j->st.t_finish += Now() - t0;
+    if (j->hooks.frame) {
+      t0 = Now();
+      j->hooks.frame(j->hooks.ctx, f, t->off, nrp, v, b);
+      j->st.t_hook += Now() - t0;
+    }
   }
   j->nonfinite += (double)nonfinite;
 }
@@ -585,9 +589,9 @@ static void JobRun(MxReadJob j)
     return;
   }
   for (int k = 0; k < j->ntask && !j->err; k++) TaskRun(j, &j->task[k]);
-  if (!j->err && j->hook) {
+  if (!j->err && j->hooks.train) {
     double t0 = Now();
-    j->hook(j->hook_ctx, j->data, j->bad);
+    j->hooks.train(j->hooks.ctx, j->data, j->bad);
     j->st.t_hook += Now() - t0;
   }
 }
@@ -674,19 +678,18 @@ PetscErrorCode MxDirectPlan(MxReader r, int i, const MxSlot *s, const MxRowRange
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxDirectJobStart(MxReader r, float *data, unsigned char *bad, const MxRowRange ranges[], int nranges, MxReaderTrainHook hook, void *ctx)
+PetscErrorCode MxDirectJobStart(MxReader r, float *data, unsigned char *bad, const MxRowRange ranges[], int nranges, const MxReaderHooks *hooks)
 {
   MxReadJob j;
 
   PetscFunctionBeginUser;
-  if ((!r->job || !r->job->ntask) && !hook) PetscFunctionReturn(0); /* all read through HDF5 already */
+  if ((!r->job || !r->job->ntask) && !(hooks && hooks->train)) PetscFunctionReturn(0); /* all read through HDF5 already */
   PetscCall(JobGet(r, &j));
   j->data     = data;
   j->bad      = bad;
   j->npix     = 0;
   for (int k = 0; k < nranges; k++) j->npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
-  j->hook     = hook;
-  j->hook_ctx = ctx;
+  j->hooks    = hooks ? *hooks : (MxReaderHooks){NULL, NULL, NULL};
   j->run      = 1;
   if (!j->thread) {
     JobRun(j);

@@ -465,7 +465,7 @@ static PetscErrorCode ReadRangeHDF5(MxReader r, hid_t f, const MxRunFile *rf, co
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
+static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, const MxReaderHooks *hooks)
 {
   MxRunIndex *idx = &r->idx;
   size_t      npix = 0, off = 0;
@@ -482,6 +482,7 @@ static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const
       for (PetscInt f = 0; f < r->nsel; f++) {
         PetscCall(PetscArrayzero(data + f * npix + off, nrp));
         for (size_t p = 0; p < nrp; p++) bad[f * npix + off + p] = 1;
+        if (hooks && hooks->frame) hooks->frame(hooks->ctx, f, off, nrp, data + f * npix + off, bad + f * npix + off);
       }
       off += nrp;
       continue;
@@ -497,6 +498,8 @@ static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const
       PetscLogDouble c0, c1;
       PetscCall(PetscTime(&c0));
       PetscCall(ReadRangeHDF5(r, f, rf, s, rr, tid, data, bad, npix, off, &r->sync_nonfinite));
+      if (hooks && hooks->frame)
+        for (PetscInt fr = 0; fr < r->nsel; fr++) hooks->frame(hooks->ctx, fr, off, nrp, data + fr * npix + off, bad + fr * npix + off);
       PetscCall(PetscTime(&c1));
       r->stats.t_hdf5 += c1 - c0;
       r->stats.ranges_hdf5++;
@@ -506,7 +509,7 @@ static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, MxReaderTrainHook hook, void *ctx)
+PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, const MxReaderHooks *hooks)
 {
   PetscErrorCode ierr;
 
@@ -518,8 +521,8 @@ PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRo
   r->sync_nonfinite = 0;
   r->last_nonfinite = 0;
   r->job_train      = t;
-  ierr              = ReadBeginRanges(r, t, nranges, ranges, data, bad);
-  if (!ierr) ierr = MxDirectJobStart(r, data, bad, ranges, nranges, hook, ctx);
+  ierr              = ReadBeginRanges(r, t, nranges, ranges, data, bad, hooks);
+  if (!ierr) ierr = MxDirectJobStart(r, data, bad, ranges, nranges, hooks);
   if (ierr) { /* nothing in flight */
     MxDirectJobDiscard(r);
     r->job_train = -1;
@@ -548,7 +551,7 @@ PetscErrorCode MxReaderReadEnd(MxReader r)
 PetscErrorCode MxReaderRead(MxReader r, PetscInt t, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad)
 {
   PetscFunctionBeginUser;
-  PetscCall(MxReaderReadBegin(r, t, nranges, ranges, data, bad, NULL, NULL));
+  PetscCall(MxReaderReadBegin(r, t, nranges, ranges, data, bad, NULL));
   PetscCall(MxReaderReadEnd(r));
   PetscFunctionReturn(0);
 }

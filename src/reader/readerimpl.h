@@ -114,7 +114,7 @@ struct _p_MxReader {
 PetscErrorCode MxDirectFileSetUp(MxReader r, int i, hid_t f);
 PetscErrorCode MxDirectFileClose(MxReader r, int i);
 PetscErrorCode MxDirectPlan(MxReader r, int i, const MxSlot *s, const MxRowRange *rr, float *data, unsigned char *bad, size_t npix, size_t off, uint64_t tid, PetscBool *direct);
-PetscErrorCode MxDirectJobStart(MxReader r, float *data, unsigned char *bad, const MxRowRange ranges[], int nranges, MxReaderTrainHook hook, void *ctx);
+PetscErrorCode MxDirectJobStart(MxReader r, float *data, unsigned char *bad, const MxRowRange ranges[], int nranges, const MxReaderHooks *hooks);
 PetscErrorCode MxDirectJobWait(MxReader r, double *nonfinite);
 void           MxDirectJobDiscard(MxReader r); /* forget the tasks planned (Begin failed) */
 PetscErrorCode MxDirectDestroy(MxReader r);
