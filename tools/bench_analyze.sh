@@ -58,7 +58,7 @@ rstats() { sed -n 's/^\[rank 0\] read .*reader thread: .*busy [0-9.]* s = \([0-9
 
 say "# mxpcs analyze: read roofline, numpy pipeline, mxpcs ($(date -u +%Y-%m-%d), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1))"
 say ""
-say "Roofline: \`cat\` of the run's files from the page cache (best of 3). Every other line: the faster of two runs. mxpcs: whole process (start-up, set-up, fits, writing included) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/numpy_pipeline.py, whole process (its train loop in brackets)."
+say "Roofline: \`cat\` of the run's files from the page cache (best of 3). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/numpy_pipeline.py, whole process (its train loop in brackets)."
 say ""
 for case in a b; do
   if [ $case = a ]; then
@@ -81,7 +81,7 @@ for case in a b; do
     extra=(-reader_inflate "$inf"); label="mxpcs, $n rank(s), $inf"
     [ "$inf" = hdf5 ] && { extra=(-reader_direct 0 -reader_async 0); label="mxpcs, 1 rank, HDF5 filter path (no direct reads, no thread)"; }
     log=$out/$name.n$n.$inf.log
-    w=$(wall "$log" mpiexec -n "$n" "$mx" analyze -run "$run" "${ana[@]}" "${extra[@]}" -o "$out/$name.n$n.$inf.h5")
+    w=$(wall "$log" mpiexec --bind-to none -n "$n" "$mx" analyze -run "$run" "${ana[@]}" "${extra[@]}" -o "$out/$name.n$n.$inf.h5")
     read -r fps gbs rd corr red <<< "$(rate "$log")"
     read -r pio pinf pfin phook ph5 <<< "$(rstats "$log" || true)"
     pct=$(awk -v g="$gbs" -v r="$roof" 'BEGIN{printf "%.0f", 100*g/r}')
@@ -115,7 +115,7 @@ long() { # NAME LABEL NPULSES SIMARGS... -- ANAARGS...
   sim "$name" -sim_pulses "$npul" "${sargs[@]}"
   for n in 1 2; do
     local log=$out/$name.n$n.log
-    wall "$log" mpiexec -n "$n" "$mx" analyze -run "$out/$name" -analyze_progress 0 -analyze_checkpoint none -analyze_bench "${aargs[@]}" -o "$out/$name.n$n.h5" > /dev/null
+    wall "$log" mpiexec --bind-to none -n "$n" "$mx" analyze -run "$out/$name" -analyze_progress 0 -analyze_checkpoint none -analyze_bench "${aargs[@]}" -o "$out/$name.n$n.h5" > /dev/null
     read -r fps gbs rd corr red <<< "$(rate "$log")"
     local tps need keep
     tps=$(awk -v f="$fps" -v p="$npul" 'BEGIN{printf "%.1f", f/p}')

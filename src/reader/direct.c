@@ -20,6 +20,7 @@
 #include <libdeflate.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -630,6 +631,8 @@ static PetscErrorCode JobGet(MxReader r, MxReadJob *out)
     if (r->async) {
       PetscCheck(!pthread_create(&j->th, NULL, Worker, j), PETSC_COMM_SELF, PETSC_ERR_SYS, "reader: cannot start the reader thread (-reader_async 0 reads on the main thread)");
       j->thread = 1;
+      cpu_set_t cs; /* a launcher that binds each rank to one core leaves the thread no core of its own */
+      if (!sched_getaffinity(0, sizeof cs, &cs) && CPU_COUNT(&cs) == 1) r->single_core = PETSC_TRUE;
     }
   }
   *out = j;

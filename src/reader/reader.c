@@ -576,6 +576,11 @@ PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
   if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait);
   PetscCall(PetscSynchronizedPrintf(comm, "[rank %d] read %.3f GB from the files (%.0f module row ranges direct, %.0f through HDF5; %s%s); mask chunks inflated %.0f, reused %.0f; reader thread: pread %.3f s, inflate %.3f s, mask/NaN pass %.3f s, per-train pass %.3f s, busy %.3f s%s\n", rank, s->bytes / 1e9, s->ranges_direct, s->ranges_hdf5, r->direct ? inf[r->inflate] : "direct reads off", r->async ? ", reader thread" : ", no thread", s->chunks_inflated, s->chunks_reused, s->t_io, s->t_inflate, s->t_finish, s->t_hook, s->t_io + s->t_inflate + s->t_finish + s->t_hook, shares));
   PetscCall(PetscSynchronizedFlush(comm, PETSC_STDOUT));
+  {
+    PetscMPIInt one = r->single_core ? 1 : 0, n1 = 0;
+    PetscCallMPI(MPI_Allreduce(&one, &n1, 1, MPI_INT, MPI_SUM, comm));
+    if (n1) PetscCall(PetscPrintf(comm, "note: on %d rank(s) the reader thread shares the rank's only core (the launcher bound each rank to one core), so reading cannot overlap correlating: give each rank two cores (srun --cpus-per-task=2, mpiexec --map-by slot:PE=2 or --bind-to none)\n", n1));
+  }
   PetscFunctionReturn(0);
 }
 

@@ -101,6 +101,7 @@ struct _p_MxReader {
 
   /* direct reads and the reader thread (direct.c) */
   PetscBool     direct, async;
+  PetscBool     single_core; /* the reader thread shares the rank's only core */
   MxInflateKind inflate;
   MxDirectFile *dfile;     /* per file index */
   MxReadJob     job;       /* the read in flight (one at a time) */

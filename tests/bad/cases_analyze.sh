@@ -28,42 +28,33 @@ expect    nan_strict    "nan_values: 6760 pixel values are NaN or inf where the 
 # bytes zeroed in the middle of a file (the object header of image/data)
 expect    zeroed_header "zeroed_header/CORR-R0123-AGIPD00-S00000.h5: cannot open INSTRUMENT/MID_DET_AGIPD1M-1/DET/0CH0:xtdf/image/data" -- info -run "$bad/zeroed_header" $(dump zeroed_header)
 # a corrupted compressed chunk (image/mask of one frame): that train is dropped, counted and
-# listed; -strict makes it an error naming file, dataset and train
-rm -rf "$bad/zc" "$bad/zc.part"
-timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_subpixels 1 -sim_compress 1 -o "$bad/zc" >/dev/null 2>&1
-"$MX_PYTHON" - "$bad/zc" <<'PY'
+# listed (and only that one: its neighbour train is read and used); -strict makes it an error naming
+# file, dataset and train.
+#   corrupt_case NAME FRAME: a 1-module run of 4 trains x 6 pulses, mask chunk FRAME overwritten
+corrupt_case() {
+  local name=$1 frame=$2 tid=$((1000001000 + $2 / 6))
+  rm -rf "$bad/$name" "$bad/$name.part"
+  timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_subpixels 1 -sim_compress 1 -o "$bad/$name" >/dev/null 2>&1
+  "$MX_PYTHON" - "$bad/$name" "$frame" <<'PY'
 import glob, sys, h5py
 p = glob.glob(sys.argv[1] + '/proc/r0001/*AGIPD04-S00000.h5')[0]
-with h5py.File(p, 'r') as f:   # frame 13 = train 2 (1000001002), pulse 1
-    ci = f['INSTRUMENT/MID_DET_AGIPD1M-1/CORR/4CH0:output/image/mask'].id.get_chunk_info(13)
+with h5py.File(p, 'r') as f:
+    ci = f['INSTRUMENT/MID_DET_AGIPD1M-1/CORR/4CH0:output/image/mask'].id.get_chunk_info(int(sys.argv[2]))
 with open(p, 'r+b') as f:
     f.seek(ci.byte_offset + 8); f.write(b'\xff' * 64)
 PY
-zc=(-run "$bad/zc" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.006 -rings_q_max 0.03 -rings_n 4 -g2_age_window 3 -analyze_progress 0)
-expect_ok corrupt_chunk "1\\.? train\\(s\\) dropped because their frames could not be read" -- analyze "${zc[@]}" -o "$bad/ok_corrupt_chunk.h5"
-if [ -f "$bad/ok_corrupt_chunk.h5" ] && ! "$MX_PYTHON" -c "import h5py,sys; assert list(h5py.File(sys.argv[1])['xpcs/meta/train_ids_dropped_unreadable'][...]) == [1000001002]" "$bad/ok_corrupt_chunk.h5"; then
-  echo "FAIL corrupt_chunk: /xpcs/meta/train_ids_dropped_unreadable is not [1000001002]"; fails=$((fails + 1))
-fi
-expect    corrupt_strict "AGIPD04-S00000.h5: reading INSTRUMENT/MID_DET_AGIPD1M-1/CORR/4CH0:output/image/mask for train 1000001002 failed" -- analyze "${zc[@]}" -strict -o "$bad/dump_corrupt_strict.h5"
+  local zc=(-run "$bad/$name" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.006 -rings_q_max 0.03 -rings_n 4 -g2_age_window 3 -analyze_progress 0)
+  expect_ok "$name" "1\\.? train\\(s\\) dropped because their frames could not be read" -- analyze "${zc[@]}" -o "$bad/ok_$name.h5"
+  if [ -f "$bad/ok_$name.h5" ] && ! "$MX_PYTHON" -c "import h5py,sys; f = h5py.File(sys.argv[1]); assert list(f['xpcs/meta/train_ids_dropped_unreadable'][...]) == [$tid]; assert ($tid + 1 if $tid == 1000001000 else $tid - 1) in list(f['xpcs/meta/train_ids'][...])" "$bad/ok_$name.h5"; then
+    echo "FAIL $name: /xpcs/meta/train_ids_dropped_unreadable is not [$tid], or its neighbour train was not used"; fails=$((fails + 1))
+  fi
+  expect "${name}_strict" "AGIPD04-S00000.h5: reading INSTRUMENT/MID_DET_AGIPD1M-1/CORR/4CH0:output/image/mask for train $tid failed" -- analyze "${zc[@]}" -strict -o "$bad/dump_${name}_strict.h5"
+}
+corrupt_case corrupt_chunk 13   # train 2 (1000001002), pulse 1
 # the same in the first train of a memory cell (frame 1 = train 0, pulse 1): the direct reader
 # reuses a cell's mask when its stored bytes repeat, so the first chunk of every cell must be
 # inflated, and a corrupt one never cached (train 1's identical chunk is then inflated and read)
-rm -rf "$bad/zc0" "$bad/zc0.part"
-timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_subpixels 1 -sim_compress 1 -o "$bad/zc0" >/dev/null 2>&1
-"$MX_PYTHON" - "$bad/zc0" <<'PY'
-import glob, sys, h5py
-p = glob.glob(sys.argv[1] + '/proc/r0001/*AGIPD04-S00000.h5')[0]
-with h5py.File(p, 'r') as f:   # frame 1 = train 0 (1000001000), pulse 1
-    ci = f['INSTRUMENT/MID_DET_AGIPD1M-1/CORR/4CH0:output/image/mask'].id.get_chunk_info(1)
-with open(p, 'r+b') as f:
-    f.seek(ci.byte_offset + 8); f.write(b'\xff' * 64)
-PY
-zc0=(-run "$bad/zc0" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.006 -rings_q_max 0.03 -rings_n 4 -g2_age_window 3 -analyze_progress 0)
-expect_ok corrupt_first "1\\.? train\\(s\\) dropped because their frames could not be read" -- analyze "${zc0[@]}" -o "$bad/ok_corrupt_first.h5"
-if [ -f "$bad/ok_corrupt_first.h5" ] && ! "$MX_PYTHON" -c "import h5py,sys; f = h5py.File(sys.argv[1]); assert list(f['xpcs/meta/train_ids_dropped_unreadable'][...]) == [1000001000]; assert 1000001001 in list(f['xpcs/meta/train_ids'][...])" "$bad/ok_corrupt_first.h5"; then
-  echo "FAIL corrupt_first: train 1000001000 is not the one dropped, or train 1000001001 was not used"; fails=$((fails + 1))
-fi
-expect    corrupt_first_strict "AGIPD04-S00000.h5: reading INSTRUMENT/MID_DET_AGIPD1M-1/CORR/4CH0:output/image/mask for train 1000001000 failed" -- analyze "${zc0[@]}" -strict -o "$bad/dump_corrupt_first_strict.h5"
+corrupt_case corrupt_first 1
 # a ring with too few pixels is dropped and reported; a mask that covers everything is an error
 expect_ok ring_few      "1 ring\\(s\\) dropped: too few good pixels" -- analyze -run "$bad/nan_values" -rings_q_edges 0.0001,0.0002,0.03,0.05 -analyze_progress 0 -o "$bad/ok_ring_few.h5"
 "$MX_PYTHON" -c "import h5py, numpy as np, sys; h5py.File(sys.argv[1], 'w')['mask'] = np.ones((16, 512, 128), np.uint8)" "$bad/all_masked.h5"
