@@ -26,11 +26,13 @@ void MxCorrG2(int nf, const double *C, int nwin, const int *start, int len, int 
 void MxCorrContrast(int nf, double N, const double *s1, const double *C, double *beta);
 
 /* Per-pixel passes of one train (frames row-major, nf x npix). */
-/* sum[p] += data(f,p) over the frames where valid[p]; n[p] += nf there. */
-void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *sum, double *n);
 /* SAXS bin sums of one train: for each frame f and bin b, sx[(b*nf+f)*2] += sum over the SAXS
    pixels k in bin b (in order) of (double)(data(f, sp[k]) * w[k]), sx[(b*nf+f)*2+1] += cnt[b].
    The frames go in MxCorrSaxsBlocks(nf) blocks of nearly equal size; only blocks [ib0, ib1) are
    done (two threads can share a train's frames). acc: scratch of nbins*16 doubles. */
 int  MxCorrSaxsBlocks(int nf);
 void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx);
+/* The mean image (when img_sum is not NULL): img_sum[p] += data(f,p) frame after frame where
+   valid[p] (0 or 1), img_n[p] += nf there; and MxCorrSaxsAccumulate of blocks [ib0, ib1); in one
+   pass over the frames, pixel block by pixel block. acc: (ib1 - ib0) * nbins * 16 doubles. */
+void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *img_sum, double *img_n, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx);

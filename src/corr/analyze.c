@@ -237,7 +237,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
           a->saxs_bin[off] = a->corr[off] > 0 && b >= 0 && b < a->saxs_nbins && !(umask && umask[g]) ? b : -1;
           a->nsaxs += a->saxs_bin[off] >= 0;
         }
-    PetscCall(PetscMalloc5(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, a->nsaxs + 1, &a->saxs_w, (size_t)a->saxs_nbins * 16, &a->saxs_acc, a->saxs_nbins, &a->saxs_cnt));
+    PetscCall(PetscMalloc5(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, a->nsaxs + 1, &a->saxs_w, (size_t)a->saxs_nbins * 16 * MxCorrSaxsBlocks((int)a->nf), &a->saxs_acc, a->saxs_nbins, &a->saxs_cnt));
     for (size_t p = 0, k = 0; p < a->npix; p++)
       if (a->saxs_bin[p] >= 0) {
         a->saxs_pix[k]  = (int)p;
@@ -400,7 +400,6 @@ static void TrainSums(MxAnalyze a, const MxTrainBuf *T, const MxTrainBuf *P, dou
     }
   }
   if (P) buf[L.total - 1] = 1;
-  MxCorrSaxsAccumulate((int)nf, a->npix, T->data, a->nsaxs, a->saxs_pix, a->saxs_pb, T->w, T->cnt, (int)a->saxs_nbins, SaxsBlocksOnReader(a), MxCorrSaxsBlocks((int)nf), a->saxs_acc, T->sx);
   memcpy(sx, T->sx, sizeof(double) * L.nsaxs); /* buf is zero: the same as adding */
 }
 
@@ -732,8 +731,10 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     PetscCall(PetscArrayzero(buf, L.total + 1));
     PetscBool consecutive = have_prev && tid[t] == tid[t - 1] + 1;
     if (!le) {
+      /* the mean detector image of this block's trains, and the SAXS blocks the reader thread left */
+      PetscBool own = t >= t0 && t < t1;
+      MxCorrImageSaxsAccumulate((int)nf, a->npix, cur->data, cur->valid, own ? a->img_sum : NULL, own ? a->img_n : NULL, a->nsaxs, a->saxs_pix, a->saxs_pb, cur->w, cur->cnt, (int)a->saxs_nbins, SaxsBlocksOnReader(a), MxCorrSaxsBlocks((int)nf), a->saxs_acc, cur->sx);
       TrainSums(a, cur, consecutive ? prev : NULL, buf, A, B, work, ldmax, list);
-      if (t >= t0 && t < t1) MxCorrImageAccumulate((int)nf, a->npix, cur->data, cur->valid, a->img_sum, a->img_n); /* the mean detector image of this block's trains */
     } else ierr = le;
     buf[L.total] = le ? 1 : 0; /* the block stops together */
     /* the block checkpoints together: on a signal, at the interval, or every N trains */

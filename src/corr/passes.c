@@ -9,20 +9,6 @@
 /* pixels per block: a block's accumulators stay in L1 while the frames stream past */
 #define MX_PASS_BLOCK 2048
 
-void MxCorrImageAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *sum, double *n)
-{
-  for (size_t p0 = 0; p0 < npix; p0 += MX_PASS_BLOCK) {
-    const size_t         m = npix - p0 < MX_PASS_BLOCK ? npix - p0 : MX_PASS_BLOCK;
-    const unsigned char *v = valid + p0;
-    double              *s = sum + p0;
-    for (int f = 0; f < nf; f++) {
-      const float *row = data + (size_t)f * npix + p0;
-      for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p]; /* valid is 0 or 1: the product is exact, and the sum never -0 */
-    }
-  }
-  for (size_t p = 0; p < npix; p++) n[p] += (double)nf * (double)valid[p];
-}
-
 /* FB frames at once (FB a constant in each instance, so the frame loop unrolls and
    vectorises): FB independent sums per pixel, and a bin's running sums held in registers while
    consecutive pixels fall into it (the same additions in the same order as acc[b] += x). */
@@ -74,5 +60,63 @@ void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, 
         sx[((size_t)b * nf + f0 + j) * 2 + 1] += cnt[b];
       }
     f0 += fb;
+  }
+}
+
+/* The mean image and the SAXS bins of frame blocks [ib0, ib1) in one pass, pixel block by pixel
+   block, so that a block's frames are read from memory once for both; the same additions in the
+   same order as MxCorrImageAccumulate and MxCorrSaxsAccumulate. */
+void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *img_sum, double *img_n, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx)
+{
+  const int    nblk = MxCorrSaxsBlocks(nf);
+  int          f0s[64], fbs[64];
+  const size_t nacc = (size_t)nbins * MX_SAXS_FB;
+  for (int ib = 0, f0 = 0; ib < nblk && ib < 64; ib++) {
+    fbs[ib] = (nf - f0) / (nblk - ib);
+    f0s[ib] = f0;
+    f0 += fbs[ib];
+  }
+  if (ib1 > nblk) ib1 = nblk;
+  if (ib1 > 64) ib1 = 64;
+  if (ib1 > ib0) memset(acc, 0, sizeof(double) * nacc * (size_t)(ib1 - ib0));
+  size_t k0 = 0;
+  for (size_t p0 = 0; p0 < npix; p0 += MX_PASS_BLOCK) {
+    const size_t m = npix - p0 < MX_PASS_BLOCK ? npix - p0 : MX_PASS_BLOCK;
+    if (img_sum) {
+      const unsigned char *v = valid + p0;
+      double              *s = img_sum + p0;
+      for (int f = 0; f < nf; f++) {
+        const float *row = data + (size_t)f * npix + p0;
+        for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p];
+      }
+    }
+    size_t k1 = k0;
+    while (k1 < nsaxs && (size_t)sp[k1] < p0 + m) k1++;
+    if (k1 > k0)
+      for (int ib = ib0; ib < ib1; ib++) {
+        const float *rows[MX_SAXS_FB];
+        const int    fb = fbs[ib];
+        double      *a  = acc + nacc * (size_t)(ib - ib0);
+        for (int j = 0; j < fb; j++) rows[j] = data + (size_t)(f0s[ib] + j) * npix;
+        switch (fb) {
+#define MX_SAXS_CASE2(n) \
+  case n: \
+    SaxsBlock(n, rows, k1 - k0, sp + k0, sb + k0, w + k0, a); \
+    break;
+          MX_SAXS_CASE2(1) MX_SAXS_CASE2(2) MX_SAXS_CASE2(3) MX_SAXS_CASE2(4) MX_SAXS_CASE2(5) MX_SAXS_CASE2(6) MX_SAXS_CASE2(7) MX_SAXS_CASE2(8)
+          MX_SAXS_CASE2(9) MX_SAXS_CASE2(10) MX_SAXS_CASE2(11) MX_SAXS_CASE2(12) MX_SAXS_CASE2(13) MX_SAXS_CASE2(14) MX_SAXS_CASE2(15) MX_SAXS_CASE2(16)
+        }
+      }
+    k0 = k1;
+  }
+  if (img_n)
+    for (size_t p = 0; p < npix; p++) img_n[p] += (double)nf * (double)valid[p];
+  for (int ib = ib0; ib < ib1; ib++) {
+    const double *a = acc + nacc * (size_t)(ib - ib0);
+    for (int b = 0; b < nbins; b++)
+      for (int j = 0; j < fbs[ib]; j++) {
+        sx[((size_t)b * nf + f0s[ib] + j) * 2] += a[(size_t)b * MX_SAXS_FB + j];
+        sx[((size_t)b * nf + f0s[ib] + j) * 2 + 1] += cnt[b];
+      }
   }
 }

@@ -286,12 +286,69 @@ static void test_contrast_speckle(void **state)
   free(A);
 }
 
+
+/* The per-pixel passes against plain loops, bit for bit: the mean image frame after frame, SAXS
+   sums per bin in pixel order, for every split of the frame blocks between two calls (the reader
+   thread and the main thread), a frame count that does not divide into blocks evenly and pixel
+   blocks that cut through runs of one bin. */
+static void test_image_saxs_passes(void **state)
+{
+  enum { PNF = 37, PNPIX = 5000, PNB = 7 };
+  float         *data = malloc(sizeof(float) * PNF * PNPIX), *w = malloc(sizeof(float) * PNPIX);
+  unsigned char  valid[PNPIX];
+  int            sp[PNPIX], sb[PNPIX];
+  size_t         ns = 0;
+  double         cnt[PNB] = {0}, ref_sx[PNB * PNF * 2] = {0}, sx[PNB * PNF * 2], ref_img[PNPIX], img[PNPIX], ref_n[PNPIX], n[PNPIX];
+  double        *acc = malloc(sizeof(double) * PNB * 16 * 8);
+  for (size_t k = 0; k < (size_t)PNF * PNPIX; k++) data[k] = (float)((k * 2654435761u) % 1000) / 97.0f - 3.0f;
+  for (int p = 0; p < PNPIX; p++) {
+    valid[p]   = (unsigned char)(p % 11 != 0);
+    ref_img[p] = img[p] = 0.25 * p;
+    ref_n[p] = n[p] = p;
+    if (p % 5 == 3) continue; /* not a SAXS pixel */
+    sp[ns] = p;
+    sb[ns] = (p / 300 + (p % 7 == 0)) % PNB; /* runs of one bin, broken now and then */
+    w[ns]  = valid[p] ? 1.0f + (float)(p % 13) / 8.0f : 0.0f;
+    cnt[sb[ns]] += valid[p];
+    ns++;
+  }
+  for (int f = 0; f < PNF; f++) {
+    for (int p = 0; p < PNPIX; p++)
+      if (valid[p]) ref_img[p] += data[(size_t)f * PNPIX + p];
+    double a[PNB] = {0};
+    for (size_t k = 0; k < ns; k++) a[sb[k]] += (double)(data[(size_t)f * PNPIX + sp[k]] * w[k]);
+    for (int b = 0; b < PNB; b++) {
+      ref_sx[(b * PNF + f) * 2] += a[b];
+      ref_sx[(b * PNF + f) * 2 + 1] += cnt[b];
+    }
+  }
+  for (int p = 0; p < PNPIX; p++) ref_n[p] += valid[p] ? PNF : 0;
+  const int nblk = MxCorrSaxsBlocks(PNF);
+  assert_int_equal(nblk, 3);
+  for (int split = 0; split <= nblk; split++) {
+    memset(sx, 0, sizeof sx);
+    for (int p = 0; p < PNPIX; p++) {
+      img[p] = 0.25 * p;
+      n[p]   = p;
+    }
+    MxCorrSaxsAccumulate(PNF, PNPIX, data, ns, sp, sb, w, cnt, PNB, 0, split, acc, sx);
+    MxCorrImageSaxsAccumulate(PNF, PNPIX, data, valid, img, n, ns, sp, sb, w, cnt, PNB, split, nblk, acc, sx);
+    assert_memory_equal(sx, ref_sx, sizeof sx);
+    assert_memory_equal(img, ref_img, sizeof img);
+    assert_memory_equal(n, ref_n, sizeof n);
+  }
+  free(data);
+  free(w);
+  free(acc);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_gram_exact),  cmocka_unit_test(test_gram_rounded), cmocka_unit_test(test_twotime),
     cmocka_unit_test(test_cross_xc),    cmocka_unit_test(test_cross_self),   cmocka_unit_test(test_g2),
     cmocka_unit_test(test_contrast_exact), cmocka_unit_test(test_contrast_speckle),
+    cmocka_unit_test(test_image_saxs_passes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
