@@ -26,6 +26,11 @@ void MxCorrG2(int nf, const double *C, int nwin, const int *start, int len, int 
 void MxCorrContrast(int nf, double N, const double *s1, const double *C, double *beta);
 
 /* Per-pixel passes of one train (frames row-major, nf x npix). */
+/* valid[p] = bad[p] == 0 (first frame) or valid[p] &= bad[p] == 0 (the others), p < n. */
+void MxCorrValidUpdate(int first, size_t n, const unsigned char *bad, unsigned char *valid);
+/* out[dst[k]] = v[pos[k] - off] for the k with off <= pos[k] < off + n (pos ascending, npos of
+   them); returns how many. */
+size_t MxCorrGatherSorted(size_t off, size_t n, const float *v, size_t npos, const int *pos, const int *dst, float *out);
 /* SAXS bin sums of one train: for each frame f and bin b, sx[(b*nf+f)*2] += sum over the SAXS
    pixels k in bin b (in order) of (double)(data(f, sp[k]) * w[k]), sx[(b*nf+f)*2+1] += cnt[b].
    The frames go in MxCorrSaxsBlocks(nf) blocks of nearly equal size; only blocks [ib0, ib1) are

@@ -294,27 +294,16 @@ typedef struct {
 
 /* SAXS frame blocks the reader thread does (the first ones); the main thread does the rest after
    it has correlated the train, so that the two threads carry about the same load */
-static int SaxsBlocksOnReader(MxAnalyze a) { return (MxCorrSaxsBlocks((int)a->nf) + 1) / 2; }
+static int SaxsBlocksOnReader(MxAnalyze a) { return (3 * MxCorrSaxsBlocks((int)a->nf) + 3) / 4; }
 
 /* Each frame's rows as soon as they are read (reader thread, while they are in cache): the
    valid pixels (bad in no frame so far) and the ring pixels they hold, gathered. Writes only T,
    at this range's pixels. */
 static void FramePrepare(void *ctx, PetscInt f, size_t off, size_t n, const float *v, const unsigned char *b)
 {
-  MxTrainBuf    *T   = ctx;
-  unsigned char *val = T->valid + off;
-  if (f == 0)
-    for (size_t p = 0; p < n; p++) val[p] = (unsigned char)(b[p] == 0);
-  else
-    for (size_t p = 0; p < n; p++) val[p] &= (unsigned char)(b[p] == 0);
-  size_t lo = 0, hi = T->nrpix;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if ((size_t)T->rpos[mid] < off) lo = mid + 1;
-    else hi = mid;
-  }
-  float *ring = T->ring + (size_t)f * T->nrpix;
-  for (size_t k = lo; k < T->nrpix && (size_t)T->rpos[k] < off + n; k++) ring[T->rdst[k]] = v[T->rpos[k] - off];
+  MxTrainBuf *T = ctx;
+  MxCorrValidUpdate(f == 0, n, b, T->valid + off);
+  (void)MxCorrGatherSorted(off, n, v, T->nrpix, T->rpos, T->rdst, T->ring + (size_t)f * T->nrpix);
 }
 
 static int CmpI64(const void *x, const void *y)

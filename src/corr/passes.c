@@ -9,6 +9,27 @@
 /* pixels per block: a block's accumulators stay in L1 while the frames stream past */
 #define MX_PASS_BLOCK 2048
 
+void MxCorrValidUpdate(int first, size_t n, const unsigned char *bad, unsigned char *valid)
+{
+  if (first)
+    for (size_t p = 0; p < n; p++) valid[p] = (unsigned char)(bad[p] == 0);
+  else
+    for (size_t p = 0; p < n; p++) valid[p] &= (unsigned char)(bad[p] == 0);
+}
+
+size_t MxCorrGatherSorted(size_t off, size_t n, const float *v, size_t npos, const int *pos, const int *dst, float *out)
+{
+  size_t lo = 0, hi = npos;
+  while (lo < hi) { /* the first position >= off */
+    size_t mid = (lo + hi) / 2;
+    if ((size_t)pos[mid] < off) lo = mid + 1;
+    else hi = mid;
+  }
+  size_t k = lo;
+  for (; k < npos && (size_t)pos[k] < off + n; k++) out[dst[k]] = v[pos[k] - off];
+  return k - lo;
+}
+
 /* FB frames at once (FB a constant in each instance, so the frame loop unrolls and
    vectorises): FB independent sums per pixel, and a bin's running sums held in registers while
    consecutive pixels fall into it (the same additions in the same order as acc[b] += x). */
