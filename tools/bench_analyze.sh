@@ -8,7 +8,7 @@
 # at 1 and 2 ranks (whole process; the per-rank loop rate in GB/s of frames, % of the roofline,
 # the share of reading / inflating / the reader's per-train pass / correlating / reducing), the
 # three inflaters (libdeflate, ISA-L, zlib), the HDF5 filter path (-reader_direct 0), and
-# tools/numpy_pipeline.py (h5py + numpy + BLAS, the same work) timed whole-process.
+# tools/bench_numpy_analyze.py (h5py + numpy + BLAS, the same work) timed whole-process.
 # Then frames/s per rank at 176 and 352 pulses (4.5 MHz) and on a 16-module run, and whether one
 # 40-core node keeps up with 10 trains/s at the measured per-rank rate.
 #   tools/bench_analyze.sh [OUTDIR] [TRAINS]     (defaults: a new temporary directory, 48)
@@ -58,7 +58,7 @@ rstats() { sed -n 's/^\[rank 0\] read .*reader thread: .*busy [0-9.]* s = \([0-9
 
 say "# mxpcs analyze: read roofline, numpy pipeline, mxpcs ($(date -u +%Y-%m-%d), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1))"
 say ""
-say "Roofline: \`cat\` of the run's files from the page cache (best of 3). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/numpy_pipeline.py, whole process (its train loop in brackets)."
+say "Roofline: \`cat\` of the run's files from the page cache (best of 3). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/bench_numpy_analyze.py, whole process (its train loop in brackets)."
 say ""
 for case in a b; do
   if [ $case = a ]; then
@@ -93,8 +93,7 @@ for case in a b; do
     "$py" "$here/tests/peer/compare_results.py" "$ref" "$out/$name.$h.h5" --ignore /xpcs/meta/train_ids > /dev/null 2>&1 \
       || { [ "$h" = n2.libdeflate ] && continue; echo "bench: WARNING: $name.$h.h5 differs from $ref"; }
   done
-  [ -f "$out/qmap.h5" ] || "$mx" qmap -geom_distance_m 7 -geom_energy_kev 12.3 -o "$out/qmap.h5" > /dev/null
-  wn=$(wall "$out/$name.numpy.log" "$py" "$here/tools/numpy_pipeline.py" "$run" "$ref" "$out/qmap.h5")
+  wn=$(wall "$out/$name.numpy.log" "$py" "$here/tools/bench_numpy_analyze.py" "$run" "$ref")
   ln=$(sed -n 's/.* \([0-9.]*\) s in the train loop.*/\1/p' "$out/$name.numpy.log")
   l1=$(awk -v f="$(rate "$out/$name.n1.libdeflate.log" | cut -d' ' -f1)" -v n="$((trains * 50))" 'BEGIN{printf "%.2f", n/f}')
   say "| numpy + h5py + BLAS pipeline (same work), 1 process | $wn ($ln) | $(awk -v n="$((trains * 50))" -v t="$ln" 'BEGIN{printf "%.0f", n/t}') | | | | | | | | | |"
