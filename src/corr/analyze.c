@@ -2,6 +2,8 @@
    contrast, SAXS) and the fits. See include/mxpcs/analyze.h. */
 #include "analyzeimpl.h"
 #include <math.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -86,6 +88,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsString("-analyze_checkpoint", "Checkpoint directory (one file per rank; default: the results file + .ckpt; 'none' to disable)", "", a->ckpt_dir, a->ckpt_dir, sizeof a->ckpt_dir, NULL));
   PetscCall(PetscOptionsReal("-analyze_checkpoint_interval", "Seconds between checkpoints (0: only on SIGTERM/SIGUSR1, e.g. Slurm's --signal warning)", "", a->ckpt_interval, &a->ckpt_interval, NULL));
   PetscCall(PetscOptionsInt("-analyze_checkpoint_every", "Also checkpoint every N trains of a block (0: off)", "", a->ckpt_every, &a->ckpt_every, NULL));
+  PetscCall(PetscOptionsString("-analyze_test_pause", "Tests: after its first checkpoint each rank opens this FIFO for reading, so it waits until the test opens it for writing (signal and kill tests driven by events, not by time)", "", a->test_pause, a->test_pause, sizeof a->test_pause, NULL));
   PetscCall(PetscOptionsBool("-analyze_restart", "Resume from a checkpoint of the same configuration when one exists", "", a->ckpt_restart, &a->ckpt_restart, NULL));
   PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
   PetscOptionsEnd();
@@ -809,6 +812,12 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       st.have_Xprev = have_Xprev ? 1 : 0;
       ierr          = MxAnalyzeCheckpointSave(a, &st);
       last_ckpt     = MPI_Wtime();
+      if (!ierr && a->test_pause[0]) { /* tests: the checkpoint is on disk; wait for the test's next move */
+        int fd;
+        while ((fd = open(a->test_pause, O_RDONLY)) < 0 && errno == EINTR) {}
+        if (fd >= 0) close(fd);
+        a->test_pause[0] = 0;
+      }
       if (!ierr && MxAnalyzeSignalPending()) {
         int sig = MxAnalyzeSignalPending();
         ierr    = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_SIG, PETSC_ERROR_INITIAL, "analyze: stopped by signal %d (%s) before train %" PetscInt_FMT " (ID %llu); checkpoint saved in %s: run the same command again to resume", sig, sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "?", t + 1, (unsigned long long)tid[t + 1], a->ckpt_dir);

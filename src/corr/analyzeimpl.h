@@ -81,6 +81,7 @@ struct _p_MxAnalyze {
   uint64_t  ckpt_hash;
   PetscInt  ckpt_saved;     /* train index the last checkpoint resumes at (-1: none) */
   PetscInt  resumed_at;     /* -1, or the train this rank resumed at */
+  char      test_pause[PETSC_MAX_PATH_LEN]; /* tests: a FIFO each rank opens after its first checkpoint */
   char     *opts;           /* the options database as SetFromOptions saw it (provenance) */
   PetscInt  nring_empty;    /* rings whose two-time C is not finite: no photons in some frame */
   PetscBool strict;         /* -strict (read by the reader too): such a ring is an error */
