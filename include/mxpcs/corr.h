@@ -34,7 +34,7 @@ size_t MxCorrGatherSorted(size_t off, size_t n, const float *v, size_t npos, con
 /* SAXS bin sums of one train: for each frame f and bin b, sx[(b*nf+f)*2] += sum over the SAXS
    pixels k in bin b (in order) of (double)(data(f, sp[k]) * w[k]), sx[(b*nf+f)*2+1] += cnt[b].
    The frames go in MxCorrSaxsBlocks(nf) blocks of nearly equal size; only blocks [ib0, ib1) are
-   done (two threads can share a train's frames). acc: scratch of nbins*16 doubles. */
+   done (two threads can share a train's frames). acc: scratch of (ib1 - ib0)*nbins*16 doubles. */
 int  MxCorrSaxsBlocks(int nf);
 void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx);
 /* The mean image (when img_sum is not NULL): img_sum[p] += data(f,p) frame after frame where

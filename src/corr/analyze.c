@@ -240,7 +240,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
           a->saxs_bin[off] = a->corr[off] > 0 && b >= 0 && b < a->saxs_nbins && !(umask && umask[g]) ? b : -1;
           a->nsaxs += a->saxs_bin[off] >= 0;
         }
-    PetscCall(PetscMalloc5(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, a->nsaxs + 1, &a->saxs_w, (size_t)a->saxs_nbins * 16 * MxCorrSaxsBlocks((int)a->nf), &a->saxs_acc, a->saxs_nbins, &a->saxs_cnt));
+    PetscCall(PetscMalloc3(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, (size_t)a->saxs_nbins * 16 * MxCorrSaxsBlocks((int)a->nf), &a->saxs_acc));
     for (size_t p = 0, k = 0; p < a->npix; p++)
       if (a->saxs_bin[p] >= 0) {
         a->saxs_pix[k]  = (int)p;
@@ -290,7 +290,7 @@ typedef struct {
   double        *sx;     /* saxs_nbins x nf x 2: the train's SAXS sums and counts */
   float         *w;      /* nsaxs: the SAXS pixels' weights in this train (0: not valid) */
   double        *cnt;    /* saxs_nbins: valid pixels per bin */
-  double        *acc;    /* saxs_nbins x 16: the reader thread's SAXS scratch */
+  double        *acc;    /* saxs_nbins x 16 x SAXS blocks: the reader thread's SAXS scratch */
   const int     *rpos, *rdst; /* not owned: the ring pixels by position (ascending) and their index in ring */
   size_t         nrpix;
 } MxTrainBuf;
@@ -638,7 +638,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
     tb[i].rdst  = rdst;
     tb[i].nrpix = nrpix;
     PetscCall(PetscMalloc5(nf * a->npix + 1, &tb[i].data, nf * a->npix + 1, &tb[i].bad, a->npix + 1, &tb[i].valid, nf * (size_t)a->ring_off[a->nring] + 1, &tb[i].ring, L.nsaxs + 1, &tb[i].sx));
-    PetscCall(PetscMalloc3(a->nsaxs + 1, &tb[i].w, a->saxs_nbins, &tb[i].cnt, (size_t)a->saxs_nbins * 16, &tb[i].acc));
+    PetscCall(PetscMalloc3(a->nsaxs + 1, &tb[i].w, a->saxs_nbins, &tb[i].cnt, (size_t)a->saxs_nbins * 16 * MxCorrSaxsBlocks((int)a->nf), &tb[i].acc));
   }
   PetscCall(PetscMalloc4(L.total + 2, &buf, L.nring_sums, &rs_prev, nC, &Xcur, nC, &Xprev));
   PetscCall(PetscMalloc2(nC, &C, nC, &XC));

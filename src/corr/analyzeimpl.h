@@ -31,8 +31,7 @@ struct _p_MxAnalyze {
   int        *saxs_bin;    /* npix: SAXS bin or -1 */
   int        *saxs_pix, *saxs_pb; /* nsaxs: the pixels with a SAXS bin (memory order) and their bins */
   size_t      nsaxs;
-  float      *saxs_w;      /* nsaxs: this train's correction, 0 where the pixel is not valid */
-  double     *saxs_acc, *saxs_cnt; /* nbins: per-frame sums and the train's pixel counts */
+  double     *saxs_acc;    /* the main thread's SAXS scratch (nbins x 16 per frame block); weights and counts live in the train buffers */
   float      *corr;        /* npix: 1/(relative solid angle x polarisation) */
   /* windows */
   PetscInt nwin, *win_start;

@@ -51,54 +51,32 @@ static inline __attribute__((always_inline)) void SaxsBlock(const int FB, const 
   if (cb >= 0) memcpy(acc + (size_t)cb * MX_SAXS_FB, run, sizeof(double) * FB);
 }
 
-#define MX_SAXS_CASE(n) \
-  case n: \
-    SaxsBlock(n, rows, nsaxs, sp, sb, w, acc); \
-    break;
-
 int MxCorrSaxsBlocks(int nf) { return (nf + MX_SAXS_FB - 1) / MX_SAXS_FB; }
 
-void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx)
+/* Frames [*f0, *f0 + *fb) of block ib: nearly equal blocks of at most MX_SAXS_FB (50 -> 13, 13, 12, 12). */
+static void SaxsBlockFrames(int nf, int ib, int *f0, int *fb)
 {
-  /* frames in nearly equal blocks of at most MX_SAXS_FB: 50 frames -> 13, 13, 12, 12 */
   const int nblk = MxCorrSaxsBlocks(nf);
-  for (int ib = 0, f0 = 0; ib < nblk; ib++) {
-    const int    fb = (nf - f0) / (nblk - ib);
-    if (ib < ib0 || ib >= ib1) {
-      f0 += fb;
-      continue;
-    }
-    const float *rows[MX_SAXS_FB];
-    for (int j = 0; j < fb; j++) rows[j] = data + (size_t)(f0 + j) * npix;
-    memset(acc, 0, sizeof(double) * (size_t)nbins * MX_SAXS_FB);
-    switch (fb) {
-      MX_SAXS_CASE(1) MX_SAXS_CASE(2) MX_SAXS_CASE(3) MX_SAXS_CASE(4) MX_SAXS_CASE(5) MX_SAXS_CASE(6) MX_SAXS_CASE(7) MX_SAXS_CASE(8)
-      MX_SAXS_CASE(9) MX_SAXS_CASE(10) MX_SAXS_CASE(11) MX_SAXS_CASE(12) MX_SAXS_CASE(13) MX_SAXS_CASE(14) MX_SAXS_CASE(15) MX_SAXS_CASE(16)
-    }
-    for (int b = 0; b < nbins; b++)
-      for (int j = 0; j < fb; j++) {
-        sx[((size_t)b * nf + f0 + j) * 2] += acc[(size_t)b * MX_SAXS_FB + j];
-        sx[((size_t)b * nf + f0 + j) * 2 + 1] += cnt[b];
-      }
-    f0 += fb;
+  *f0            = 0;
+  for (int i = 0;; i++) {
+    *fb = (nf - *f0) / (nblk - i);
+    if (i == ib) return;
+    *f0 += *fb;
   }
 }
 
+void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx)
+{
+  MxCorrImageSaxsAccumulate(nf, npix, data, NULL, NULL, NULL, nsaxs, sp, sb, w, cnt, nbins, ib0, ib1, acc, sx);
+}
+
 /* The mean image and the SAXS bins of frame blocks [ib0, ib1) in one pass, pixel block by pixel
-   block, so that a block's frames are read from memory once for both; the same additions in the
-   same order as MxCorrImageAccumulate and MxCorrSaxsAccumulate. */
+   block, so that a block's frames are read from memory once for both: every accumulator gets its
+   terms in pixel order, frame after frame. */
 void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *img_sum, double *img_n, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx)
 {
-  const int    nblk = MxCorrSaxsBlocks(nf);
-  int          f0s[64], fbs[64];
   const size_t nacc = (size_t)nbins * MX_SAXS_FB;
-  for (int ib = 0, f0 = 0; ib < nblk && ib < 64; ib++) {
-    fbs[ib] = (nf - f0) / (nblk - ib);
-    f0s[ib] = f0;
-    f0 += fbs[ib];
-  }
-  if (ib1 > nblk) ib1 = nblk;
-  if (ib1 > 64) ib1 = 64;
+  if (ib1 > MxCorrSaxsBlocks(nf)) ib1 = MxCorrSaxsBlocks(nf);
   if (ib1 > ib0) memset(acc, 0, sizeof(double) * nacc * (size_t)(ib1 - ib0));
   size_t k0 = 0;
   for (size_t p0 = 0; p0 < npix; p0 += MX_PASS_BLOCK) {
@@ -108,7 +86,7 @@ void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const uns
       double              *s = img_sum + p0;
       for (int f = 0; f < nf; f++) {
         const float *row = data + (size_t)f * npix + p0;
-        for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p];
+        for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p]; /* valid is 0 or 1: the product is exact, and the sum never -0 */
       }
     }
     size_t k1 = k0;
@@ -116,16 +94,18 @@ void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const uns
     if (k1 > k0)
       for (int ib = ib0; ib < ib1; ib++) {
         const float *rows[MX_SAXS_FB];
-        const int    fb = fbs[ib];
-        double      *a  = acc + nacc * (size_t)(ib - ib0);
-        for (int j = 0; j < fb; j++) rows[j] = data + (size_t)(f0s[ib] + j) * npix;
+        int          f0, fb;
+        double      *a = acc + nacc * (size_t)(ib - ib0);
+        SaxsBlockFrames(nf, ib, &f0, &fb);
+        for (int j = 0; j < fb; j++) rows[j] = data + (size_t)(f0 + j) * npix;
         switch (fb) {
-#define MX_SAXS_CASE2(n) \
+#define MX_SAXS_CASE(n) \
   case n: \
     SaxsBlock(n, rows, k1 - k0, sp + k0, sb + k0, w + k0, a); \
     break;
-          MX_SAXS_CASE2(1) MX_SAXS_CASE2(2) MX_SAXS_CASE2(3) MX_SAXS_CASE2(4) MX_SAXS_CASE2(5) MX_SAXS_CASE2(6) MX_SAXS_CASE2(7) MX_SAXS_CASE2(8)
-          MX_SAXS_CASE2(9) MX_SAXS_CASE2(10) MX_SAXS_CASE2(11) MX_SAXS_CASE2(12) MX_SAXS_CASE2(13) MX_SAXS_CASE2(14) MX_SAXS_CASE2(15) MX_SAXS_CASE2(16)
+          MX_SAXS_CASE(1) MX_SAXS_CASE(2) MX_SAXS_CASE(3) MX_SAXS_CASE(4) MX_SAXS_CASE(5) MX_SAXS_CASE(6) MX_SAXS_CASE(7) MX_SAXS_CASE(8)
+          MX_SAXS_CASE(9) MX_SAXS_CASE(10) MX_SAXS_CASE(11) MX_SAXS_CASE(12) MX_SAXS_CASE(13) MX_SAXS_CASE(14) MX_SAXS_CASE(15) MX_SAXS_CASE(16)
+#undef MX_SAXS_CASE
         }
       }
     k0 = k1;
@@ -134,10 +114,12 @@ void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const uns
     for (size_t p = 0; p < npix; p++) img_n[p] += (double)nf * (double)valid[p];
   for (int ib = ib0; ib < ib1; ib++) {
     const double *a = acc + nacc * (size_t)(ib - ib0);
+    int           f0, fb;
+    SaxsBlockFrames(nf, ib, &f0, &fb);
     for (int b = 0; b < nbins; b++)
-      for (int j = 0; j < fbs[ib]; j++) {
-        sx[((size_t)b * nf + f0s[ib] + j) * 2] += a[(size_t)b * MX_SAXS_FB + j];
-        sx[((size_t)b * nf + f0s[ib] + j) * 2 + 1] += cnt[b];
+      for (int j = 0; j < fb; j++) {
+        sx[((size_t)b * nf + f0 + j) * 2] += a[(size_t)b * MX_SAXS_FB + j];
+        sx[((size_t)b * nf + f0 + j) * 2 + 1] += cnt[b];
       }
   }
 }

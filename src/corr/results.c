@@ -488,7 +488,7 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->ring_off));
   PetscCall(PetscFree(a->ring_pix));
   if (a->saxs_bin) PetscCall(PetscFree2(a->saxs_bin, a->corr));
-  if (a->saxs_pix) PetscCall(PetscFree5(a->saxs_pix, a->saxs_pb, a->saxs_w, a->saxs_acc, a->saxs_cnt));
+  if (a->saxs_pix) PetscCall(PetscFree3(a->saxs_pix, a->saxs_pb, a->saxs_acc));
   PetscCall(PetscFree(a->win_start));
   if (a->sumC) PetscCall(PetscFree3(a->sumC, a->sumCraw, a->sumXC));
   if (a->g2sum) PetscCall(PetscFree2(a->g2sum, a->g2sq));

@@ -426,13 +426,7 @@ static const unsigned char *DecodeChunk(MxReadJob j, const MxTask *t, const MxDi
   j->st.bytes += s->size;
   j->st.t_io += Now() - t0;
   t0 = Now();
-  if (!D->deflate) { /* stored as written (shuffle only is not taken by the direct path) */
-    if (s->size != raw) {
-      JobFail(j, t, what);
-      return NULL;
-    }
-    memcpy(j->dbuf, j->cbuf, raw);
-  } else if (MxInflate(j->inf, j->cbuf, s->size, D->shuffle ? j->sbuf : j->dbuf, raw)) {
+  if (MxInflate(j->inf, j->cbuf, s->size, D->shuffle ? j->sbuf : j->dbuf, raw)) {
     JobFail(j, t, what);
     return NULL;
   }
@@ -584,11 +578,6 @@ static void JobRun(MxReadJob j)
   j->err       = 0;
   j->nonfinite = 0;
   memset(&j->st, 0, sizeof j->st);
-  if (!j->inf && MxInflaterCreate(MX_INFLATE_LIBDEFLATE, &j->inf)) {
-    j->err = 1;
-    snprintf(j->msg, sizeof j->msg, "reader: out of memory");
-    return;
-  }
   for (int k = 0; k < j->ntask && !j->err; k++) TaskRun(j, &j->task[k]);
   if (!j->err && j->hooks.train) {
     double t0 = Now();

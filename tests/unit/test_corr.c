@@ -299,7 +299,7 @@ static void test_image_saxs_passes(void **state)
   int            sp[PNPIX], sb[PNPIX];
   size_t         ns = 0;
   double         cnt[PNB] = {0}, ref_sx[PNB * PNF * 2] = {0}, sx[PNB * PNF * 2], ref_img[PNPIX], img[PNPIX], ref_n[PNPIX], n[PNPIX];
-  double        *acc = malloc(sizeof(double) * PNB * 16 * 8);
+  double        *acc = malloc(sizeof(double) * PNB * 16 * 8); /* 3 blocks fit */
   for (size_t k = 0; k < (size_t)PNF * PNPIX; k++) data[k] = (float)((k * 2654435761u) % 1000) / 97.0f - 3.0f;
   for (int p = 0; p < PNPIX; p++) {
     valid[p]   = (unsigned char)(p % 11 != 0);
