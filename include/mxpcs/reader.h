@@ -49,6 +49,13 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r);
    apply selections, build the rank grid. Collective; errors name file, dataset and train. */
 PetscErrorCode MxReaderSetUp(MxReader r);
 
+/* The run's METADATA: creation time as ISO 8601 UTC ("" when the files do not say), proposal
+   and run numbers (0 when absent), and the run directory read. */
+typedef struct {
+  char     created[32];
+  unsigned proposal, run;
+} MxRunInfo;
+PetscErrorCode MxReaderGetRunInfo(MxReader r, MxRunInfo *info, const char **dir);
 PetscErrorCode MxReaderGetTrains(MxReader r, PetscInt *ntrains, const uint64_t **train_ids);
 /* Selected frames of a train: their count, pulseId and cellId (the run's pattern). */
 PetscErrorCode MxReaderGetFrames(MxReader r, PetscInt *nframes, const uint64_t **pulse_ids, const uint64_t **cell_ids);

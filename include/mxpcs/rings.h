@@ -1,6 +1,7 @@
 /* MxRings: q-rings (optionally split into azimuthal sectors) over the detector pixels. */
 #pragma once
 #include <mxpcs/geom.h>
+#include <mxpcs/schema.h>
 
 typedef enum { MX_RINGS_LIN, MX_RINGS_LOG, MX_RINGS_LIST } MxRingsSpacing;
 
@@ -45,7 +46,7 @@ PetscErrorCode MxRingsGetRingIndices(MxRings r, const int **iq, const int **iphi
 /* Number of (bin, sector) rings dropped for having fewer than min_pixels good pixels. */
 PetscErrorCode MxRingsGetDropped(MxRings r, PetscInt *ndropped);
 /* Write /xpcs/qmap/{q, q_edges, npix, roi_map, phi_edges, ring_q_index, ring_phi_index} with
-   units (design.md section 4). Collective on the file's communicator (must be r's). */
-PetscErrorCode MxRingsWriteHDF5(MxRings r, hid_t file);
+   their schema items (include/mxpcs/schema.def). Collective on the file's communicator (r's). */
+PetscErrorCode MxRingsWrite(MxRings r, MxOut o);
 PetscErrorCode MxRingsView(MxRings r, PetscViewer v);
 PetscErrorCode MxRingsDestroy(MxRings *r);

@@ -2,7 +2,7 @@
    Every rank computes the whole geometry (about 1M pixels), so the output does not depend on
    the rank count; rank 0's buffers are written. */
 #include "app.h"
-#include <mxpcs/rings.h>
+#include <mxpcs/viewer.h>
 
 typedef struct {
   MxGeom         g;
@@ -14,91 +14,37 @@ typedef struct {
    bitfield masks are tested byte-wise, float masks as doubles (NaN counts as bad).
    Not collective (errors on PETSC_COMM_SELF). */
 
-static PetscErrorCode CreateGroup(hid_t f, const char path[], const char nxclass[])
-{
-  hid_t          grp;
-  PetscErrorCode ierr;
-
-  PetscFunctionBeginUser;
-  grp = H5Gcreate2(f, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  MxH5Call(grp, PETSC_COMM_SELF, "cannot create group %s in the output", path);
-  ierr = MxH5WriteAttrString(grp, "NX_class", nxclass);
-  H5Gclose(grp);
-  PetscCall(ierr);
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode WriteScalar(MPI_Comm comm, hid_t f, const char path[], double v, const char units[])
-{
-  PetscFunctionBeginUser;
-  PetscCall(MxH5WriteArray(comm, f, path, H5T_NATIVE_DOUBLE, 0, NULL, &v, units));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode WriteString(MPI_Comm comm, hid_t f, const char path[], const char s[])
-{
-  hid_t          t = H5Tcopy(H5T_C_S1);
-  PetscErrorCode ierr;
-
-  PetscFunctionBeginUser;
-  H5Tset_size(t, strlen(s) + 1);
-  ierr = MxH5WriteArray(comm, f, path, t, 0, NULL, s, NULL);
-  H5Tclose(t);
-  PetscCall(ierr);
-  PetscFunctionReturn(0);
-}
-
 /* NXxpcs-style metadata under /entry and the q-map under /xpcs/qmap (design.md section 4).
    Collective on comm. */
-static PetscErrorCode WriteQmap(MPI_Comm comm, hid_t f, MxGeom g, MxRings r)
+static PetscErrorCode WriteQmap(MxOut o, MxGeom g, MxRings r)
 {
   const MxPixelGeom *pix;
   const char        *file;
   const double      *quad;
-  double             D, E, lambda, bx, by, px, pol;
+  double             E, pol;
   hsize_t            dims[3] = {MX_NMOD, MX_NSS, MX_NFS}, eight = 8;
+  MxOutEntry         e = {NULL, NULL, "qmap", NULL, "NXxpcs"};
 
   PetscFunctionBeginUser;
   PetscCall(MxGeomGetPixels(g, &pix));
-  PetscCall(MxGeomGetDistance(g, &D));
   PetscCall(MxGeomGetEnergy(g, &E));
-  PetscCall(MxGeomGetWavelength(g, &lambda));
-  PetscCall(MxGeomGetBeamCenter(g, &bx, &by));
-  PetscCall(MxGeomGetPixelSize(g, &px));
   PetscCall(MxGeomGetPolarization(g, &pol));
   PetscCall(MxGeomGetLayout(g, &file, &quad));
 
-  PetscCall(CreateGroup(f, "/entry", "NXentry"));
-  PetscCall(WriteString(comm, f, "/entry/definition", "NXxpcs"));
-  PetscCall(WriteString(comm, f, "/entry/program_name", "mxpcs"));
-  {
-    hid_t          d    = H5Dopen2(f, "/entry/program_name", H5P_DEFAULT);
-    PetscErrorCode ierr = d < 0 ? PETSC_ERR_FILE_WRITE : MxH5WriteAttrString(d, "version", MxVersion());
-    if (d >= 0) H5Dclose(d);
-    PetscCheck(d >= 0, comm, PETSC_ERR_FILE_WRITE, "cannot reopen /entry/program_name");
-    PetscCall(ierr);
-  }
-  PetscCall(CreateGroup(f, "/entry/instrument", "NXinstrument"));
-  PetscCall(CreateGroup(f, "/entry/instrument/detector", "NXdetector"));
-  PetscCall(WriteString(comm, f, "/entry/instrument/detector/description", "AGIPD-1M"));
-  PetscCall(WriteScalar(comm, f, "/entry/instrument/detector/distance", D, "m"));
-  PetscCall(WriteScalar(comm, f, "/entry/instrument/detector/beam_center_x", bx, "m"));
-  PetscCall(WriteScalar(comm, f, "/entry/instrument/detector/beam_center_y", by, "m"));
-  PetscCall(WriteScalar(comm, f, "/entry/instrument/detector/x_pixel_size", px, "m"));
-  PetscCall(WriteScalar(comm, f, "/entry/instrument/detector/y_pixel_size", px, "m"));
-  if (file) PetscCall(WriteString(comm, f, "/entry/instrument/detector/geometry_file", file));
-  else PetscCall(MxH5WriteArray(comm, f, "/entry/instrument/detector/quadrant_positions", H5T_NATIVE_DOUBLE, 1, &eight, quad, "pixel"));
-  PetscCall(CreateGroup(f, "/entry/instrument/incident_beam", "NXbeam"));
-  PetscCall(WriteScalar(comm, f, "/entry/instrument/incident_beam/incident_energy", E, "keV"));
-  PetscCall(WriteScalar(comm, f, "/entry/instrument/incident_beam/incident_wavelength", lambda, "angstrom"));
-  PetscCall(WriteScalar(comm, f, "/entry/instrument/incident_beam/horizontal_polarization_fraction", pol, ""));
+  e.identifier = file ? file : "ideal quadrant layout";
+  PetscCall(MxOutWriteEntry(o, &e));
+  PetscCall(MxOutWriteInstrument(o, g));
+  if (file) PetscCall(MxOutString(o, MX_DETECTOR_GEOMETRY_FILE, file));
+  else PetscCall(MxOutDoubles(o, MX_DETECTOR_QUADRANTS, 1, &eight, quad));
+  PetscCall(MxOutScalar(o, MX_BEAM_POLARIZATION, pol));
 
-  PetscCall(MxRingsWriteHDF5(r, f));
-  PetscCall(MxH5WriteArray(comm, f, "/xpcs/qmap/q_map", H5T_NATIVE_DOUBLE, 3, dims, pix->q_inv_A, "1/angstrom"));
-  PetscCall(MxH5WriteArray(comm, f, "/xpcs/qmap/phi_map", H5T_NATIVE_DOUBLE, 3, dims, pix->phi, "rad"));
-  PetscCall(MxH5WriteArray(comm, f, "/xpcs/qmap/two_theta_map", H5T_NATIVE_DOUBLE, 3, dims, pix->two_theta, "rad"));
-  PetscCall(MxH5WriteArray(comm, f, "/xpcs/qmap/solid_angle_map", H5T_NATIVE_DOUBLE, 3, dims, pix->solid_angle, "sr"));
-  PetscCall(MxH5WriteArray(comm, f, "/xpcs/qmap/polarization_map", H5T_NATIVE_DOUBLE, 3, dims, pix->polarization, ""));
+  PetscCall(MxRingsWrite(r, o));
+  PetscCall(MxOutDoubles(o, MX_QMAP_Q_MAP, 3, dims, pix->q_inv_A));
+  PetscCall(MxOutDoubles(o, MX_QMAP_PHI_MAP, 3, dims, pix->phi));
+  PetscCall(MxOutDoubles(o, MX_QMAP_TWO_THETA_MAP, 3, dims, pix->two_theta));
+  PetscCall(MxOutDoubles(o, MX_QMAP_SOLID_ANGLE_MAP, 3, dims, pix->solid_angle));
+  PetscCall(MxOutDoubles(o, MX_QMAP_POLARIZATION_MAP, 3, dims, pix->polarization));
+  PetscCall(MxOutWriteQmapHash(o, E));
   PetscFunctionReturn(0);
 }
 
@@ -107,7 +53,6 @@ static PetscErrorCode Qmap(MPI_Comm comm, QmapCtx *c)
   char        out[PETSC_MAX_PATH_LEN] = "", mask[PETSC_MAX_PATH_LEN] = "";
   PetscBool   hout, hmask, help, gview = PETSC_FALSE, rview = PETSC_FALSE;
   PetscMPIInt rank;
-  hid_t       f;
   PetscInt    nrings;
 
   PetscFunctionBeginUser;
@@ -137,19 +82,15 @@ static PetscErrorCode Qmap(MPI_Comm comm, QmapCtx *c)
   if (!gview) PetscCall(MxGeomView(c->g, PETSC_VIEWER_STDOUT_(comm)));
   if (!rview) PetscCall(MxRingsView(c->r, PETSC_VIEWER_STDOUT_(comm)));
 
-  PetscCall(MxH5CreateParallel(comm, out, &f));
   {
-    PetscErrorCode ierr = WriteQmap(comm, f, c->g, c->r);
-    herr_t         ce   = H5Fclose(f);
-    if (ierr || ce < 0) {
-      PetscCall(MxOutputDiscard(comm, out));
-      PetscCall(ierr);
-      SETERRQ(comm, PETSC_ERR_FILE_WRITE, "%s: closing the output failed; nothing written", out);
-    }
+    MxOut     o;
+    PetscBool replaced;
+    PetscCall(MxOutCreate(comm, out, &o));
+    PetscErrorCode ierr = WriteQmap(o, c->g, c->r);
+    PetscCall(MxOutClose(&o, ierr, &replaced));
+    PetscCall(MxRingsGetRings(c->r, &nrings, NULL, NULL));
+    PetscCall(PetscPrintf(comm, "mxpcs qmap: %s %s (%" PetscInt_FMT " rings)\n", replaced ? "replaced" : "wrote", out, nrings));
   }
-  PetscCall(MxOutputCommit(comm, out));
-  PetscCall(MxRingsGetRings(c->r, &nrings, NULL, NULL));
-  PetscCall(PetscPrintf(comm, "mxpcs qmap: wrote %s (%" PetscInt_FMT " rings)\n", out, nrings));
   PetscFunctionReturn(0);
 }
 

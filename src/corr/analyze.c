@@ -34,6 +34,7 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   a->filter_sigma = 6.0;
   a->xgm_min_frac = 0.1;
   a->xgm_sigma    = 6.0;
+  a->count_time   = 50e-15; /* an EuXFEL SASE pulse: tens of fs */
   snprintf(a->xgm, sizeof a->xgm, "auto");
   a->extrap_order = 1;
   a->jk            = 16;
@@ -84,6 +85,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsString("-analyze_xgm_source", "XGM source name (default: the first INSTRUMENT source named *XGM* with data/intensityTD)", "", a->xgm_source, a->xgm_source, sizeof a->xgm_source, NULL));
   PetscCall(PetscOptionsReal("-analyze_xgm_min_frac", "Drop a train when a selected pulse has less than this fraction of the run's median pulse energy (0: off)", "", a->xgm_min_frac, &a->xgm_min_frac, NULL));
   PetscCall(PetscOptionsReal("-analyze_xgm_sigma", "Drop a train whose mean pulse energy is more than this many robust sigmas from the run's median (0: off)", "", a->xgm_sigma, &a->xgm_sigma, NULL));
+  PetscCall(PetscOptionsReal("-analyze_count_time", "exposure of one frame in s, written as the NXdetector count_time: the X-ray pulse, AGIPD records one pulse per frame", "", a->count_time, &a->count_time, NULL));
   PetscCall(PetscOptionsInt("-analyze_xgm_pulse_offset", "XGM pulse slot of the train's first detector frame", "", a->xgm_offset, &a->xgm_offset, NULL));
   PetscCall(PetscOptionsString("-analyze_checkpoint", "Checkpoint directory (one file per rank; default: the results file + .ckpt; 'none' to disable)", "", a->ckpt_dir, a->ckpt_dir, sizeof a->ckpt_dir, NULL));
   PetscCall(PetscOptionsReal("-analyze_checkpoint_interval", "Seconds between checkpoints (0: only on SIGTERM/SIGUSR1, e.g. Slurm's --signal warning)", "", a->ckpt_interval, &a->ckpt_interval, NULL));
@@ -102,8 +104,49 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCheck(a->ckpt_every >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_checkpoint_every: must be >= 0");
   PetscCheck(a->xgm_min_frac >= 0 && a->xgm_min_frac < 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_min_frac: must be in [0, 1)");
   PetscCheck(a->xgm_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_sigma: must be >= 0");
+  PetscCheck(a->count_time > 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_count_time: must be > 0 s");
   PetscCheck(a->xgm_offset >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_pulse_offset: must be >= 0");
   PetscCheck(a->saxs_nbins >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -saxs_nbins: must be >= 1");
+  PetscFunctionReturn(0);
+}
+
+/* The SAXS bin of pixel g (-1: none) of a pixel that the geometry covers, does not mark bad
+   and whose solid angle and polarisation are > 0: the one rule for the SAXS pixels. */
+static int SaxsBin(MxAnalyze a, const MxPixelGeom *pix, const unsigned char *umask, size_t g)
+{
+  int b = (int)floor((pix->q_inv_A[g] - a->saxs_qmin) / (a->saxs_qmax - a->saxs_qmin) * a->saxs_nbins);
+  return b >= 0 && b < a->saxs_nbins && !(umask && umask[g]) ? b : -1;
+}
+
+/* SAXS bin of every pixel of the detector (16 x 512 x 128), -1 where none: the pixels of the
+   modules read (those holding ring pixels) that the SAXS of any rank holds. Every rank. */
+PetscErrorCode MxAnalyzeStaticBins(MxAnalyze a, int *bin)
+{
+  const MxPixelGeom   *pix;
+  const unsigned char *umask;
+  const int           *roi;
+  const PetscInt      *mods;
+  PetscInt             nmod;
+  double               px, D;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxGeomGetPixels(a->geom, &pix));
+  PetscCall(MxGeomGetPixelSize(a->geom, &px));
+  PetscCall(MxGeomGetDistance(a->geom, &D));
+  PetscCall(MxReaderGetUserMask(a->reader, &umask));
+  PetscCall(MxReaderGetModules(a->reader, &nmod, &mods));
+  PetscCall(MxRingsGetMap(a->rings, &roi));
+  for (size_t k = 0; k < (size_t)MX_NMOD * MX_MODPIX; k++) bin[k] = -1;
+  for (PetscInt i = 0; i < nmod; i++) {
+    size_t m = (size_t)mods[i], any = 0;
+    for (size_t k = 0; k < MX_MODPIX && !any; k++) any = roi[m * MX_MODPIX + k] > 0;
+    if (!any) continue; /* not read */
+    for (size_t k = 0; k < MX_MODPIX; k++) {
+      size_t g = m * MX_MODPIX + k;
+      double G = pix->solid_angle[g] / (px * px / (D * D)) * pix->polarization[g];
+      if (pix->covered[g] && !pix->bad[g] && G > 0) bin[g] = SaxsBin(a, pix, umask, g);
+    }
+  }
   PetscFunctionReturn(0);
 }
 
@@ -236,8 +279,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
       for (int ss = a->ranges[k].ss0; ss < a->ranges[k].ss1; ss++)
         for (int fs = 0; fs < MX_NFS; fs++, off++) {
           size_t g = (size_t)a->ranges[k].module * MX_MODPIX + ss * MX_NFS + fs;
-          int    b = (int)floor((pix->q_inv_A[g] - a->saxs_qmin) / (a->saxs_qmax - a->saxs_qmin) * a->saxs_nbins);
-          a->saxs_bin[off] = a->corr[off] > 0 && b >= 0 && b < a->saxs_nbins && !(umask && umask[g]) ? b : -1;
+          a->saxs_bin[off] = a->corr[off] > 0 ? SaxsBin(a, pix, umask, g) : -1;
           a->nsaxs += a->saxs_bin[off] >= 0;
         }
     PetscCall(PetscMalloc3(a->nsaxs + 1, &a->saxs_pix, a->nsaxs + 1, &a->saxs_pb, (size_t)a->saxs_nbins * 16 * MxCorrSaxsBlocks((int)a->nf), &a->saxs_acc));

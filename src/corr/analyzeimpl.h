@@ -20,6 +20,7 @@ struct _p_MxAnalyze {
   PetscBool setup, xc, progress;
   PetscInt  win_len, win_step, block, saxs_nbins;
   PetscReal saxs_qmin, saxs_qmax, dt_s;
+  PetscReal count_time; /* s, exposure of one frame (written as NXdetector count_time) */
 
   /* this rank's pixels */
   int         nranges;
@@ -105,5 +106,7 @@ PetscErrorCode MxAnalyzeCheckpointLoad(MxAnalyze a, MxAnalyzeLoopState *s, Petsc
 
 /* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction). */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a);
+/* SAXS bin of every detector pixel, -1 where none (src/corr/analyze.c). Every rank. */
+PetscErrorCode MxAnalyzeStaticBins(MxAnalyze a, int *bin);
 extern PetscLogEvent MX_AN_FIT;
 PetscErrorCode MxAnalyzeBench(MxAnalyze a);

@@ -1,5 +1,6 @@
 /* MxAnalyze: results on rank 0 (means over trains, errors, fits), results.h5, summary. */
 #include "analyzeimpl.h"
+#include <mxpcs/viewer.h>
 #include <sys/resource.h>
 #include <cblas.h>
 #include <math.h>
@@ -241,133 +242,122 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode W(MxAnalyze a, hid_t f, const char *path, int rank, const hsize_t *dims, const double *v, const char *units)
+/* the NXentry: the run's identity and times, the instrument as analyze used it */
+static PetscErrorCode WriteEntry(MxAnalyze a, MxOut o)
 {
+  MxRunInfo   info;
+  const char *dir;
+  char        ident[PETSC_MAX_PATH_LEN + 32], start[32];
+  MxOutEntry  e;
+
   PetscFunctionBeginUser;
-  PetscCall(MxH5WriteArray(a->comm, f, path, H5T_NATIVE_DOUBLE, rank, dims, v, units));
+  PetscCall(MxReaderGetRunInfo(a->reader, &info, &dir));
+  if (info.proposal || info.run) snprintf(ident, sizeof ident, "p%06u/r%04u", info.proposal, info.run);
+  else snprintf(ident, sizeof ident, "%s", dir);
+  snprintf(start, sizeof start, "%s", info.created);
+  if (!start[0]) { /* files without METADATA (format 0.5): the first file's modification time */
+    PetscMPIInt rank;
+    MPI_Comm_rank(a->comm, &rank);
+    if (!rank) MxIsoTimeFile(dir, start, sizeof start);
+    PetscCallMPI(MPI_Bcast(start, sizeof start, MPI_CHAR, 0, a->comm));
+  }
+  e = (MxOutEntry){ident, start, "analyze", a->opts, "NXxpcs"};
+  PetscCall(MxOutWriteEntry(o, &e));
+  PetscCall(MxOutWriteInstrument(o, a->geom));
+  PetscCall(MxOutScalar(o, MX_DETECTOR_FRAME_TIME, a->dt_s));
+  PetscCall(MxOutScalar(o, MX_DETECTOR_COUNT_TIME, a->count_time));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
+static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
 {
-  size_t   nf = (size_t)a->nf, ntau = (size_t)a->win_len - 1;
-  hsize_t  d1[1], d2[2], d3[3];
-  double   v, *t, *tau, *age, E, lambda, D, px, bx, by;
-  PetscMPIInt rank;
-  PetscInt nids = a->ntrain_ids_used;
+  size_t      nf = (size_t)a->nf, ntau = (size_t)a->win_len - 1;
+  hsize_t     d1[1], d2[2], d3[3];
+  double     *t, *tau, *age;
+  PetscInt    nids = a->ntrain_ids_used;
+  PetscInt    nm   = a->nimg_mod; /* every rank: the modules read */
+  const hid_t inttype = MPIU_INT == MPI_INT ? H5T_NATIVE_INT : H5T_NATIVE_INT64;
 
   PetscFunctionBeginUser;
-  MPI_Comm_rank(a->comm, &rank);
   PetscCallMPI(MPI_Bcast(&nids, 1, MPIU_INT, 0, a->comm));
-  PetscCall(MxGeomGetEnergy(a->geom, &E));
-  PetscCall(MxGeomGetWavelength(a->geom, &lambda));
-  PetscCall(MxGeomGetDistance(a->geom, &D));
-  PetscCall(MxGeomGetPixelSize(a->geom, &px));
-  PetscCall(MxGeomGetBeamCenter(a->geom, &bx, &by));
-  /* NXxpcs metadata */
-  {
-    hid_t g = H5Gcreate2(f, "/entry", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    PetscCall(MxH5WriteAttrString(g, "NX_class", "NXentry"));
-    PetscCall(MxH5WriteAttrString(g, "definition", "NXxpcs"));
-    H5Gclose(g);
-  }
-  PetscCall(W(a, f, "/entry/instrument/incident_beam/incident_energy", 0, NULL, &E, "keV"));
-  PetscCall(W(a, f, "/entry/instrument/incident_beam/incident_wavelength", 0, NULL, &lambda, "angstrom"));
-  PetscCall(W(a, f, "/entry/instrument/detector/distance", 0, NULL, &D, "m"));
-  PetscCall(W(a, f, "/entry/instrument/detector/x_pixel_size", 0, NULL, &px, "m"));
-  PetscCall(W(a, f, "/entry/instrument/detector/y_pixel_size", 0, NULL, &px, "m"));
-  PetscCall(W(a, f, "/entry/instrument/detector/beam_center_x", 0, NULL, &bx, "m"));
-  PetscCall(W(a, f, "/entry/instrument/detector/beam_center_y", 0, NULL, &by, "m"));
-  PetscCall(W(a, f, "/entry/instrument/detector/frame_time", 0, NULL, &a->dt_s, "s"));
-  PetscCall(MxH5WriteProvenance(a->comm, f, "analyze", a->opts));
+  PetscCall(WriteEntry(a, o));
   /* /xpcs */
-  PetscCall(MxRingsWriteHDF5(a->rings, f));
+  PetscCall(MxRingsWrite(a->rings, o));
   d1[0] = (hsize_t)a->saxs_nbins;
-  PetscCall(W(a, f, "/xpcs/saxs/q", 1, d1, a->saxs_q, "1/angstrom"));
-  PetscCall(W(a, f, "/xpcs/saxs/I", 1, d1, a->saxs_I, "photons/pixel/pulse"));
-  PetscCall(W(a, f, "/xpcs/saxs/I_err", 1, d1, a->saxs_err, "photons/pixel/pulse"));
+  PetscCall(MxOutDoubles(o, MX_SAXS_Q, 1, d1, a->saxs_q));
+  PetscCall(MxOutDoubles(o, MX_SAXS_I, 1, d1, a->saxs_I));
+  PetscCall(MxOutDoubles(o, MX_SAXS_I_ERR, 1, d1, a->saxs_err));
   d2[0] = (hsize_t)a->saxs_nbins;
   d2[1] = nf;
-  PetscCall(W(a, f, "/xpcs/saxs/I_pulse", 2, d2, a->saxs_Ip, "photons/pixel/pulse"));
-  PetscCall(W(a, f, "/xpcs/saxs/I_pulse_err", 2, d2, a->saxs_Ip_err, "photons/pixel/pulse"));
+  PetscCall(MxOutDoubles(o, MX_SAXS_I_PULSE, 2, d2, a->saxs_Ip));
+  PetscCall(MxOutDoubles(o, MX_SAXS_I_PULSE_ERR, 2, d2, a->saxs_Ip_err));
   {
-    PetscInt nm = a->nimg_mod;
-    PetscCallMPI(MPI_Bcast(&nm, 1, MPIU_INT, 0, a->comm));
-    hsize_t d3[3] = {(hsize_t)nm, MX_NSS, MX_NFS}, dm[1] = {(hsize_t)nm};
-    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/saxs/image", H5T_NATIVE_FLOAT, 3, d3, a->image, "photons/pixel/pulse"));
-    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/saxs/image_modules", MPIU_INT == MPI_INT ? H5T_NATIVE_INT : H5T_NATIVE_INT64, 1, dm, a->img_mod, ""));
+    hsize_t di[3] = {(hsize_t)nm, MX_NSS, MX_NFS}, dm[1] = {(hsize_t)nm};
+    PetscCall(MxOutArray(o, MX_SAXS_IMAGE, H5T_NATIVE_FLOAT, 3, di, a->image));
+    PetscCall(MxOutArray(o, MX_SAXS_IMAGE_MODULES, inttype, 1, dm, a->img_mod));
   }
   PetscCall(PetscMalloc3(nf, &t, ntau + 1, &tau, a->nwin, &age));
   for (size_t k = 0; k < nf; k++) t[k] = k * a->dt_s;
   for (size_t k = 0; k < ntau; k++) tau[k] = (k + 1) * a->dt_s;
   for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
   d1[0] = nf;
-  PetscCall(W(a, f, "/xpcs/twotime/t", 1, d1, t, "s"));
+  PetscCall(MxOutDoubles(o, MX_TWOTIME_T, 1, d1, t));
   d3[0] = (hsize_t)a->nring;
   d3[1] = d3[2] = nf;
-  PetscCall(W(a, f, "/xpcs/twotime/C", 3, d3, a->C, ""));
-  PetscCall(W(a, f, "/xpcs/twotime/C_raw", 3, d3, a->Craw, ""));
-  PetscCall(W(a, f, "/xpcs/twotime/XC", 3, d3, a->XC, ""));
+  PetscCall(MxOutDoubles(o, MX_TWOTIME_C, 3, d3, a->C));
+  PetscCall(MxOutDoubles(o, MX_TWOTIME_C_RAW, 3, d3, a->Craw));
+  PetscCall(MxOutDoubles(o, MX_TWOTIME_XC, 3, d3, a->XC));
   d1[0] = ntau;
-  PetscCall(W(a, f, "/xpcs/g2/tau", 1, d1, tau, "s"));
+  PetscCall(MxOutDoubles(o, MX_G2_TAU, 1, d1, tau));
   d1[0] = (hsize_t)a->nwin;
-  PetscCall(W(a, f, "/xpcs/g2/age", 1, d1, age, "s"));
+  PetscCall(MxOutDoubles(o, MX_G2_AGE, 1, d1, age));
   d3[0] = (hsize_t)a->nring;
   d3[1] = (hsize_t)a->nwin;
   d3[2] = ntau;
-  PetscCall(W(a, f, "/xpcs/g2/g2", 3, d3, a->g2, ""));
-  PetscCall(W(a, f, "/xpcs/g2/g2_err", 3, d3, a->g2err, ""));
+  PetscCall(MxOutDoubles(o, MX_G2_G2, 3, d3, a->g2));
+  PetscCall(MxOutDoubles(o, MX_G2_G2_ERR, 3, d3, a->g2err));
   d1[0] = (hsize_t)a->nring;
-  PetscCall(W(a, f, "/xpcs/contrast/beta", 1, d1, a->beta, ""));
-  PetscCall(W(a, f, "/xpcs/contrast/beta_err", 1, d1, a->beta_err, ""));
+  PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA, 1, d1, a->beta));
+  PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_ERR, 1, d1, a->beta_err));
   d2[0] = (hsize_t)a->nring;
   d2[1] = (hsize_t)a->nwin;
-  PetscCall(W(a, f, "/xpcs/fit/gamma", 2, d2, a->gam, "1/s"));
-  PetscCall(W(a, f, "/xpcs/fit/gamma_err", 2, d2, a->gam_err, "1/s"));
-  PetscCall(W(a, f, "/xpcs/fit/gamma0", 1, d1, a->gam0, "1/s"));
-  PetscCall(W(a, f, "/xpcs/fit/gamma0_err", 1, d1, a->gam0_err, "1/s"));
-  PetscCall(W(a, f, "/xpcs/fit/D_eff", 1, d1, a->Deff, "um^2/s"));
-  PetscCall(W(a, f, "/xpcs/fit/D_eff_err", 1, d1, a->Deff_err, "um^2/s"));
-  PetscCall(W(a, f, "/xpcs/fit/D_eff_mean", 0, NULL, &a->Deff_mean, "um^2/s"));
-  PetscCall(W(a, f, "/xpcs/fit/D_eff_mean_err", 0, NULL, &a->Deff_mean_err, "um^2/s"));
+  PetscCall(MxOutDoubles(o, MX_FIT_GAMMA, 2, d2, a->gam));
+  PetscCall(MxOutDoubles(o, MX_FIT_GAMMA_ERR, 2, d2, a->gam_err));
+  PetscCall(MxOutDoubles(o, MX_FIT_GAMMA0, 1, d1, a->gam0));
+  PetscCall(MxOutDoubles(o, MX_FIT_GAMMA0_ERR, 1, d1, a->gam0_err));
+  PetscCall(MxOutDoubles(o, MX_FIT_D_EFF, 1, d1, a->Deff));
+  PetscCall(MxOutDoubles(o, MX_FIT_D_EFF_ERR, 1, d1, a->Deff_err));
+  PetscCall(MxOutScalar(o, MX_FIT_D_EFF_MEAN, a->Deff_mean));
+  PetscCall(MxOutScalar(o, MX_FIT_D_EFF_MEAN_ERR, a->Deff_mean_err));
   /* the errors the fits propagate (treating lags and age windows as independent), beside */
-  PetscCall(W(a, f, "/xpcs/fit/gamma_err_fit", 2, d2, a->gam_err_fit, "1/s"));
-  PetscCall(W(a, f, "/xpcs/fit/gamma0_err_fit", 1, d1, a->gam0_err_fit, "1/s"));
-  PetscCall(W(a, f, "/xpcs/fit/D_eff_mean_err_fit", 0, NULL, &a->Deff_mean_err_fit, "um^2/s"));
-  v = (double)a->jk_groups_used;
-  PetscCall(W(a, f, "/xpcs/fit/jackknife_groups", 0, NULL, &v, ""));
+  PetscCall(MxOutDoubles(o, MX_FIT_GAMMA_ERR_FIT, 2, d2, a->gam_err_fit));
+  PetscCall(MxOutDoubles(o, MX_FIT_GAMMA0_ERR_FIT, 1, d1, a->gam0_err_fit));
+  PetscCall(MxOutScalar(o, MX_FIT_D_EFF_MEAN_ERR_FIT, a->Deff_mean_err_fit));
+  PetscCall(MxOutScalar(o, MX_FIT_JACKKNIFE_GROUPS, (double)a->jk_groups_used));
   if (a->jk_groups_used) {
     hsize_t d3j[3] = {(hsize_t)a->jk_groups_used, (hsize_t)a->nring, (hsize_t)a->nwin};
-    PetscCall(W(a, f, "/xpcs/fit/gamma_jackknife", 3, d3j, a->gamJ, "1/s"));
+    PetscCall(MxOutDoubles(o, MX_FIT_GAMMA_JACKKNIFE, 3, d3j, a->gamJ));
   }
   d1[0] = (hsize_t)nids;
-  PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids", H5T_NATIVE_UINT64, 1, d1, a->train_ids_used, ""));
-  v = a->nleft_noneighbour;
-  PetscCall(W(a, f, "/xpcs/meta/trains_without_neighbour", 0, NULL, &v, ""));
-  v = a->xc ? 1 : 0;
-  PetscCall(W(a, f, "/xpcs/meta/corr_xc", 0, NULL, &v, ""));
-  v = (double)a->ndrop;
-  PetscCall(W(a, f, "/xpcs/meta/trains_dropped_intensity", 0, NULL, &v, ""));
-  v = (double)a->ndrop_xgm;
-  PetscCall(W(a, f, "/xpcs/meta/trains_dropped_xgm", 0, NULL, &v, ""));
-  v = (double)a->nring_empty;
-  PetscCall(W(a, f, "/xpcs/meta/rings_without_photons", 0, NULL, &v, ""));
-  PetscCall(W(a, f, "/xpcs/meta/nonfinite_values", 0, NULL, &a->nnonfinite, ""));
+  PetscCall(MxOutArray(o, MX_META_TRAIN_IDS, H5T_NATIVE_UINT64, 1, d1, a->train_ids_used));
+  PetscCall(MxOutScalar(o, MX_META_NO_NEIGHBOUR, a->nleft_noneighbour));
+  PetscCall(MxOutScalar(o, MX_META_CORR_XC, a->xc ? 1 : 0));
+  PetscCall(MxOutScalar(o, MX_META_DROPPED_INTENSITY, (double)a->ndrop));
+  PetscCall(MxOutScalar(o, MX_META_DROPPED_XGM, (double)a->ndrop_xgm));
+  PetscCall(MxOutScalar(o, MX_META_RINGS_NO_PHOTONS, (double)a->nring_empty));
+  PetscCall(MxOutScalar(o, MX_META_NONFINITE, a->nnonfinite));
   {
     PetscInt nd;
     PetscCall(MxRingsGetDropped(a->rings, &nd));
-    v = (double)nd;
-    PetscCall(W(a, f, "/xpcs/meta/rings_dropped_few_pixels", 0, NULL, &v, ""));
+    PetscCall(MxOutScalar(o, MX_META_RINGS_FEW_PIXELS, (double)nd));
   }
   { /* what the reader skipped (bad trains, modules without data): counted and listed */
     PetscInt    na, nd;
     const char *text;
     PetscCall(MxReaderGetAnomalies(a->reader, &na, &text, &nd));
-    v = (double)nd;
-    PetscCall(W(a, f, "/xpcs/meta/trains_dropped_reading", 0, NULL, &v, ""));
-    v = (double)na;
-    PetscCall(W(a, f, "/xpcs/meta/anomalies_count", 0, NULL, &v, ""));
-    PetscCall(MxH5WriteString(a->comm, f, "/xpcs/meta/anomalies", text));
+    PetscCall(MxOutScalar(o, MX_META_DROPPED_READING, (double)nd));
+    PetscCall(MxOutScalar(o, MX_META_ANOMALIES_COUNT, (double)na));
+    PetscCall(MxOutString(o, MX_META_ANOMALIES, text));
   }
   {
     PetscInt        ntr, n = 0;
@@ -378,62 +368,51 @@ static PetscErrorCode WriteAll(MxAnalyze a, hid_t f)
     for (PetscInt i = 0; i < ntr; i++)
       if (a->drop[i] == 2) ids[n++] = tid[i];
     d1[0] = (hsize_t)n;
-    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_xgm", H5T_NATIVE_UINT64, 1, d1, ids, ""));
+    PetscCall(MxOutArray(o, MX_META_IDS_DROPPED_XGM, H5T_NATIVE_UINT64, 1, d1, ids));
     n = 0;
     for (PetscInt i = 0; i < ntr; i++)
       if (a->drop[i] == 1) ids[n++] = tid[i];
     d1[0] = (hsize_t)n;
-    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_intensity", H5T_NATIVE_UINT64, 1, d1, ids, ""));
+    PetscCall(MxOutArray(o, MX_META_IDS_DROPPED_INTENSITY, H5T_NATIVE_UINT64, 1, d1, ids));
     n = 0;
     for (PetscInt i = 0; i < ntr; i++)
       if (a->unread[i] > 0) ids[n++] = tid[i];
     d1[0] = (hsize_t)n;
-    PetscCall(MxH5WriteArray(a->comm, f, "/xpcs/meta/train_ids_dropped_unreadable", H5T_NATIVE_UINT64, 1, d1, ids, ""));
-    v = (double)n;
-    PetscCall(W(a, f, "/xpcs/meta/trains_dropped_unreadable", 0, NULL, &v, ""));
+    PetscCall(MxOutArray(o, MX_META_IDS_DROPPED_UNREADABLE, H5T_NATIVE_UINT64, 1, d1, ids));
+    PetscCall(MxOutScalar(o, MX_META_DROPPED_UNREADABLE, (double)n));
     PetscCall(PetscFree(ids));
   }
   if (a->xgm_mean) {
-    v = (double)a->nxgm_missing;
-    PetscCall(W(a, f, "/xpcs/meta/trains_without_xgm", 0, NULL, &v, ""));
+    PetscCall(MxOutScalar(o, MX_META_WITHOUT_XGM, (double)a->nxgm_missing));
     d1[0] = (hsize_t)a->nf;
-    PetscCall(W(a, f, "/xpcs/meta/pulse_energy", 1, d1, a->xgm_mean, "uJ"));
-    hid_t g = H5Gopen2(f, "/xpcs/meta", H5P_DEFAULT);
-    if (g >= 0) {
-      PetscCall(MxH5WriteAttrString(g, "xgm_source", a->xgm_used));
-      H5Gclose(g);
-    }
+    PetscCall(MxOutDoubles(o, MX_META_PULSE_ENERGY, 1, d1, a->xgm_mean));
+    PetscCall(MxOutAttrString(o, MX_META, "xgm_source", a->xgm_used));
+  }
+  /* the pyXpcsViewer items and the NXxpcs groups, from the same numbers */
+  {
+    MxViewerData v;
+    int         *sbin;
+    PetscCall(PetscMalloc1((size_t)MX_NMOD * MX_MODPIX, &sbin));
+    PetscCall(MxAnalyzeStaticBins(a, sbin));
+    v = (MxViewerData){.geom = a->geom, .rings = a->rings, .static_bin = sbin, .nq = a->nring, .nf = a->nf, .nage = a->nwin, .ntau = (PetscInt)ntau, .ns = a->saxs_nbins, .frame_time = a->dt_s, .age_start = a->win_start, .C = a->C, .g2 = a->g2, .g2_err = a->g2err, .saxs_q = a->saxs_q, .saxs_I = a->saxs_I, .saxs_I_pulse = a->saxs_Ip, .nimage = nm, .image_mod = a->img_mod, .image = a->image};
+    PetscErrorCode ierr = MxViewerWrite(o, &v);
+    PetscCall(PetscFree(sbin));
+    PetscCall(ierr);
   }
   PetscCall(PetscFree3(t, tau, age));
-  /* names pyXpcsViewer / APS 8-ID-I use for the same quantities */
-  {
-    static const char *links[][2] = {{"/xpcs/twotime/C", "/xpcs/twotime/correlation_map"}, {"/xpcs/g2/g2", "/xpcs/multitau/normalized_g2"}, {"/xpcs/g2/g2_err", "/xpcs/multitau/normalized_g2_err"}, {"/xpcs/g2/tau", "/xpcs/multitau/delay_list"}, {"/xpcs/saxs/I", "/xpcs/temporal_mean/scattering_1d"}};
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    H5Pset_create_intermediate_group(lcpl, 1);
-    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-      herr_t e = H5Lcreate_soft(links[i][0], f, links[i][1], lcpl, H5P_DEFAULT);
-      if (e < 0) H5Pclose(lcpl);
-      MxH5Call(e, a->comm, "cannot link %s to %s", links[i][1], links[i][0]);
-    }
-    H5Pclose(lcpl);
-  }
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode MxAnalyzeWrite(MxAnalyze a, const char path[])
 {
-  hid_t f;
+  MxOut     o;
+  PetscBool replaced;
 
   PetscFunctionBeginUser;
-  PetscCall(MxH5CreateParallel(a->comm, path, &f));
-  PetscErrorCode ierr = WriteAll(a, f);
-  herr_t         ce   = H5Fclose(f);
-  if (ierr || ce < 0) {
-    PetscCall(MxOutputDiscard(a->comm, path));
-    PetscCall(ierr);
-    SETERRQ(a->comm, PETSC_ERR_FILE_WRITE, "%s: closing the results file failed", path);
-  }
-  PetscCall(MxOutputCommit(a->comm, path));
+  PetscCall(MxOutCreate(a->comm, path, &o));
+  PetscErrorCode ierr = WriteAll(a, o);
+  PetscCall(MxOutClose(&o, ierr, &replaced));
+  PetscCall(PetscPrintf(a->comm, "mxpcs analyze: %s %s\n", replaced ? "replaced" : "wrote", path));
   PetscFunctionReturn(0);
 }
 

@@ -214,6 +214,15 @@ PetscErrorCode MxReaderSetUp(MxReader r)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxReaderGetRunInfo(MxReader r, MxRunInfo *info, const char **dir)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(r->setup, r->comm, PETSC_ERR_ARG_WRONGSTATE, "call MxReaderSetUp() before MxReaderGetRunInfo()");
+  if (info) *info = r->idx.info;
+  if (dir) *dir = r->idx.dir;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxReaderGetTrains(MxReader r, PetscInt *n, const uint64_t **ids)
 {
   PetscFunctionBeginUser;

@@ -32,6 +32,7 @@ typedef struct {
   char      *anom;   /* anomaly lines, '\n'-separated */
   size_t     anom_len, anom_cap;
   int        nanom, ndropped;
+  MxRunInfo  info;   /* METADATA of the first file that has it */
 } MxRunIndex;
 
 typedef struct {

@@ -251,6 +251,29 @@ static void ResolveRunDir(const char dir[], char out[], size_t len)
   }
 }
 
+/* METADATA/creationDate (YYYYMMDDThhmmssZ), proposalNumber and runNumber, as ISO 8601 and
+   numbers; format 0.5 files have none of them: left empty / 0. */
+static PetscErrorCode RunInfo(hid_t f, const char path[], MxRunInfo *info)
+{
+  char d[64] = "";
+
+  PetscFunctionBeginUser;
+  if (MxH5Exists(f, "METADATA/creationDate")) PetscCall(MxH5ReadString(f, path, "METADATA/creationDate", 0, d, sizeof d));
+  if (strlen(d) >= 15 && d[8] == 'T') snprintf(info->created, sizeof info->created, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", d, d + 4, d + 6, d + 9, d + 11, d + 13);
+  else info->created[0] = 0;
+  if (MxH5Exists(f, "METADATA/proposalNumber")) {
+    uint64_t v = 0;
+    PetscCall(MxH5ReadU64(f, path, "METADATA/proposalNumber", 0, 1, &v));
+    info->proposal = (unsigned)v;
+  }
+  if (MxH5Exists(f, "METADATA/runNumber")) {
+    uint64_t v = 0;
+    PetscCall(MxH5ReadU64(f, path, "METADATA/runNumber", 0, 1, &v));
+    info->run = (unsigned)v;
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxRunIndexScan(const char dir_in[], const MxScanOptions *opt, MxRunIndex *idx)
 {
   char dir[MX_PATHLEN];
@@ -292,6 +315,7 @@ PetscErrorCode MxRunIndexScan(const char dir_in[], const MxScanOptions *opt, MxR
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     MxH5Call(f, PETSC_COMM_SELF, "%s: cannot open as HDF5 (truncated, corrupted or not HDF5)", path);
     if (MxH5Exists(f, "METADATA/dataFormatVersion")) PetscCall(MxH5ReadString(f, path, "METADATA/dataFormatVersion", 0, version, sizeof version));
+    if (!idx->info.created[0]) PetscCall(RunInfo(f, path, &idx->info));
     PetscCall(FileSources(f, path, version, src));
     for (int m = 0; m < MX_NMOD; m++) {
       if (!src[m][0]) continue;
@@ -471,6 +495,7 @@ PetscErrorCode MxRunIndexBcast(MPI_Comm comm, MxRunIndex *idx)
     PetscCall(PetscCalloc1(idx->anom_cap, &idx->anom));
   }
   PetscCallMPI(MPI_Bcast(idx->dir, MX_PATHLEN, MPI_CHAR, 0, comm));
+  PetscCallMPI(MPI_Bcast(&idx->info, (int)sizeof idx->info, MPI_BYTE, 0, comm));
   PetscCallMPI(MPI_Bcast(idx->files, (int)(idx->nfiles * sizeof(MxRunFile)), MPI_BYTE, 0, comm));
   PetscCallMPI(MPI_Bcast(idx->tid, (int)idx->ntrains, MPI_UINT64_T, 0, comm));
   PetscCallMPI(MPI_Bcast(idx->flag, (int)idx->ntrains, MPI_INT, 0, comm));

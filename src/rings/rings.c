@@ -412,26 +412,26 @@ PetscErrorCode MxRingsGetDropped(MxRings r, PetscInt *ndropped)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxRingsWriteHDF5(MxRings r, hid_t file)
+PetscErrorCode MxRingsWrite(MxRings r, MxOut o)
 {
   hsize_t  dims[3] = {MX_NMOD, MX_NSS, MX_NFS}, nk, ne, np;
   int64_t *npix;
 
   PetscFunctionBeginUser;
-  PetscCheck(r->setup, r->comm, PETSC_ERR_ARG_WRONGSTATE, "call MxRingsSetUp() before MxRingsWriteHDF5()");
+  PetscCheck(r->setup, r->comm, PETSC_ERR_ARG_WRONGSTATE, "call MxRingsSetUp() before MxRingsWrite()");
   nk = (hsize_t)r->nkept;
   ne = (hsize_t)r->nedges;
   np = (hsize_t)r->nphi + 1;
   PetscCall(PetscMalloc1(r->nkept, &npix));
   for (PetscInt i = 0; i < r->nkept; i++) npix[i] = r->npix[i];
-  PetscCall(MxH5WriteArray(r->comm, file, "/xpcs/qmap/q", H5T_NATIVE_DOUBLE, 1, &nk, r->q_mean, "1/angstrom"));
-  PetscCall(MxH5WriteArray(r->comm, file, "/xpcs/qmap/q_edges", H5T_NATIVE_DOUBLE, 1, &ne, r->edges, "1/angstrom"));
-  PetscCall(MxH5WriteArray(r->comm, file, "/xpcs/qmap/npix", H5T_NATIVE_INT64, 1, &nk, npix, ""));
+  PetscCall(MxOutDoubles(o, MX_QMAP_Q, 1, &nk, r->q_mean));
+  PetscCall(MxOutDoubles(o, MX_QMAP_Q_EDGES, 1, &ne, r->edges));
+  PetscCall(MxOutArray(o, MX_QMAP_NPIX, H5T_NATIVE_INT64, 1, &nk, npix));
   PetscCall(PetscFree(npix));
-  PetscCall(MxH5WriteArray(r->comm, file, "/xpcs/qmap/roi_map", H5T_NATIVE_INT, 3, dims, r->roi, ""));
-  PetscCall(MxH5WriteArray(r->comm, file, "/xpcs/qmap/phi_edges", H5T_NATIVE_DOUBLE, 1, &np, r->phi_edges, "rad"));
-  PetscCall(MxH5WriteArray(r->comm, file, "/xpcs/qmap/ring_q_index", H5T_NATIVE_INT, 1, &nk, r->ring_q, ""));
-  PetscCall(MxH5WriteArray(r->comm, file, "/xpcs/qmap/ring_phi_index", H5T_NATIVE_INT, 1, &nk, r->ring_phi, ""));
+  PetscCall(MxOutArray(o, MX_QMAP_ROI_MAP, H5T_NATIVE_INT, 3, dims, r->roi));
+  PetscCall(MxOutDoubles(o, MX_QMAP_PHI_EDGES, 1, &np, r->phi_edges));
+  PetscCall(MxOutArray(o, MX_QMAP_RING_Q_INDEX, H5T_NATIVE_INT, 1, &nk, r->ring_q));
+  PetscCall(MxOutArray(o, MX_QMAP_RING_PHI_INDEX, H5T_NATIVE_INT, 1, &nk, r->ring_phi));
   PetscFunctionReturn(0);
 }
 

@@ -240,14 +240,26 @@ PetscErrorCode MxH5WriteArray(MPI_Comm comm, hid_t file, const char path[], hid_
   lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(lcpl, 1);
   sp = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
-  d  = H5Dcreate2(file, path, memtype, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t npts = 1;
+  for (int i = 0; i < rank; i++) npts *= dims[i];
+  /* images of a million values or more (maps, mean frames): deflated in chunks of rows, which
+     keeps mostly-empty detector images small (parallel HDF5 deflates in collective writes) */
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (rank >= 2 && rank <= 3 && npts >= ((hsize_t)1 << 20) && H5Tget_class(memtype) != H5T_STRING) {
+    hsize_t chunk[3];
+    for (int i = 0; i < rank; i++) chunk[i] = dims[i];
+    for (int i = 0; i < rank - 2; i++) chunk[i] = 1;
+    chunk[rank - 2] = PetscMin(dims[rank - 2], 128);
+    H5Pset_chunk(dcpl, rank, chunk);
+    H5Pset_deflate(dcpl, 4);
+  }
+  d = H5Dcreate2(file, path, memtype, sp, lcpl, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
   H5Pclose(lcpl);
   if (d < 0) {
     H5Sclose(sp);
     SETERRQ(comm, PETSC_ERR_FILE_WRITE, "cannot create dataset %s", path);
   }
-  hsize_t npts = 1;
-  for (int i = 0; i < rank; i++) npts *= dims[i];
   if (r || !npts) H5Sselect_none(sp); /* an empty dataset: nothing to write */
   xfer = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(xfer, H5FD_MPIO_COLLECTIVE);
