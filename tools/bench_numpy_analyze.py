@@ -75,6 +75,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mxschema  # noqa: E402  the results schema: the paths of mxpcs's files
+S = mxschema.load()
+
 NSS, NFS = 512, 128
 MODPIX = NSS * NFS
 FILE_RE = re.compile(r"^(RAW|CORR)-R[0-9]{4}-.+-S[0-9]{5}\.h5$")
@@ -194,11 +198,11 @@ def scan_run(run_dir, skip_suspect):
 
 def pixel_maps(res, run_dir, mods):
     """Per-pixel q (1/A) and the correction 1/G of the modules read (see the module docstring)."""
-    qd = res.get("xpcs/qmap")
+    qd = res.get(S.path('QMAP'))
     if qd is not None and "q_map" in qd:
         q = np.stack([qd["q_map"][m] for m in mods]).astype(np.float64)
         if "solid_angle_map" in qd and "polarization_map" in qd:
-            det = res["entry/instrument/detector"]
+            det = res[S.path('DETECTOR_OLD')]
             px, D = float(det["x_pixel_size"][()]), float(det["distance"][()])
             G = np.stack([qd["solid_angle_map"][m] / (px * px / (D * D)) * qd["polarization_map"][m] for m in mods])
         else:
@@ -247,9 +251,9 @@ def main():
 
     # ------------------------------------------------------------------ set-up from RESULTS_H5
     res = h5py.File(res_path, "r")
-    opts = parse_options(res["entry/process/options"][()].decode())
-    roi = res["xpcs/qmap/roi_map"][()]
-    nring, nf = res["xpcs/twotime/C"].shape[:2]
+    opts = parse_options(res[S.path('PROCESS_OPTIONS')][()].decode())
+    roi = res[S.path('QMAP_ROI_MAP')][()]
+    nring, nf = res[S.path('TWOTIME_C')].shape[:2]
     xc_on = opt_bool(opts, "corr_xc", True)
     block = int(opts.get("corr_block") or 4096)
     nbins = int(opts.get("saxs_nbins") or 200)
@@ -257,13 +261,13 @@ def main():
     scale = np.float32(1.0 / float(opts.get("reader_adu_per_photon") or 1.0))
     dropped = set()
     for k in ("intensity", "xgm", "unreadable"):
-        p = "xpcs/meta/train_ids_dropped_" + k
+        p = S.path("META_IDS_DROPPED_" + k.upper())
         if p in res:
             dropped.update(res[p][()].tolist())
-    ntau = res["xpcs/g2/tau"].shape[0]
+    ntau = res[S.path('G2_TAU')].shape[0]
     win_len = ntau + 1
-    dt = float(res["entry/instrument/detector/frame_time"][()])
-    win_start = [int(round(a / dt - (win_len - 1) / 2)) for a in res["xpcs/g2/age"][()]]
+    dt = float(res[S.path("DETECTOR_FRAME_TIME")][()])
+    win_start = [int(round(a / dt - (win_len - 1) / 2)) for a in res[S.path('G2_AGE')][()]]
 
     slots, trains, frames_run = scan_run(run_dir, opt_bool(opts, "reader_skip_suspect", False))
     present = sorted(m for m, s in slots.items() if any(s[t][3] for t in trains if t in s))
@@ -527,9 +531,9 @@ def main():
     if check:
         n = max(stats["used"], 1)
         Cm, Crawm, XCm = sumC / n, sumCraw / n, sumXC / n
-        C_mx, Craw_mx, XC_mx = (res["xpcs/twotime/" + k][()] for k in ("C", "C_raw", "XC"))
+        C_mx, Craw_mx, XC_mx = (res[S.path(k)][()] for k in ("TWOTIME_C", "TWOTIME_C_RAW", "TWOTIME_XC"))
         print("check: q/G from %s; modules read %s; %d trains used in C (mxpcs: %d), %d left out without a neighbour"
-              % (qsrc, mods, stats["used"], len(res["xpcs/meta/train_ids"]), stats["left_out"]))
+              % (qsrc, mods, stats["used"], len(res[S.path('META_TRAIN_IDS')]), stats["left_out"]))
 
         def rel(a, b):
             fin = np.isfinite(b)
@@ -540,22 +544,22 @@ def main():
             print("check: ring %d: C - XC max|diff|/max|C| = %.2e (mean C %.6f vs %.6f), C_raw %.2e, XC %.2e"
                   % (k, rel(Cm[k], C_mx[k]), Cm[k].mean(), C_mx[k].mean(), rel(Crawm[k], Craw_mx[k]), rel(XCm[k], XC_mx[k])))
         g2 = g2sum / n + 1.0
-        g2_mx = res["xpcs/g2/g2"][()].reshape(nring, -1)
+        g2_mx = res[S.path('G2_G2')][()].reshape(nring, -1)
         print("check: g2 (all rings, windows, lags): max|diff| = %.2e" % np.nanmax(np.abs(g2 - g2_mx)))
-        beta_mx = res["xpcs/contrast/beta"][()]
+        beta_mx = res[S.path('CONTRAST_BETA')][()]
         print("check: contrast beta (mean over trains): %s vs %s"
               % (np.round(bsum / n, 4), np.round(beta_mx, 4)))
         I = np.where(saxs_run[2] > 0, saxs_run[0] / np.maximum(saxs_run[2], 1), np.nan)
-        I_mx = res["xpcs/saxs/I"][()]
-        sq_mx = res["xpcs/saxs/q"][()]
+        I_mx = res[S.path('SAXS_I')][()]
+        sq_mx = res[S.path('SAXS_Q')][()]
         qc = qlo + (np.arange(nbins) + 0.5) * (qhi - qlo) / nbins
         both = np.isfinite(I) & np.isfinite(I_mx) & (I_mx != 0)
         print("check: SAXS grid centres max|diff| %.2e 1/A; I(q) max rel diff %.2e over %d bins"
               % (np.max(np.abs(qc - sq_mx)) if len(sq_mx) == nbins else np.nan,
                  np.max(np.abs(I[both] / I_mx[both] - 1)) if both.any() else np.nan, both.sum()))
         img = np.where(img_n > 0, img_sum / np.maximum(img_n, 1), np.nan)
-        im_mx = res["xpcs/saxs/image"][()]
-        im_mods = res["xpcs/saxs/image_modules"][()].tolist()
+        im_mx = res[S.path('SAXS_IMAGE')][()]
+        im_mods = res[S.path('SAXS_IMAGE_MODULES')][()].tolist()
         d = []
         for i, m in enumerate(mods):
             a = img[offs[i]:offs[i + 1]]

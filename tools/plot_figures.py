@@ -33,6 +33,10 @@ except ImportError as e:  # pragma: no cover
              '(apt-get install python3-matplotlib python3-h5py): %s' % e)
 
 plt.rcParams.update({'font.size': 9, 'axes.titlesize': 9, 'legend.fontsize': 7.5, 'figure.dpi': 110})
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mxschema  # noqa: E402  the results schema: every path read below comes from it
+S = mxschema.load()
+
 COLORS = {'colloid': 'k', 'liquid': 'tab:blue'}
 
 
@@ -59,10 +63,10 @@ def truth_of(dir_, name):
 def fig_detector(res, out):
     fig, axes = plt.subplots(len(res), 1, figsize=(7, 2.6 * len(res)), squeeze=False, constrained_layout=True)
     for ax, (name, f) in zip(axes[:, 0], res.items()):
-        if 'xpcs/saxs/image' not in f:
+        if S.path('SAXS_IMAGE') not in f:
             ax.set_axis_off(); ax.set_title('%s: no /xpcs/saxs/image' % name); continue
-        img, mods = f['xpcs/saxs/image'][...], f['xpcs/saxs/image_modules'][...]
-        roi = f['xpcs/qmap/roi_map'][...]
+        img, mods = f[S.path('SAXS_IMAGE')][...], f[S.path('SAXS_IMAGE_MODULES')][...]
+        roi = f[S.path('QMAP_ROI_MAP')][...]
         # modules side by side, each 128 (fast scan) wide and 512 (slow scan) high, transposed
         panels = [img[i].T for i in range(len(mods))]
         rois = [roi[m].T if roi.shape[0] == 16 else roi[i].T for i, m in enumerate(mods)]
@@ -113,11 +117,11 @@ def pick_ring(q, target):
 def fig_twotime(res, out):
     fig, axes = plt.subplots(len(res), 3, figsize=(10, 3.2 * len(res)), squeeze=False, constrained_layout=True)
     for row, (name, f) in enumerate(res.items()):
-        q = f['xpcs/qmap/q'][...]
+        q = f[S.path('QMAP_Q')][...]
         r = pick_ring(q, 0.016 if name == 'colloid' else np.median(q))
-        t = f['xpcs/twotime/t'][...] * 1e6
+        t = f[S.path('TWOTIME_T')][...] * 1e6
         ext = [t[0], t[-1], t[0], t[-1]]
-        Craw, XC, C = (f['xpcs/twotime/' + k][r] for k in ('C_raw', 'XC', 'C'))
+        Craw, XC, C = (f[S.path(k)][r] for k in ('TWOTIME_C_RAW', 'TWOTIME_XC', 'TWOTIME_C'))
         off = ~np.eye(C.shape[0], dtype=bool)  # the diagonal holds the photon shot noise: scale by the rest
         vmax = np.nanpercentile(C[off], 99.8)
         for ax, M, title in zip(axes[row], (Craw, XC, C), ('C_raw', 'XC', 'C = C_raw - XC')):
@@ -131,10 +135,10 @@ def fig_twotime(res, out):
 def fig_g2(res, out):
     fig, axes = plt.subplots(1, len(res), figsize=(4.3 * len(res), 3.2), squeeze=False, constrained_layout=True)
     for ax, (name, f) in zip(axes[0], res.items()):
-        q, tau = f['xpcs/qmap/q'][...], f['xpcs/g2/tau'][...]
-        g2, err = f['xpcs/g2/g2'][...], f['xpcs/g2/g2_err'][...]
-        beta, gam = f['xpcs/contrast/beta'][...], f['xpcs/fit/gamma'][...]
-        age = f['xpcs/g2/age'][...]
+        q, tau = f[S.path('QMAP_Q')][...], f[S.path('G2_TAU')][...]
+        g2, err = f[S.path('G2_G2')][...], f[S.path('G2_G2_ERR')][...]
+        beta, gam = f[S.path('CONTRAST_BETA')][...], f[S.path('FIT_GAMMA')][...]
+        age = f[S.path('G2_AGE')][...]
         cmap = plt.get_cmap('Purples')
         tt = np.linspace(0, tau[-1], 200)
         for r in range(len(q)):
@@ -151,10 +155,10 @@ def fig_rates(res, out):
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6), constrained_layout=True)
     ax = axes[0]
     for i, (name, f) in enumerate(res.items()):
-        q, gam, gerr = f['xpcs/qmap/q'][...], f['xpcs/fit/gamma'][...], f['xpcs/fit/gamma_err'][...]
-        g0, g0e = f['xpcs/fit/gamma0'][...], f['xpcs/fit/gamma0_err'][...]
-        D, De = f['xpcs/fit/D_eff_mean'][()], f['xpcs/fit/D_eff_mean_err'][()]
-        age = f['xpcs/g2/age'][...]
+        q, gam, gerr = f[S.path('QMAP_Q')][...], f[S.path('FIT_GAMMA')][...], f[S.path('FIT_GAMMA_ERR')][...]
+        g0, g0e = f[S.path('FIT_GAMMA0')][...], f[S.path('FIT_GAMMA0_ERR')][...]
+        D, De = f[S.path('FIT_D_EFF_MEAN')][()], f[S.path('FIT_D_EFF_MEAN_ERR')][()]
+        age = f[S.path('G2_AGE')][...]
         c = color(name, i)
         ax.errorbar(q, gam[:, 0], gerr[:, 0], fmt='o', mfc='none', color=c, ms=4, lw=0.7, label='%s: Γ at %.2f µs' % (name, age[0] * 1e6))
         ax.errorbar(q, g0, g0e, fmt='o', color=c, ms=4, lw=0.7, label='%s: Γ(age → 0)' % name)
@@ -166,8 +170,8 @@ def fig_rates(res, out):
     ax.legend()
     ax = axes[1]
     for i, (name, f) in enumerate(res.items()):
-        q, gam, gerr, age = f['xpcs/qmap/q'][...], f['xpcs/fit/gamma'][...], f['xpcs/fit/gamma_err'][...], f['xpcs/g2/age'][...] * 1e6
-        g0, g0e = f['xpcs/fit/gamma0'][...], f['xpcs/fit/gamma0_err'][...]
+        q, gam, gerr, age = f[S.path('QMAP_Q')][...], f[S.path('FIT_GAMMA')][...], f[S.path('FIT_GAMMA_ERR')][...], f[S.path('G2_AGE')][...] * 1e6
+        g0, g0e = f[S.path('FIT_GAMMA0')][...], f[S.path('FIT_GAMMA0_ERR')][...]
         for r in (0, len(q) // 2, len(q) - 1):
             c = plt.get_cmap('Greys' if name == 'colloid' else 'Blues')(0.45 + 0.5 * r / max(len(q) - 1, 1))
             ax.errorbar(age, gam[r] / g0[r], gerr[r] / g0[r], fmt='o', ms=3, color=c, lw=0.6, label='%s q = %.4f' % (name, q[r]))

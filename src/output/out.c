@@ -249,7 +249,9 @@ static PetscErrorCode ArrayV(MxOut o, MxSchemaId id, hid_t memtype, int rank, co
   PetscCall(EnsureGroups(o, path, PETSC_FALSE));
   PetscCall(MxH5WriteArray(o->comm, o->f, path, memtype, rank, dims, buf, MxSchemaUnits(id)));
   MPI_Comm_rank(o->comm, &r);
-  if (!r && o->qmap_hash && !strncmp(path, "/xpcs/qmap/", 11)) {
+  const char *qm = items[MX_QMAP].path;
+  size_t      nq = strlen(qm);
+  if (!r && o->qmap_hash && !strncmp(path, qm, nq) && path[nq] == '/') {
     size_t npts = 1;
     for (int i = 0; i < rank; i++) npts *= dims[i];
     EVP_DigestUpdate(o->qmap_hash, path, strlen(path) + 1);
