@@ -96,3 +96,10 @@ foreach(np 1 2)
   mx_script_test(mpi.kill_rerun_n${np} mpi bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_kill.sh ${MX_TESTDATA} ${np})
   set_tests_properties(mpi.kill_rerun_n${np} PROPERTIES PROCESSORS ${np})
 endforeach()
+
+# results that users' tools open (issue 15): every object of analyze and qmap outputs is in the
+# schema with its units and NX_class; pyXpcsViewer's and NXxpcs's rules (docs/result-layouts.md);
+# and no source spells an output path itself
+mx_script_test(peer.result_layout peer bash ${PEER}/check_layout.sh ${MX_TESTDATA})
+set_tests_properties(peer.result_layout PROPERTIES PROCESSORS 2)
+mx_script_test(unit.schema_sources unit ${MX_PYTHON} ${PEER}/check_schema.py --sources ${PROJECT_SOURCE_DIR})
