@@ -13,6 +13,7 @@ typedef struct {
   const PetscInt      *age_start; /* nage: first pulse of each age window (every rank) */
   const double        *C;         /* nq x nf x nf, g2 - 1 scale */
   const double        *g2, *g2_err; /* nq x nage x ntau, g2 (baseline 1) */
+  const double        *g2_train, *g2_train_err; /* nq x (nf - 1): over the whole train */
   const double        *saxs_q, *saxs_I, *saxs_I_pulse; /* ns; ns; ns x nf */
   PetscInt             nimage;    /* modules in image (every rank) */
   const PetscInt      *image_mod; /* nimage (every rank) */

@@ -293,6 +293,7 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   size_t nc = (size_t)a->nring * a->nf * a->nf, ng = (size_t)a->nring * a->nwin * (a->win_len - 1);
   PetscCall(PetscCalloc3(nc, &a->sumC, nc, &a->sumCraw, nc, &a->sumXC));
   PetscCall(PetscCalloc2(ng, &a->g2sum, ng, &a->g2sq));
+  PetscCall(PetscCalloc2((size_t)a->nring * (a->nf - 1), &a->g2t_sum, (size_t)a->nring * (a->nf - 1), &a->g2t_sq));
   PetscCall(PetscCalloc2(a->nring, &a->bsum, a->nring, &a->bsq));
   if (a->jk >= 2) PetscCall(PetscCalloc3(a->jk * ng, &a->jk_g2, a->jk * a->nring, &a->jk_b, a->jk, &a->jk_n));
   PetscCall(PetscCalloc1((size_t)a->saxs_nbins * a->nf * 3, &a->saxs));
@@ -449,7 +450,7 @@ static PetscErrorCode Finalise(MxAnalyze a, PetscInt train, const double *rs, co
     a->nleft_noneighbour++;
     PetscFunctionReturn(0);
   }
-  PetscCall(PetscMalloc4(a->nwin * ntau + 1, &np, a->nwin, &start, a->nwin * ntau + 1, &g2, nf, &beta));
+  PetscCall(PetscMalloc4(PetscMax(a->nwin * ntau, nf) + 1, &np, a->nwin, &start, PetscMax(a->nwin * ntau, nf) + 1, &g2, nf, &beta));
   for (PetscInt k = 0; k < a->nwin; k++) start[k] = (int)a->win_start[k];
   for (PetscInt r = 0; r < a->nring; r++) {
     const double *N = rs + r * (1 + nf + nf * nf), *s1 = N + 1, *gram = s1 + nf;
@@ -471,6 +472,14 @@ static PetscErrorCode Finalise(MxAnalyze a, PetscInt train, const double *rs, co
       a->g2sum[r * a->nwin * ntau + k] += g2[k];
       a->g2sq[r * a->nwin * ntau + k] += g2[k] * g2[k];
       if (a->jk >= 2) a->jk_g2[jg * ng + r * a->nwin * ntau + k] += g2[k];
+    }
+    { /* and over the whole train (the g2 that pyXpcsViewer shows) */
+      int s0 = 0;
+      MxCorrG2((int)nf, Cr, 1, &s0, (int)nf, (int)nf - 1, g2, np);
+      for (size_t k = 0; k + 1 < nf; k++) {
+        a->g2t_sum[r * (nf - 1) + k] += g2[k];
+        a->g2t_sq[r * (nf - 1) + k] += g2[k] * g2[k];
+      }
     }
     MxCorrContrast((int)nf, *N, s1, Cr, beta);
     double bm = 0;
@@ -887,6 +896,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   MX_REDUCE(a->sumXC, nC);
   MX_REDUCE(a->g2sum, ng);
   MX_REDUCE(a->g2sq, ng);
+  MX_REDUCE(a->g2t_sum, (size_t)a->nring * (a->nf - 1));
+  MX_REDUCE(a->g2t_sq, (size_t)a->nring * (a->nf - 1));
   MX_REDUCE(a->bsum, a->nring);
   MX_REDUCE(a->bsq, a->nring);
   if (a->jk >= 2) {

@@ -39,6 +39,7 @@ struct _p_MxAnalyze {
   /* accumulators over trains (train-block sums; reduced at the end) */
   double  *sumC, *sumCraw, *sumXC;   /* nring * nf * nf */
   double  *g2sum, *g2sq;             /* nring * nwin * ntau */
+  double  *g2t_sum, *g2t_sq;         /* nring * (nf - 1): g2 over the whole train, lags 1..nf-1 */
   double  *bsum, *bsq;               /* nring: contrast per train */
   PetscInt jk;                       /* jackknife groups (train index mod jk); < 2: errors from the fits */
   double  *jk_g2, *jk_b, *jk_n;      /* per group: g2 sums (jk * ng), contrast sums (jk * nring), trains (jk) */
@@ -53,6 +54,7 @@ struct _p_MxAnalyze {
   PetscInt nimg_mod, img_mod[MX_NMOD];
   /* results (rank 0 after Apply) */
   double *C, *Craw, *XC, *g2, *g2err, *beta, *beta_err, *q, *qedges;
+  double *g2t, *g2t_err; /* nring * (nf - 1): g2 over the whole train and its error */
   PetscInt *npix_ring;
   double *gam, *gam_err, *gam0, *gam0_err, *Deff, *Deff_err, Deff_mean, Deff_mean_err;
   double *gam_err_fit, *gam0_err_fit, Deff_mean_err_fit; /* the errors the fits propagate */

@@ -104,6 +104,8 @@ static int Blocks(MxAnalyze a, MxAnalyzeLoopState *s, Block *b)
   b[k++]    = (Block){a->sumXC, nC};
   b[k++]    = (Block){a->g2sum, ng};
   b[k++]    = (Block){a->g2sq, ng};
+  b[k++]    = (Block){a->g2t_sum, (size_t)a->nring * (nf - 1)};
+  b[k++]    = (Block){a->g2t_sq, (size_t)a->nring * (nf - 1)};
   b[k++]    = (Block){a->bsum, (size_t)a->nring};
   b[k++]    = (Block){a->bsq, (size_t)a->nring};
   b[k++]    = (Block){&a->nnonfinite, 1};

@@ -143,6 +143,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   size_t ng = (size_t)a->nring * a->nwin * ntau;
   PetscCall(PetscMalloc4(ng, &a->g2, ng, &a->g2err, a->nring, &a->beta, a->nring, &a->beta_err));
   PetscCall(PetscMalloc2(a->nwin, &start, ng + 1, &np));
+  PetscCall(PetscMalloc2((size_t)a->nring * (nf - 1) + 1, &a->g2t, (size_t)a->nring * (nf - 1) + 1, &a->g2t_err));
   for (PetscInt k = 0; k < a->nwin; k++) start[k] = (int)a->win_start[k];
   for (PetscInt r = 0; r < a->nring; r++) {
     /* g2 from the mean C; errors from the train-to-train spread of the per-train g2 */
@@ -152,6 +153,18 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
       double m = a->g2sum[i] / n, v = n > 1 ? (a->g2sq[i] / n - m * m) * n / (n - 1) : NAN;
       a->g2err[i] = sqrt(PetscMax(v, 0) / n);
       a->g2[i] += 1.0; /* g2, not g2 - 1 */
+    }
+    { /* the whole train: g2 from the mean C, errors from the trains' spread, as above */
+      int s0 = 0, *npt;
+      PetscCall(PetscMalloc1(nf, &npt));
+      MxCorrG2((int)nf, a->C + r * nf * nf, 1, &s0, (int)nf, (int)nf - 1, a->g2t + r * (nf - 1), npt);
+      PetscCall(PetscFree(npt));
+      for (size_t k = 0; k + 1 < nf; k++) {
+        size_t i = r * (nf - 1) + k;
+        double m = a->g2t_sum[i] / n, v = n > 1 ? (a->g2t_sq[i] / n - m * m) * n / (n - 1) : NAN;
+        a->g2t_err[i] = sqrt(PetscMax(v, 0) / n);
+        a->g2t[i] += 1.0;
+      }
     }
     double m = a->bsum[r] / n, v = n > 1 ? (a->bsq[r] / n - m * m) * n / (n - 1) : NAN;
     a->beta[r]     = m;
@@ -316,6 +329,16 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
   d3[2] = ntau;
   PetscCall(MxOutDoubles(o, MX_G2_G2, 3, d3, a->g2));
   PetscCall(MxOutDoubles(o, MX_G2_G2_ERR, 3, d3, a->g2err));
+  {
+    double *tt;
+    hsize_t dt[1] = {nf - 1}, d2t[2] = {(hsize_t)a->nring, nf - 1};
+    PetscCall(PetscMalloc1(nf, &tt));
+    for (size_t k = 0; k + 1 < nf; k++) tt[k] = (k + 1) * a->dt_s;
+    PetscCall(MxOutDoubles(o, MX_G2_TRAIN_TAU, 1, dt, tt));
+    PetscCall(PetscFree(tt));
+    PetscCall(MxOutDoubles(o, MX_G2_TRAIN, 2, d2t, a->g2t));
+    PetscCall(MxOutDoubles(o, MX_G2_TRAIN_ERR, 2, d2t, a->g2t_err));
+  }
   d1[0] = (hsize_t)a->nring;
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA, 1, d1, a->beta));
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_ERR, 1, d1, a->beta_err));
@@ -394,7 +417,7 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
     int         *sbin;
     PetscCall(PetscMalloc1((size_t)MX_NMOD * MX_MODPIX, &sbin));
     PetscCall(MxAnalyzeStaticBins(a, sbin));
-    v = (MxViewerData){.geom = a->geom, .rings = a->rings, .static_bin = sbin, .nq = a->nring, .nf = a->nf, .nage = a->nwin, .ntau = (PetscInt)ntau, .ns = a->saxs_nbins, .frame_time = a->dt_s, .age_start = a->win_start, .C = a->C, .g2 = a->g2, .g2_err = a->g2err, .saxs_q = a->saxs_q, .saxs_I = a->saxs_I, .saxs_I_pulse = a->saxs_Ip, .nimage = nm, .image_mod = a->img_mod, .image = a->image};
+    v = (MxViewerData){.geom = a->geom, .rings = a->rings, .static_bin = sbin, .nq = a->nring, .nf = a->nf, .nage = a->nwin, .ntau = (PetscInt)ntau, .ns = a->saxs_nbins, .frame_time = a->dt_s, .age_start = a->win_start, .C = a->C, .g2 = a->g2, .g2_err = a->g2err, .g2_train = a->g2t, .g2_train_err = a->g2t_err, .saxs_q = a->saxs_q, .saxs_I = a->saxs_I, .saxs_I_pulse = a->saxs_Ip, .nimage = nm, .image_mod = a->img_mod, .image = a->image};
     PetscErrorCode ierr = MxViewerWrite(o, &v);
     PetscCall(PetscFree(sbin));
     PetscCall(ierr);
@@ -471,6 +494,8 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->win_start));
   if (a->sumC) PetscCall(PetscFree3(a->sumC, a->sumCraw, a->sumXC));
   if (a->g2sum) PetscCall(PetscFree2(a->g2sum, a->g2sq));
+  if (a->g2t_sum) PetscCall(PetscFree2(a->g2t_sum, a->g2t_sq));
+  if (a->g2t) PetscCall(PetscFree2(a->g2t, a->g2t_err));
   if (a->bsum) PetscCall(PetscFree2(a->bsum, a->bsq));
   if (a->jk_g2) PetscCall(PetscFree3(a->jk_g2, a->jk_b, a->jk_n));
   PetscCall(PetscFree(a->unread));

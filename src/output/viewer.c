@@ -206,36 +206,38 @@ static PetscErrorCode WriteSaxs(MxOut o, const MxViewerData *d, const int *cell,
   PetscFunctionReturn(0);
 }
 
-/* g2 as the viewer plots it: (ntau, nq), the youngest age window; all windows as partials */
+/* g2 as the viewer plots it: (nf - 1, nq) over the whole train; the age windows as partials on
+   the same delay axis (NaN beyond a window's ntau lags) */
 static PetscErrorCode WriteMultitau(MxOut o, const MxViewerData *d)
 {
-  size_t   nq = (size_t)d->nq, ntau = (size_t)d->ntau, nage = (size_t)d->nage;
+  size_t   nq = (size_t)d->nq, ntau = (size_t)d->ntau, nage = (size_t)d->nage, nl = (size_t)d->nf - 1;
   float   *g, *ge, *p, *pe;
   int64_t *delay, *lab;
-  hsize_t  d2[2] = {ntau, nq}, d3[3] = {nage, ntau, nq}, d1;
+  hsize_t  d2[2] = {nl, nq}, d3[3] = {nage, nl, nq}, d1;
   PetscMPIInt r;
 
   PetscFunctionBeginUser;
   MPI_Comm_rank(MxOutComm(o), &r);
-  PetscCall(PetscCalloc4(ntau * nq + 1, &g, ntau * nq + 1, &ge, nage * ntau * nq + 1, &p, nage * ntau * nq + 1, &pe));
-  PetscCall(PetscMalloc2(ntau + 1, &delay, nage + 1, &lab));
-  for (size_t k = 0; k < ntau; k++) delay[k] = (int64_t)k + 1;
+  PetscCall(PetscCalloc4(nl * nq + 1, &g, nl * nq + 1, &ge, nage * nl * nq + 1, &p, nage * nl * nq + 1, &pe));
+  PetscCall(PetscMalloc2(nl + 1, &delay, nage + 1, &lab));
+  for (size_t k = 0; k < nl; k++) delay[k] = (int64_t)k + 1;
   for (size_t w = 0; w < nage; w++) lab[w] = d->age_start[w];
   if (!r)
-    for (size_t q = 0; q < nq; q++)
+    for (size_t q = 0; q < nq; q++) {
+      for (size_t k = 0; k < nl; k++) {
+        g[k * nq + q]  = (float)d->g2_train[q * nl + k];
+        ge[k * nq + q] = (float)d->g2_train_err[q * nl + k];
+      }
       for (size_t w = 0; w < nage; w++)
-        for (size_t k = 0; k < ntau; k++) {
-          size_t i = (q * nage + w) * ntau + k, j = (w * ntau + k) * nq + q;
-          p[j]  = (float)d->g2[i];
-          pe[j] = (float)d->g2_err[i];
-          if (!w) {
-            g[k * nq + q]  = p[j];
-            ge[k * nq + q] = pe[j];
-          }
+        for (size_t k = 0; k < nl; k++) {
+          size_t i = (q * nage + w) * ntau + k, j = (w * nl + k) * nq + q;
+          p[j]     = k < ntau ? (float)d->g2[i] : NAN;
+          pe[j]    = k < ntau ? (float)d->g2_err[i] : NAN;
         }
+    }
   PetscCall(MxOutArray(o, MX_MULTITAU_G2, H5T_NATIVE_FLOAT, 2, d2, g));
   PetscCall(MxOutArray(o, MX_MULTITAU_G2_ERR, H5T_NATIVE_FLOAT, 2, d2, ge));
-  d1 = ntau;
+  d1 = nl;
   PetscCall(MxOutArray(o, MX_MULTITAU_DELAY, H5T_NATIVE_INT64, 1, &d1, delay));
   PetscCall(MxOutArray(o, MX_MULTITAU_G2_PARTIAL, H5T_NATIVE_FLOAT, 3, d3, p));
   PetscCall(MxOutArray(o, MX_MULTITAU_G2_PARTIAL_ERR, H5T_NATIVE_FLOAT, 3, d3, pe));
@@ -243,8 +245,6 @@ static PetscErrorCode WriteMultitau(MxOut o, const MxViewerData *d)
   PetscCall(MxOutArray(o, MX_MULTITAU_G2_PARTIAL_LABELS, H5T_NATIVE_INT64, 1, &d1, lab));
   PetscCall(MxOutInt(o, MX_MULTITAU_STRIDE, 1));
   PetscCall(MxOutInt(o, MX_MULTITAU_AVG, 1));
-  PetscCall(MxOutAttrInt(o, MX_MULTITAU_G2, "age_window", 0));
-  PetscCall(MxOutAttrInt(o, MX_MULTITAU_G2, "age_window_first_pulse", lab[0]));
   PetscCall(MxOutAttrString(o, MX_MULTITAU_G2, "storage_mode", "one_array"));
   PetscCall(MxOutAttrString(o, MX_MULTITAU_G2_ERR, "storage_mode", "one_array"));
   PetscCall(MxOutAttrString(o, MX_MULTITAU_DELAY, "storage_mode", "one_array"));
