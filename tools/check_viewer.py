@@ -119,6 +119,7 @@ def main():
     ap.add_argument("--viewer", required=True, help="pyXpcsViewer checkout's src directory")
     ap.add_argument("results", help="mxpcs results file (.h5)")
     ap.add_argument("--no-fit", action="store_true", help="skip the g2 fits")
+    ap.add_argument("--partial", type=int, default=None, metavar="K", help="fit age window K (normalized_g2_partial[K]) and compare with /xpcs/fit/gamma[:, K]")
     args = ap.parse_args()
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # harmless: no Qt module is imported
@@ -141,6 +142,8 @@ def main():
         print("  (the core needs numpy, scipy, h5py, scikit-learn: apt-get install python3-sklearn)")
         return 3
     print(f"  imported {os.path.dirname(pyxpcsviewer.__file__)} (version {pyxpcsviewer.__version__})")
+    if not os.path.abspath(pyxpcsviewer.__file__).startswith(src + os.sep):
+        print(f"  WARNING: that is not under --viewer {src}")
     print(f"  python {sys.version.split()[0]}, numpy {np.__version__}, h5py {h5py.__version__}")
 
     st = Steps()
@@ -276,7 +279,7 @@ def main():
 
     # ------------------------------------------------------------ g2 fit
     if g2data is not None and not args.no_fit:
-        st.run("g2 fit", lambda: fit_compare(xf, fname, g2data, vfit, src))
+        st.run("g2 fit", lambda: fit_compare(xf, fname, g2data, vfit, src, args.partial))
 
     hdr("summary")
     if st.failed:
@@ -286,8 +289,18 @@ def main():
     return 0
 
 
-def fit_compare(xf, fname, g2data, vfit, src):
+def fit_compare(xf, fname, g2data, vfit, src, partial=None):
     q, t_el, g2, g2_err, labels = g2data
+    if partial is not None:
+        # the viewer's fit on one age window of normalized_g2_partial (mxpcs: NaN beyond its lags)
+        with h5py.File(fname, "r") as f:
+            gp = f["/xpcs/multitau/normalized_g2_partial"][partial]
+            ge = f["/xpcs/multitau/normalized_g2_partial_err"][partial]
+        rows = np.all(np.isfinite(gp), axis=1)
+        g2, g2_err, t_el = gp[rows], ge[rows], np.asarray(t_el)[rows]
+        g2data = (q, t_el, g2, g2_err, labels)
+        print(f"  fitting normalized_g2_partial[{partial}]: {rows.sum()} lags, "
+              f"{t_el.min()*1e6:.4g} .. {t_el.max()*1e6:.4g} us")
     nq = g2.shape[1]
     hdr("g2 fit: the viewer's model")
     model = getattr(vfit, "single_exp_all")
@@ -312,11 +325,14 @@ def fit_compare(xf, fname, g2data, vfit, src):
     win = 0
     with h5py.File(fname, "r") as f:
         d = f["/xpcs/multitau/normalized_g2"]
-        if "age_window" in d.attrs:
+        if partial is not None:
+            win = partial
+            wsrc = "--partial"
+        elif "age_window" in d.attrs:
             win = int(np.asarray(d.attrs["age_window"]).ravel()[0])
             wsrc = "attribute age_window"
         else:
-            wsrc = "no age_window attribute: assumed"
+            wsrc = "no age_window attribute: normalized_g2 is the whole train; compared with window 0"
         if "/xpcs/fit/gamma" in f:
             gamma = f["/xpcs/fit/gamma"][()]
         if "/xpcs/contrast/beta" in f:
