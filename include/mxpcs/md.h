@@ -136,7 +136,10 @@ PetscErrorCode MxMDSetUp(MxMD md);
 /* Run every (epsilon, seed) simulation, P/k at a time; MSD, fits, errors, S(q), matching.
    Collective. */
 PetscErrorCode MxMDRun(MxMD md);
-/* Write /md (and /entry/process) to path.part, rename when complete. Collective. */
+/* Write md.h5 (/entry and /md, through MxOut: include/mxpcs/schema.def) to path.part, rename
+   when complete; *replaced (may be NULL): path existed before. Collective. */
+PetscErrorCode MxMDWriteFile(MxMD md, const char path[], PetscBool *replaced);
+/* The same without the report. */
 PetscErrorCode MxMDWrite(MxMD md, const char path[]);
 /* Summary: table of Ds/D0(epsilon), fit ranges, coexistence flags, S(q) vs PY, the match and
    whether the target lies outside the scan, performance. Collective. */

@@ -7,11 +7,11 @@ PetscErrorCode MxAppMd(MPI_Comm comm)
 {
   MxMD      md;
   char      out[PETSC_MAX_PATH_LEN] = "";
-  PetscBool help;
+  PetscBool help, replaced = PETSC_FALSE;
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "mxpcs md: Langevin LJ epsilon scan with LAMMPS, Ds/D0(epsilon), S(q), epsilon match", "mxpcs");
-  PetscCall(PetscOptionsString("-o", "Results file (HDF5 group /md, written as FILE.part and renamed when complete)", "", out, out, sizeof out, NULL));
+  PetscCall(PetscOptionsString("-o", "Results file (HDF5: /entry and /md, written as FILE.part and renamed when complete)", "", out, out, sizeof out, NULL));
   PetscOptionsEnd();
   PetscCall(MxMDCreate(comm, &md));
   PetscCall(MxMDSetFromOptions(md));
@@ -24,9 +24,9 @@ PetscErrorCode MxAppMd(MPI_Comm comm)
   PetscCheck(out[0], comm, PETSC_ERR_ARG_NULL, "mxpcs md needs -o FILE, the results file");
   PetscCall(MxMDSetUp(md));
   PetscCall(MxMDRun(md));
-  PetscCall(MxMDWrite(md, out));
+  PetscCall(MxMDWriteFile(md, out, &replaced));
   PetscCall(MxMDView(md, PETSC_VIEWER_STDOUT_(comm)));
-  PetscCall(PetscPrintf(comm, "md: wrote %s\n", out));
+  PetscCall(PetscPrintf(comm, "md: %s %s\n", replaced ? "replaced" : "wrote", out));
   PetscCall(MxMDDestroy(&md));
   PetscFunctionReturn(0);
 }

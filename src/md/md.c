@@ -5,6 +5,7 @@
    reduction. See include/mxpcs/md.h and docs/md.md. */
 #include <mxpcs/md.h>
 #include <mxpcs/models.h>
+#include <mxpcs/schema.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -57,7 +58,7 @@ struct _p_MxMD {
   PetscBool ran;
 };
 
-static PetscLogEvent MX_MD_RUN, MX_MD_SIM, MX_MD_MSD;
+static PetscLogEvent EV_RUN, EV_SIM, EV_MSD;
 static PetscBool     mx_md_pkg;
 
 static PetscErrorCode MxMDInitializePackage(void)
@@ -68,9 +69,9 @@ static PetscErrorCode MxMDInitializePackage(void)
   if (mx_md_pkg) PetscFunctionReturn(0);
   mx_md_pkg = PETSC_TRUE;
   PetscCall(PetscClassIdRegister("MxMD", &id));
-  PetscCall(PetscLogEventRegister("MxMDRun", id, &MX_MD_RUN));
-  PetscCall(PetscLogEventRegister("MxMDLammps", id, &MX_MD_SIM));
-  PetscCall(PetscLogEventRegister("MxMDMsdFit", id, &MX_MD_MSD));
+  PetscCall(PetscLogEventRegister("MxMDRun", id, &EV_RUN));
+  PetscCall(PetscLogEventRegister("MxMDLammps", id, &EV_SIM));
+  PetscCall(PetscLogEventRegister("MxMDMsdFit", id, &EV_MSD));
   PetscFunctionReturn(0);
 }
 
@@ -172,10 +173,10 @@ typedef struct {
 static herr_t ScanHydro(hid_t g, const char *name, const H5L_info_t *info, void *ctx)
 {
   DenseScan *d = ctx;
-  char       path[300];
+  char       path[PETSC_MAX_PATH_LEN];
   double     v = 0;
   (void)info;
-  snprintf(path, sizeof path, "%s/dense", name);
+  if (MxSchemaPath(MX_MD_INPUT_SAMPLE_DENSE, path, sizeof path, name)) return 0;
   if (H5Lexists(g, name, H5P_DEFAULT) > 0 && H5Lexists(g, path, H5P_DEFAULT) > 0) {
     hid_t ds = H5Dopen2(g, path, H5P_DEFAULT);
     if (ds >= 0 && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) >= 0 && v > 0) {
@@ -188,35 +189,43 @@ static herr_t ScanHydro(hid_t g, const char *name, const H5L_info_t *info, void 
 }
 
 /* rank 0 reads the target from an mxpcs fit file: FILE (the /hydro/Ds_over_D0 of a one-sample
-   fit, or of the one dense sample of a joint fit) or FILE:SAMPLE (/hydro/SAMPLE/Ds_over_D0) */
+   fit, or of the one dense sample of a joint fit) or FILE:SAMPLE (/hydro/SAMPLE/Ds_over_D0);
+   the paths are the schema's MD_INPUT_* items */
 static PetscErrorCode ReadTargetFile(const char spec[], double *x, double *e)
 {
-  hid_t       f;
-  char        path[PETSC_MAX_PATH_LEN], grp[300] = "/hydro", dsets[2][320];
-  double     *out[2] = {x, e};
-  const char *colon  = strrchr(spec, ':');
+  hid_t          f;
+  char           path[PETSC_MAX_PATH_LEN], sample[256] = "", hydro[64], dsets[2][PETSC_MAX_PATH_LEN];
+  double        *out[2] = {x, e};
+  const char    *colon  = strrchr(spec, ':');
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   snprintf(path, sizeof path, "%s", spec);
   if (colon && !strchr(colon, '/')) {
     path[colon - spec] = 0;
-    snprintf(grp, sizeof grp, "/hydro/%s", colon + 1);
+    snprintf(sample, sizeof sample, "%s", colon + 1);
   }
+  PetscCall(MxSchemaPath(MX_MD_INPUT_HYDRO, hydro, sizeof hydro));
+  PetscCall(MxSchemaPath(MX_MD_INPUT_DS_OVER_D0, dsets[0], sizeof dsets[0]));
   f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   MxH5Call(f, PETSC_COMM_SELF, "option -md_target_file: cannot open %s as HDF5", path);
-  if (!strcmp(grp, "/hydro") && !MxH5Exists(f, "/hydro/Ds_over_D0") && MxH5Exists(f, "/hydro")) {
+  if (!sample[0] && !MxH5Exists(f, dsets[0]) && MxH5Exists(f, hydro)) {
     DenseScan d = {"", 0};
-    hid_t     g = H5Gopen2(f, "/hydro", H5P_DEFAULT);
+    hid_t     g = H5Gopen2(f, hydro, H5P_DEFAULT);
     H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, ScanHydro, &d);
     H5Gclose(g);
     if (d.ndense != 1) {
       H5Fclose(f);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s has %d dense samples in /hydro; name one as %s:SAMPLE", path, d.ndense, path);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "option -md_target_file: %s has %d dense samples in %s; name one as %s:SAMPLE", path, d.ndense, hydro, path);
     }
-    snprintf(grp, sizeof grp, "/hydro/%s", d.dense);
+    snprintf(sample, sizeof sample, "%s", d.dense);
   }
-  snprintf(dsets[0], sizeof dsets[0], "%s/Ds_over_D0", grp);
-  snprintf(dsets[1], sizeof dsets[1], "%s/Ds_over_D0_err", grp);
+  if (sample[0]) {
+    ierr = MxSchemaPath(MX_MD_INPUT_SAMPLE_DS_OVER_D0, dsets[0], sizeof dsets[0], sample);
+    if (!ierr) ierr = MxSchemaPath(MX_MD_INPUT_SAMPLE_DS_OVER_D0_ERR, dsets[1], sizeof dsets[1], sample);
+  } else ierr = MxSchemaPath(MX_MD_INPUT_DS_OVER_D0_ERR, dsets[1], sizeof dsets[1]);
+  if (ierr) H5Fclose(f);
+  PetscCall(ierr);
   for (int k = 0; k < 2; k++) {
     hid_t    d, sp;
     hssize_t np;
@@ -365,7 +374,7 @@ static PetscErrorCode AnalyseTask(MxMD md, PetscInt task, const double *frames)
   int            np, st = 0;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(MX_MD_MSD, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(EV_MSD, 0, 0, 0, 0));
   PetscCall(PetscMalloc2(nf, &t, Lb, &bm));
   for (PetscInt l = 0; l < nf; l++) t[l] = l * md->dt_frame;
   PetscCheck(!MxMDMsd((int)nf, (int)N, frames, md->com, (int)(nf - 1), 1, msd), PETSC_COMM_SELF, PETSC_ERR_PLIB, "MSD: bad arguments");
@@ -396,7 +405,7 @@ static PetscErrorCode AnalyseTask(MxMD md, PetscInt task, const double *frames)
     md->D_blk_err[task] = var > 0 ? sqrt(var / nb) : 0.0;
   }
   PetscCall(PetscFree2(t, bm));
-  PetscCall(PetscLogEventEnd(MX_MD_MSD, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(EV_MSD, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -408,9 +417,9 @@ static PetscErrorCode RunTask(MxMD md, PetscInt task, double *frames)
   double         T, tstart = MPI_Wtime(), tl;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(MX_MD_SIM, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(EV_SIM, 0, 0, 0, 0));
   PetscCall(MxMDLammpsRun(md->sub, &md->par, eps, seed, frames, &T));
-  PetscCall(PetscLogEventEnd(MX_MD_SIM, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(EV_SIM, 0, 0, 0, 0));
   tl = MPI_Wtime() - tstart;
   if (!md->subrank) {
     PetscCall(AnalyseTask(md, task, frames));
@@ -471,7 +480,7 @@ PetscErrorCode MxMDRun(MxMD md)
 
   PetscFunctionBeginUser;
   PetscCall(MxMDSetUp(md));
-  PetscCall(PetscLogEventBegin(MX_MD_RUN, 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(EV_RUN, 0, 0, 0, 0));
   PetscCall(PetscCalloc6(nt, &md->D, nt, &md->D_blk_err, nt, &md->D_fit_err, nt, &md->t0, nt, &md->t1, nt, &md->T));
   PetscCall(PetscCalloc5(nt, &md->wall, nt, &md->nodiff, nt * nf, &md->msd, nt * nq + 1, &md->S, nt * nq + 1, &md->S_err));
   PetscCall(PetscMalloc1(nf * 3 * md->n, &frames));
@@ -555,174 +564,146 @@ PetscErrorCode MxMDRun(MxMD md)
     PetscCheck(md->match_status != MX_MD_MATCH_BAD_INPUT, md->comm, PETSC_ERR_PLIB, "matching: non-finite Ds/D0 or errors in the scan");
   }
   md->ran = PETSC_TRUE;
-  PetscCall(PetscLogEventEnd(MX_MD_RUN, 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(EV_RUN, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode W(MxMD md, hid_t f, const char *path, int rank, const hsize_t *dims, const double *v, const char *units)
-{
-  PetscFunctionBeginUser;
-  PetscCall(MxH5WriteArray(md->comm, f, path, H5T_NATIVE_DOUBLE, rank, dims, v, units));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode WString(MxMD md, hid_t f, const char *path, const char *s)
-{
-  hid_t ty = H5Tcopy(H5T_C_S1);
-
-  PetscFunctionBeginUser;
-  H5Tset_size(ty, strlen(s) + 1);
-  PetscErrorCode ierr = MxH5WriteArray(md->comm, f, path, ty, 0, NULL, s, "");
-  H5Tclose(ty);
-  PetscCall(ierr);
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode WriteAll(MxMD md, hid_t f)
+/* md.h5 through MxOut: every path, units and NX_class from include/mxpcs/schema.def */
+static PetscErrorCode WriteAll(MxMD md, MxOut o)
 {
   const hsize_t ne = (hsize_t)md->neps, ns = (hsize_t)md->nseeds, nf = (hsize_t)md->nframes, nq = (hsize_t)md->nq;
   hsize_t       d1[1], d2[2], d3[3];
-  double        v, *t;
-
+  double       *t;
+  MxOutEntry    e = {md->target_file[0] ? md->target_file : "md epsilon scan", NULL, "md", md->opts, NULL};
 
   PetscFunctionBeginUser;
-  /* provenance */
-  PetscCall(MxH5WriteProvenance(md->comm, f, "md (LAMMPS library)", md->opts));
+  PetscCall(MxOutWriteEntry(o, &e));
+  PetscCall(MxOutGroup(o, MX_MD));
   /* the scan */
   d1[0] = ne;
-  PetscCall(W(md, f, "/md/epsilon", 1, d1, md->eps, "kT"));
-  PetscCall(W(md, f, "/md/Ds_over_D0", 1, d1, md->Ds, ""));
-  PetscCall(W(md, f, "/md/Ds_over_D0_err", 1, d1, md->Ds_err, ""));
-  PetscCall(W(md, f, "/md/coexistence", 1, d1, md->coex, ""));
-  PetscCall(W(md, f, "/md/temperature", 1, d1, md->T_mean, "kT"));
+  PetscCall(MxOutDoubles(o, MX_MD_EPSILON, 1, d1, md->eps));
+  PetscCall(MxOutDoubles(o, MX_MD_DS_OVER_D0, 1, d1, md->Ds));
+  PetscCall(MxOutDoubles(o, MX_MD_DS_OVER_D0_ERR, 1, d1, md->Ds_err));
+  PetscCall(MxOutDoubles(o, MX_MD_COEXISTENCE, 1, d1, md->coex));
+  PetscCall(MxOutDoubles(o, MX_MD_TEMPERATURE, 1, d1, md->T_mean));
   {
     double *Ts;
     PetscCall(PetscMalloc1(ne, &Ts));
     for (hsize_t i = 0; i < ne; i++) Ts[i] = md->eps[i] > 0 ? 1.0 / md->eps[i] : INFINITY;
-    PetscCall(W(md, f, "/md/T_star", 1, d1, Ts, "epsilon"));
+    PetscErrorCode ierr = MxOutDoubles(o, MX_MD_T_STAR, 1, d1, Ts);
     PetscCall(PetscFree(Ts));
+    PetscCall(ierr);
   }
   d2[0] = ne;
   d2[1] = ns;
-  PetscCall(W(md, f, "/md/runs/Ds_over_D0", 2, d2, md->D, ""));
-  PetscCall(W(md, f, "/md/runs/Ds_over_D0_block_err", 2, d2, md->D_blk_err, ""));
-  PetscCall(W(md, f, "/md/runs/Ds_over_D0_fit_err", 2, d2, md->D_fit_err, ""));
-  PetscCall(W(md, f, "/md/runs/fit_t0", 2, d2, md->t0, "tau"));
-  PetscCall(W(md, f, "/md/runs/fit_t1", 2, d2, md->t1, "tau"));
-  PetscCall(W(md, f, "/md/runs/no_diffusive_range", 2, d2, md->nodiff, ""));
-  PetscCall(W(md, f, "/md/runs/temperature", 2, d2, md->T, "kT"));
-  PetscCall(W(md, f, "/md/runs/wall_time", 2, d2, md->wall, "s"));
+  PetscCall(MxOutDoubles(o, MX_MD_RUNS_DS_OVER_D0, 2, d2, md->D));
+  PetscCall(MxOutDoubles(o, MX_MD_RUNS_DS_OVER_D0_BLOCK_ERR, 2, d2, md->D_blk_err));
+  PetscCall(MxOutDoubles(o, MX_MD_RUNS_DS_OVER_D0_FIT_ERR, 2, d2, md->D_fit_err));
+  PetscCall(MxOutDoubles(o, MX_MD_RUNS_FIT_T0, 2, d2, md->t0));
+  PetscCall(MxOutDoubles(o, MX_MD_RUNS_FIT_T1, 2, d2, md->t1));
+  PetscCall(MxOutDoubles(o, MX_MD_RUNS_NO_DIFFUSIVE_RANGE, 2, d2, md->nodiff));
+  PetscCall(MxOutDoubles(o, MX_MD_RUNS_TEMPERATURE, 2, d2, md->T));
+  PetscCall(MxOutDoubles(o, MX_MD_RUNS_WALL_TIME, 2, d2, md->wall));
   {
     double *seeds;
     PetscCall(PetscMalloc1(ns, &seeds));
     for (hsize_t i = 0; i < ns; i++) seeds[i] = (double)(md->seed + 7919 * (PetscInt)i);
-    d1[0] = ns;
-    PetscCall(W(md, f, "/md/runs/seed", 1, d1, seeds, ""));
+    d1[0]               = ns;
+    PetscErrorCode ierr = MxOutDoubles(o, MX_MD_RUNS_SEED, 1, d1, seeds);
     PetscCall(PetscFree(seeds));
+    PetscCall(ierr);
   }
-  v = md->phi;
-  PetscCall(W(md, f, "/md/phi", 0, NULL, &v, ""));
-  v = md->n / (md->L * md->L * md->L);
-  PetscCall(W(md, f, "/md/rho_star", 0, NULL, &v, "1/sigma^3"));
-  v = (double)md->n;
-  PetscCall(W(md, f, "/md/n", 0, NULL, &v, ""));
-  PetscCall(W(md, f, "/md/box_length", 0, NULL, &md->L, "sigma"));
-  PetscCall(W(md, f, "/md/D0", 0, NULL, &md->D0, "sigma^2/tau"));
-  PetscCall(W(md, f, "/md/settings/cutoff", 0, NULL, &md->par.cutoff, "sigma"));
-  v = md->par.shift ? 1 : 0;
-  PetscCall(W(md, f, "/md/settings/shift", 0, NULL, &v, ""));
-  PetscCall(W(md, f, "/md/settings/damp", 0, NULL, &md->par.damp, "tau"));
-  PetscCall(W(md, f, "/md/settings/dt", 0, NULL, &md->par.dt, "tau"));
-  v = (double)md->par.equil_steps;
-  PetscCall(W(md, f, "/md/settings/equil_steps", 0, NULL, &v, ""));
-  v = (double)((md->nframes - 1) * md->par.sample_every);
-  PetscCall(W(md, f, "/md/settings/steps", 0, NULL, &v, ""));
-  v = (double)md->par.sample_every;
-  PetscCall(W(md, f, "/md/settings/sample_every", 0, NULL, &v, ""));
-  v = (double)md->ranks_per_sim;
-  PetscCall(W(md, f, "/md/settings/ranks_per_sim", 0, NULL, &v, ""));
-  v = (double)md->blocks;
-  PetscCall(W(md, f, "/md/settings/blocks", 0, NULL, &v, ""));
-  PetscCall(W(md, f, "/md/settings/tc_star", 0, NULL, &md->tc, "epsilon"));
-  PetscCall(WString(md, f, "/md/settings/error_method", md->nseeds >= 3 ? "standard error over seeds" : "time blocks per run, combined over seeds"));
+  PetscCall(MxOutScalar(o, MX_MD_PHI, md->phi));
+  PetscCall(MxOutScalar(o, MX_MD_RHO_STAR, md->n / (md->L * md->L * md->L)));
+  PetscCall(MxOutScalar(o, MX_MD_N, (double)md->n));
+  PetscCall(MxOutScalar(o, MX_MD_BOX_LENGTH, md->L));
+  PetscCall(MxOutScalar(o, MX_MD_D0, md->D0));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_CUTOFF, md->par.cutoff));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_SHIFT, md->par.shift ? 1 : 0));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_DAMP, md->par.damp));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_DT, md->par.dt));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_EQUIL_STEPS, (double)md->par.equil_steps));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_STEPS, (double)((md->nframes - 1) * md->par.sample_every)));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_SAMPLE_EVERY, (double)md->par.sample_every));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_RANKS_PER_SIM, (double)md->ranks_per_sim));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_BLOCKS, (double)md->blocks));
+  PetscCall(MxOutScalar(o, MX_MD_SETTINGS_TC_STAR, md->tc));
+  PetscCall(MxOutString(o, MX_MD_SETTINGS_ERROR_METHOD, md->nseeds >= 3 ? "standard error over seeds" : "time blocks per run, combined over seeds"));
   /* MSD */
   PetscCall(PetscMalloc1(nf, &t));
   for (hsize_t l = 0; l < nf; l++) t[l] = l * md->dt_frame;
-  d1[0] = nf;
-  PetscCall(W(md, f, "/md/msd/t", 1, d1, t, "tau"));
+  d1[0]               = nf;
+  PetscErrorCode ierr = MxOutDoubles(o, MX_MD_MSD_T, 1, d1, t);
   PetscCall(PetscFree(t));
+  PetscCall(ierr);
   d2[0] = ne;
   d2[1] = nf;
-  PetscCall(W(md, f, "/md/msd/msd", 2, d2, md->msd_mean, "sigma^2"));
+  PetscCall(MxOutDoubles(o, MX_MD_MSD_MSD, 2, d2, md->msd_mean));
   d3[0] = ne;
   d3[1] = ns;
   d3[2] = nf;
-  PetscCall(W(md, f, "/md/msd/msd_runs", 3, d3, md->msd, "sigma^2"));
+  PetscCall(MxOutDoubles(o, MX_MD_MSD_RUNS, 3, d3, md->msd));
   /* S(q) */
   if (md->sq) {
     d1[0] = nq;
-    PetscCall(W(md, f, "/md/sq/q_sigma", 1, d1, md->q, ""));
-    PetscCall(W(md, f, "/md/sq/S_py", 1, d1, md->S_py, ""));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_Q_SIGMA, 1, d1, md->q));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_S_PY, 1, d1, md->S_py));
     {
       double *c;
       PetscCall(PetscMalloc1(nq, &c));
       for (hsize_t b = 0; b < nq; b++) c[b] = (double)md->nmodes[b];
-      PetscCall(W(md, f, "/md/sq/n_modes", 1, d1, c, ""));
+      ierr = MxOutDoubles(o, MX_MD_SQ_N_MODES, 1, d1, c);
       PetscCall(PetscFree(c));
+      PetscCall(ierr);
     }
     d2[0] = ne;
     d2[1] = nq;
-    PetscCall(W(md, f, "/md/sq/S", 2, d2, md->S_mean, ""));
-    PetscCall(W(md, f, "/md/sq/S_err", 2, d2, md->S_mean_err, ""));
-    PetscCall(W(md, f, "/md/sq/S_py_bh", 2, d2, md->S_py_bh, ""));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_S, 2, d2, md->S_mean));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_S_ERR, 2, d2, md->S_mean_err));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_S_PY_BH, 2, d2, md->S_py_bh));
     d1[0] = ne;
-    PetscCall(W(md, f, "/md/sq/d_bh", 1, d1, md->d_bh, "sigma"));
-    PetscCall(W(md, f, "/md/sq/peak_q_sigma", 1, d1, md->peak_q, ""));
-    PetscCall(W(md, f, "/md/sq/peak_S", 1, d1, md->peak_S, ""));
-    PetscCall(W(md, f, "/md/sq/peak_q_sigma_py_bh", 1, d1, md->peak_q_py, ""));
-    PetscCall(W(md, f, "/md/sq/peak_S_py_bh", 1, d1, md->peak_S_py, ""));
-    v = (double)md->sq_grid;
-    PetscCall(W(md, f, "/md/sq/grid", 0, NULL, &v, ""));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_D_BH, 1, d1, md->d_bh));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_PEAK_Q_SIGMA, 1, d1, md->peak_q));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_PEAK_S, 1, d1, md->peak_S));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_PEAK_Q_SIGMA_PY_BH, 1, d1, md->peak_q_py));
+    PetscCall(MxOutDoubles(o, MX_MD_SQ_PEAK_S_PY_BH, 1, d1, md->peak_S_py));
+    PetscCall(MxOutScalar(o, MX_MD_SQ_GRID, (double)md->sq_grid));
   }
   /* the match */
   if (md->have_match) {
-    PetscCall(W(md, f, "/md/target_Ds_over_D0", 0, NULL, &md->target, ""));
-    PetscCall(W(md, f, "/md/target_Ds_over_D0_err", 0, NULL, &md->target_err, ""));
-    PetscCall(W(md, f, "/md/epsilon_match", 0, NULL, &md->eps_star, "kT"));
-    PetscCall(W(md, f, "/md/epsilon_match_err", 0, NULL, &md->eps_star_err, "kT"));
-    v = (double)md->match_status;
-    PetscCall(W(md, f, "/md/match_status_code", 0, NULL, &v, ""));
-    PetscCall(WString(md, f, "/md/match_status", MxMDMatchStatusName(md->match_status)));
-    v = md->ncross;
-    PetscCall(W(md, f, "/md/match_crossings", 0, NULL, &v, ""));
-    v = md->match_in_coex ? 1 : 0;
-    PetscCall(W(md, f, "/md/match_in_coexistence", 0, NULL, &v, ""));
+    PetscCall(MxOutScalar(o, MX_MD_TARGET_DS_OVER_D0, md->target));
+    PetscCall(MxOutScalar(o, MX_MD_TARGET_DS_OVER_D0_ERR, md->target_err));
+    PetscCall(MxOutScalar(o, MX_MD_EPSILON_MATCH, md->eps_star));
+    PetscCall(MxOutScalar(o, MX_MD_EPSILON_MATCH_ERR, md->eps_star_err));
+    PetscCall(MxOutScalar(o, MX_MD_MATCH_STATUS_CODE, (double)md->match_status));
+    PetscCall(MxOutString(o, MX_MD_MATCH_STATUS, MxMDMatchStatusName(md->match_status)));
+    PetscCall(MxOutScalar(o, MX_MD_MATCH_CROSSINGS, (double)md->ncross));
+    PetscCall(MxOutScalar(o, MX_MD_MATCH_IN_COEXISTENCE, md->match_in_coex ? 1 : 0));
   }
   /* performance */
-  PetscCall(W(md, f, "/md/perf/wall_time", 0, NULL, &md->wall_total, "s"));
-  v = md->particle_steps / md->wall_total / md->size;
-  PetscCall(W(md, f, "/md/perf/particle_steps_per_s_per_rank", 0, NULL, &v, "1/s"));
-  v = md->size;
-  PetscCall(W(md, f, "/md/perf/ranks", 0, NULL, &v, ""));
-  PetscCall(W(md, f, "/md/perf/lammps_time", 0, NULL, &md->lammps_time, "s"));
+  PetscCall(MxOutScalar(o, MX_MD_PERF_WALL_TIME, md->wall_total));
+  PetscCall(MxOutScalar(o, MX_MD_PERF_PARTICLE_STEPS_PER_S_PER_RANK, md->particle_steps / md->wall_total / md->size));
+  PetscCall(MxOutScalar(o, MX_MD_PERF_RANKS, (double)md->size));
+  PetscCall(MxOutScalar(o, MX_MD_PERF_LAMMPS_TIME, md->lammps_time));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxMDWriteFile(MxMD md, const char path[], PetscBool *replaced)
+{
+  MxOut o;
+
+  PetscFunctionBeginUser;
+  PetscCheck(md->ran, md->comm, PETSC_ERR_ORDER, "MxMDWrite before MxMDRun");
+  PetscCall(MxOutCreate(md->comm, path, &o));
+  PetscErrorCode ierr = WriteAll(md, o);
+  PetscCall(MxOutClose(&o, ierr, replaced));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode MxMDWrite(MxMD md, const char path[])
 {
-  hid_t f;
-
   PetscFunctionBeginUser;
-  PetscCheck(md->ran, md->comm, PETSC_ERR_ORDER, "MxMDWrite before MxMDRun");
-  PetscCall(MxH5CreateParallel(md->comm, path, &f));
-  PetscErrorCode ierr = WriteAll(md, f);
-  herr_t         ce   = H5Fclose(f);
-  if (ierr || ce < 0) {
-    PetscCall(MxOutputDiscard(md->comm, path));
-    PetscCall(ierr);
-    SETERRQ(md->comm, PETSC_ERR_FILE_WRITE, "%s: closing the md results file failed", path);
-  }
-  PetscCall(MxOutputCommit(md->comm, path));
+  PetscCall(MxMDWriteFile(md, path, NULL));
   PetscFunctionReturn(0);
 }
 

@@ -1,98 +1,91 @@
-/* DIR/truth.h5: every generating parameter and the derived truth (design.md section 4). */
+/* DIR/truth.h5: every generating parameter and the derived truth (design.md section 4), written
+   through MxOut: every path, units and NX_class from include/mxpcs/schema.def. */
 #include "simimpl.h"
+#include <mxpcs/schema.h>
 #include <math.h>
 
-static PetscErrorCode Scalar(MxSim s, hid_t f, const char *name, double v, const char *units)
+/* the run directory's name: the last component of -o DIR */
+static void RunName(const char dir[], char buf[], size_t len)
 {
-  char path[256];
-
-  PetscFunctionBeginUser;
-  snprintf(path, sizeof path, "/params/%s", name);
-  PetscCall(MxH5WriteArray(s->comm, f, path, H5T_NATIVE_DOUBLE, 0, NULL, &v, units));
-  PetscFunctionReturn(0);
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--;
+  size_t b = n;
+  while (b > 0 && dir[b - 1] != '/') b--;
+  snprintf(buf, len, "%.*s", (int)(n - b), dir + b);
 }
 
-static PetscErrorCode Array(MxSim s, hid_t f, const char *path, int rank, const hsize_t *dims, const double *v, const char *units)
-{
-  PetscFunctionBeginUser;
-  PetscCall(MxH5WriteArray(s->comm, f, path, H5T_NATIVE_DOUBLE, rank, dims, v, units));
-  PetscFunctionReturn(0);
-}
-
-PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
+static PetscErrorCode WriteTruth(MxSim s, MxOut o)
 {
   MxSimParams *p = &s->p;
-  hid_t        f, fapl = H5Pcreate(H5P_FILE_ACCESS);
   hsize_t      d1[1], d2[2], d3[3], d4[4];
   double      *buf, energy;
+  char         ident[PETSC_MAX_PATH_LEN];
 
   PetscFunctionBeginUser;
-  H5Pset_fapl_mpio(fapl, s->comm, MPI_INFO_NULL);
-  f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  H5Pclose(fapl);
-  MxH5Call(f, s->comm, "%s: cannot create the truth file", path);
+  RunName(s->outdir, ident, sizeof ident);
+  PetscCall(MxOutWriteEntry(o, &(MxOutEntry){ident, NULL, "simulate", NULL, NULL}));
   PetscCall(MxGeomGetEnergy(s->geom, &energy));
   /* parameters */
-  PetscCall(Scalar(s, f, "radius_A", p->radius_A, "angstrom"));
-  PetscCall(Scalar(s, f, "radius_pd", p->pd, ""));
-  PetscCall(Scalar(s, f, "phi", p->phi, ""));
-  PetscCall(Scalar(s, f, "structure_py", p->structure_py, ""));
-  PetscCall(Scalar(s, f, "porod", p->porod, ""));
-  PetscCall(Scalar(s, f, "photons", p->photons, "photons/pixel/pulse"));
-  PetscCall(Scalar(s, f, "q_ref", p->q_ref, "1/angstrom"));
-  PetscCall(Scalar(s, f, "beam_fwhm_um", p->beam_fwhm_um, "um"));
-  PetscCall(Scalar(s, f, "subpixels", p->subpixels, ""));
-  PetscCall(Scalar(s, f, "sase_modes", p->sase_modes, ""));
-  PetscCall(Scalar(s, f, "pulse_energy_uJ", p->pulse_energy_uJ, "uJ"));
-  PetscCall(Scalar(s, f, "xgm_noise", p->xgm_noise, ""));
-  PetscCall(Scalar(s, f, "adu_per_photon", p->adu_per_photon, ""));
-  PetscCall(Scalar(s, f, "gain_noise", p->gain_noise, ""));
-  PetscCall(Scalar(s, f, "D0_um2_s", p->D0_um2_s, "um^2/s"));
-  PetscCall(Scalar(s, f, "Ds_over_D0", p->Ds_over_D0, ""));
-  PetscCall(Scalar(s, f, "hydro_deltagamma", !strcmp(p->hydro, "deltagamma"), ""));
-  PetscCall(Scalar(s, f, "T0_K", p->T0_K, "K"));
-  PetscCall(Scalar(s, f, "dT_per_pulse_K", p->dT_per_pulse_K, "K"));
-  PetscCall(Scalar(s, f, "Ea_kJ_mol", p->Ea_kJ_mol, "kJ/mol"));
-  PetscCall(Scalar(s, f, "kappa_per_pulse", p->kappa_per_pulse, ""));
-  PetscCall(Scalar(s, f, "artifacts", p->artifacts, ""));
-  PetscCall(Scalar(s, f, "offset_amp", p->offset_amp, "photons"));
-  PetscCall(Scalar(s, f, "gain_amp", p->gain_amp, ""));
-  PetscCall(Scalar(s, f, "ntrains", p->ntrains, ""));
-  PetscCall(Scalar(s, f, "npulses", p->npulses, ""));
-  PetscCall(Scalar(s, f, "rep_rate_mhz", p->rep_rate_mhz, "MHz"));
-  PetscCall(Scalar(s, f, "pulse_spacing_s", p->dt_s, "s"));
-  PetscCall(Scalar(s, f, "seed", p->seed, ""));
-  PetscCall(Scalar(s, f, "distance_m", s->distance_m, "m"));
-  PetscCall(Scalar(s, f, "energy_keV", energy, "keV"));
-  PetscCall(Scalar(s, f, "wavelength_A", s->lambda_A, "angstrom"));
-  PetscCall(MxH5WriteAttrString(f, "preset", p->preset));
-  PetscCall(MxH5WriteAttrString(f, "heating", p->heating));
-  PetscCall(MxH5WriteAttrString(f, "hydro", p->hydro));
+  PetscCall(MxOutScalar(o, MX_PARAMS_RADIUS_A, p->radius_A));
+  PetscCall(MxOutScalar(o, MX_PARAMS_RADIUS_PD, p->pd));
+  PetscCall(MxOutScalar(o, MX_PARAMS_PHI, p->phi));
+  PetscCall(MxOutScalar(o, MX_PARAMS_STRUCTURE_PY, p->structure_py));
+  PetscCall(MxOutScalar(o, MX_PARAMS_POROD, p->porod));
+  PetscCall(MxOutScalar(o, MX_PARAMS_PHOTONS, p->photons));
+  PetscCall(MxOutScalar(o, MX_PARAMS_Q_REF, p->q_ref));
+  PetscCall(MxOutScalar(o, MX_PARAMS_BEAM_FWHM_UM, p->beam_fwhm_um));
+  PetscCall(MxOutScalar(o, MX_PARAMS_SUBPIXELS, p->subpixels));
+  PetscCall(MxOutScalar(o, MX_PARAMS_SASE_MODES, p->sase_modes));
+  PetscCall(MxOutScalar(o, MX_PARAMS_PULSE_ENERGY_UJ, p->pulse_energy_uJ));
+  PetscCall(MxOutScalar(o, MX_PARAMS_XGM_NOISE, p->xgm_noise));
+  PetscCall(MxOutScalar(o, MX_PARAMS_ADU_PER_PHOTON, p->adu_per_photon));
+  PetscCall(MxOutScalar(o, MX_PARAMS_GAIN_NOISE, p->gain_noise));
+  PetscCall(MxOutScalar(o, MX_PARAMS_D0_UM2_S, p->D0_um2_s));
+  PetscCall(MxOutScalar(o, MX_PARAMS_DS_OVER_D0, p->Ds_over_D0));
+  PetscCall(MxOutScalar(o, MX_PARAMS_HYDRO_DELTAGAMMA, !strcmp(p->hydro, "deltagamma")));
+  PetscCall(MxOutScalar(o, MX_PARAMS_T0_K, p->T0_K));
+  PetscCall(MxOutScalar(o, MX_PARAMS_DT_PER_PULSE_K, p->dT_per_pulse_K));
+  PetscCall(MxOutScalar(o, MX_PARAMS_EA_KJ_MOL, p->Ea_kJ_mol));
+  PetscCall(MxOutScalar(o, MX_PARAMS_KAPPA_PER_PULSE, p->kappa_per_pulse));
+  PetscCall(MxOutScalar(o, MX_PARAMS_ARTIFACTS, p->artifacts));
+  PetscCall(MxOutScalar(o, MX_PARAMS_OFFSET_AMP, p->offset_amp));
+  PetscCall(MxOutScalar(o, MX_PARAMS_GAIN_AMP, p->gain_amp));
+  PetscCall(MxOutScalar(o, MX_PARAMS_NTRAINS, p->ntrains));
+  PetscCall(MxOutScalar(o, MX_PARAMS_NPULSES, p->npulses));
+  PetscCall(MxOutScalar(o, MX_PARAMS_REP_RATE_MHZ, p->rep_rate_mhz));
+  PetscCall(MxOutScalar(o, MX_PARAMS_PULSE_SPACING_S, p->dt_s));
+  PetscCall(MxOutScalar(o, MX_PARAMS_SEED, p->seed));
+  PetscCall(MxOutScalar(o, MX_PARAMS_DISTANCE_M, s->distance_m));
+  PetscCall(MxOutScalar(o, MX_PARAMS_ENERGY_KEV, energy));
+  PetscCall(MxOutScalar(o, MX_PARAMS_WAVELENGTH_A, s->lambda_A));
+  PetscCall(MxOutAttrString(o, MX_ROOT, "preset", p->preset));
+  PetscCall(MxOutAttrString(o, MX_ROOT, "heating", p->heating));
+  PetscCall(MxOutAttrString(o, MX_ROOT, "hydro", p->hydro));
   /* q-dependent truth */
   d1[0] = (hsize_t)s->ntab;
-  PetscCall(Array(s, f, "/truth/q", 1, d1, s->tab_q, "1/angstrom"));
-  PetscCall(Array(s, f, "/truth/I", 1, d1, s->tab_I, "photons/pixel/pulse"));
-  PetscCall(Array(s, f, "/truth/P", 1, d1, s->tab_P, "1/cm"));
-  PetscCall(Array(s, f, "/truth/S", 1, d1, s->tab_S, ""));
-  PetscCall(Array(s, f, "/truth/H", 1, d1, s->tab_H, ""));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_Q, 1, d1, s->tab_q));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_I, 1, d1, s->tab_I));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_P, 1, d1, s->tab_P));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_S, 1, d1, s->tab_S));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_H, 1, d1, s->tab_H));
   PetscCall(PetscMalloc1((size_t)s->ntab * p->npulses + 4 * s->nbins + 8, &buf));
   for (PetscInt i = 0; i < s->ntab; i++) buf[i] = p->D0_um2_s * s->tab_H[i] / s->tab_S[i];
-  PetscCall(Array(s, f, "/truth/D_eff", 1, d1, buf, "um^2/s"));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_D_EFF, 1, d1, buf));
   for (PetscInt i = 0; i < s->ntab; i++) buf[i] = p->D0_um2_s * 1e8 * s->tab_q[i] * s->tab_q[i] * s->tab_H[i] / s->tab_S[i];
-  PetscCall(Array(s, f, "/truth/gamma0", 1, d1, buf, "1/s"));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_GAMMA0, 1, d1, buf));
   /* per pulse: age, D, T and Gamma(q, age) */
   d1[0] = (hsize_t)p->npulses;
   for (PetscInt n = 0; n < p->npulses; n++) buf[n] = n * p->dt_s;
-  PetscCall(Array(s, f, "/truth/age", 1, d1, buf, "s"));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_AGE, 1, d1, buf));
   for (PetscInt n = 0; n < p->npulses; n++) buf[n] = s->D_A2_s[n] * 1e-8;
-  PetscCall(Array(s, f, "/truth/D", 1, d1, buf, "um^2/s"));
-  PetscCall(Array(s, f, "/truth/T", 1, d1, s->T_K, "K"));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_D, 1, d1, buf));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_T, 1, d1, s->T_K));
   for (PetscInt i = 0; i < s->ntab; i++)
     for (PetscInt n = 0; n < p->npulses; n++) buf[i * p->npulses + n] = s->D_A2_s[n] * s->tab_q[i] * s->tab_q[i] * s->tab_H[i] / s->tab_S[i];
   d2[0] = (hsize_t)s->ntab;
   d2[1] = (hsize_t)p->npulses;
-  PetscCall(Array(s, f, "/truth/gamma", 2, d2, buf, "1/s"));
-  PetscCall(MxH5WriteAttrString(f, "gamma_note", "Gamma(q, age_n) = D(age_n) q^2 H(q)/S(q); between pulses n and n+1 the modes relax with the trapezoid of D, so g1(t1,t2) = exp(-int Gamma dt)"));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_GAMMA, 2, d2, buf));
+  PetscCall(MxOutAttrString(o, MX_ROOT, "gamma_note", "Gamma(q, age_n) = D(age_n) q^2 H(q)/S(q); between pulses n and n+1 the modes relax with the trapezoid of D, so g1(t1,t2) = exp(-int Gamma dt)"));
   /* realised speckle contrast: <s^2>/<s>^2 - 1 of the noise-free speckle intensity s = I/<I>(q) */
   double *edges = buf, *bq = buf + s->nbins + 1, *beta = buf + 2 * s->nbins + 1, *cnt = buf + 3 * s->nbins + 1;
   for (PetscInt b = 0; b <= s->nbins; b++) edges[b] = s->bin_q0 + b * s->bin_dq;
@@ -103,11 +96,11 @@ PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
     cnt[b]    = a[2];
   }
   d1[0] = (hsize_t)s->nbins + 1;
-  PetscCall(Array(s, f, "/truth/beta_q_edges", 1, d1, edges, "1/angstrom"));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_BETA_Q_EDGES, 1, d1, edges));
   d1[0] = (hsize_t)s->nbins;
-  PetscCall(Array(s, f, "/truth/beta_q", 1, d1, bq, "1/angstrom"));
-  PetscCall(Array(s, f, "/truth/beta", 1, d1, beta, ""));
-  PetscCall(Array(s, f, "/truth/beta_samples", 1, d1, cnt, "pixel-frames"));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_BETA_Q, 1, d1, bq));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_BETA, 1, d1, beta));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_BETA_SAMPLES, 1, d1, cnt));
   PetscCall(PetscFree(buf));
   /* trains, pulse energies */
   {
@@ -123,15 +116,15 @@ PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
       ids[n++] = s->train_ids[t];
     }
     d1[0] = (hsize_t)n;
-    PetscCall(MxH5WriteArray(s->comm, f, "/truth/train_ids", H5T_NATIVE_UINT64, 1, d1, ids, NULL));
+    PetscCall(MxOutArray(o, MX_TRUTH_TRAIN_IDS, H5T_NATIVE_UINT64, 1, d1, ids));
     d2[0] = (hsize_t)n;
     d2[1] = (hsize_t)p->npulses;
-    PetscCall(Array(s, f, "/truth/pulse_energy", 2, d2, e, "relative"));
+    PetscCall(MxOutDoubles(o, MX_TRUTH_PULSE_ENERGY, 2, d2, e));
     /* trains with a dud pulse (an XGM filter should drop exactly these) */
     n = 0;
     for (PetscInt i = 0; i < p->ndud; i++) ids[n++] = s->train_ids[p->dud_trains[i]];
     d1[0] = (hsize_t)n;
-    PetscCall(MxH5WriteArray(s->comm, f, "/truth/dud_train_ids", H5T_NATIVE_UINT64, 1, d1, ids, NULL));
+    PetscCall(MxOutArray(o, MX_TRUTH_DUD_TRAIN_IDS, H5T_NATIVE_UINT64, 1, d1, ids));
     PetscCall(PetscFree2(ids, e));
   }
   /* the detector: modules, q of every pixel, bad pixels, and the memory-cell pattern */
@@ -148,35 +141,45 @@ PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
       PetscCall(PetscArraycpy(mk + i * MX_MODPIX, s->mods[i].mask, MX_MODPIX));
     }
     d1[0] = (hsize_t)s->nmods;
-    PetscCall(MxH5WriteArray(s->comm, f, "/detector/modules", H5T_NATIVE_INT, 1, d1, mods, NULL));
+    PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_MODULES, H5T_NATIVE_INT, 1, d1, mods));
     d3[0] = (hsize_t)s->nmods;
     d3[1] = MX_NSS;
     d3[2] = MX_NFS;
-    PetscCall(MxH5WriteArray(s->comm, f, "/detector/q_map", H5T_NATIVE_DOUBLE, 3, d3, qm, "1/angstrom"));
-    PetscCall(MxH5WriteArray(s->comm, f, "/detector/mask", H5T_NATIVE_UINT32, 3, d3, mk, NULL));
+    PetscCall(MxOutDoubles(o, MX_TRUTH_DETECTOR_Q_MAP, 3, d3, qm));
+    PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_MASK, H5T_NATIVE_UINT32, 3, d3, mk));
     for (PetscInt i = 0; i < s->nmods; i++)
       for (PetscInt k = 0; k < MX_MODPIX; k++) qm[i * MX_MODPIX + k] = s->mods[i].G[k];
-    PetscCall(MxH5WriteArray(s->comm, f, "/detector/geom_factor", H5T_NATIVE_DOUBLE, 3, d3, qm, ""));
+    PetscCall(MxOutDoubles(o, MX_TRUTH_DETECTOR_GEOM_FACTOR, 3, d3, qm));
     for (PetscInt i = 0; i < s->nmods; i++)
       for (PetscInt k = 0; k < MX_MODPIX; k++) qm[i * MX_MODPIX + k] = s->mods[i].Ibar[k];
-    PetscCall(MxH5WriteArray(s->comm, f, "/detector/I_model", H5T_NATIVE_DOUBLE, 3, d3, qm, "photons/pixel/pulse"));
+    PetscCall(MxOutDoubles(o, MX_TRUTH_DETECTOR_I_MODEL, 3, d3, qm));
     PetscCall(PetscFree3(mods, qm, mk));
     if (p->artifacts && s->nmods <= 4) {
-      float *o, *g;
-      PetscCall(PetscMalloc2((size_t)s->nmods * p->npulses * MX_MODPIX, &o, (size_t)s->nmods * p->npulses * MX_MODPIX, &g));
+      float *off, *g;
+      PetscCall(PetscMalloc2((size_t)s->nmods * p->npulses * MX_MODPIX, &off, (size_t)s->nmods * p->npulses * MX_MODPIX, &g));
       for (PetscInt i = 0; i < s->nmods; i++) {
-        PetscCall(PetscArraycpy(o + (size_t)i * p->npulses * MX_MODPIX, s->mods[i].offset, (size_t)p->npulses * MX_MODPIX));
+        PetscCall(PetscArraycpy(off + (size_t)i * p->npulses * MX_MODPIX, s->mods[i].offset, (size_t)p->npulses * MX_MODPIX));
         PetscCall(PetscArraycpy(g + (size_t)i * p->npulses * MX_MODPIX, s->mods[i].gain, (size_t)p->npulses * MX_MODPIX));
       }
       d4[0] = (hsize_t)s->nmods;
       d4[1] = (hsize_t)p->npulses;
       d4[2] = MX_NSS;
       d4[3] = MX_NFS;
-      PetscCall(MxH5WriteArray(s->comm, f, "/detector/cell_offset", H5T_NATIVE_FLOAT, 4, d4, o, "photons"));
-      PetscCall(MxH5WriteArray(s->comm, f, "/detector/cell_gain", H5T_NATIVE_FLOAT, 4, d4, g, ""));
-      PetscCall(PetscFree2(o, g));
+      PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_CELL_OFFSET, H5T_NATIVE_FLOAT, 4, d4, off));
+      PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_CELL_GAIN, H5T_NATIVE_FLOAT, 4, d4, g));
+      PetscCall(PetscFree2(off, g));
     }
   }
-  MxH5Call(H5Fclose(f), s->comm, "%s: closing failed", path);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxSimWriteTruth(MxSim s, const char path[])
+{
+  MxOut o;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxOutCreate(s->comm, path, &o));
+  PetscErrorCode ierr = WriteTruth(s, o);
+  PetscCall(MxOutClose(&o, ierr, NULL));
   PetscFunctionReturn(0);
 }

@@ -15,6 +15,7 @@ import tempfile
 import h5py
 import numpy as np
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 MXPCS = os.environ.get("MXPCS", "mxpcs")
 MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
 TMP = tempfile.mkdtemp(prefix="mxpcs-md-test-")
@@ -76,6 +77,14 @@ def dilute():
         check(0 < s < 0.05 and abs(d - 1) < 4 * s + 0.02, f"phi = 0.005, epsilon = {e}: Ds/D0 = {d:.4f} +- {s:.4f} is 1 within errors")
     check(np.all(abs(T - 1) < 0.02), f"thermostat temperature {T} = 1 kT")
     check(not all_units(out), f"every /md dataset has units (missing: {all_units(out)})")
+    # the file as the schema has it (include/mxpcs/schema.def): units, NX_class, the /entry
+    sch = subprocess.run([sys.executable, os.path.join(HERE, "..", "peer", "check_schema.py"), out], capture_output=True, text=True)
+    check(sch.returncode == 0, f"md.h5 holds what the schema says\n{sch.stdout}")
+    with h5py.File(out, "r") as f:
+        check(f["entry"].attrs.get("NX_class") in (b"NXentry", "NXentry") and f["entry/process/program"][()].decode().endswith(" md"), "/entry (NXentry) with its NXprocess")
+    # writing over an existing file says so
+    p = run(["-o", out, "-md_n", 200, "-md_phi", 0.005, "-md_epsilon", "0,1", "-md_sq_frames", 0, "-md_equil_steps", 100, "-md_steps", 1600])
+    check(f"md: replaced {out}" in p.stdout, "writing over an existing md.h5 says 'replaced'")
     finish()
 
 
@@ -125,6 +134,17 @@ def monotonic():
     run(["-o", out2, "-md_target_file", fit] + base)
     with h5py.File(out2, "r") as f:
         check(f["md/epsilon_match"][()] == em and f["md/epsilon_match_err"][()] == ee, "-md_target_file gives the same epsilon* bitwise")
+    # a joint fit: the one dense sample of /hydro/<sample>
+    joint = os.path.join(TMP, "joint.h5")
+    with h5py.File(joint, "w") as f:
+        for name, dense, v in (("colloid", 0.0, 0.9), ("liquid", 1.0, 0.45)):
+            f[f"hydro/{name}/Ds_over_D0"] = v
+            f[f"hydro/{name}/Ds_over_D0_err"] = 0.02
+            f[f"hydro/{name}/dense"] = dense
+    out4 = os.path.join(TMP, "mono_joint.h5")
+    run(["-o", out4, "-md_target_file", joint] + base)
+    with h5py.File(out4, "r") as f:
+        check(f["md/epsilon_match"][()] == em and f["md/epsilon_match_err"][()] == ee, "-md_target_file of a joint fit takes its dense sample: the same epsilon*")
     # a target outside the scan is flagged, never extrapolated
     out3 = os.path.join(TMP, "outside.h5")
     p = run(["-o", out3, "-md_n", 125, "-md_phi", 0.3, "-md_epsilon", "0,1", "-md_equil_steps", 500, "-md_steps", 2000, "-md_sq_frames", 0, "-md_target_Ds_over_D0", 0.05])

@@ -22,7 +22,8 @@ def datasets(path):
     out = {}
     with h5py.File(path, 'r') as f:
         def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
+            # /entry says which run and when (names and times differ between the runs compared)
+            if isinstance(obj, h5py.Dataset) and not name.startswith('entry/'):
                 out[name] = obj[...]
         f.visititems(visit)
     return out
