@@ -10,7 +10,7 @@
    where noted. */
 #pragma once
 #include <mxpcs/lsq.h>
-#include <hdf5.h>
+#include <mxpcs/schema.h>
 
 typedef struct _p_MxJoint *MxJoint;
 
@@ -31,7 +31,12 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j);
 PetscErrorCode MxJointAddResults(MxJoint j, const char path[]);
 /* Fit (rank 0; the result and any error reach every rank). Collective. */
 PetscErrorCode MxJointSolve(MxJoint j);
-/* /saxs_model/<sample>, /hydro/<sample>, /joint into an open file (rank 0's data). Collective. */
-PetscErrorCode MxJointWrite(MxJoint j, hid_t file);
+/* /saxs_model/<sample>, /hydro/<sample>, /joint into o (rank 0's data; items of the results
+   schema, include/mxpcs/schema.def). Collective. */
+PetscErrorCode MxJointWrite(MxJoint j, MxOut o);
+/* The joint fit's output file: /entry (identifier and start time of the inputs, MxFitInputsEntry;
+   program "fit (joint)") and MxJointWrite, written as FILE.part and renamed when complete;
+   *replaced: FILE existed before (may be NULL). Collective. */
+PetscErrorCode MxJointWriteFile(MxJoint j, const char path[], PetscBool *replaced);
 PetscErrorCode MxJointView(MxJoint j, PetscViewer v);
 PetscErrorCode MxJointDestroy(MxJoint *j);

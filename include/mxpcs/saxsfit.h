@@ -85,6 +85,11 @@ PetscErrorCode MxSaxsDataReadText(const char path[], MxSaxsQUnit q_unit, MxSaxsD
 PetscErrorCode MxSaxsDataDestroy(MxSaxsData *d);
 /* Sends rank 0's data to every rank of comm (the others' d is overwritten). Collective. */
 PetscErrorCode MxSaxsDataBcast(MPI_Comm comm, MxSaxsData *d);
+/* What the /entry of a fit output says about its inputs (rank 0 reads paths[0..n-1]; any file):
+   ident = their /entry/entry_identifier joined with "," (an input without one: its path), start =
+   the earliest /entry/start_time ("" when none has one). Every rank of comm gets the result.
+   Collective. */
+PetscErrorCode MxFitInputsEntry(MPI_Comm comm, PetscInt n, const char *const paths[], char ident[], size_t ilen, char start[], size_t slen);
 
 /* ------------------------------------------------------------------ the fit object */
 

@@ -1,11 +1,12 @@
-/* mxpcs fit: SAXS model fits of one or more samples (design.md 1.7, 3, 4) into /saxs_model.
-   Structure for the later stages (H(q), delta-gamma, joint fit): MxAppFit reads the options,
-   FitSaxsSamples() fits every sample's I(q) (rank 0 computes, errors reach every rank), and
-   FitWriteSaxs() writes one sample's /saxs_model group into the output, which is written under
-   FILE.part by rank 0 and renamed when complete. docs/fit.md. */
+/* mxpcs fit: the joint fit of analyze results (include/mxpcs/joint.h) or SAXS model fits of one
+   or more samples (design.md 1.7, 3, 4). SAXS mode: MxAppFit reads the options, FitSaxsSamples()
+   fits every sample's I(q) (rank 0 computes, errors reach every rank), and rank 0 writes the
+   output through MxOut (the results schema, include/mxpcs/schema.def): /entry and each sample's
+   FitWriteSaxs(), under FILE.part, renamed when complete. docs/fit.md, docs/output-format.md. */
 #include "app.h"
 #include <mxpcs/saxsfit.h>
 #include <mxpcs/joint.h>
+#include <mxpcs/schema.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -123,143 +124,108 @@ static PetscErrorCode FitSaxsSamples(MPI_Comm comm, MxSaxsModel sm, MxSaxsQUnit 
   PetscFunctionReturn(0);
 }
 
-/* ------------------------------------------------------------------ output (rank 0, serial HDF5) */
+/* ------------------------------------------------------------ output (rank 0, through MxOut) */
 
-static PetscErrorCode WriteAttrDouble(hid_t obj, const char name[], double v)
+/* A double attribute of item id of sample s (MxOut writes strings and integers). */
+static PetscErrorCode AttrDouble(MxOut o, MxSchemaId id, const MxFitSample *s, const char name[], double v)
 {
-  hid_t  s = H5Screate(H5S_SCALAR), a = H5Acreate2(obj, name, H5T_NATIVE_DOUBLE, s, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
-
-  PetscFunctionBeginUser;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(s);
-  MxH5Call(e, PETSC_COMM_SELF, "cannot write attribute %s", name);
-  PetscFunctionReturn(0);
-}
-
-/* A whole dataset written by this rank alone into a serial (rank 0) file, intermediate groups
-   created; units NULL for none. */
-static PetscErrorCode WriteArray(hid_t f, const char path[], hid_t memtype, int rank, const hsize_t dims[], const void *buf, const char units[])
-{
-  hid_t  lcpl = H5Pcreate(H5P_LINK_CREATE), sp, d;
+  char   path[PETSC_MAX_PATH_LEN];
+  hid_t  obj, sp, a;
   herr_t e;
 
   PetscFunctionBeginUser;
-  H5Pset_create_intermediate_group(lcpl, 1);
-  sp = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
-  d  = H5Dcreate2(f, path, memtype, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  H5Pclose(lcpl);
+  PetscCall(MxSchemaPath(id, path, sizeof path, s->name));
+  obj = H5Oopen(MxOutFile(o), path, H5P_DEFAULT);
+  MxH5Call(obj, PETSC_COMM_SELF, "cannot open %s", path);
+  sp = H5Screate(H5S_SCALAR);
+  a  = H5Acreate2(obj, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  e  = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+  if (a >= 0) H5Aclose(a);
   H5Sclose(sp);
-  MxH5Call(d, PETSC_COMM_SELF, "cannot create dataset %s", path);
-  e = H5Dwrite(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-  if (e >= 0 && units) {
-    PetscErrorCode ierr = MxH5WriteAttrString(d, "units", units);
-    if (ierr) H5Dclose(d);
-    PetscCall(ierr);
-  }
-  H5Dclose(d);
-  MxH5Call(e, PETSC_COMM_SELF, "cannot write dataset %s", path);
+  H5Oclose(obj);
+  MxH5Call(e, PETSC_COMM_SELF, "cannot write attribute %s of %s", name, path);
   PetscFunctionReturn(0);
 }
 
-/* A dataset of doubles (rank 0 dims, NULL dims for a scalar) with its units attribute. */
-static PetscErrorCode WriteD(hid_t f, const char *grp, const char *name, int rank, const hsize_t *dims, const double *v, const char *units)
+/* Doubles of item id of sample s. The schema gives the units of analyze results, whose I unit is
+   MX_SAXS_I's: another input's I unit takes its place ("per 1/cm" of 1/cm is "", a volume
+   fraction as in sasmodels). */
+static PetscErrorCode WriteD(MxOut o, MxSchemaId id, const MxFitSample *s, int rank, const hsize_t *dims, const double *v)
 {
-  char path[512];
+  const char *u = MxSchemaUnits(id), *Ia = MxSchemaUnits(MX_SAXS_I), *Iu = s->I_units[0] ? s->I_units : "arbitrary";
+  size_t      la = strlen(Ia);
+  char        buf[192];
 
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", grp, name));
-  PetscCall(WriteArray(f, path, H5T_NATIVE_DOUBLE, rank, dims, v, units));
+  PetscCall(MxOutDoubles(o, id, rank, dims, v, s->name));
+  if (!u || strncmp(u, Ia, la) || !strcmp(Iu, Ia)) PetscFunctionReturn(0);
+  if (!strcmp(Iu, "1/cm") && !strcmp(u + la, " per 1/cm")) buf[0] = 0;
+  else snprintf(buf, sizeof buf, "%s%s", Iu, u + la);
+  PetscCall(MxOutAttrString(o, id, "units", buf, s->name));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode WriteString(hid_t f, const char *grp, const char *name, const char *value)
-{
-  char  path[512];
-  hid_t ty = H5Tcopy(H5T_C_S1);
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", grp, name));
-  H5Tset_size(ty, strlen(value) + 1);
-  PetscCall(WriteArray(f, path, ty, 0, NULL, value, ""));
-  H5Tclose(ty);
-  PetscFunctionReturn(0);
-}
-
-/* One fitted parameter: value and error datasets, the value carrying start, bounds and fixed. */
-static PetscErrorCode WriteParam(hid_t f, const char *grp, const MxSaxsResult *r, int k, const char *name, const char *units)
-{
-  char  path[512];
-  hid_t d;
-
-  PetscFunctionBeginUser;
-  PetscCall(WriteD(f, grp, name, 0, NULL, &r->p[k], units));
-  PetscCall(PetscSNPrintf(path, sizeof path, "%s_err", name));
-  PetscCall(WriteD(f, grp, path, 0, NULL, &r->err[k], units));
-  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", grp, name));
-  d = H5Dopen2(f, path, H5P_DEFAULT);
-  MxH5Call(d, PETSC_COMM_SELF, "cannot reopen %s", path);
-  PetscCall(WriteAttrDouble(d, "start", r->start[k]));
-  PetscCall(WriteAttrDouble(d, "lower_bound", r->lo[k]));
-  PetscCall(WriteAttrDouble(d, "upper_bound", r->hi[k]));
-  PetscCall(MxH5WriteAttrString(d, "fixed", !r->used[k] ? "not in the model" : r->fixed[k] ? "yes" : "no"));
-  PetscCall(MxH5WriteAttrString(d, "at_bound", r->at_bound[k] ? "yes" : "no"));
-  H5Dclose(d);
-  PetscFunctionReturn(0);
-}
-
-/* Writes sample s's SAXS model into group grp (design.md 4, docs/fit.md "Output"). */
-static PetscErrorCode FitWriteSaxs(hid_t f, const char *grp, const MxFitSample *s)
+/* One fitted parameter: value and error, the value carrying start, bounds and fixed. */
+static PetscErrorCode WriteParam(MxOut o, const MxFitSample *s, int k, MxSchemaId id, MxSchemaId id_err)
 {
   const MxSaxsResult *r = &s->saxs;
-  const char         *Iu = s->I_units[0] ? s->I_units : "arbitrary";
-  char                u_scale[160], u_porod[160], names[MX_SAXS_NPAR * 16] = "", fixed[MX_SAXS_NPAR * 16] = "";
-  hsize_t             d1[1] = {(hsize_t)s->n}, d2[2] = {(hsize_t)r->nfree, (hsize_t)r->nfree};
-  double              v, sr, sr_err;
-  hid_t               g;
 
   PetscFunctionBeginUser;
-  g = H5Gcreate2(f, grp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  MxH5Call(g, PETSC_COMM_SELF, "cannot create group %s", grp);
-  PetscCall(MxH5WriteAttrString(g, "model", MxSaxsModelTypes[r->spec.type]));
-  PetscCall(MxH5WriteAttrString(g, "source", s->path));
-  H5Gclose(g);
-  if (!strcmp(Iu, "1/cm")) PetscCall(PetscStrncpy(u_scale, "", sizeof u_scale)); /* a volume fraction, as sasmodels */
-  else PetscCall(PetscSNPrintf(u_scale, sizeof u_scale, "%s per 1/cm", Iu));
-  PetscCall(PetscSNPrintf(u_porod, sizeof u_porod, "%s angstrom^-4", Iu));
-  PetscCall(WriteString(f, grp, "model", MxSaxsModelTypes[r->spec.type]));
-  PetscCall(WriteString(f, grp, "source", s->path));
-  PetscCall(WriteString(f, grp, "source_format", s->origin));
-  PetscCall(WriteParam(f, grp, r, MX_SAXS_RADIUS, "radius", "angstrom"));
-  PetscCall(WriteParam(f, grp, r, MX_SAXS_PD, "pd", ""));
+  PetscCall(WriteD(o, id, s, 0, NULL, &r->p[k]));
+  PetscCall(WriteD(o, id_err, s, 0, NULL, &r->err[k]));
+  PetscCall(AttrDouble(o, id, s, "start", r->start[k]));
+  PetscCall(AttrDouble(o, id, s, "lower_bound", r->lo[k]));
+  PetscCall(AttrDouble(o, id, s, "upper_bound", r->hi[k]));
+  PetscCall(MxOutAttrString(o, id, "fixed", !r->used[k] ? "not in the model" : r->fixed[k] ? "yes" : "no", s->name));
+  PetscCall(MxOutAttrString(o, id, "at_bound", r->at_bound[k] ? "yes" : "no", s->name));
+  PetscFunctionReturn(0);
+}
+
+/* Writes sample s's SAXS model (design.md 4, docs/fit.md "Output"): one sample directly in
+   /saxs_model (SAXS_MODEL_* items), else in /saxs_model/<name> (SAXS_SAMPLE_*). */
+static PetscErrorCode FitWriteSaxs(MxOut o, PetscBool one, const MxFitSample *s)
+{
+#define ID(x) (one ? MX_SAXS_MODEL_##x : MX_SAXS_SAMPLE_##x)
+  const MxSaxsResult *r = &s->saxs;
+  const char         *n = s->name;
+  char                names[MX_SAXS_NPAR * 16] = "", fixed[MX_SAXS_NPAR * 16] = "";
+  hsize_t             d1[1] = {(hsize_t)s->n}, d2[2] = {(hsize_t)r->nfree, (hsize_t)r->nfree}, two = 2;
+  double              v, sr, sr_err, qr[2] = {r->q_min, r->q_max};
+  int                 conv = r->converged, it = r->iterations;
+  MxSchemaId          grp = one ? MX_SAXS_MODEL : MX_SAXS_SAMPLE;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxOutGroup(o, grp, n));
+  PetscCall(MxOutAttrString(o, grp, "model", MxSaxsModelTypes[r->spec.type], n));
+  PetscCall(MxOutAttrString(o, grp, "source", s->path, n));
+  PetscCall(MxOutString(o, ID(MODEL), MxSaxsModelTypes[r->spec.type], n));
+  PetscCall(MxOutString(o, ID(SOURCE), s->path, n));
+  PetscCall(MxOutString(o, ID(SOURCE_FORMAT), s->origin, n));
+  PetscCall(WriteParam(o, s, MX_SAXS_RADIUS, ID(RADIUS), ID(RADIUS_ERR)));
+  PetscCall(WriteParam(o, s, MX_SAXS_PD, ID(PD), ID(PD_ERR)));
   MxSaxsResultRadiusSigma(r, &sr, &sr_err);
-  PetscCall(WriteD(f, grp, "radius_sigma", 0, NULL, &sr, "angstrom"));
-  PetscCall(WriteD(f, grp, "radius_sigma_err", 0, NULL, &sr_err, "angstrom"));
-  PetscCall(WriteParam(f, grp, r, MX_SAXS_SCALE, "scale", u_scale));
-  PetscCall(WriteParam(f, grp, r, MX_SAXS_BACKGROUND, "background", Iu));
+  PetscCall(WriteD(o, ID(RADIUS_SIGMA), s, 0, NULL, &sr));
+  PetscCall(WriteD(o, ID(RADIUS_SIGMA_ERR), s, 0, NULL, &sr_err));
+  PetscCall(WriteParam(o, s, MX_SAXS_SCALE, ID(SCALE), ID(SCALE_ERR)));
+  PetscCall(WriteParam(o, s, MX_SAXS_BACKGROUND, ID(BACKGROUND), ID(BACKGROUND_ERR)));
   if (r->used[MX_SAXS_PHI]) {
-    PetscCall(WriteParam(f, grp, r, MX_SAXS_PHI, "phi", ""));
-    PetscCall(WriteD(f, grp, "radius_effective", 0, NULL, &r->radius_effective, "angstrom"));
+    PetscCall(WriteParam(o, s, MX_SAXS_PHI, ID(PHI), ID(PHI_ERR)));
+    PetscCall(WriteD(o, ID(RADIUS_EFFECTIVE), s, 0, NULL, &r->radius_effective));
   }
-  if (r->used[MX_SAXS_SCALE_LIQUID]) PetscCall(WriteParam(f, grp, r, MX_SAXS_SCALE_LIQUID, "scale_liquid", u_scale));
-  PetscCall(WriteParam(f, grp, r, MX_SAXS_POROD, "porod", u_porod)); /* 0 +- 0 without -saxs_porod */
-  PetscCall(WriteD(f, grp, "chi2", 0, NULL, &r->chi2_red, ""));
-  PetscCall(WriteD(f, grp, "chi2_sum", 0, NULL, &r->chi2, ""));
+  if (r->used[MX_SAXS_SCALE_LIQUID]) PetscCall(WriteParam(o, s, MX_SAXS_SCALE_LIQUID, ID(SCALE_LIQUID), ID(SCALE_LIQUID_ERR)));
+  PetscCall(WriteParam(o, s, MX_SAXS_POROD, ID(POROD), ID(POROD_ERR))); /* 0 +- 0 without -saxs_porod */
+  PetscCall(WriteD(o, ID(CHI2), s, 0, NULL, &r->chi2));
+  PetscCall(WriteD(o, ID(CHI2_RED), s, 0, NULL, &r->chi2_red));
+  PetscCall(WriteD(o, ID(CHI2_SUM), s, 0, NULL, &r->chi2));
   v = (double)r->npoints;
-  PetscCall(WriteD(f, grp, "npoints", 0, NULL, &v, ""));
+  PetscCall(WriteD(o, ID(NPOINTS), s, 0, NULL, &v));
   v = (double)(r->npoints - r->nfree);
-  PetscCall(WriteD(f, grp, "ndof", 0, NULL, &v, ""));
+  PetscCall(WriteD(o, ID(NDOF), s, 0, NULL, &v));
   v = (double)r->nskipped;
-  PetscCall(WriteD(f, grp, "npoints_dropped", 0, NULL, &v, ""));
-  {
-    int  conv = r->converged, it = r->iterations;
-    char path[512];
-    PetscCall(PetscSNPrintf(path, sizeof path, "%s/converged", grp));
-    PetscCall(WriteArray(f, path, H5T_NATIVE_INT, 0, NULL, &conv, ""));
-    PetscCall(PetscSNPrintf(path, sizeof path, "%s/iterations", grp));
-    PetscCall(WriteArray(f, path, H5T_NATIVE_INT, 0, NULL, &it, ""));
-  }
-  PetscCall(WriteString(f, grp, "reason", r->reason));
+  PetscCall(WriteD(o, ID(NPOINTS_DROPPED), s, 0, NULL, &v));
+  PetscCall(MxOutArray(o, ID(CONVERGED), H5T_NATIVE_INT, 0, NULL, &conv, n));
+  PetscCall(MxOutArray(o, ID(ITERATIONS), H5T_NATIVE_INT, 0, NULL, &it, n));
+  PetscCall(MxOutString(o, ID(REASON), r->reason, n));
   for (int a = 0; a < r->nfree; a++) {
     size_t l = strlen(names);
     snprintf(names + l, sizeof names - l, "%s%s", a ? "," : "", MxSaxsParamNames[r->free_index[a]]);
@@ -269,81 +235,54 @@ static PetscErrorCode FitWriteSaxs(hid_t f, const char *grp, const MxFitSample *
       size_t l = strlen(fixed);
       snprintf(fixed + l, sizeof fixed - l, "%s%s", l ? "," : "", MxSaxsParamNames[k]);
     }
-  PetscCall(WriteString(f, grp, "parameters", names));
-  PetscCall(WriteString(f, grp, "fixed", fixed));
-  PetscCall(WriteD(f, grp, "correlation", 2, d2, r->corr, ""));
-  PetscCall(WriteD(f, grp, "covariance", 2, d2, r->cov, "(see parameters for the order; units of each pair's product)"));
-  {
-    double qr[2] = {r->q_min, r->q_max};
-    hsize_t two  = 2;
-    PetscCall(WriteD(f, grp, "q_range", 1, &two, qr, "1/angstrom"));
-  }
-  PetscCall(WriteD(f, grp, "q", 1, d1, s->q, "1/angstrom"));
-  PetscCall(WriteD(f, grp, "I", 1, d1, s->Iq, Iu));
-  PetscCall(WriteD(f, grp, "I_err", 1, d1, s->I_err, Iu));
-  PetscCall(WriteD(f, grp, "I_fit", 1, d1, s->I_fit, Iu));
-  PetscCall(WriteD(f, grp, "P", 1, d1, s->P, Iu));
-  PetscCall(WriteD(f, grp, "S", 1, d1, s->S, ""));
-  PetscCall(WriteD(f, grp, "S_err", 1, d1, s->S_err, ""));
-  PetscCall(WriteD(f, grp, "S_fit", 1, d1, s->S_fit, ""));
+  PetscCall(MxOutString(o, ID(PARAMETERS), names, n));
+  PetscCall(MxOutString(o, ID(FIXED), fixed, n));
+  PetscCall(WriteD(o, ID(CORRELATION), s, 2, d2, r->corr));
+  PetscCall(WriteD(o, ID(COVARIANCE), s, 2, d2, r->cov));
+  PetscCall(WriteD(o, ID(Q_RANGE), s, 1, &two, qr));
+  PetscCall(WriteD(o, ID(Q), s, 1, d1, s->q));
+  PetscCall(WriteD(o, ID(I), s, 1, d1, s->Iq));
+  PetscCall(WriteD(o, ID(I_ERR), s, 1, d1, s->I_err));
+  PetscCall(WriteD(o, ID(I_FIT), s, 1, d1, s->I_fit));
+  PetscCall(WriteD(o, ID(P), s, 1, d1, s->P));
+  PetscCall(WriteD(o, ID(S), s, 1, d1, s->S));
+  PetscCall(WriteD(o, ID(S_ERR), s, 1, d1, s->S_err));
+  PetscCall(WriteD(o, ID(S_FIT), s, 1, d1, s->S_fit));
   if (r->spec.type == MX_SAXS_COLLOID_LIQUID) {
-    PetscCall(WriteD(f, grp, "S_liquid", 1, d1, s->S_liq, ""));
-    PetscCall(WriteD(f, grp, "S_liquid_err", 1, d1, s->S_liq_err, ""));
+    PetscCall(WriteD(o, ID(S_LIQUID), s, 1, d1, s->S_liq));
+    PetscCall(WriteD(o, ID(S_LIQUID_ERR), s, 1, d1, s->S_liq_err));
   }
-  {
-    char path[512];
-    PetscCall(PetscSNPrintf(path, sizeof path, "%s/in_fit", grp));
-    PetscCall(WriteArray(f, path, H5T_NATIVE_INT, 1, d1, s->in_fit, ""));
-  }
+  PetscCall(MxOutArray(o, ID(IN_FIT), H5T_NATIVE_INT, 1, d1, s->in_fit, n));
+#undef ID
   PetscFunctionReturn(0);
 }
 
-/* Rank 0: the whole output file under its .part name. */
-static PetscErrorCode FitWriteLocal(const char out[], int ns, const MxFitSample *smp)
+/* /entry and every sample's /saxs_model. */
+static PetscErrorCode FitWriteAll(MxOut o, const MxOutEntry *e, int ns, const MxFitSample *smp)
 {
-  char  tmp[PETSC_MAX_PATH_LEN], *opts, list[4096] = "";
-  hid_t f, g;
+  char list[4096] = "";
 
   PetscFunctionBeginUser;
-  PetscCall(MxOutputTempName(out, tmp, sizeof tmp));
-  f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  MxH5Call(f, PETSC_COMM_SELF, "%s: cannot create output file (directory missing or not writable?)", tmp);
-  PetscCall(PetscOptionsGetAll(NULL, &opts));
-  {
-    PetscErrorCode ierr = WriteString(f, "/entry/process", "options", opts);
-    if (!ierr) {
-      char prog[64];
-      snprintf(prog, sizeof prog, "mxpcs %s fit", MxVersion());
-      ierr = WriteString(f, "/entry/process", "program", prog);
-    }
-    PetscCall(PetscFree(opts));
-    if (ierr) H5Fclose(f);
-    PetscCall(ierr);
-  }
+  PetscCall(MxOutWriteEntry(o, e));
   for (int i = 0; i < ns; i++) {
     size_t l = strlen(list);
     snprintf(list + l, sizeof list - l, "%s%s", i ? "," : "", smp[i].name);
+    PetscCall(FitWriteSaxs(o, ns == 1 ? PETSC_TRUE : PETSC_FALSE, &smp[i]));
   }
-  if (ns > 1) {
-    g = H5Gcreate2(f, "/saxs_model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    MxH5Call(g, PETSC_COMM_SELF, "%s: cannot create group /saxs_model", tmp);
-    H5Gclose(g);
-  }
-  for (int i = 0; i < ns; i++) {
-    char           grp[256];
-    PetscErrorCode ierr;
-    if (ns == 1) PetscCall(PetscSNPrintf(grp, sizeof grp, "/saxs_model"));
-    else PetscCall(PetscSNPrintf(grp, sizeof grp, "/saxs_model/%s", smp[i].name));
-    ierr = FitWriteSaxs(f, grp, &smp[i]);
-    if (ierr) H5Fclose(f);
-    PetscCall(ierr);
-  }
-  g = H5Gopen2(f, "/saxs_model", H5P_DEFAULT);
-  MxH5Call(g, PETSC_COMM_SELF, "%s: cannot open group /saxs_model", tmp);
-  PetscCall(MxH5WriteAttrString(g, "samples", list));
-  PetscCall(MxH5WriteAttrString(g, "layout", ns == 1 ? "one sample: its datasets in /saxs_model" : "one group per sample: /saxs_model/<sample>"));
-  H5Gclose(g);
-  MxH5Call(H5Fclose(f), PETSC_COMM_SELF, "%s: closing the output failed (disk full?)", tmp);
+  PetscCall(MxOutAttrString(o, MX_SAXS_MODEL, "samples", list));
+  PetscCall(MxOutAttrString(o, MX_SAXS_MODEL, "layout", ns == 1 ? "one sample: its datasets in /saxs_model" : "one group per sample: /saxs_model/<sample>"));
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0: the whole output file (on PETSC_COMM_SELF: the data are rank 0's). */
+static PetscErrorCode FitWriteLocal(const char out[], const MxOutEntry *e, int ns, const MxFitSample *smp, PetscBool *replaced)
+{
+  MxOut o;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxOutCreate(PETSC_COMM_SELF, out, &o));
+  PetscErrorCode ierr = FitWriteAll(o, e, ns, smp);
+  PetscCall(MxOutClose(&o, ierr, replaced));
   PetscFunctionReturn(0);
 }
 
@@ -352,13 +291,14 @@ static PetscErrorCode AllHaveRates(MPI_Comm comm, PetscInt ni, char **inputs, Pe
 {
   PetscMPIInt rank;
   int         ok = ni > 0, first = -1;
+  const char *gam = MxSchemaGet(MX_FIT_GAMMA)->path, *age = MxSchemaGet(MX_G2_AGE)->path;
 
   PetscFunctionBeginUser;
   MPI_Comm_rank(comm, &rank);
   if (!rank)
     for (PetscInt i = 0; i < ni && ok; i++) {
       hid_t f = H5Fopen(inputs[i], H5F_ACC_RDONLY, H5P_DEFAULT);
-      ok      = f >= 0 && MxH5Exists(f, "/xpcs/fit/gamma") && MxH5Exists(f, "/xpcs/g2/age");
+      ok      = f >= 0 && MxH5Exists(f, gam) && MxH5Exists(f, age);
       if (f >= 0) H5Fclose(f);
       if (!ok) first = (int)i;
     }
@@ -366,28 +306,17 @@ static PetscErrorCode AllHaveRates(MPI_Comm comm, PetscInt ni, char **inputs, Pe
   PetscCallMPI(MPI_Bcast(&first, 1, MPI_INT, 0, comm));
   *all = ok ? PETSC_TRUE : PETSC_FALSE;
   /* a results file of an older or different layout: say why there is no joint fit */
-  if (!ok && first >= 0) PetscCall(PetscPrintf(comm, "mxpcs fit: -fit_mode auto: SAXS fits only, because %s has no /xpcs/fit/gamma and /xpcs/g2/age (not an `mxpcs analyze` results file with rates, or an older layout); -fit_mode joint makes this an error\n", inputs[first]));
+  if (!ok && first >= 0) PetscCall(PetscPrintf(comm, "mxpcs fit: -fit_mode auto: SAXS fits only, because %s has no %s and %s (not an `mxpcs analyze` results file with rates, or an older layout); -fit_mode joint makes this an error\n", inputs[first], gam, age));
   PetscFunctionReturn(0);
 }
 
 /* The joint fit (include/mxpcs/joint.h) of the -i results files into out. Collective. */
-static PetscErrorCode FitJoint(MPI_Comm comm, MxJoint j, PetscInt ni, char **inputs, const char out[])
+static PetscErrorCode FitJoint(MPI_Comm comm, MxJoint j, PetscInt ni, char **inputs, const char out[], PetscBool *replaced)
 {
-  hid_t          f;
-  PetscErrorCode ierr;
-
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < ni; i++) PetscCall(MxJointAddResults(j, inputs[i]));
   PetscCall(MxJointSolve(j));
-  PetscCall(MxH5CreateParallel(comm, out, &f));
-  ierr = MxJointWrite(j, f);
-  herr_t ce = H5Fclose(f);
-  if (ierr || ce < 0) {
-    PetscCall(MxOutputDiscard(comm, out));
-    PetscCall(ierr);
-    SETERRQ(comm, PETSC_ERR_FILE_WRITE, "%s: closing the output failed (disk full?)", out);
-  }
-  PetscCall(MxOutputCommit(comm, out));
+  PetscCall(MxJointWriteFile(j, out, replaced));
   PetscCall(MxJointView(j, PETSC_VIEWER_STDOUT_(comm)));
   PetscFunctionReturn(0);
 }
@@ -396,7 +325,7 @@ PetscErrorCode MxAppFit(MPI_Comm comm)
 {
   char          *inputs[MX_FIT_MAX_INPUTS], *sfiles[MX_FIT_MAX_INPUTS], out[PETSC_MAX_PATH_LEN] = "";
   PetscInt       ni = MX_FIT_MAX_INPUTS, nsf = MX_FIT_MAX_INPUTS, qu = MX_SAXS_Q_AUTO;
-  PetscBool      iset, sset, help, require_converged = PETSC_TRUE, joint = PETSC_FALSE;
+  PetscBool      iset, sset, help, require_converged = PETSC_TRUE, joint = PETSC_FALSE, replaced = PETSC_FALSE;
   MxSaxsModel    sm;
   MxJoint        jf;
   const char    *modes[] = {"auto", "saxs", "joint"};
@@ -438,12 +367,12 @@ PetscErrorCode MxAppFit(MPI_Comm comm)
     joint = PETSC_TRUE;
   } else if (mode == 0 && nsf == 0) PetscCall(AllHaveRates(comm, ni, inputs, &joint));
   if (joint) {
-    ierr = FitJoint(comm, jf, ni, inputs, out);
+    ierr = FitJoint(comm, jf, ni, inputs, out, &replaced);
     PetscCall(MxJointDestroy(&jf));
     PetscCall(MxSaxsModelDestroy(&sm));
     for (PetscInt i = 0; i < ni; i++) PetscCall(PetscFree(inputs[i]));
     PetscCall(ierr);
-    PetscCall(PetscPrintf(comm, "mxpcs fit: wrote %s (joint fit of %d sample%s)\n", out, (int)ni, ni == 1 ? "" : "s"));
+    PetscCall(PetscPrintf(comm, "mxpcs fit: %s %s (joint fit of %d sample%s)\n", replaced ? "replaced" : "wrote", out, (int)ni, ni == 1 ? "" : "s"));
     PetscFunctionReturn(0);
   }
   PetscCall(MxJointDestroy(&jf));
@@ -459,11 +388,16 @@ PetscErrorCode MxAppFit(MPI_Comm comm)
 
   ierr = FitSaxsSamples(comm, sm, (MxSaxsQUnit)qu, require_converged, ns, smp);
   if (!ierr) {
-    PetscErrorCode local = 0;
-    if (!rank) local = FitWriteLocal(out, ns, smp);
-    ierr = MxErrorSync(comm, local);
-    if (!ierr) ierr = MxOutputCommit(comm, out);
-    if (ierr) PetscCall(MxOutputDiscard(comm, out));
+    const char *paths[2 * MX_FIT_MAX_INPUTS];
+    char        ident[4096], start[64];
+    for (int i = 0; i < ns; i++) paths[i] = smp[i].path;
+    ierr = MxFitInputsEntry(comm, ns, paths, ident, sizeof ident, start, sizeof start);
+    if (!ierr) {
+      MxOutEntry     e     = {ident, start[0] ? start : NULL, "fit (saxs)", NULL, NULL};
+      PetscErrorCode local = 0;
+      if (!rank) local = FitWriteLocal(out, &e, ns, smp, &replaced);
+      ierr = MxErrorSync(comm, local);
+    }
   }
   for (int i = 0; i < ns; i++) PetscCall(FitSampleFree(&smp[i]));
   PetscCall(PetscFree(smp));
@@ -471,6 +405,6 @@ PetscErrorCode MxAppFit(MPI_Comm comm)
   for (PetscInt i = 0; i < ni; i++) PetscCall(PetscFree(inputs[i]));
   for (PetscInt i = 0; i < nsf; i++) PetscCall(PetscFree(sfiles[i]));
   PetscCall(ierr);
-  if (!rank) PetscCall(PetscPrintf(PETSC_COMM_SELF, "mxpcs fit: wrote %s (%d sample%s)\n", out, ns, ns == 1 ? "" : "s"));
+  if (!rank) PetscCall(PetscPrintf(PETSC_COMM_SELF, "mxpcs fit: %s %s (%d sample%s)\n", replaced ? "replaced" : "wrote", out, ns, ns == 1 ? "" : "s"));
   PetscFunctionReturn(0);
 }

@@ -2,6 +2,7 @@
    rates of several samples. See include/mxpcs/joint.h. */
 #include <mxpcs/joint.h>
 #include <mxpcs/models.h>
+#include <mxpcs/saxsfit.h>
 #include <mxpcs/sys.h>
 #include <math.h>
 #include <string.h>
@@ -219,33 +220,40 @@ static PetscErrorCode WindowCorrelation(Sample *s, PetscInt K, const double *gJ)
   PetscFunctionReturn(0);
 }
 
+/* The path of a results item (include/mxpcs/schema.def). */
+static const char *Path(MxSchemaId id)
+{
+  return MxSchemaGet(id)->path;
+}
+
 static PetscErrorCode LoadSample(Sample *s, const char path[])
 {
-  hid_t   f;
-  hsize_t d1[1], d2[2], e1[1];
+  hid_t       f;
+  hsize_t     d1[1], d2[2], e1[1];
+  const char *sq = Path(MX_SAXS_Q), *gam = Path(MX_FIT_GAMMA), *gjk = Path(MX_FIT_GAMMA_JACKKNIFE);
 
   PetscFunctionBeginUser;
   f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   MxH5Call(f, PETSC_COMM_SELF, "%s: cannot open as HDF5 (missing, truncated or not HDF5)", path);
-  PetscCall(ReadD(f, path, "/xpcs/saxs/q", 1, d1, &s->qs));
+  PetscCall(ReadD(f, path, sq, 1, d1, &s->qs));
   s->ns = (PetscInt)d1[0];
-  PetscCall(ReadD(f, path, "/xpcs/saxs/I", 1, e1, &s->Iq));
-  PetscCheck(e1[0] == d1[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/saxs/I has %llu points, /xpcs/saxs/q %llu", path, (unsigned long long)e1[0], (unsigned long long)d1[0]);
-  PetscCall(ReadD(f, path, "/xpcs/saxs/I_err", 1, e1, &s->dI));
-  PetscCheck(e1[0] == d1[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/saxs/I_err has %llu points, /xpcs/saxs/q %llu", path, (unsigned long long)e1[0], (unsigned long long)d1[0]);
-  PetscCall(ReadD(f, path, "/xpcs/qmap/q", 1, d1, &s->q));
+  PetscCall(ReadD(f, path, Path(MX_SAXS_I), 1, e1, &s->Iq));
+  PetscCheck(e1[0] == d1[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %llu points, %s %llu", path, Path(MX_SAXS_I), (unsigned long long)e1[0], sq, (unsigned long long)d1[0]);
+  PetscCall(ReadD(f, path, Path(MX_SAXS_I_ERR), 1, e1, &s->dI));
+  PetscCheck(e1[0] == d1[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %llu points, %s %llu", path, Path(MX_SAXS_I_ERR), (unsigned long long)e1[0], sq, (unsigned long long)d1[0]);
+  PetscCall(ReadD(f, path, Path(MX_QMAP_Q), 1, d1, &s->q));
   s->nq = (PetscInt)d1[0];
-  PetscCall(ReadD(f, path, "/xpcs/g2/age", 1, e1, &s->age));
+  PetscCall(ReadD(f, path, Path(MX_G2_AGE), 1, e1, &s->age));
   s->nage = (PetscInt)e1[0];
-  PetscCall(ReadD(f, path, "/xpcs/fit/gamma", 2, d2, &s->gam));
-  PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/fit/gamma is %llu x %llu, expected rings x ages = %" PetscInt_FMT " x %" PetscInt_FMT, path, (unsigned long long)d2[0], (unsigned long long)d2[1], s->nq, s->nage);
-  PetscCall(ReadD(f, path, "/xpcs/fit/gamma_err", 2, d2, &s->gerr));
-  PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/fit/gamma_err does not match /xpcs/fit/gamma", path);
-  if (MxH5Exists(f, "/xpcs/fit/gamma_jackknife")) {
+  PetscCall(ReadD(f, path, gam, 2, d2, &s->gam));
+  PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is %llu x %llu, expected rings x ages = %" PetscInt_FMT " x %" PetscInt_FMT, path, gam, (unsigned long long)d2[0], (unsigned long long)d2[1], s->nq, s->nage);
+  PetscCall(ReadD(f, path, Path(MX_FIT_GAMMA_ERR), 2, d2, &s->gerr));
+  PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s does not match %s", path, Path(MX_FIT_GAMMA_ERR), gam);
+  if (MxH5Exists(f, gjk)) {
     hsize_t d3[3];
     double *gJ;
-    PetscCall(ReadD(f, path, "/xpcs/fit/gamma_jackknife", 3, d3, &gJ));
-    PetscCheck(d3[1] == (hsize_t)s->nq && d3[2] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: /xpcs/fit/gamma_jackknife is %llu x %llu x %llu, expected groups x rings x ages with %" PetscInt_FMT " x %" PetscInt_FMT, path, (unsigned long long)d3[0], (unsigned long long)d3[1], (unsigned long long)d3[2], s->nq, s->nage);
+    PetscCall(ReadD(f, path, gjk, 3, d3, &gJ));
+    PetscCheck(d3[1] == (hsize_t)s->nq && d3[2] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is %llu x %llu x %llu, expected groups x rings x ages with %" PetscInt_FMT " x %" PetscInt_FMT, path, gjk, (unsigned long long)d3[0], (unsigned long long)d3[1], (unsigned long long)d3[2], s->nq, s->nage);
     PetscCall(WindowCorrelation(s, (PetscInt)d3[0], gJ));
     PetscCall(PetscFree(gJ));
   }
@@ -630,25 +638,20 @@ PetscErrorCode MxJointSolve(MxJoint j)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode W1(MxJoint j, hid_t f, const char *path, PetscInt n, const double *v, const char *units)
+/* Reduced SAXS chi^2 of a sample: over npoints - the parameters of its SAXS model (the shared
+   radius and pd counted in every sample). */
+static double SaxsChi2Red(const Sample *s)
 {
-  hsize_t d[1] = {(hsize_t)n};
-  PetscFunctionBeginUser;
-  PetscCall(MxH5WriteArray(j->comm, f, path, H5T_NATIVE_DOUBLE, n < 0 ? 0 : 1, d, v, units));
-  PetscFunctionReturn(0);
+  int np = 2 + (s->iscale >= 0) + (s->ibkg >= 0) + (s->iporod >= 0) + (s->iphi >= 0);
+  return s->n_saxs > np ? s->chi2_saxs / (double)(s->n_saxs - np) : NAN;
 }
 
-#define SCALAR(path_, v_, u_) \
-  do { \
-    double vv_ = (v_); \
-    PetscCall(W1(j, f, path_, -1, &vv_, u_)); \
-  } while (0)
-
-PetscErrorCode MxJointWrite(MxJoint j, hid_t f)
+PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
 {
-  PetscMPIInt rank;
-  char        b[512];
-  const double *p = j->lsq.p, *e = j->lsq.err;
+  PetscMPIInt        rank;
+  const double      *p = j->lsq.p, *e = j->lsq.err;
+  static const char *laws[] = {"none", "linear", "stokes"};
+  const char        *ku     = j->heat == MX_HEAT_STOKES ? "K/us" : "1/us"; /* the schema has stokes' K/us */
 
   PetscFunctionBeginUser;
   PetscCheck(j->solved, j->comm, PETSC_ERR_ARG_WRONGSTATE, "MxJointWrite: call MxJointSolve first");
@@ -662,103 +665,109 @@ PetscErrorCode MxJointWrite(MxJoint j, hid_t f)
   PetscCallMPI(MPI_Bcast(sz, 2 + 2 * MX_MAXS, MPIU_INT, 0, j->comm));
   PetscCallMPI(MPI_Bcast(j->pname, (int)sizeof j->pname, MPI_CHAR, 0, j->comm));
   for (PetscInt is = 0; is < j->ns; is++) {
-    Sample *s = &j->s[is];
-    PetscInt ns = sz[2 + 2 * is], nq = sz[3 + 2 * is];
+    Sample *s  = &j->s[is];
+    hsize_t ns = (hsize_t)sz[2 + 2 * is], nq = (hsize_t)sz[3 + 2 * is], n64 = 64;
     PetscCallMPI(MPI_Bcast(s->name, sizeof s->name, MPI_CHAR, 0, j->comm));
     PetscCallMPI(MPI_Bcast(&s->dense, 1, MPI_INT, 0, j->comm));
     const char *n = s->name;
-#define P1(sub, arr, len, u) \
-  do { \
-    snprintf(b, sizeof b, sub, n); \
-    PetscCall(W1(j, f, b, len, rank ? NULL : arr, u)); \
-  } while (0)
-#define PS(sub, val, u) \
-  do { \
-    snprintf(b, sizeof b, sub, n); \
-    SCALAR(b, rank ? 0 : (val), u); \
-  } while (0)
-    P1("/saxs_model/%s/q", s->qs, ns, "1/angstrom");
-    P1("/saxs_model/%s/I", s->Iq, ns, "photons/pixel/pulse");
-    P1("/saxs_model/%s/I_err", s->dI, ns, "photons/pixel/pulse");
-    P1("/saxs_model/%s/I_fit", s->Ifit, ns, "photons/pixel/pulse");
-    P1("/saxs_model/%s/P", s->P, ns, "");
-    P1("/saxs_model/%s/S", s->Smeas, ns, "");
-    P1("/saxs_model/%s/S_err", s->Smeas_err, ns, "");
-    P1("/saxs_model/%s/S_model", s->S, ns, "");
-    PS("/saxs_model/%s/radius", p[j->iR], "angstrom");
-    PS("/saxs_model/%s/radius_err", e[j->iR], "angstrom");
-    PS("/saxs_model/%s/radius_sigma", p[j->iR] * p[j->ipd], "angstrom");
-    PS("/saxs_model/%s/pd", p[j->ipd], "");
-    PS("/saxs_model/%s/pd_err", e[j->ipd], "");
-    PS("/saxs_model/%s/phi", s->iphi >= 0 ? p[s->iphi] : 0, "");
-    PS("/saxs_model/%s/phi_err", s->iphi >= 0 ? e[s->iphi] : 0, "");
-    PS("/saxs_model/%s/scale", p[s->iscale], "");
-    PS("/saxs_model/%s/background", p[s->ibkg], "photons/pixel/pulse");
-    PS("/saxs_model/%s/porod", s->iporod >= 0 ? p[s->iporod] : 0, "photons/pixel/pulse");
-    PS("/saxs_model/%s/chi2", s->chi2_saxs, "");
-    PS("/saxs_model/%s/npoints", (double)s->n_saxs, "");
-    P1("/hydro/%s/q", s->q, nq, "1/angstrom");
-    P1("/hydro/%s/S", s->Sq, nq, "");
-    P1("/hydro/%s/H", s->Hdata, nq, "");
-    P1("/hydro/%s/H_err", s->Herr, nq, "");
-    P1("/hydro/%s/H_model", s->Hmodel, nq, "");
-    P1("/hydro/%s/Hd", s->Hdq, nq, "");
-    P1("/hydro/%s/gamma0", s->g0, nq, "1/s");
-    P1("/hydro/%s/model_q", s->mq, 64, "1/angstrom");
-    P1("/hydro/%s/model_H", s->mH, 64, "");
-    P1("/hydro/%s/model_S", s->mS, 64, "");
-    P1("/hydro/%s/gamma0_err", s->g0err, nq, "1/s");
-    PS("/hydro/%s/Ds_over_D0", s->iDs >= 0 ? p[s->iDs] : s->Ds_data, "");
-    PS("/hydro/%s/Ds_over_D0_err", s->iDs >= 0 ? e[s->iDs] : s->Ds_data_err, "");
-    PS("/hydro/%s/Ds_over_D0_data", s->Ds_data, "");
-    PS("/hydro/%s/Ds_over_D0_data_err", s->Ds_data_err, "");
-    PS("/hydro/%s/D0", D0Of(s, p), "um^2/s");
-    PS("/hydro/%s/D0_err", s->iD0 >= 0 ? e[s->iD0] : 0, "um^2/s");
-    PS("/hydro/%s/D0_free", s->iD0 >= 0 ? 1 : 0, "");
-    PS("/hydro/%s/dense", s->dense, "");
-    PS("/hydro/%s/chi2_gamma", s->chi2_gam, "");
-    PS("/hydro/%s/npoints_gamma", (double)s->n_gam, "");
+    /* rank 0's values; the other ranks take part in the collective writes */
+#define P1(id, arr, len) PetscCall(MxOutDoubles(o, id, 1, &(len), rank ? NULL : (arr), n))
+#define PS(id, val)      PetscCall(MxOutScalar(o, id, rank ? 0 : (val), n))
+    P1(MX_SAXS_SAMPLE_Q, s->qs, ns);
+    P1(MX_SAXS_SAMPLE_I, s->Iq, ns);
+    P1(MX_SAXS_SAMPLE_I_ERR, s->dI, ns);
+    P1(MX_SAXS_SAMPLE_I_FIT, s->Ifit, ns);
+    P1(MX_JOINT_SAXS_P, s->P, ns);
+    P1(MX_SAXS_SAMPLE_S, s->Smeas, ns);
+    P1(MX_SAXS_SAMPLE_S_ERR, s->Smeas_err, ns);
+    P1(MX_JOINT_SAXS_S_MODEL, s->S, ns);
+    PS(MX_SAXS_SAMPLE_RADIUS, p[j->iR]);
+    PS(MX_SAXS_SAMPLE_RADIUS_ERR, e[j->iR]);
+    PS(MX_SAXS_SAMPLE_RADIUS_SIGMA, p[j->iR] * p[j->ipd]);
+    PS(MX_SAXS_SAMPLE_PD, p[j->ipd]);
+    PS(MX_SAXS_SAMPLE_PD_ERR, e[j->ipd]);
+    PS(MX_SAXS_SAMPLE_PHI, s->iphi >= 0 ? p[s->iphi] : 0);
+    PS(MX_SAXS_SAMPLE_PHI_ERR, s->iphi >= 0 ? e[s->iphi] : 0);
+    PS(MX_JOINT_SAXS_SCALE, p[s->iscale]);
+    PS(MX_SAXS_SAMPLE_BACKGROUND, p[s->ibkg]);
+    PS(MX_JOINT_SAXS_POROD, s->iporod >= 0 ? p[s->iporod] : 0);
+    PS(MX_SAXS_SAMPLE_CHI2, s->chi2_saxs);
+    PS(MX_SAXS_SAMPLE_CHI2_RED, SaxsChi2Red(s));
+    PS(MX_SAXS_SAMPLE_NPOINTS, (double)s->n_saxs);
+    P1(MX_HYDRO_Q, s->q, nq);
+    P1(MX_HYDRO_S, s->Sq, nq);
+    P1(MX_HYDRO_H, s->Hdata, nq);
+    P1(MX_HYDRO_H_ERR, s->Herr, nq);
+    P1(MX_HYDRO_H_MODEL, s->Hmodel, nq);
+    P1(MX_HYDRO_HD, s->Hdq, nq);
+    P1(MX_HYDRO_GAMMA0, s->g0, nq);
+    P1(MX_HYDRO_MODEL_Q, s->mq, n64);
+    P1(MX_HYDRO_MODEL_H, s->mH, n64);
+    P1(MX_HYDRO_MODEL_S, s->mS, n64);
+    P1(MX_HYDRO_GAMMA0_ERR, s->g0err, nq);
+    PS(MX_HYDRO_DS_OVER_D0, s->iDs >= 0 ? p[s->iDs] : s->Ds_data);
+    PS(MX_HYDRO_DS_OVER_D0_ERR, s->iDs >= 0 ? e[s->iDs] : s->Ds_data_err);
+    PS(MX_HYDRO_DS_OVER_D0_DATA, s->Ds_data);
+    PS(MX_HYDRO_DS_OVER_D0_DATA_ERR, s->Ds_data_err);
+    PS(MX_HYDRO_D0, D0Of(s, p));
+    PS(MX_HYDRO_D0_ERR, s->iD0 >= 0 ? e[s->iD0] : 0);
+    PS(MX_HYDRO_D0_FREE, s->iD0 >= 0 ? 1 : 0);
+    PS(MX_HYDRO_DENSE, s->dense);
+    PS(MX_HYDRO_CHI2_GAMMA, s->chi2_gam);
+    PS(MX_HYDRO_NPOINTS_GAMMA, (double)s->n_gam);
 #undef P1
 #undef PS
   }
-  PetscInt np = sz[0];
+  hsize_t np = (hsize_t)sz[0];
   {
     char (*names)[64];
-    hid_t   t = H5Tcopy(H5T_C_S1);
-    hsize_t d[1] = {(hsize_t)np};
+    hid_t t = H5Tcopy(H5T_C_S1);
     PetscCall(PetscMalloc1(np + 1, &names));
-    for (PetscInt i = 0; i < np; i++) snprintf(names[i], 64, "%s", j->pname[i]);
+    for (hsize_t i = 0; i < np; i++) snprintf(names[i], 64, "%s", j->pname[i]);
     H5Tset_size(t, 64);
-    PetscCall(MxH5WriteArray(j->comm, f, "/joint/names", t, 1, d, names, NULL));
+    PetscErrorCode ierr = MxOutArray(o, MX_JOINT_NAMES, t, 1, &np, names);
     H5Tclose(t);
     PetscCall(PetscFree(names));
+    PetscCall(ierr);
   }
-  PetscCall(W1(j, f, "/joint/values", np, rank ? NULL : p, "(see names)"));
-  PetscCall(W1(j, f, "/joint/errors", np, rank ? NULL : e, "(see names)"));
+  PetscCall(MxOutDoubles(o, MX_JOINT_VALUES, 1, &np, rank ? NULL : p));
+  PetscCall(MxOutDoubles(o, MX_JOINT_ERRORS, 1, &np, rank ? NULL : e));
   {
-    hsize_t d[2] = {(hsize_t)np, (hsize_t)np};
-    PetscCall(MxH5WriteArray(j->comm, f, "/joint/correlation", H5T_NATIVE_DOUBLE, 2, d, rank ? NULL : j->lsq.corr, ""));
+    hsize_t d[2] = {np, np};
+    PetscCall(MxOutDoubles(o, MX_JOINT_CORRELATION, 2, d, rank ? NULL : j->lsq.corr));
   }
-  SCALAR("/joint/chi2", rank ? 0 : j->lsq.chi2, "");
-  SCALAR("/joint/chi2_red", rank ? 0 : j->lsq.chi2_red, "");
-  SCALAR("/joint/iterations", rank ? 0 : (double)j->lsq.its, "");
-  SCALAR("/joint/heating_k", rank ? 0 : (j->iheat >= 0 ? p[j->iheat] : 0), j->heat == MX_HEAT_STOKES ? "K/us" : "1/us");
-  SCALAR("/joint/heating_k_err", rank ? 0 : (j->iheat >= 0 ? e[j->iheat] : 0), j->heat == MX_HEAT_STOKES ? "K/us" : "1/us");
-  PetscCall(MxH5WriteProvenance(j->comm, f, "fit (joint)", j->opts));
-  SCALAR("/joint/T0", j->T0, "K");
-  SCALAR("/joint/Ea", j->Ea, "kJ/mol");
-  {
-    hid_t g = H5Gopen2(f, "/joint", H5P_DEFAULT);
-    static const char *laws[] = {"none", "linear", "stokes"};
-    if (g >= 0) {
-      PetscCall(MxH5WriteAttrString(g, "heating_law", laws[j->heat]));
-      PetscCall(MxH5WriteAttrString(g, "hd", j->hd_full ? "full" : "sg0"));
-      H5Gclose(g);
-    }
+  PetscCall(MxOutScalar(o, MX_JOINT_CHI2, rank ? 0 : j->lsq.chi2));
+  PetscCall(MxOutScalar(o, MX_JOINT_CHI2_RED, rank ? 0 : j->lsq.chi2_red));
+  PetscCall(MxOutScalar(o, MX_JOINT_ITERATIONS, rank ? 0 : (double)j->lsq.its));
+  PetscCall(MxOutScalar(o, MX_JOINT_HEATING_K, rank ? 0 : (j->iheat >= 0 ? p[j->iheat] : 0)));
+  PetscCall(MxOutScalar(o, MX_JOINT_HEATING_K_ERR, rank ? 0 : (j->iheat >= 0 ? e[j->iheat] : 0)));
+  if (strcmp(ku, MxSchemaUnits(MX_JOINT_HEATING_K))) {
+    PetscCall(MxOutAttrString(o, MX_JOINT_HEATING_K, "units", ku));
+    PetscCall(MxOutAttrString(o, MX_JOINT_HEATING_K_ERR, "units", ku));
   }
+  PetscCall(MxOutScalar(o, MX_JOINT_T0, j->T0));
+  PetscCall(MxOutScalar(o, MX_JOINT_EA, j->Ea));
+  PetscCall(MxOutAttrString(o, MX_JOINT, "heating_law", laws[j->heat]));
+  PetscCall(MxOutAttrString(o, MX_JOINT, "hd", j->hd_full ? "full" : "sg0"));
   PetscFunctionReturn(0);
 }
-#undef SCALAR
+
+PetscErrorCode MxJointWriteFile(MxJoint j, const char path[], PetscBool *replaced)
+{
+  const char *inputs[MX_MAXS];
+  char        ident[4096], start[64];
+  MxOut       o;
+
+  PetscFunctionBeginUser;
+  PetscCheck(j->solved, j->comm, PETSC_ERR_ARG_WRONGSTATE, "MxJointWriteFile: call MxJointSolve first");
+  for (PetscInt is = 0; is < j->ns; is++) inputs[is] = j->s[is].path; /* rank 0's */
+  PetscCall(MxFitInputsEntry(j->comm, j->ns, inputs, ident, sizeof ident, start, sizeof start));
+  PetscCall(MxOutCreate(j->comm, path, &o));
+  PetscErrorCode ierr = MxOutWriteEntry(o, &(MxOutEntry){ident, start[0] ? start : NULL, "fit (joint)", j->opts, NULL});
+  if (!ierr) ierr = MxJointWrite(j, o);
+  PetscCall(MxOutClose(&o, ierr, replaced));
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode MxJointView(MxJoint j, PetscViewer v)
 {

@@ -1,7 +1,10 @@
-/* Readers of 1-D SAXS data for `mxpcs fit`: mxpcs analyze results, NXcanSAS HDF5 (as written by
-   sasview/sasdata, Nika, Mantid) and "q I dI" text. Not collective; errors on PETSC_COMM_SELF name
-   the file and the dataset or line. See include/mxpcs/saxsfit.h. */
+/* Readers of 1-D SAXS data for `mxpcs fit`: mxpcs analyze results (their paths from the results
+   schema, include/mxpcs/schema.def), NXcanSAS HDF5 (as written by sasview/sasdata, Nika, Mantid)
+   and "q I dI" text; and the /entry of a fit output from its inputs. Not collective (but
+   MxSaxsDataBcast, MxFitInputsEntry); errors on PETSC_COMM_SELF name the file and the dataset or
+   line. See include/mxpcs/saxsfit.h. */
 #include <mxpcs/saxsfit.h>
+#include <mxpcs/schema.h>
 #include <mxpcs/sys.h>
 #include <ctype.h>
 #include <errno.h>
@@ -162,41 +165,48 @@ static PetscErrorCode OpenRead(const char path[], hid_t *f)
 
 /* ------------------------------------------------------------------- mxpcs analyze results */
 
+/* The name of a results item in its group: the last component of its schema path. */
+static const char *Leaf(MxSchemaId id)
+{
+  return strrchr(MxSchemaGet(id)->path, '/') + 1;
+}
+
 PetscErrorCode MxSaxsDataReadResults(const char path[], MxSaxsData *d)
 {
   hid_t          f, g;
   hsize_t        n[3];
-  double        *v[3] = {NULL, NULL, NULL};
-  const char    *names[3] = {"q", "I", "I_err"};
-  PetscErrorCode ierr = 0;
+  double        *v[3]     = {NULL, NULL, NULL};
+  const char    *grp      = MxSchemaGet(MX_SAXS)->path; /* q, I, I_err are its members */
+  const char    *names[3] = {Leaf(MX_SAXS_Q), Leaf(MX_SAXS_I), Leaf(MX_SAXS_I_ERR)};
+  PetscErrorCode ierr     = 0;
 
   PetscFunctionBeginUser;
   PetscCall(OpenRead(path, &f));
-  if (!MxH5Exists(f, "/xpcs/saxs")) {
+  if (!MxH5Exists(f, grp)) {
     H5Fclose(f);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: group /xpcs/saxs is missing (not an mxpcs analyze results file?)", path);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: group %s is missing (not an mxpcs analyze results file?)", path, grp);
   }
-  g = H5Gopen2(f, "/xpcs/saxs", H5P_DEFAULT);
-  for (int k = 0; k < 3 && !ierr; k++) ierr = ReadVector(g, path, "/xpcs/saxs", names[k], &n[k], &v[k]);
-  if (!ierr && (n[1] != n[0] || n[2] != n[0])) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL, "%s: /xpcs/saxs/q, I, I_err have lengths %llu, %llu, %llu; expected equal", path, (unsigned long long)n[0], (unsigned long long)n[1], (unsigned long long)n[2]);
+  g = H5Gopen2(f, grp, H5P_DEFAULT);
+  for (int k = 0; k < 3 && !ierr; k++) ierr = ReadVector(g, path, grp, names[k], &n[k], &v[k]);
+  if (!ierr && (n[1] != n[0] || n[2] != n[0])) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL, "%s: %s/%s, %s, %s have lengths %llu, %llu, %llu; expected equal", path, grp, names[0], names[1], names[2], (unsigned long long)n[0], (unsigned long long)n[1], (unsigned long long)n[2]);
   if (!ierr) {
     ierr = DataAlloc(d, (PetscInt)n[0]);
     if (!ierr) {
       PetscCall(PetscArraycpy(d->q, v[0], n[0]));
       PetscCall(PetscArraycpy(d->Iq, v[1], n[0]));
       PetscCall(PetscArraycpy(d->Ierr, v[2], n[0]));
-      DatasetUnits(g, "I", d->I_units, sizeof d->I_units);
+      DatasetUnits(g, names[1], d->I_units, sizeof d->I_units);
       {
         char qu[64];
-        DatasetUnits(g, "q", qu, sizeof qu);
+        DatasetUnits(g, names[0], qu, sizeof qu);
         if (qu[0]) {
           double fac = QUnitFactor(qu);
-          if (fac == 0.0) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL, "%s: /xpcs/saxs/q has units '%s', expected 1/angstrom or 1/nm", path, qu);
+          if (fac == 0.0) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_UNEXPECTED, PETSC_ERROR_INITIAL, "%s: %s has units '%s', expected 1/angstrom or 1/nm", path, MxSchemaGet(MX_SAXS_Q)->path, qu);
           else
             for (PetscInt i = 0; i < d->n; i++) d->q[i] *= fac;
         }
       }
-      snprintf(d->origin, sizeof d->origin, "mxpcs results /xpcs/saxs");
+      snprintf(d->origin, sizeof d->origin, "mxpcs results %s", grp);
     }
   }
   for (int k = 0; k < 3; k++) PetscCall(PetscFree(v[k]));
@@ -435,10 +445,51 @@ PetscErrorCode MxSaxsDataRead(const char path[], MxSaxsQUnit q_unit, MxSaxsData 
     hid_t     f;
     PetscBool results;
     PetscCall(OpenRead(path, &f));
-    results = MxH5Exists(f, "/xpcs/saxs/I");
+    results = MxH5Exists(f, MxSchemaGet(MX_SAXS_I)->path);
     H5Fclose(f);
     if (results) PetscCall(MxSaxsDataReadResults(path, d));
     else PetscCall(MxSaxsDataReadNXcanSAS(path, d));
   } else PetscCall(MxSaxsDataReadText(path, q_unit, d));
+  PetscFunctionReturn(0);
+}
+
+/* ------------------------------------------------------------------ the /entry of a fit output */
+
+/* Rank 0's part of MxFitInputsEntry. */
+static PetscErrorCode InputsEntryLocal(PetscInt n, const char *const paths[], char ident[], size_t ilen, char start[], size_t slen)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n; i++) {
+    char   id[256] = "", st[64] = "";
+    size_t l = strlen(ident);
+
+    if (H5Fis_hdf5(paths[i]) > 0) {
+      hid_t          f;
+      PetscErrorCode ierr = 0;
+      const char    *pid = MxSchemaGet(MX_ENTRY_IDENTIFIER)->path, *pst = MxSchemaGet(MX_ENTRY_START_TIME)->path;
+      PetscCall(OpenRead(paths[i], &f));
+      if (MxH5Exists(f, pid)) ierr = MxH5ReadString(f, paths[i], pid, 0, id, sizeof id);
+      if (!ierr && MxH5Exists(f, pst)) ierr = MxH5ReadString(f, paths[i], pst, 0, st, sizeof st);
+      H5Fclose(f);
+      PetscCall(ierr);
+    }
+    snprintf(ident + l, ilen - l, "%s%s", i ? "," : "", id[0] ? id : paths[i]);
+    if (st[0] && (!start[0] || strcmp(st, start) < 0)) snprintf(start, slen, "%s", st); /* ISO 8601 UTC: sorts as text */
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxFitInputsEntry(MPI_Comm comm, PetscInt n, const char *const paths[], char ident[], size_t ilen, char start[], size_t slen)
+{
+  PetscMPIInt    rank;
+  PetscErrorCode ierr = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  ident[0] = start[0] = 0;
+  if (!rank) ierr = InputsEntryLocal(n, paths, ident, ilen, start, slen);
+  PetscCall(MxErrorSync(comm, ierr));
+  PetscCallMPI(MPI_Bcast(ident, (PetscMPIInt)ilen, MPI_CHAR, 0, comm));
+  PetscCallMPI(MPI_Bcast(start, (PetscMPIInt)slen, MPI_CHAR, 0, comm));
   PetscFunctionReturn(0);
 }

@@ -113,7 +113,7 @@ def main():
     same = rc == 0
     if same:
         with h5py.File(out, 'r') as a, h5py.File(out2, 'r') as b:
-            for k in ('radius', 'pd', 'scale', 'background', 'radius_err', 'chi2', 'S', 'P', 'I_fit', 'correlation'):
+            for k in ('radius', 'pd', 'scale', 'background', 'radius_err', 'chi2', 'chi2_red', 'S', 'P', 'I_fit', 'correlation'):
                 same = same and np.array_equal(a['saxs_model/' + k][()], b['saxs_model/' + k][()])
     check('2 ranks = 1 rank', same)
     print('check_cli: %s' % ('OK' if not FAILS else 'FAILED: ' + ', '.join(FAILS)))

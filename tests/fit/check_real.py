@@ -65,7 +65,7 @@ def main():
         ps, es, chi2s, _ = scipy_fit(model, q[sel], I[sel], dI[sel], start)
         ts = time.time() - t0
         print('%s, q >= %g (%d points): mxpcs chi2_red %.6g (converged %d, %.2f s), scipy chi2_red %.6g (%.2f s); '
-              'NXcanSAS vs text %.1e' % (model, qmin, r['npoints'], r['chi2'], r['converged'], tm, chi2s, ts, dev))
+              'NXcanSAS vs text %.1e' % (model, qmin, r['npoints'], r['chi2_red'], r['converged'], tm, chi2s, ts, dev))
         good, wp, we = compare('scipy', names, p, e, ps, es, 1e-3, 1e-2)
         print('    max rel deviation: parameters %.2e, errors %.2e' % (wp, we))
         if r['npoints'] != int(sel.sum()) or dev > 1e-9 or not r['converged']:

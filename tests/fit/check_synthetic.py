@@ -45,7 +45,7 @@ def main():
         p = np.array([r[n][0] for n in names])
         e = np.array([r[n][1] for n in names])
         print('%s (%s, %d points): chi2_red %.4f, converged %d, %.2f s per mxpcs fit'
-              % (case, model, r['npoints'], r['chi2'], r['converged'], dt))
+              % (case, model, r['npoints'], r['chi2_red'], r['converged'], dt))
         if not r['converged']:
             print('  FAIL: not converged')
             ok = False

@@ -51,7 +51,11 @@ def run_mxpcs(datafile, model, *extra, out=None):
         g = f['saxs_model']
         for name in NAMES[model]:
             res[name] = (float(g[name][()]), float(g[name + '_err'][()]))
-        res['chi2'] = float(g['chi2'][()])
+        # chi2 is the sum, chi2_red = chi2/ndof (chi2_sum: the 0.1 name of the sum)
+        res['chi2'], res['chi2_red'] = float(g['chi2'][()]), float(g['chi2_red'][()])
+        ndof = float(g['ndof'][()])
+        if not (abs(res['chi2'] - res['chi2_red'] * ndof) <= 1e-12 * res['chi2'] and g['chi2_sum'][()] == res['chi2']):
+            raise RuntimeError('%s: chi2 %r is not chi2_red %r x ndof %r (or chi2_sum)' % (out, res['chi2'], res['chi2_red'], ndof))
         res['converged'] = int(g['converged'][()])
         res['npoints'] = int(g['npoints'][()])
         res['q_range'] = g['q_range'][()]
