@@ -211,11 +211,11 @@ def pixel_maps(res, run_dir, mods):
     tpath = os.path.join(run_dir, "truth.h5")
     if os.path.exists(tpath):
         with h5py.File(tpath, "r") as t:
-            if "detector/q_map" in t:
-                tm = t["detector/modules"][()].tolist()
+            if S.path("TRUTH_DETECTOR_Q_MAP") in t:
+                tm = t[S.path("TRUTH_DETECTOR_MODULES")][()].tolist()
                 if all(m in tm for m in mods):
-                    q = np.stack([t["detector/q_map"][tm.index(m)] for m in mods]).astype(np.float64)
-                    G = np.stack([t["detector/geom_factor"][tm.index(m)] for m in mods]).astype(np.float64) if "detector/geom_factor" in t else np.ones_like(q)
+                    q = np.stack([t[S.path("TRUTH_DETECTOR_Q_MAP")][tm.index(m)] for m in mods]).astype(np.float64)
+                    G = np.stack([t[S.path("TRUTH_DETECTOR_GEOM_FACTOR")][tm.index(m)] for m in mods]).astype(np.float64) if S.path("TRUTH_DETECTOR_GEOM_FACTOR") in t else np.ones_like(q)
                     return q, G, "truth.h5"
     # No per-pixel q anywhere: weight 1 and a placeholder "q" (the pixel index), so that every
     # pixel read is binned into the same number of bins; SAXS values are then meaningless.

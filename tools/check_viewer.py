@@ -41,6 +41,10 @@ import traceback
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mxschema  # noqa: E402  the results schema: the paths of mxpcs's files
+S = mxschema.load()
+
 
 def hdr(s):
     print("\n== " + s)
@@ -182,8 +186,8 @@ def main():
                 print(f"  WARNING: {len(q)} q values for {g2.shape[1]} g2 columns: the fit and tau-q "
                       "panels will mis-assign q (empty grid cells)")
             with h5py.File(fname, "r") as f:
-                if "/xpcs/g2/tau" in f:
-                    tau = f["/xpcs/g2/tau"][()]
+                if S.path("G2_TAU") in f:
+                    tau = f[S.path("G2_TAU")][()]
                     if tau.shape == t_el.shape:
                         print(f"  t_el vs /xpcs/g2/tau: max rel diff {np.max(np.abs(t_el / tau - 1)):.2e}")
                     else:
@@ -264,7 +268,7 @@ def main():
                   f"pixel = {r['delta_t']*1e6:.4g} us")
             print(f"  C2-derived g2_full {np.shape(r['g2_full'])}, g2_partial {np.shape(r['g2_partial'])}")
             with h5py.File(fname, "r") as f:
-                obj = f.get("/xpcs/twotime/C")
+                obj = f.get(S.path("TWOTIME_C"))
                 if isinstance(obj, h5py.Dataset) and obj.ndim == 3:
                     k = int(xf.c2_processed_bins[0]) - 1
                     ref = obj[k] + 1.0
@@ -294,8 +298,8 @@ def fit_compare(xf, fname, g2data, vfit, src, partial=None):
     if partial is not None:
         # the viewer's fit on one age window of normalized_g2_partial (mxpcs: NaN beyond its lags)
         with h5py.File(fname, "r") as f:
-            gp = f["/xpcs/multitau/normalized_g2_partial"][partial]
-            ge = f["/xpcs/multitau/normalized_g2_partial_err"][partial]
+            gp = f[S.path("MULTITAU_G2_PARTIAL")][partial]
+            ge = f[S.path("MULTITAU_G2_PARTIAL_ERR")][partial]
         rows = np.all(np.isfinite(gp), axis=1)
         g2, g2_err, t_el = gp[rows], ge[rows], np.asarray(t_el)[rows]
         g2data = (q, t_el, g2, g2_err, labels)
@@ -324,7 +328,7 @@ def fit_compare(xf, fname, g2data, vfit, src, partial=None):
     gamma = beta = None
     win = 0
     with h5py.File(fname, "r") as f:
-        d = f["/xpcs/multitau/normalized_g2"]
+        d = f[S.path("MULTITAU_G2")]
         if partial is not None:
             win = partial
             wsrc = "--partial"
@@ -333,12 +337,12 @@ def fit_compare(xf, fname, g2data, vfit, src, partial=None):
             wsrc = "attribute age_window"
         else:
             wsrc = "no age_window attribute: normalized_g2 is the whole train; compared with window 0"
-        if "/xpcs/fit/gamma" in f:
-            gamma = f["/xpcs/fit/gamma"][()]
-        if "/xpcs/contrast/beta" in f:
-            beta = f["/xpcs/contrast/beta"][()]
-        if "/xpcs/g2/g2" in f and f["/xpcs/g2/g2"].ndim == 3:
-            g3 = f["/xpcs/g2/g2"][()]
+        if S.path("FIT_GAMMA") in f:
+            gamma = f[S.path("FIT_GAMMA")][()]
+        if S.path("CONTRAST_BETA") in f:
+            beta = f[S.path("CONTRAST_BETA")][()]
+        if S.path("G2_G2") in f and f[S.path("G2_G2")].ndim == 3:
+            g3 = f[S.path("G2_G2")][()]
             if g3.shape[0] == nq and win < g3.shape[1] and g3.shape[2] == g2.shape[0]:
                 print(f"  normalized_g2 vs /xpcs/g2/g2[:, {win}, :].T: max |diff| "
                       f"{np.max(np.abs(g2 - g3[:, win, :].T)):.2e}")
@@ -394,8 +398,8 @@ def fit_compare(xf, fname, g2data, vfit, src, partial=None):
         gerr = None
         if gamma is not None:
             with h5py.File(fname, "r") as f:
-                if "/xpcs/fit/gamma_err" in f:
-                    gerr = f["/xpcs/fit/gamma_err"][()]
+                if S.path("FIT_GAMMA_ERR") in f:
+                    gerr = f[S.path("FIT_GAMMA_ERR")][()]
         for c in range(nq):
             a_, b_, c_, d_ = fv[c, 0]
             eb = fv[c, 1, 1]

@@ -37,6 +37,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mxschema  # noqa: E402  the results schema: every path read below comes from it
 S = mxschema.load()
 
+
+class Group:
+    """A group of an mxpcs file by its schema item; g['key'] reads a member the schema knows."""
+    def __init__(self, f, name, *args):
+        self.f, self.path = f, S.path(name, *args)
+
+    def __contains__(self, key):
+        return self.path + '/' + key in self.f
+
+    def __iter__(self):
+        return iter(self.f[self.path]) if self.path in self.f else iter(())
+
+    def __getitem__(self, key):
+        p = self.path + '/' + key
+        if S.find(p) is None:
+            raise KeyError('%s is not in the results schema' % p)
+        return self.f[p]
+
 COLORS = {'colloid': 'k', 'liquid': 'tab:blue'}
 
 
@@ -84,11 +102,11 @@ def fig_detector(res, out):
 
 
 def fig_saxs(joint, out):
-    names = [n for n in joint['saxs_model']] if 'saxs_model' in joint else []
+    names = list(Group(joint, 'SAXS_MODEL'))
     if not names: print('plot_figures: fig2_saxs skipped (no /saxs_model)'); return
     fig, axes = plt.subplots(len(names), 1, figsize=(4.8, 3.2 * len(names)), squeeze=False, constrained_layout=True)
     for i, (ax, n) in enumerate(zip(axes[:, 0], names)):
-        g = joint['saxs_model'][n]
+        g = Group(joint, 'SAXS_SAMPLE', n)
         q, I, e, fit, P, Sm = (g[k][...] for k in ('q', 'I', 'I_err', 'I_fit', 'P', 'S_model'))
         sc, bg = g['scale'][()], g['background'][()]
         ok = I > 0
@@ -190,11 +208,11 @@ def fig_rates(res, out):
 
 
 def fig_hydro(joint, out):
-    if 'hydro' not in joint: print('plot_figures: fig6_hydro skipped (no /hydro)'); return
+    if S.path('HYDRO') not in joint: print('plot_figures: fig6_hydro skipped (no /hydro)'); return
     fig, axes = plt.subplots(2, 1, figsize=(4.8, 5.8), sharex=True, constrained_layout=True)
     smax = 1.0
-    for i, n in enumerate(joint['hydro']):
-        h, g = joint['hydro'][n], joint['saxs_model'][n]
+    for i, n in enumerate(Group(joint, 'HYDRO')):
+        h, g = Group(joint, 'HYDRO_SAMPLE', n), Group(joint, 'SAXS_SAMPLE', n)
         c = color(n, i)
         qs, S, Se = g['q'][...], g['S'][...], g['S_err'][...]
         axes[0].errorbar(qs, S, Se, fmt='.', ms=2, color=c, lw=0.4, alpha=0.6, label='%s: I/(scale P)' % n)
@@ -220,9 +238,9 @@ def fig_ds_phi(joint, shared, out):
     if tab and os.path.exists(tab):
         t = np.genfromtxt(tab, delimiter=',', names=True)
         ax.plot(t['phi'], t['Ds_D0_deltagamma_Sg0'], ':', color='0.4', lw=1, label='δγ (S_γ0), physics-reference 3a')
-    if 'hydro' in joint:
-        for i, n in enumerate(joint['hydro']):
-            h, g = joint['hydro'][n], joint['saxs_model'][n]
+    if S.path('HYDRO') in joint:
+        for i, n in enumerate(Group(joint, 'HYDRO')):
+            h, g = Group(joint, 'HYDRO_SAMPLE', n), Group(joint, 'SAXS_SAMPLE', n)
             p, pe = g['phi'][()], g['phi_err'][()]
             if h['dense'][()] > 0:
                 ax.errorbar(p, h['Ds_over_D0'][()], h['Ds_over_D0_err'][()], xerr=pe, fmt='*', ms=10, color='r', label='%s (this analysis)' % n)
@@ -234,8 +252,8 @@ def fig_ds_phi(joint, shared, out):
 
 
 def fig_md(md, out):
-    if 'md' not in md: print('plot_figures: fig8_md skipped (no /md)'); return
-    g = md['md']
+    if S.path('MD') not in md: print('plot_figures: fig8_md skipped (no /md)'); return
+    g = Group(md, 'MD')
     eps, D, De = g['epsilon'][...], g['Ds_over_D0'][...], g['Ds_over_D0_err'][...]
     coex = g['coexistence'][...] if 'coexistence' in g else np.zeros_like(eps)
     fig, ax = plt.subplots(figsize=(4.6, 3.4), constrained_layout=True)

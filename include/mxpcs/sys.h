@@ -61,9 +61,6 @@ PetscErrorCode MxH5WriteArray(MPI_Comm comm, hid_t file, const char path[], hid_
 PetscErrorCode MxH5WriteAttrString(hid_t obj, const char name[], const char value[]);
 /* A scalar string dataset holding rank 0's text. Collective. */
 PetscErrorCode MxH5WriteString(MPI_Comm comm, hid_t file, const char path[], const char text[]);
-/* /entry/process/program and /entry/process/options (string datasets) from rank 0's strings;
-   options NULL: the current options database. Collective. */
-PetscErrorCode MxH5WriteProvenance(MPI_Comm comm, hid_t file, const char program[], const char options[]);
 
 /* Read a user mask file (dataset /mask, (16,512,128), any integer or float type, nonzero =
    bad) into bad[MX_NMOD*MX_MODPIX] on every rank. Collective (rank 0 reads). */

@@ -128,14 +128,25 @@ static int H5Vector(const char *file, const char *path, double *v, int max)
   return n;
 }
 
-/* the truth's curve y(q) (truth.h5 /truth/q, /truth/<name>) at q */
-static double TruthAt(const char *truth, const char *name, double q)
+/* a scalar or vector of an mxpcs output by its schema item (sample: the %s of the path) */
+static double Sc(const char *file, MxSchemaId id, const char *sample)
+{
+  char p[256];
+  return MxSchemaPath(id, p, sizeof p, sample) ? NAN : H5Scalar(file, p);
+}
+
+static int Vec1(const char *file, MxSchemaId id, const char *sample, double *v, int max)
+{
+  char p[256];
+  return MxSchemaPath(id, p, sizeof p, sample) ? 0 : H5Vector(file, p, v, max);
+}
+
+/* the truth's curve y(q) (truth.h5 /truth/q and item id) at q */
+static double TruthAt(const char *truth, MxSchemaId id, double q)
 {
   static double tq[8192], ty[8192];
-  char          path[64];
-  int           n = H5Vector(truth, "/truth/q", tq, 8192);
-  snprintf(path, sizeof path, "/truth/%s", name);
-  if (n < 2 || H5Vector(truth, path, ty, 8192) != n) return NAN;
+  int           n = Vec1(truth, MX_TRUTH_Q, NULL, tq, 8192);
+  if (n < 2 || Vec1(truth, id, NULL, ty, 8192) != n) return NAN;
   for (int i = 0; i + 1 < n; i++)
     if (tq[i] <= q && q <= tq[i + 1]) return ty[i] + (ty[i + 1] - ty[i]) * (q - tq[i]) / (tq[i + 1] - tq[i]);
   return NAN;
@@ -155,17 +166,17 @@ static void Summary(const char *dir)
   snprintf(tl, sizeof tl, "%s/liquid/truth.h5", dir);
   /* truths: D_eff is Gamma0/q^2 at zero age, mean over the analysed rings */
   double tDc = 0, tDl = 0, Hmin = INFINITY, Hmax = -INFINITY, Hmin_e = 0, Hmax_e = 0, tHmin = INFINITY, tHmax = -INFINITY;
-  int    nc = H5Vector(col, "/xpcs/qmap/q", q, 64);
-  for (int i = 0; i < nc; i++) tDc += TruthAt(tc, "D_eff", q[i]) / nc;
-  int nl = H5Vector(liq, "/xpcs/qmap/q", q, 64);
-  for (int i = 0; i < nl; i++) tDl += TruthAt(tl, "D_eff", q[i]) / nl;
-  int nh = H5Vector(jf, "/hydro/liquid/q", q, 64);
-  H5Vector(jf, "/hydro/liquid/H", H, 64);
-  H5Vector(jf, "/hydro/liquid/H_err", He, 64);
+  int    nc = Vec1(col, MX_QMAP_Q, NULL, q, 64);
+  for (int i = 0; i < nc; i++) tDc += TruthAt(tc, MX_TRUTH_D_EFF, q[i]) / nc;
+  int nl = Vec1(liq, MX_QMAP_Q, NULL, q, 64);
+  for (int i = 0; i < nl; i++) tDl += TruthAt(tl, MX_TRUTH_D_EFF, q[i]) / nl;
+  int nh = Vec1(jf, MX_HYDRO_Q, "liquid", q, 64);
+  Vec1(jf, MX_HYDRO_H, "liquid", H, 64);
+  Vec1(jf, MX_HYDRO_H_ERR, "liquid", He, 64);
   for (int i = 0; i < nh; i++) {
     if (H[i] < Hmin) Hmin = H[i], Hmin_e = He[i];
     if (H[i] > Hmax) Hmax = H[i], Hmax_e = He[i];
-    double t = TruthAt(tl, "H", q[i]);
+    double t = TruthAt(tl, MX_TRUTH_H, q[i]);
     tHmin = PetscMin(tHmin, t);
     tHmax = PetscMax(tHmax, t);
   }
@@ -173,16 +184,16 @@ static void Summary(const char *dir)
   (void)De;
   printf("\nmxpcs demo: results (%s)\n", dir);
   printf("  %-36s %-26s %s\n", "quantity", "measured", "simulated truth");
-  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "D_eff colloid, mean over q (um^2/s)", H5Scalar(col, "/xpcs/fit/D_eff_mean"), H5Scalar(col, "/xpcs/fit/D_eff_mean_err"), tDc);
-  printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "D_eff liquid, mean over q (um^2/s)", H5Scalar(liq, "/xpcs/fit/D_eff_mean"), H5Scalar(liq, "/xpcs/fit/D_eff_mean_err"), tDl);
-  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "D0 (joint fit, colloid; um^2/s)", H5Scalar(jf, "/hydro/colloid/D0"), H5Scalar(jf, "/hydro/colloid/D0_err"), H5Scalar(tc, "/params/D0_um2_s"));
-  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "radius (joint fit; angstrom)", H5Scalar(jf, "/saxs_model/colloid/radius"), H5Scalar(jf, "/saxs_model/colloid/radius_err"), H5Scalar(tc, "/params/radius_A"));
-  printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "phi of the liquid (joint fit)", H5Scalar(jf, "/saxs_model/liquid/phi"), H5Scalar(jf, "/saxs_model/liquid/phi_err"), H5Scalar(tl, "/params/phi"));
+  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "D_eff colloid, mean over q (um^2/s)", Sc(col, MX_FIT_D_EFF_MEAN, NULL), Sc(col, MX_FIT_D_EFF_MEAN_ERR, NULL), tDc);
+  printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "D_eff liquid, mean over q (um^2/s)", Sc(liq, MX_FIT_D_EFF_MEAN, NULL), Sc(liq, MX_FIT_D_EFF_MEAN_ERR, NULL), tDl);
+  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "D0 (joint fit, colloid; um^2/s)", Sc(jf, MX_HYDRO_D0, "colloid"), Sc(jf, MX_HYDRO_D0_ERR, "colloid"), Sc(tc, MX_PARAMS_D0_UM2_S, NULL));
+  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "radius (joint fit; angstrom)", Sc(jf, MX_SAXS_SAMPLE_RADIUS, "colloid"), Sc(jf, MX_SAXS_SAMPLE_RADIUS_ERR, "colloid"), Sc(tc, MX_PARAMS_RADIUS_A, NULL));
+  printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "phi of the liquid (joint fit)", Sc(jf, MX_SAXS_SAMPLE_PHI, "liquid"), Sc(jf, MX_SAXS_SAMPLE_PHI_ERR, "liquid"), Sc(tl, MX_PARAMS_PHI, NULL));
   printf("  %-36s %.3f+-%.3f .. %.3f+-%.3f  %.3f .. %.3f\n", "H(q) of the liquid, range over q", Hmin, Hmin_e, Hmax, Hmax_e, tHmin, tHmax);
-  printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "Ds/D0 of the liquid (delta-gamma)", H5Scalar(jf, "/hydro/liquid/Ds_over_D0"), H5Scalar(jf, "/hydro/liquid/Ds_over_D0_err"), H5Scalar(tl, "/params/Ds_over_D0"));
-  printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "heating dT/dt (joint fit; K/us)", H5Scalar(jf, "/joint/heating_k"), H5Scalar(jf, "/joint/heating_k_err"), H5Scalar(tc, "/params/dT_per_pulse_K") / H5Scalar(tc, "/params/pulse_spacing_s") * 1e-6);
-  printf("  %-36s %8.3f +- %-14.3f %s\n", "epsilon* (MD match of Ds/D0; kT)", H5Scalar(md, "/md/epsilon_match"), H5Scalar(md, "/md/epsilon_match_err"), "~1.5 (seed paper)");
-  if (H5Scalar(md, "/md/match_in_coexistence") > 0) printf("  note: epsilon* lies where the LJ fluid at phi = 0.3 is inside gas-liquid coexistence (docs/md.md)\n");
+  printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "Ds/D0 of the liquid (delta-gamma)", Sc(jf, MX_HYDRO_DS_OVER_D0, "liquid"), Sc(jf, MX_HYDRO_DS_OVER_D0_ERR, "liquid"), Sc(tl, MX_PARAMS_DS_OVER_D0, NULL));
+  printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "heating dT/dt (joint fit; K/us)", Sc(jf, MX_JOINT_HEATING_K, NULL), Sc(jf, MX_JOINT_HEATING_K_ERR, NULL), Sc(tc, MX_PARAMS_DT_PER_PULSE_K, NULL) / Sc(tc, MX_PARAMS_PULSE_SPACING_S, NULL) * 1e-6);
+  printf("  %-36s %8.3f +- %-14.3f %s\n", "epsilon* (MD match of Ds/D0; kT)", Sc(md, MX_MD_EPSILON_MATCH, NULL), Sc(md, MX_MD_EPSILON_MATCH_ERR, NULL), "~1.5 (seed paper)");
+  if (Sc(md, MX_MD_MATCH_IN_COEXISTENCE, NULL) > 0) printf("  note: epsilon* lies where the LJ fluid at phi = 0.3 is inside gas-liquid coexistence (docs/md.md)\n");
   fflush(stdout);
 }
 
@@ -239,7 +250,6 @@ PetscErrorCode MxAppDemo(MPI_Comm comm)
   }
   {
     MxJoint j;
-    hid_t   f;
     ts = Now();
     PetscCall(PetscPrintf(comm, "[5/6] joint fit: SAXS of both samples (shared radius, polydispersity), Gamma(q, age) with a shared heating law, PY S(q), delta-gamma H(q)\n"));
     PetscCall(StagePush(fit_joint, NULL));
@@ -253,13 +263,7 @@ PetscErrorCode MxAppDemo(MPI_Comm comm)
     }
     PetscCall(MxJointSolve(j));
     snprintf(path, sizeof path, "%s/joint.h5", out);
-    if (!rank) unlink(path);
-    PetscCall(MxH5CreateParallel(comm, path, &f));
-    ierr = MxJointWrite(j, f);
-    if (H5Fclose(f) < 0 && !ierr) ierr = PETSC_ERR_FILE_WRITE;
-    if (ierr) PetscCall(MxOutputDiscard(comm, path));
-    PetscCall(ierr);
-    PetscCall(MxOutputCommit(comm, path));
+    PetscCall(MxJointWriteFile(j, path, NULL));
     PetscCall(MxJointView(j, PETSC_VIEWER_STDOUT_(comm)));
     PetscCall(MxJointDestroy(&j));
     PetscCall(PetscPrintf(comm, "      %.0f s\n", Now() - ts));
@@ -271,8 +275,8 @@ PetscErrorCode MxAppDemo(MPI_Comm comm)
     ts = Now();
     snprintf(path, sizeof path, "%s/joint.h5", out);
     if (!rank) {
-      target[0] = H5Scalar(path, "/hydro/liquid/Ds_over_D0");
-      target[1] = H5Scalar(path, "/hydro/liquid/Ds_over_D0_err");
+      target[0] = Sc(path, MX_HYDRO_DS_OVER_D0, "liquid");
+      target[1] = Sc(path, MX_HYDRO_DS_OVER_D0_ERR, "liquid");
     }
     PetscCallMPI(MPI_Bcast(target, 2, MPI_DOUBLE, 0, comm));
     PetscCall(PetscPrintf(comm, "[6/6] MD: LAMMPS Langevin dynamics of 500 Lennard-Jones particles at phi = 0.3, epsilon = 0..2 kT (%" PetscInt_FMT " seed(s)), Ds/D0(epsilon), match Ds/D0 = %.3f +- %.3f\n", md_seeds, target[0], target[1]));

@@ -176,7 +176,7 @@ static herr_t ScanHydro(hid_t g, const char *name, const H5L_info_t *info, void 
   char       path[PETSC_MAX_PATH_LEN];
   double     v = 0;
   (void)info;
-  if (MxSchemaPath(MX_MD_INPUT_SAMPLE_DENSE, path, sizeof path, name)) return 0;
+  if (MxSchemaPath(MX_HYDRO_DENSE, path, sizeof path, name)) return 0;
   if (H5Lexists(g, name, H5P_DEFAULT) > 0 && H5Lexists(g, path, H5P_DEFAULT) > 0) {
     hid_t ds = H5Dopen2(g, path, H5P_DEFAULT);
     if (ds >= 0 && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) >= 0 && v > 0) {
@@ -190,7 +190,7 @@ static herr_t ScanHydro(hid_t g, const char *name, const H5L_info_t *info, void 
 
 /* rank 0 reads the target from an mxpcs fit file: FILE (the /hydro/Ds_over_D0 of a one-sample
    fit, or of the one dense sample of a joint fit) or FILE:SAMPLE (/hydro/SAMPLE/Ds_over_D0);
-   the paths are the schema's MD_INPUT_* items */
+   the paths are the schema's HYDRO_* items (and MD_INPUT_* of the one-sample layout) */
 static PetscErrorCode ReadTargetFile(const char spec[], double *x, double *e)
 {
   hid_t          f;
@@ -205,7 +205,7 @@ static PetscErrorCode ReadTargetFile(const char spec[], double *x, double *e)
     path[colon - spec] = 0;
     snprintf(sample, sizeof sample, "%s", colon + 1);
   }
-  PetscCall(MxSchemaPath(MX_MD_INPUT_HYDRO, hydro, sizeof hydro));
+  PetscCall(MxSchemaPath(MX_HYDRO, hydro, sizeof hydro));
   PetscCall(MxSchemaPath(MX_MD_INPUT_DS_OVER_D0, dsets[0], sizeof dsets[0]));
   f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   MxH5Call(f, PETSC_COMM_SELF, "option -md_target_file: cannot open %s as HDF5", path);
@@ -221,8 +221,8 @@ static PetscErrorCode ReadTargetFile(const char spec[], double *x, double *e)
     snprintf(sample, sizeof sample, "%s", d.dense);
   }
   if (sample[0]) {
-    ierr = MxSchemaPath(MX_MD_INPUT_SAMPLE_DS_OVER_D0, dsets[0], sizeof dsets[0], sample);
-    if (!ierr) ierr = MxSchemaPath(MX_MD_INPUT_SAMPLE_DS_OVER_D0_ERR, dsets[1], sizeof dsets[1], sample);
+    ierr = MxSchemaPath(MX_HYDRO_DS_OVER_D0, dsets[0], sizeof dsets[0], sample);
+    if (!ierr) ierr = MxSchemaPath(MX_HYDRO_DS_OVER_D0_ERR, dsets[1], sizeof dsets[1], sample);
   } else ierr = MxSchemaPath(MX_MD_INPUT_DS_OVER_D0_ERR, dsets[1], sizeof dsets[1]);
   if (ierr) H5Fclose(f);
   PetscCall(ierr);

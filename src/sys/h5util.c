@@ -288,17 +288,3 @@ PetscErrorCode MxH5WriteString(MPI_Comm comm, hid_t file, const char path[], con
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }
-
-PetscErrorCode MxH5WriteProvenance(MPI_Comm comm, hid_t file, const char program[], const char options[])
-{
-  char *opts = NULL, prog[256];
-
-  PetscFunctionBeginUser;
-  if (!options) PetscCall(PetscOptionsGetAll(NULL, &opts));
-  PetscErrorCode ierr = MxH5WriteString(comm, file, "/entry/process/options", options ? options : opts);
-  PetscCall(PetscFree(opts));
-  PetscCall(ierr);
-  snprintf(prog, sizeof prog, "mxpcs %s %s", MxVersion(), program);
-  PetscCall(MxH5WriteString(comm, file, "/entry/process/program", prog));
-  PetscFunctionReturn(0);
-}
