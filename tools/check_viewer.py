@@ -123,6 +123,7 @@ def main():
     ap.add_argument("--viewer", required=True, help="pyXpcsViewer checkout's src directory")
     ap.add_argument("results", help="mxpcs results file (.h5)")
     ap.add_argument("--no-fit", action="store_true", help="skip the g2 fits")
+    ap.add_argument("--a-max", type=float, default=None, help="upper bound of the contrast a in fit B (default: the GUI's)")
     ap.add_argument("--partial", type=int, default=None, metavar="K", help="fit age window K (normalized_g2_partial[K]) and compare with /xpcs/fit/gamma[:, K]")
     args = ap.parse_args()
 
@@ -283,7 +284,7 @@ def main():
 
     # ------------------------------------------------------------ g2 fit
     if g2data is not None and not args.no_fit:
-        st.run("g2 fit", lambda: fit_compare(xf, fname, g2data, vfit, src, args.partial))
+        st.run("g2 fit", lambda: fit_compare(xf, fname, g2data, vfit, src, args.partial, args.a_max))
 
     hdr("summary")
     if st.failed:
@@ -293,7 +294,7 @@ def main():
     return 0
 
 
-def fit_compare(xf, fname, g2data, vfit, src, partial=None):
+def fit_compare(xf, fname, g2data, vfit, src, partial=None, a_max=None):
     q, t_el, g2, g2_err, labels = g2data
     if partial is not None:
         # the viewer's fit on one age window of normalized_g2_partial (mxpcs: NaN beyond its lags)
@@ -374,6 +375,8 @@ def fit_compare(xf, fname, g2data, vfit, src, partial=None):
         runs.append(("A: GUI defaults (a,b,c,d free)", [lo[0], bmin, lo[2], lo[3]],
                      [hi[0], bmax, hi[2], hi[3]], ff))
         alo, ahi, dlo, dhi = lo[0], hi[0], lo[3], hi[3]
+    if a_max is not None:
+        ahi = a_max  # the contrast bound of run B (the GUI's 0.8 is below a contrast near 1)
     else:
         print(f"  could not read the g2-fit widgets from {uipath}; run A skipped, B uses a 0.01..2, d 0.9..1.1")
         alo, ahi, dlo, dhi = 0.01, 2.0, 0.9, 1.1

@@ -214,8 +214,8 @@ def fig_hydro(joint, out):
     for i, n in enumerate(Group(joint, 'HYDRO')):
         h, g = Group(joint, 'HYDRO_SAMPLE', n), Group(joint, 'SAXS_SAMPLE', n)
         c = color(n, i)
-        qs, S, Se = g['q'][...], g['S'][...], g['S_err'][...]
-        axes[0].errorbar(qs, S, Se, fmt='.', ms=2, color=c, lw=0.4, alpha=0.6, label='%s: I/(scale P)' % n)
+        qs, Sq, Se = g['q'][...], g['S'][...], g['S_err'][...]
+        axes[0].errorbar(qs, Sq, Se, fmt='.', ms=2, color=c, lw=0.4, alpha=0.6, label='%s: I/(scale P)' % n)
         axes[0].plot(h['model_q'][...], h['model_S'][...], '-', color=c, lw=1)
         smax = max(smax, float(np.max(h['model_S'][...])))
         axes[1].errorbar(h['q'][...], h['H'][...], h['H_err'][...], fmt='o', ms=4, color=c, lw=0.7, label='%s: D_eff S/D0' % n)

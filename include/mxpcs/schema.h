@@ -63,6 +63,7 @@ PetscErrorCode MxOutStrings(MxOut o, MxSchemaId id, int n, const char *const str
 PetscErrorCode MxOutLink(MxOut o, MxSchemaId id);
 PetscErrorCode MxOutAttrString(MxOut o, MxSchemaId id, const char name[], const char value[], ...);
 PetscErrorCode MxOutAttrInt(MxOut o, MxSchemaId id, const char name[], int64_t value, ...);
+PetscErrorCode MxOutAttrDouble(MxOut o, MxSchemaId id, const char name[], double value, ...);
 /* /entry with its NXprocess, identifier, times and (if given) definition. */
 PetscErrorCode MxOutWriteEntry(MxOut o, const MxOutEntry *e);
 /* The SHA-256 (hex) of everything written under /xpcs/qmap so far plus the energy, as the

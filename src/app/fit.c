@@ -126,27 +126,6 @@ static PetscErrorCode FitSaxsSamples(MPI_Comm comm, MxSaxsModel sm, MxSaxsQUnit 
 
 /* ------------------------------------------------------------ output (rank 0, through MxOut) */
 
-/* A double attribute of item id of sample s (MxOut writes strings and integers). */
-static PetscErrorCode AttrDouble(MxOut o, MxSchemaId id, const MxFitSample *s, const char name[], double v)
-{
-  char   path[PETSC_MAX_PATH_LEN];
-  hid_t  obj, sp, a;
-  herr_t e;
-
-  PetscFunctionBeginUser;
-  PetscCall(MxSchemaPath(id, path, sizeof path, s->name));
-  obj = H5Oopen(MxOutFile(o), path, H5P_DEFAULT);
-  MxH5Call(obj, PETSC_COMM_SELF, "cannot open %s", path);
-  sp = H5Screate(H5S_SCALAR);
-  a  = H5Acreate2(obj, name, H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT);
-  e  = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5Oclose(obj);
-  MxH5Call(e, PETSC_COMM_SELF, "cannot write attribute %s of %s", name, path);
-  PetscFunctionReturn(0);
-}
-
 /* Doubles of item id of sample s. The schema gives the units of analyze results, whose I unit is
    MX_SAXS_I's: another input's I unit takes its place ("per 1/cm" of 1/cm is "", a volume
    fraction as in sasmodels). */
@@ -173,9 +152,9 @@ static PetscErrorCode WriteParam(MxOut o, const MxFitSample *s, int k, MxSchemaI
   PetscFunctionBeginUser;
   PetscCall(WriteD(o, id, s, 0, NULL, &r->p[k]));
   PetscCall(WriteD(o, id_err, s, 0, NULL, &r->err[k]));
-  PetscCall(AttrDouble(o, id, s, "start", r->start[k]));
-  PetscCall(AttrDouble(o, id, s, "lower_bound", r->lo[k]));
-  PetscCall(AttrDouble(o, id, s, "upper_bound", r->hi[k]));
+  PetscCall(MxOutAttrDouble(o, id, "start", r->start[k], s->name));
+  PetscCall(MxOutAttrDouble(o, id, "lower_bound", r->lo[k], s->name));
+  PetscCall(MxOutAttrDouble(o, id, "upper_bound", r->hi[k], s->name));
   PetscCall(MxOutAttrString(o, id, "fixed", !r->used[k] ? "not in the model" : r->fixed[k] ? "yes" : "no", s->name));
   PetscCall(MxOutAttrString(o, id, "at_bound", r->at_bound[k] ? "yes" : "no", s->name));
   PetscFunctionReturn(0);

@@ -416,6 +416,18 @@ PetscErrorCode MxOutAttrInt(MxOut o, MxSchemaId id, const char name[], int64_t v
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxOutAttrDouble(MxOut o, MxSchemaId id, const char name[], double value, ...)
+{
+  va_list ap;
+
+  PetscFunctionBeginUser;
+  va_start(ap, value);
+  PetscErrorCode ierr = AttrV(o, id, name, H5T_NATIVE_DOUBLE, &value, ap);
+  va_end(ap);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxOutWriteEntry(MxOut o, const MxOutEntry *e)
 {
   char *opts = NULL, prog[256], now[32];
