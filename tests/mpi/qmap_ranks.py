@@ -37,6 +37,9 @@ def same(a, b):
 
 
 failures = []
+# when and how each file was written (times, the options with the output's own name)
+PROVENANCE = {'entry/start_time', 'entry/end_time', 'entry/process/date', 'entry/process/options'}
+
 with tempfile.TemporaryDirectory() as tmp:
     files = {}
     for n in (1, 2, 4):
@@ -58,6 +61,8 @@ with tempfile.TemporaryDirectory() as tmp:
             continue
         for name, (data, attrs) in ref.items():
             d2, a2 = files[n][name]
+            if name in PROVENANCE:
+                continue
             if not same(data, d2):
                 failures.append(f"{n} ranks: dataset {name} differs from 1 rank")
             if attrs != a2:

@@ -63,7 +63,8 @@ d = sys.argv[1]
 def load(p, prefix=''):
     out = {}
     with h5py.File(p) as f:
-        f.visititems(lambda n, o: out.__setitem__(n, o[...].tobytes()) if isinstance(o, h5py.Dataset) and n.startswith(prefix) else None)
+        # /entry says when the file was written and with which options (the output's own name)
+        f.visititems(lambda n, o: out.__setitem__(n, o[...].tobytes()) if isinstance(o, h5py.Dataset) and n.startswith(prefix) and not n.startswith('entry/') else None)
     return out
 bad = 0
 files = sorted(os.path.relpath(p, d + '/sim_ref') for p in glob.glob(d + '/sim_ref/**/*.h5', recursive=True))
