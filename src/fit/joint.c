@@ -688,7 +688,7 @@ PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
     PS(MX_SAXS_SAMPLE_PD_ERR, e[j->ipd]);
     PS(MX_SAXS_SAMPLE_PHI, s->iphi >= 0 ? p[s->iphi] : 0);
     PS(MX_SAXS_SAMPLE_PHI_ERR, s->iphi >= 0 ? e[s->iphi] : 0);
-    PS(MX_JOINT_SAXS_SCALE, p[s->iscale]);
+    PS(MX_SAXS_SAMPLE_SCALE, p[s->iscale]);
     PS(MX_SAXS_SAMPLE_BACKGROUND, p[s->ibkg]);
     PS(MX_JOINT_SAXS_POROD, s->iporod >= 0 ? p[s->iporod] : 0);
     PS(MX_SAXS_SAMPLE_CHI2, s->chi2_saxs);
