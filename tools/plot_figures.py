@@ -108,13 +108,13 @@ def fig_saxs(joint, out):
     for i, (ax, n) in enumerate(zip(axes[:, 0], names)):
         g = Group(joint, 'SAXS_SAMPLE', n)
         q, I, e, fit, P, Sm = (g[k][...] for k in ('q', 'I', 'I_err', 'I_fit', 'P', 'S_model'))
-        sc, bg = g['scale'][()], g['background'][()]
+        bg = g['background'][()]  # P is the form-factor term scale P(q)
         ok = I > 0
         ax.errorbar(q[ok], I[ok], e[ok], fmt='o', ms=2, color='k', ecolor='0.6', lw=0.6, label='data')
         ax.plot(q, fit, 'r-', lw=1.2, label='fit')
-        ax.plot(q, sc * P + bg, '--', color='tab:green', lw=1, label='form factor: scale P(q) + bg')
+        ax.plot(q, P + bg, '--', color='tab:green', lw=1, label='form factor: scale P(q) + bg')
         if np.any(np.abs(Sm - 1) > 1e-9):
-            ax.plot(q, sc * P * Sm, '-', color='tab:blue', lw=1, label='liquid: scale P(q) S_PY(q)')
+            ax.plot(q, P * Sm, '-', color='tab:blue', lw=1, label='liquid: scale P(q) S_PY(q)')
         if q.max() / q.min() > 4: ax.set_xscale('log')  # a narrow range reads better linear
         ax.set_yscale('log')
         pos = I[ok]

@@ -677,7 +677,14 @@ PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
     P1(MX_SAXS_SAMPLE_I, s->Iq, ns);
     P1(MX_SAXS_SAMPLE_I_ERR, s->dI, ns);
     P1(MX_SAXS_SAMPLE_I_FIT, s->Ifit, ns);
-    P1(MX_JOINT_SAXS_P, s->P, ns);
+    { /* the form-factor term scale P, and the Porod amplitude A of A/q^4: what the saxs mode
+         writes under the same names */
+      double *term;
+      PetscCall(PetscMalloc1(ns + 1, &term));
+      for (hsize_t i = 0; !rank && i < ns; i++) term[i] = p[s->iscale] * s->P[i];
+      P1(MX_SAXS_SAMPLE_P, term, ns);
+      PetscCall(PetscFree(term));
+    }
     P1(MX_SAXS_SAMPLE_S, s->Smeas, ns);
     P1(MX_SAXS_SAMPLE_S_ERR, s->Smeas_err, ns);
     P1(MX_JOINT_SAXS_S_MODEL, s->S, ns);
@@ -690,7 +697,7 @@ PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
     PS(MX_SAXS_SAMPLE_PHI_ERR, s->iphi >= 0 ? e[s->iphi] : 0);
     PS(MX_SAXS_SAMPLE_SCALE, p[s->iscale]);
     PS(MX_SAXS_SAMPLE_BACKGROUND, p[s->ibkg]);
-    PS(MX_JOINT_SAXS_POROD, s->iporod >= 0 ? p[s->iporod] : 0);
+    PS(MX_SAXS_SAMPLE_POROD, s->iporod >= 0 ? p[s->iporod] * pow(s->qs[0] > 0 ? s->qs[0] : 1e-3, 4) : 0);
     PS(MX_SAXS_SAMPLE_CHI2, s->chi2_saxs);
     PS(MX_SAXS_SAMPLE_CHI2_RED, SaxsChi2Red(s));
     PS(MX_SAXS_SAMPLE_NPOINTS, (double)s->n_saxs);
