@@ -69,6 +69,8 @@ PetscErrorCode MxOutWriteEntry(MxOut o, const MxOutEntry *e);
 /* The SHA-256 (hex) of everything written under /xpcs/qmap so far plus the energy, as the
    attribute hash of /xpcs/qmap (pyXpcsViewer's q-map cache key). */
 PetscErrorCode MxOutWriteQmapHash(MxOut o, double energy_keV);
+/* Add rank 0's bytes to that hash (what a link under /xpcs/qmap shows). */
+PetscErrorCode MxOutHash(MxOut o, const void *buf, size_t n);
 /* The time now as ISO 8601 UTC; the modification time of a file, "" if it cannot be read. */
 void MxIsoTimeNow(char buf[], size_t len);
 void MxIsoTimeFile(const char path[], char buf[], size_t len);

@@ -451,6 +451,13 @@ PetscErrorCode MxOutWriteEntry(MxOut o, const MxOutEntry *e)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxOutHash(MxOut o, const void *buf, size_t n)
+{
+  PetscFunctionBeginUser;
+  if (o->qmap_hash && buf && n) EVP_DigestUpdate(o->qmap_hash, buf, n);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxOutWriteQmapHash(MxOut o, double energy_keV)
 {
   char          hex[2 * EVP_MAX_MD_SIZE + 1] = "";

@@ -120,8 +120,8 @@ static PetscErrorCode WriteQmap(MxOut o, const MxViewerData *d, const int *cell,
   PetscCall(MxOutArray(o, MX_QMAP_DYNAMIC_INDEX_MAPPING, H5T_NATIVE_INT64, 1, &d1, map));
   PetscCall(PetscFree3(dim0, dim1, map));
   /* the static grid: the SAXS bins, one sector */
-  d1 = (hsize_t)ns;
-  PetscCall(MxOutDoubles(o, MX_QMAP_STATIC_DIM0, 1, &d1, d->saxs_q));
+  PetscCall(MxOutLink(o, MX_QMAP_STATIC_DIM0));
+  PetscCall(MxOutHash(o, d->saxs_q, sizeof(double) * ns)); /* the hash covers what the link shows */
   d1 = 1;
   PetscCall(MxOutDoubles(o, MX_QMAP_STATIC_DIM1, 1, &d1, &zero));
   np[0] = ns;

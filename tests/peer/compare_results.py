@@ -19,10 +19,18 @@ def same(x, y):
     return np.array_equal(x, y)
 
 def walk(f):
+    # every name, also the second names of hard links (visititems shows an object once)
     out = {}
-    def visit(name, obj):
-        out['/' + name] = obj
-    f.visititems(visit)
+    def rec(g, prefix):
+        for k in g:
+            lk = g.get(k, getlink=True)
+            if isinstance(lk, h5py.ExternalLink) or (isinstance(lk, h5py.SoftLink) and lk.path not in f):
+                continue
+            p = prefix + '/' + k
+            out[p] = g[k]
+            if isinstance(g[k], h5py.Group) and len(p) < 512:
+                rec(g[k], p)
+    rec(f, '')
     return out
 
 def main():
@@ -49,7 +57,9 @@ def main():
         for at in sorted(set(x.attrs) | set(y.attrs)):
             if at not in x.attrs or at not in y.attrs or not same(x.attrs[at], y.attrs[at]):
                 err.append('%s attribute %s differs' % (k, at))
-    for e in err[:20]:
+    # what differs first, then what is only in one file
+    err.sort(key=lambda e: ' only in ' in e)
+    for e in err[:200]:
         print('DIFF ' + e)
     print('%s vs %s: %d datasets compared, %d differences' % (args[0], args[1], n, len(err)))
     sys.exit(1 if err else 0)
