@@ -98,8 +98,10 @@ foreach(np 1 2)
 endforeach()
 
 # results that users' tools open (issue 15): every object of analyze and qmap outputs is in the
-# schema with its units and NX_class; pyXpcsViewer's and NXxpcs's rules (docs/result-layouts.md);
+# schema with its units and NX_class; pyXpcsViewer's and NXxpcs's rules (docs/reference/result-layouts.md);
 # and no source spells an output path itself
 mx_script_test(peer.result_layout peer bash ${PEER}/check_layout.sh ${MX_TESTDATA})
 set_tests_properties(peer.result_layout PROPERTIES PROCESSORS 2)
 mx_script_test(unit.schema_sources unit ${MX_PYTHON} ${PEER}/check_schema.py --sources ${PROJECT_SOURCE_DIR})
+# the repository stands alone: no tracked file refers to a folder beside it
+mx_script_test(unit.standalone unit ${MX_PYTHON} ${PEER}/check_standalone.py ${PROJECT_SOURCE_DIR})

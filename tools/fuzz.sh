@@ -20,7 +20,7 @@ cmake --build "$build" -j"$(nproc)" --target fuzz_geom fuzz_options >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/geom" "$work/options"
-cp "$here"/../shared/data/geometry/*.geom "$work/geom/" 2>/dev/null || true
+cp "$here"/tests/data/geometry/*.geom "$work/geom/" 2>/dev/null || true
 cp "$here"/inputs/*.yaml "$work/options/" 2>/dev/null || true
 for t in geom options; do
   reg=$here/tests/fuzz/regressions/$t

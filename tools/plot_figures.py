@@ -229,12 +229,12 @@ def fig_hydro(joint, out):
     save(fig, out, 'fig6_hydro')
 
 
-def fig_ds_phi(joint, shared, out):
+def fig_ds_phi(joint, data, out):
     fig, ax = plt.subplots(figsize=(4.6, 3.4), constrained_layout=True)
     phi = np.linspace(0, 0.5, 200)
     ax.plot(phi, 1 - 1.8315 * phi * (1 + 0.1195 * phi - 0.70665 * phi ** 2), 'k-', lw=1, label='hard spheres (Banchio & Nägele 2008)')
     ax.plot(phi, 1 - 2.5 * phi ** (4 / 3), '-', color='tab:purple', lw=1, label='charged spheres, 1 - 2.5 φ^(4/3)')
-    tab = os.path.join(shared, 'data/reference/bm_Ds_table.csv') if shared else ''
+    tab = os.path.join(data, 'reference/bm_Ds_table.csv') if data else ''
     if tab and os.path.exists(tab):
         t = np.genfromtxt(tab, delimiter=',', names=True)
         ax.plot(t['phi'], t['Ds_D0_deltagamma_Sg0'], ':', color='0.4', lw=1, label='δγ (S_γ0), physics-reference 3a')
@@ -278,8 +278,8 @@ def main():
     ap.add_argument('--analyze', help='analyze results files a.h5,b.h5 (default: DIR/colloid.h5,DIR/liquid.h5)')
     ap.add_argument('--fit', help='joint fit output (default: DIR/joint.h5)')
     ap.add_argument('--md', help='md output (default: DIR/md.h5)')
-    ap.add_argument('--shared', default=os.environ.get('MX_SHARED', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared')),
-                    help='the shared/ folder (reference tables)')
+    ap.add_argument('--data', default=os.environ.get('MX_DATA', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'data')),
+                    help='the reference tables (tests/data of the source tree)')
     ap.add_argument('--out', help='output directory (default: DIR/figures)')
     a = ap.parse_args()
     d = a.dir or '.'
@@ -295,7 +295,7 @@ def main():
         fig_detector(res, out); fig_twotime(res, out); fig_g2(res, out); fig_rates(res, out)
     if os.path.exists(jp):
         with h5py.File(jp, 'r') as j:
-            fig_saxs(j, out); fig_hydro(j, out); fig_ds_phi(j, a.shared, out)
+            fig_saxs(j, out); fig_hydro(j, out); fig_ds_phi(j, a.data, out)
     else:
         print('plot_figures: %s not found: figures 2, 6, 7 skipped' % jp)
     if os.path.exists(mp):

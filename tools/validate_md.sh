@@ -1,5 +1,5 @@
 #!/bin/bash
-# Validation of mxpcs md against shared/data/reference/lj_langevin_Ds.csv (physics-reference.md
+# Validation of mxpcs md against tests/data/reference/lj_langevin_Ds.csv (physics-reference.md
 # section 8): the reference's own settings (N = 1000, rho* = 0.573, LJ truncated and shifted at
 # 2.5 sigma, damp 0.05 tau, dt 0.002 tau, 25k + 75k steps, slope of the COM-corrected MSD over
 # 30-150 tau, 3 seeds) at its 9 epsilons. Long (~10 min on one core): not part of ctest.
@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 np=${1:-1}
 out=${2:-$(mktemp -d)/validate_md.h5}
 mxpcs=${MXPCS:-$here/build/mxpcs}
-shared=${MX_SHARED:-$here/../shared}
+data=${MX_DATA:-$here/tests/data}
 py=${MX_PYTHON:-/usr/bin/python3}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 if [ "${3:-}" != --compare ]; then
@@ -20,7 +20,7 @@ if [ "${3:-}" != --compare ]; then
   mpiexec --oversubscribe -n "$np" "$mxpcs" md -o "$out" -options_file "$here/inputs/md_reference.yaml"
   echo "wall time: $(( $(date +%s) - start )) s on $np rank(s); results in $out"
 fi
-"$py" - "$out" "$shared/data/reference/lj_langevin_Ds.csv" <<'PY'
+"$py" - "$out" "$data/reference/lj_langevin_Ds.csv" <<'PY'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 ref = np.genfromtxt(sys.argv[2], delimiter=",", names=True, skip_header=1)

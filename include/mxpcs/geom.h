@@ -1,5 +1,5 @@
 /* MxGeom: AGIPD-1M detector geometry and per-pixel scattering quantities.
-   Lab frame as CrystFEL / EXtra-geom (shared/docs/euxfel-format.md section 3.3): +z along the
+   Lab frame as CrystFEL / EXtra-geom (docs/reference/euxfel-format.md section 3.3): +z along the
    beam, +y up, +x completes a right-handed system; x,y origin where the nominal direct beam
    crosses the detector plane. */
 #pragma once

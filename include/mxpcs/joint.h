@@ -6,7 +6,7 @@
    the delta-gamma H_i(q) = Ds_i/D0 + H_d(q; phi_i) with Ds_i/D0 free. D0_i is free (a dilute
    sample measures it) or given (-hydro_D0, e.g. from DLS). The measured S(q) = I/P of the
    best-fit P and the measured H(q) = Gamma0(q) S(q)/(D0 q^2) are returned beside the model.
-   Formulas: shared/docs/physics-reference.md sections 1-3 and 5. Rank 0 fits; collective
+   Formulas: docs/reference/physics-reference.md sections 1-3 and 5. Rank 0 fits; collective
    where noted. */
 #pragma once
 #include <mxpcs/lsq.h>

@@ -1,5 +1,5 @@
 /* Scattering and hydrodynamics kernels: plain C on arrays, no MPI, no state.
-   Formulas, conventions and reference values: shared/docs/physics-reference.md. Units: q in
+   Formulas, conventions and reference values: docs/reference/physics-reference.md. Units: q in
    1/angstrom, radii in angstrom, sld contrast drho in 1e-6/angstrom^2, intensities in 1/cm. */
 #pragma once
 #include <stddef.h>

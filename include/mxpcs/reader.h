@@ -1,5 +1,5 @@
 /* MxReader: European XFEL AGIPD-1M run directories (raw RAW-* and corrected CORR-*), read in
-   parallel. Layout and rules: shared/docs/euxfel-format.md sections 1.1-1.8.
+   parallel. Layout and rules: docs/reference/euxfel-format.md sections 1.1-1.8.
 
    Ranks form a 2-D grid: train blocks x pixel parts (-reader_pixel_parts P). Rank
    r = itb*P + ipp reads the contiguous trains of block itb and, within them, only the module

@@ -1,5 +1,5 @@
 /* The APS 8-ID-I / pyXpcsViewer "nexus" items of results.h5 and the NXxpcs links
-   (docs/result-layouts.md, docs/output-format.md), made from what analyze computed. */
+   (docs/reference/result-layouts.md, docs/output-format.md), made from what analyze computed. */
 #pragma once
 #include <mxpcs/rings.h>
 

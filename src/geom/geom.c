@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
-/* Design defaults (shared/docs/euxfel-format.md section 4): MID midtools quadrant positions,
+/* Design defaults (docs/reference/euxfel-format.md section 4): MID midtools quadrant positions,
    8 m, 9 keV. */
 static const double mx_mid_quad_pos[8] = {-518, 635, -568, -45, 552, -231, 602, 485};
 #define MX_DEFAULT_DISTANCE_M 8.0

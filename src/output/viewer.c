@@ -1,5 +1,5 @@
 /* The pyXpcsViewer ("nexus" key map of APS 8-ID-I) items of results.h5 and the NXxpcs groups,
-   made from what analyze computed. The rules they follow are in docs/result-layouts.md; the
+   made from what analyze computed. The rules they follow are in docs/reference/result-layouts.md; the
    choices (assembled image, youngest age window, two-time maps per ring) in
    docs/output-format.md. */
 #include <mxpcs/viewer.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """mxpcs qmap on bad input, at 1 and 3 ranks: a non-zero exit, one message naming the thing,
 no output file (and no .part) left behind, no hang.
-Environment (set by tests/CMakeLists.txt): MXPCS, MPIEXEC, MX_SHARED."""
+Environment (set by tests/CMakeLists.txt): MXPCS, MPIEXEC, MX_DATA (tests/data)."""
 import os
 import subprocess
 import sys
@@ -12,7 +12,7 @@ import numpy as np
 
 mxpcs = os.environ["MXPCS"]
 mpiexec = os.environ.get("MPIEXEC", "mpiexec")
-geom = os.path.join(os.environ["MX_SHARED"], "data/geometry/agipd_mar18_v11.geom")
+geom = os.path.join(os.environ["MX_DATA"], "geometry/agipd_mar18_v11.geom")
 failures = []
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -1,5 +1,5 @@
 # mxpcs md (tests/md): short LAMMPS runs (small N, few steps) that can fail on the physics and on
-# the plumbing. The long comparison with shared/data/reference/lj_langevin_Ds.csv is
+# the plumbing. The long comparison with tests/data/reference/lj_langevin_Ds.csv is
 # tools/validate_md.sh (docs/md.md has its numbers).
 set(MD ${CMAKE_CURRENT_SOURCE_DIR}/md)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """mxpcs qmap at 1, 2 and 4 ranks: the output files must hold identical datasets and
-attributes, and q_map must match shared/data/geometry/qref_mar18_d8m_9keV.csv.
-Environment (set by tests/CMakeLists.txt): MXPCS, MPIEXEC, MX_SHARED."""
+attributes, and q_map must match tests/data/geometry/qref_mar18_d8m_9keV.csv.
+Environment (set by tests/CMakeLists.txt): MXPCS, MPIEXEC, MX_DATA (tests/data)."""
 import os
 import subprocess
 import sys
@@ -12,9 +12,9 @@ import numpy as np
 
 mxpcs = os.environ["MXPCS"]
 mpiexec = os.environ.get("MPIEXEC", "mpiexec")
-shared = os.environ["MX_SHARED"]
-geom = os.path.join(shared, "data/geometry/agipd_mar18_v11.geom")
-csv = os.path.join(shared, "data/geometry/qref_mar18_d8m_9keV.csv")
+data = os.environ["MX_DATA"]
+geom = os.path.join(data, "geometry/agipd_mar18_v11.geom")
+csv = os.path.join(data, "geometry/qref_mar18_d8m_9keV.csv")
 
 
 def load(path):

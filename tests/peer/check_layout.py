@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""An mxpcs analyze results file as pyXpcsViewer and NXxpcs read it (docs/result-layouts.md).
+"""An mxpcs analyze results file as pyXpcsViewer and NXxpcs read it (docs/reference/result-layouts.md).
 
 usage: check_layout.py RESULTS.h5 [--facts tests/data/nxxpcs_required.txt] [--hash-differs OTHER.h5]
 
-Checks, each citing the section of docs/result-layouts.md it enforces ("§4.2" = section 4, item 2):
+Checks, each citing the section of docs/reference/result-layouts.md it enforces ("§4.2" = section 4, item 2):
   §1    every "R" row of the pyXpcsViewer table (MT rows in a multitau file, TT rows in a two-time
         file, O and L rows when present): present, rank and shape relations, dtype, scalars ()
   §4.1  @hash a non-empty string; no dangling link; NX_class on every group (own walk: follows
@@ -750,7 +750,7 @@ def main():
         run(r, '/entry', check_shared, f)
         run(r, '/xpcs', check_mxpcs_choices, f, dims)
     if r.failed:
-        print('check_layout: [§...] are the sections of docs/result-layouts.md')
+        print('check_layout: [§...] are the sections of docs/reference/result-layouts.md')
     print('check_layout: %d checks, %d failed' % (r.n, r.failed))
     return 1 if r.failed else 0
 

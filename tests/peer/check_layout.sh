@@ -1,7 +1,7 @@
 #!/bin/bash
 # results.h5 as users' tools read it: an analyze result and a qmap file hold nothing the schema
 # does not know (units, NX_class, links: check_schema.py), the analyze result passes the
-# pyXpcsViewer and NXxpcs checks of docs/result-layouts.md (check_layout.py), its q-map hash
+# pyXpcsViewer and NXxpcs checks of docs/reference/result-layouts.md (check_layout.py), its q-map hash
 # changes with the rings, and writing over an existing result says "replaced".
 # usage: check_layout.sh DATADIR
 set -eu

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Per-train, per-module, per-frame checksums of a run read with EuXFEL's extra_data, in the
-format of `mxpcs info -info_dump` (the calls follow shared/tools/crosscheck_extra_data.py).
+format of `mxpcs info -info_dump` (the calls follow tools/crosscheck_extra_data.py).
 
 Per frame of each module present: sum of good values, position-weighted sum (weight
 (ss*128+fs) % 1013 + 1) and the count of bad pixels, where bad = file mask != 0 or not finite,

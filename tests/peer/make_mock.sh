@@ -3,7 +3,7 @@
 set -eu
 data=$1
 rm -rf "$data/mock"; mkdir -p "$data"
-"$MX_PYTHON" "$MX_SHARED/tools/make_mid_mock.py" "$data/mock" >/dev/null
+"$MX_PYTHON" "$(dirname "$0")/../../tools/make_mid_mock.py" "$data/mock" >/dev/null
 for k in raw proc proc_modern; do
   "$MX_PYTHON" "$(dirname "$0")/extra_data_dump.py" "$data/mock/$k/r0123" "$data/ed_$k.txt"
 done

@@ -4,11 +4,11 @@
 # (2 train blocks, and 2 pixel parts) in two geometries -- the MID SAXS set-up (7 m, f = 1) and a
 # short distance (1 m, f = 0.8) where solid angle and polarisation change the intensity by
 # percents -- and compare every bin with >= 50 pixels within 0.5 %.
-# usage: saxs_pyfai.sh WORKDIR        (environment: MXPCS, MPIEXEC, MX_PYTHON; MX_SHARED optional)
+# usage: saxs_pyfai.sh WORKDIR        (environment: MXPCS, MPIEXEC, MX_PYTHON; MX_DATA optional)
 set -eu
 work=$1
 here=$(cd "$(dirname "$0")" && pwd)
-geom=${MX_SHARED:-$here/../../../shared}/data/geometry/agipd_mar18_v11.geom
+geom=${MX_DATA:-$here/../data}/geometry/agipd_mar18_v11.geom
 out=$work/saxs_pyfai
 rm -rf "$out"; mkdir -p "$out"
 . "$here/scratch.sh"; mx_scratch "$out/sim"

@@ -1,4 +1,4 @@
-/* Helpers shared by the cmocka tests that read the CSV tables in shared/data/reference.
+/* Helpers shared by the cmocka tests that read the CSV tables in tests/data/reference.
    Include after <cmocka.h>. */
 #pragma once
 #include <math.h>

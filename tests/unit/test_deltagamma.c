@@ -1,7 +1,7 @@
 /* Unit tests of the Beenakker-Mazur delta-gamma kernels and the empirical Ds curves
    (src/models/deltagamma.c, empirical.c; physics-reference.md sections 3-4): Si, S_gamma0,
    Ds/D0 (simple and BM-full), H_d(q), against exact limits, mpmath values and
-   shared/data/reference/{bm_Ds_table,bm_H_phi0.3,bm_Hpeak}.csv; quadrature convergence and timing. */
+   tests/data/reference/{bm_Ds_table,bm_H_phi0.3,bm_Hpeak}.csv; quadrature convergence and timing. */
 #include <mxpcs/models.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#define REFDIR MX_SHARED_DIR "/data/reference/"
+#define REFDIR MX_DATA_DIR "/reference/"
 
 /* ---------- helpers ---------- */
 

@@ -1,6 +1,6 @@
 /* Unit tests of the geometry stage: vector parsing, scattering kernels, the CrystFEL parser
    (3-D and 2-D layouts, error cases), ideal layout, options, against the reference tables
-   shared/data/geometry/qref_*.csv (euxfel-format.md 3.5). */
+   tests/data/geometry/qref_*.csv (euxfel-format.md 3.5). */
 #include <mxpcs/geom.h>
 #include <math.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#define GEOMDIR   MX_SHARED_DIR "/data/geometry/"
+#define GEOMDIR   MX_DATA_DIR "/geometry/"
 #define MAR18     GEOMDIR "agipd_mar18_v11.geom"
 #define MIDIDEAL  GEOMDIR "agipd_mid_ideal_from_quads.geom"
 #define NPIX      ((size_t)MX_NMOD * MX_MODPIX)

@@ -1,6 +1,6 @@
 /* Unit tests of the scattering kernels (src/models/sphere.c): the sasmodels polydispersity grid,
    3j1(x)/x, Percus-Yevick S(q), sphere, sphere@hardsphere (P*S and beta), against
-   shared/data/reference/{py_sq_table,py_sq_peaks,sphere_pd_table}.csv (physics-reference.md
+   tests/data/reference/{py_sq_table,py_sq_peaks,sphere_pd_table}.csv (physics-reference.md
    sections 1-2) and the test values shipped in sasmodels' own sphere.py and hardsphere.py.
 
    With MX_MODELS_DUMP set in the environment the program runs no tests: it prints
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#define REFDIR MX_SHARED_DIR "/data/reference/"
+#define REFDIR MX_DATA_DIR "/reference/"
 
 /* ---------- helpers ---------- */
 
