@@ -75,3 +75,7 @@ int MxOptionsTextCheck(const char *text, char *msg, size_t len);
 int MxOptionsFileCheck(const char *path, char *msg, size_t len);
 
 const char *MxVersion(void);
+/* A file of mxpcs's data (tools/plot_figures.py, inputs/...): $MXPCS_DATADIR/REL, then
+   PREFIX/share/mxpcs/REL beside an installed executable, then REL in the source tree of a build
+   directory's executable, then under the configured install prefix; "" when none is readable. */
+PetscErrorCode MxDataFile(const char rel[], char buf[], size_t len);

@@ -213,7 +213,7 @@ PetscErrorCode MxAppDemo(MPI_Comm comm)
   PetscCall(PetscOptionsInt("-demo_md_steps", "MD production steps per simulation", "", md_steps, &md_steps, NULL));
   PetscCall(PetscOptionsInt("-demo_md_seeds", "MD seeds per epsilon (errors)", "", md_seeds, &md_seeds, NULL));
   PetscCall(PetscOptionsBool("-demo_figures", "Draw the figures (tools/plot_figures.py with Debian's python3-matplotlib)", "", figures, &figures, NULL));
-  PetscCall(PetscOptionsString("-demo_plot_script", "The figure tool (default: tools/plot_figures.py beside the executable's source tree)", "", plot, plot, sizeof plot, NULL));
+  PetscCall(PetscOptionsString("-demo_plot_script", "The figure tool (default: tools/plot_figures.py under MXPCS_DATADIR, the install prefix or the source tree)", "", plot, plot, sizeof plot, NULL));
   PetscOptionsEnd();
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(0);
@@ -295,29 +295,32 @@ PetscErrorCode MxAppDemo(MPI_Comm comm)
     PetscCall(MxMDDestroy(&md));
     PetscCall(PetscPrintf(comm, "      %.0f s\n", Now() - ts));
   }
+  const char *nofig = "-demo_figures 0";
   if (figures && !rank) {
-    if (!plot[0]) { /* build/mxpcs -> ../tools/plot_figures.py */
-      char    exe[PETSC_MAX_PATH_LEN];
-      ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-      if (n > 0) {
-        exe[n] = 0;
-        char *sl = strrchr(exe, '/');
-        if (sl) *sl = 0;
-        snprintf(plot, sizeof plot, "%s/../tools/plot_figures.py", exe);
-      }
-    }
+    if (!plot[0]) PetscCall(MxDataFile("tools/plot_figures.py", plot, sizeof plot));
     char cmd[4 * PETSC_MAX_PATH_LEN];
-    if (access("/usr/bin/python3", X_OK) || system("/usr/bin/python3 -c 'import matplotlib, h5py' 2>/dev/null"))
+    if (access("/usr/bin/python3", X_OK) || system("/usr/bin/python3 -c 'import matplotlib, h5py' 2>/dev/null")) {
       printf("figures: skipped: they need Debian's python3-matplotlib and python3-h5py (apt-get install python3-matplotlib python3-h5py, or run tools/setup.sh)\n");
-    else if (access(plot, R_OK)) printf("figures: skipped: %s not found (-demo_plot_script)\n", plot);
-    else {
+      nofig = "python3-matplotlib missing";
+    } else if (!plot[0] || access(plot, R_OK)) {
+      printf("figures: skipped: the figure tool tools/plot_figures.py was found neither beside the executable nor under its install prefix (-demo_plot_script FILE, or MXPCS_DATADIR)\n");
+      nofig = "plot_figures.py not found";
+    } else {
       snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' --dir '%s' --out '%s/figures'", plot, out, out);
       printf("figures: %s\n", cmd);
       fflush(stdout);
-      if (system(cmd)) printf("figures: the figure tool failed (see above); the results are complete\n");
+      if (system(cmd)) {
+        printf("figures: the figure tool failed (see above); the results are complete\n");
+        nofig = "the figure tool failed";
+      } else {
+        snprintf(cmd, sizeof cmd, "%s/figures/fig4_g2.png", out);
+        if (!access(cmd, R_OK)) nofig = NULL;
+        else nofig = "the figure tool wrote no figures";
+      }
     }
   }
   if (!rank) Summary(out);
-  PetscCall(PetscPrintf(comm, "mxpcs demo: done in %.0f s; results, figures and runs in %s\n", Now() - t0, out));
+  if (nofig) PetscCall(PetscPrintf(comm, "mxpcs demo: done in %.0f s; results and runs in %s; no figures (%s)\n", Now() - t0, out, nofig));
+  else PetscCall(PetscPrintf(comm, "mxpcs demo: done in %.0f s; results, figures and runs in %s\n", Now() - t0, out));
   PetscFunctionReturn(0);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ctype.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 PetscErrorCode MxParseRange(MPI_Comm comm, const char s[], const char opt[], PetscInt64 *a, PetscInt64 *b)
 {
@@ -24,6 +25,34 @@ PetscErrorCode MxParseRange(MPI_Comm comm, const char s[], const char opt[], Pet
 }
 
 const char *MxVersion(void) { return MXPCS_VERSION; }
+
+PetscErrorCode MxDataFile(const char rel[], char buf[], size_t len)
+{
+  char    exe[PETSC_MAX_PATH_LEN] = "", cand[4][PETSC_MAX_PATH_LEN];
+  ssize_t n   = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  int     nc  = 0;
+  const char *env = getenv("MXPCS_DATADIR");
+
+  PetscFunctionBeginUser;
+  if (n > 0) {
+    exe[n]   = 0;
+    char *sl = strrchr(exe, '/');
+    if (sl) *sl = 0;
+  }
+  if (env && env[0]) snprintf(cand[nc++], PETSC_MAX_PATH_LEN, "%s/%s", env, rel);
+  if (exe[0]) {
+    snprintf(cand[nc++], PETSC_MAX_PATH_LEN, "%s/../share/mxpcs/%s", exe, rel); /* installed: PREFIX/bin/mxpcs */
+    snprintf(cand[nc++], PETSC_MAX_PATH_LEN, "%s/../%s", exe, rel);             /* build tree: SRC/build/mxpcs */
+  }
+  snprintf(cand[nc++], PETSC_MAX_PATH_LEN, "%s/mxpcs/%s", MXPCS_INSTALL_DATADIR, rel); /* the configured prefix */
+  buf[0] = 0;
+  for (int i = 0; i < nc; i++)
+    if (!access(cand[i], R_OK)) {
+      snprintf(buf, len, "%s", cand[i]);
+      break;
+    }
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode MxLogEventRegisterOnce(const char class_name[], const char event_name[], PetscLogEvent *event)
 {
