@@ -90,7 +90,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsString("-analyze_checkpoint", "Checkpoint directory (one file per rank; default: the results file + .ckpt; 'none' to disable)", "", a->ckpt_dir, a->ckpt_dir, sizeof a->ckpt_dir, NULL));
   PetscCall(PetscOptionsReal("-analyze_checkpoint_interval", "Seconds between checkpoints (0: only on SIGTERM/SIGUSR1, e.g. Slurm's --signal warning)", "", a->ckpt_interval, &a->ckpt_interval, NULL));
   PetscCall(PetscOptionsInt("-analyze_checkpoint_every", "Also checkpoint every N trains of a block (0: off)", "", a->ckpt_every, &a->ckpt_every, NULL));
-  PetscCall(PetscOptionsString("-analyze_test_pause", "Tests: after its first checkpoint each rank opens this FIFO for reading, so it waits until the test opens it for writing (signal and kill tests driven by events, not by time)", "", a->test_pause, a->test_pause, sizeof a->test_pause, NULL));
+  PetscCall(PetscOptionsString("-analyze_test_pause", "Tests: after its first checkpoint each rank waits until the test writes to this FIFO or SIGUSR1/SIGTERM arrives (signal and kill tests driven by events, not by time; a signal removes the FIFO)", "", a->test_pause, a->test_pause, sizeof a->test_pause, NULL));
   PetscCall(PetscOptionsBool("-analyze_restart", "Resume from a checkpoint of the same configuration when one exists", "", a->ckpt_restart, &a->ckpt_restart, NULL));
   PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
   PetscOptionsEnd();
@@ -864,9 +864,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
       ierr          = MxAnalyzeCheckpointSave(a, &st);
       last_ckpt     = MPI_Wtime();
       if (!ierr && a->test_pause[0]) { /* tests: the checkpoint is on disk; wait for the test's next move */
-        int fd;
-        while ((fd = open(a->test_pause, O_RDONLY)) < 0 && errno == EINTR) {}
-        if (fd >= 0) close(fd);
+        MxAnalyzeTestPause(a->test_pause);
         a->test_pause[0] = 0;
       }
       if (!ierr && MxAnalyzeSignalPending()) {

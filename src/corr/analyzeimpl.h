@@ -102,6 +102,7 @@ typedef struct {
 void           MxAnalyzeSignalsInstall(void);
 void           MxAnalyzeSignalsRestore(void);
 int            MxAnalyzeSignalPending(void);
+void           MxAnalyzeTestPause(const char fifo[]);
 PetscErrorCode MxAnalyzeCheckpointHash(MxAnalyze a, uint64_t *hash);
 PetscErrorCode MxAnalyzeCheckpointSave(MxAnalyze a, MxAnalyzeLoopState *s);
 PetscErrorCode MxAnalyzeCheckpointLoad(MxAnalyze a, MxAnalyzeLoopState *s, PetscBool *found);

@@ -11,6 +11,8 @@
    is stored with it and a checkpoint that does not match is not used. */
 #include "analyzeimpl.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,11 +22,22 @@
 static volatile sig_atomic_t mx_signal;
 static struct sigaction      old_term, old_usr1;
 
-static void OnSignal(int sig) { mx_signal = sig; }
+static int                   mx_sigpipe[2] = {-1, -1}; /* the handler writes a byte: a poll() wakes */
+
+static void OnSignal(int sig)
+{
+  mx_signal = sig;
+  if (mx_sigpipe[1] >= 0) {
+    char    c = 1;
+    ssize_t r = write(mx_sigpipe[1], &c, 1); /* async-signal-safe; a full pipe is fine */
+    (void)r;
+  }
+}
 
 void MxAnalyzeSignalsInstall(void)
 {
   struct sigaction sa;
+  if (mx_sigpipe[0] < 0 && pipe2(mx_sigpipe, O_NONBLOCK | O_CLOEXEC)) mx_sigpipe[0] = mx_sigpipe[1] = -1;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
@@ -47,6 +60,30 @@ void MxAnalyzeSignalsRestore(void)
 }
 
 int MxAnalyzeSignalPending(void) { return (int)mx_signal; }
+
+/* Tests (-analyze_test_pause FIFO): after its first checkpoint a rank waits until the test
+   writes to FIFO (or a writer closes it), or until SIGTERM/SIGUSR1 arrives, whichever comes
+   first, so that a test drives a signal by an event and never by a time window. The wait is
+   race-free: a signal that arrives just before poll() has written to the handler's pipe. A
+   signal that ends the wait removes FIFO, so the run that resumes from the checkpoint (a
+   resubmitted or requeued job) does not wait again; without FIFO there is no wait. */
+void MxAnalyzeTestPause(const char fifo[])
+{
+  struct stat st;
+  int         fd;
+
+  if (stat(fifo, &st) || !S_ISFIFO(st.st_mode)) return;
+  fd = open(fifo, O_RDONLY | O_NONBLOCK); /* no writer yet: poll() waits (Linux reports no hang-up before the first writer) */
+  if (fd < 0) return;
+  struct pollfd p[2] = {{fd, POLLIN, 0}, {mx_sigpipe[0], POLLIN, 0}};
+  while (!mx_signal) {
+    int r = poll(p, mx_sigpipe[0] >= 0 ? 2 : 1, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) break;
+  }
+  close(fd);
+  if (mx_signal) unlink(fifo);
+}
 
 /* FNV-1a over bytes */
 static uint64_t Fnv(uint64_t h, const void *p, size_t n)

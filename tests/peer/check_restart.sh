@@ -18,9 +18,10 @@ opts=(-run "$sim" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.006 -r
 ref=$data/restart_ref_n$np.h5; rm -f "$ref"
 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze "${opts[@]}" -o "$ref" >/dev/null
 
-# Every rank saves its first checkpoint and then blocks opening a FIFO (-analyze_test_pause), so
-# the job cannot finish before the test acts: wait for all ranks' checkpoints, then $2 the job
-# (KILL while they wait; USR1, then let them go on: each stops at its next train).
+# Every rank saves its first checkpoint and then waits on a FIFO (-analyze_test_pause) until the
+# test writes to it or a signal arrives, so the job cannot finish before the test acts: wait for
+# all ranks' checkpoints, then $2 the job (KILL while they wait; USR1: the signal ends each
+# rank's wait and it stops with "checkpoint saved").
 interrupt() {
   local out=$1 how=$2 fifo=$1.fifo
   rm -rf "$out" "$out.ckpt" "$out.part" "$fifo"; mkfifo "$fifo"
@@ -30,10 +31,8 @@ interrupt() {
   if [ "$how" = KILL ]; then pkill -KILL -f -- "-o $out" || true; kill -KILL $pid 2>/dev/null || true
   else
     pkill -USR1 -f -- "^$MXPCS analyze .*-o $out" || true
-    exec 3<>"$fifo" # release the ranks (read-write: opening never blocks; a rank that opens later passes at once)
   fi
   wait $pid && rc=0 || rc=$?
-  [ "$how" = KILL ] || exec 3>&-
   rm -f "$fifo"
   echo "interrupted ($how): exit $rc; checkpoint files: $(ls "$out.ckpt" 2>/dev/null | tr '\n' ' ')"
   [ "$rc" -ne 0 ] || { echo "FAIL: the interrupted run exited 0 (finished before the signal?)"; exit 1; }

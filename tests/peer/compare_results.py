@@ -6,7 +6,7 @@ usage: compare_results.py A.h5 B.h5 [--ignore PATH ...]"""
 import sys
 import h5py, numpy as np
 
-PROVENANCE = ('/entry/process/options', '/entry/process/date', '/entry/start_time', '/entry/end_time',
+PROVENANCE = ('/entry/process/options', '/entry/process/date', '/process/options', '/process/date', '/entry/start_time', '/entry/end_time',
               '/xpcs/meta/options', '/xpcs/meta/host', '/xpcs/meta/date', '/xpcs/meta/time',
               '/xpcs/meta/wall_time_s', '/xpcs/meta/resumed_at')
 
