@@ -5,7 +5,8 @@
    train t itself, its ring sums and the cross term with t-1 (it still waits for X(t, t+1)).
    Each rank writes that state to DIR/rank#####.bin (written as .part, then renamed); a restart
    re-reads the frames of train t, which the cross term with t+1 needs, and goes on with t+1.
-   The operations and their order are those of an uninterrupted run, so the results are
+   The arrays are the checkpointed entries of the per-train step's accumulator table
+   (src/analyze/engine.c), in table order. The operations and their order are those of an uninterrupted run, so the results are
    bitwise the same. A checkpoint belongs to one configuration: a hash of everything that
    determines the state (trains, frames, rings and this rank's pixels, filters, windows, grid)
    is stored with it and a checkpoint that does not match is not used. */
@@ -122,46 +123,13 @@ PetscErrorCode MxAnalyzeCheckpointHash(MxAnalyze a, uint64_t *hash)
   h = Fnv(h, a->drop, (size_t)ntr);
   double reals[] = {a->saxs_qmin, a->saxs_qmax, a->dt_s};
   h     = Fnv(h, reals, sizeof reals);
+  h     = MxEngineSignature(a->eng, h); /* the table's names and sizes: the checkpoint's layout */
   *hash = h;
   PetscFunctionReturn(0);
 }
 
-/* The arrays of the state, in file order. */
-typedef struct {
-  void  *p;
-  size_t n; /* doubles */
-} Block;
-
-static int Blocks(MxAnalyze a, MxAnalyzeLoopState *s, Block *b)
-{
-  size_t nf = (size_t)a->nf, nC = (size_t)a->nring * nf * nf, ng = (size_t)a->nring * a->nwin * (a->win_len - 1);
-  int    k  = 0;
-  b[k++]    = (Block){a->sumC, nC};
-  b[k++]    = (Block){a->sumCraw, nC};
-  b[k++]    = (Block){a->sumXC, nC};
-  b[k++]    = (Block){a->g2sum, ng};
-  b[k++]    = (Block){a->g2sq, ng};
-  b[k++]    = (Block){a->g2t_sum, (size_t)a->nring * (nf - 1)};
-  b[k++]    = (Block){a->g2t_sq, (size_t)a->nring * (nf - 1)};
-  b[k++]    = (Block){a->bsum, (size_t)a->nring};
-  b[k++]    = (Block){a->bsq, (size_t)a->nring};
-  b[k++]    = (Block){&a->nnonfinite, 1};
-  b[k++]    = (Block){a->unread, (size_t)s->ntr};
-  if (a->jk >= 2) {
-    b[k++] = (Block){a->jk_g2, (size_t)a->jk * ng};
-    b[k++] = (Block){a->jk_b, (size_t)a->jk * a->nring};
-    b[k++] = (Block){a->jk_n, (size_t)a->jk};
-  }
-  b[k++]    = (Block){a->saxs, (size_t)a->saxs_nbins * nf * 3};
-  b[k++]    = (Block){a->saxs_run, (size_t)a->saxs_nbins * 3};
-  b[k++]    = (Block){a->img_sum, a->npix};
-  b[k++]    = (Block){a->img_n, a->npix};
-  b[k++]    = (Block){s->used, (size_t)s->ntr};
-  b[k++]    = (Block){s->rs_prev, s->nring_sums};
-  b[k++]    = (Block){s->Xprev, nC};
-  return k;
-}
-
+/* The arrays of the state, in file order: the checkpointed entries of the engine's table. */
+#define MX_CKPT_MAXBLOCKS 40
 static void RankPath(MxAnalyze a, char *path, size_t len)
 {
   PetscMPIInt rank;
@@ -173,13 +141,14 @@ static void RankPath(MxAnalyze a, char *path, size_t len)
 PetscErrorCode MxAnalyzeCheckpointSave(MxAnalyze a, MxAnalyzeLoopState *s)
 {
   char     path[PETSC_MAX_PATH_LEN + 16], tmp[PETSC_MAX_PATH_LEN + 32];
-  Block    b[24];
-  int      nb = Blocks(a, s, b);
+  double  *bp[MX_CKPT_MAXBLOCKS];
+  size_t   bn[MX_CKPT_MAXBLOCKS];
+  int      nb;
   FILE    *f;
   uint64_t hdr[8];
-  double   cnt[3] = {a->ntrains_used, a->nleft_noneighbour, (double)a->ntrains_read};
 
   PetscFunctionBeginUser;
+  PetscCall(MxEngineCheckpointBlocks(a->eng, &nb, bp, bn, MX_CKPT_MAXBLOCKS));
   if (mkdir(a->ckpt_dir, 0755) && errno != EEXIST) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "checkpoint: cannot create the directory %s (%s)", a->ckpt_dir, strerror(errno));
   RankPath(a, path, sizeof path);
   snprintf(tmp, sizeof tmp, "%s.part", path);
@@ -188,12 +157,12 @@ PetscErrorCode MxAnalyzeCheckpointSave(MxAnalyze a, MxAnalyzeLoopState *s)
   hdr[0] = MX_CKPT_MAGIC;
   hdr[1] = a->ckpt_hash;
   hdr[2] = (uint64_t)s->t_next;
-  hdr[3] = (uint64_t)s->have_prev;
-  hdr[4] = (uint64_t)s->have_Xprev;
+  hdr[3] = (uint64_t)s->eng.have_prev;
+  hdr[4] = (uint64_t)s->eng.have_Xprev;
   hdr[5] = (uint64_t)nb;
   hdr[6] = hdr[7] = 0;
-  int ok = fwrite(hdr, sizeof hdr, 1, f) == 1 && fwrite(cnt, sizeof cnt, 1, f) == 1;
-  for (int i = 0; ok && i < nb; i++) ok = b[i].n == 0 || fwrite(b[i].p, sizeof(double), b[i].n, f) == b[i].n;
+  int ok = fwrite(hdr, sizeof hdr, 1, f) == 1;
+  for (int i = 0; ok && i < nb; i++) ok = bn[i] == 0 || fwrite(bp[i], sizeof(double), bn[i], f) == bn[i];
   ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
   ok &= fclose(f) == 0;
   if (!ok) {
@@ -210,17 +179,18 @@ PetscErrorCode MxAnalyzeCheckpointSave(MxAnalyze a, MxAnalyzeLoopState *s)
 PetscErrorCode MxAnalyzeCheckpointLoad(MxAnalyze a, MxAnalyzeLoopState *s, PetscBool *found)
 {
   char        path[PETSC_MAX_PATH_LEN + 16];
-  Block       b[24];
-  int         nb = Blocks(a, s, b), ok = 0;
+  double     *bp[MX_CKPT_MAXBLOCKS];
+  size_t      bn[MX_CKPT_MAXBLOCKS];
+  int         nb, ok = 0;
   FILE       *f;
   uint64_t    hdr[8];
-  double      cnt[3];
   MPI_Comm    pix_comm;
   PetscInt64  tn[2], mm[2];
   PetscMPIInt rank;
 
   PetscFunctionBeginUser;
   *found = PETSC_FALSE;
+  PetscCall(MxEngineCheckpointBlocks(a->eng, &nb, bp, bn, MX_CKPT_MAXBLOCKS));
   MPI_Comm_rank(a->comm, &rank);
   PetscCall(MxReaderGetComms(a->reader, &pix_comm, NULL));
   RankPath(a, path, sizeof path);
@@ -235,23 +205,20 @@ PetscErrorCode MxAnalyzeCheckpointLoad(MxAnalyze a, MxAnalyzeLoopState *s, Petsc
   ok = mm[0] >= 0 && mm[0] == -mm[1];
   int nok = 0, all = 0;
   if (ok && (f = fopen(path, "rb"))) {
-    ok = fread(hdr, sizeof hdr, 1, f) == 1 && fread(cnt, sizeof cnt, 1, f) == 1;
-    for (int i = 0; ok && i < nb; i++) ok = b[i].n == 0 || fread(b[i].p, sizeof(double), b[i].n, f) == b[i].n;
+    ok = fread(hdr, sizeof hdr, 1, f) == 1;
+    for (int i = 0; ok && i < nb; i++) ok = bn[i] == 0 || fread(bp[i], sizeof(double), bn[i], f) == bn[i];
     fclose(f);
   } else ok = 0;
   nok = ok;
   PetscCallMPI(MPI_Allreduce(&nok, &all, 1, MPI_INT, MPI_MIN, pix_comm));
   if (!all) { /* start this block afresh: clear whatever was partly read */
     for (int i = 0; i < nb; i++)
-      if (b[i].n) PetscCall(PetscArrayzero((double *)b[i].p, b[i].n));
+      if (bn[i]) PetscCall(PetscArrayzero(bp[i], bn[i]));
     PetscFunctionReturn(0);
   }
   s->t_next            = (PetscInt)hdr[2];
-  s->have_prev         = (int)hdr[3];
-  s->have_Xprev        = (int)hdr[4];
-  a->ntrains_used      = cnt[0];
-  a->nleft_noneighbour = cnt[1];
-  a->ntrains_read      = (PetscInt)cnt[2];
+  s->eng.have_prev     = (int)hdr[3];
+  s->eng.have_Xprev    = (int)hdr[4];
   a->ckpt_saved        = s->t_next;
   *found               = PETSC_TRUE;
   PetscFunctionReturn(0);

@@ -1,188 +1,45 @@
 /* MxAnalyze: results on rank 0 (means over trains, errors, fits), results.h5, summary. */
 #include "analyzeimpl.h"
+#include <mxpcs/g2age.h>
 #include <mxpcs/viewer.h>
 #include <sys/resource.h>
 #include <cblas.h>
 #include <math.h>
 
-/* Gamma(q, age) by the g2 fits (g2 - 1 = beta exp(-2 Gamma tau)) and Gamma(q, 0) by the
-   extrapolation, from g2 (not - 1) with errors g2err and the contrast beta; gerr/g0err may be
-   NULL. quiet: no PetscInfo for fits that do not converge. */
-static PetscErrorCode FitGammas(MxAnalyze a, const double *g2, const double *g2err, const double *beta, const double *age, double *gam, double *gerr, double *gam0, double *g0err, PetscBool quiet)
-{
-  size_t  ntau = (size_t)a->win_len - 1;
-  double *tau, *y, *sg, e0;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscMalloc3(ntau, &tau, ntau, &y, ntau, &sg));
-  for (PetscInt r = 0; r < a->nring; r++) {
-    for (PetscInt w = 0; w < a->nwin; w++) {
-      MxG2FitResult fr;
-      int           m = 0;
-      for (size_t k = 0; k < ntau; k++) {
-        size_t i = (r * a->nwin + w) * ntau + k;
-        if (!(g2err[i] > 0) || !isfinite(g2[i])) continue;
-        tau[m] = (k + 1) * a->dt_s;
-        y[m]   = g2[i] - 1;
-        sg[m]  = g2err[i];
-        m++;
-      }
-      PetscCall(MxG2FitExp(a->fit, m, tau, y, sg, beta[r], &fr));
-      gam[r * a->nwin + w] = fr.converged ? fr.gamma : NAN;
-      if (gerr) gerr[r * a->nwin + w] = fr.converged ? fr.gamma_err : NAN;
-      if (!fr.converged && !quiet) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT " age %g s: g2 fit did not converge (%s)\n", r, age[w], fr.reason));
-    }
-    const double *ge = gerr ? gerr : a->gam_err; /* the jackknife samples use the full run's weights */
-    double       *e  = g0err ? &g0err[r] : &e0;
-    if (a->nwin >= 2) {
-      if (a->extrap_order == 3) { /* exponential: ln Gamma linear in age */
-        double lg[64], le[64], l0, l0e;
-        for (PetscInt w = 0; w < a->nwin && w < 64; w++) {
-          double g = gam[r * a->nwin + w], eg = ge[r * a->nwin + w];
-          lg[w]    = g > 0 ? log(g) : NAN;
-          le[w]    = g > 0 ? eg / g : NAN;
-        }
-        if (a->nwin > 64 || MxExtrapolateZero((int)a->nwin, age, lg, le, 1, &l0, &l0e)) gam0[r] = *e = NAN;
-        else {
-          gam0[r] = exp(l0);
-          *e      = gam0[r] * l0e;
-        }
-      } else if (MxExtrapolateZero((int)a->nwin, age, gam + r * a->nwin, ge + r * a->nwin, (int)a->extrap_order, &gam0[r], e)) gam0[r] = *e = NAN;
-    } else {
-      gam0[r] = gam[r * a->nwin];
-      *e      = ge[r * a->nwin];
-    }
-  }
-  PetscCall(PetscFree3(tau, y, sg));
-  PetscFunctionReturn(0);
-}
-
-/* Delete-a-group jackknife (train index mod K; groups without trains are skipped): each group's
-   trains are left out in turn, g2 and the contrast recomputed from the sums without them, and
-   the fits and the extrapolation redone with the full run's weights. The spread of the K
-   estimates gives errors that include what the fits cannot see: g2 at different lags and
-   overlapping age windows share trains, so their errors are correlated. gamma_err and
-   gamma0_err become the jackknife errors; a ring where a sample has no estimate keeps the fit
-   errors (counted). *g0J: K x nring Gamma0 samples for the D_eff_mean error, NULL when off. */
-static PetscErrorCode Jackknife(MxAnalyze a, const double *age, double **g0J)
-{
-  size_t  ntau = (size_t)a->win_len - 1, ng = (size_t)a->nring * a->nwin * ntau;
-  double  n    = a->ntrains_used, *g2m, *bm, *gJ;
-  PetscInt K   = 0;
-
-  PetscFunctionBeginUser;
-  *g0J              = NULL;
-  a->jk_groups_used = 0;
-  a->jk_fallback    = 0;
-  if (a->jk < 2) PetscFunctionReturn(0);
-  for (PetscInt b = 0; b < a->jk; b++) K += a->jk_n[b] > 0 && a->jk_n[b] < n;
-  if (K < 2) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc2(ng, &g2m, a->nring, &bm));
-  PetscCall(PetscMalloc1((size_t)K * a->nring * a->nwin, &gJ));
-  PetscCall(PetscMalloc1((size_t)K * a->nring, g0J));
-  for (PetscInt b = 0, k = 0; b < a->jk; b++) {
-    double nn = n - a->jk_n[b];
-    if (!(a->jk_n[b] > 0 && nn > 0)) continue;
-    for (size_t i = 0; i < ng; i++) g2m[i] = (a->g2sum[i] - a->jk_g2[(size_t)b * ng + i]) / nn + 1.0;
-    for (PetscInt r = 0; r < a->nring; r++) bm[r] = (a->bsum[r] - a->jk_b[b * a->nring + r]) / nn;
-    PetscCall(FitGammas(a, g2m, a->g2err, bm, age, gJ + (size_t)k * a->nring * a->nwin, NULL, *g0J + (size_t)k * a->nring, NULL, PETSC_TRUE));
-    k++;
-  }
-  a->jk_groups_used = K;
-  /* sigma^2 = (K - 1)/K sum_k (x_k - mean)^2 */
-  for (PetscInt r = 0; r < a->nring; r++) {
-    for (PetscInt w = -1; w < a->nwin; w++) { /* w = -1: Gamma0 */
-      double s = 0, s2 = 0, m;
-      int    ok = 1;
-      for (PetscInt k = 0; k < K; k++) {
-        double x = w < 0 ? (*g0J)[k * a->nring + r] : gJ[((size_t)k * a->nring + r) * a->nwin + w];
-        ok &= isfinite(x);
-        s += x;
-      }
-      if (!ok) {
-        if (w < 0) a->jk_fallback++;
-        continue;
-      }
-      m = s / K;
-      for (PetscInt k = 0; k < K; k++) {
-        double x = w < 0 ? (*g0J)[k * a->nring + r] : gJ[((size_t)k * a->nring + r) * a->nwin + w];
-        s2 += (x - m) * (x - m);
-      }
-      if (w < 0) a->gam0_err[r] = sqrt((K - 1.0) / K * s2);
-      else a->gam_err[r * a->nwin + w] = sqrt((K - 1.0) / K * s2);
-    }
-  }
-  PetscCall(PetscFree2(g2m, bm));
-  a->gamJ = gJ; /* written: the joint fit takes the windows' correlation from it */
-  PetscFunctionReturn(0);
-}
-
 /* Means and errors over trains, TAO fits per ring and age, zero-age extrapolation. Rank 0. */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a)
 {
-  size_t       nf = (size_t)a->nf, nC = (size_t)a->nring * nf * nf, ntau = (size_t)a->win_len - 1;
-  double       n = a->ntrains_used;
-  const double *qm;
+  size_t          nf = (size_t)a->nf, nC = (size_t)a->nring * nf * nf, ntau = (size_t)a->win_len - 1;
+  const double   *qm;
   const PetscInt *npix;
-  PetscInt     nedges, nphi;
-  const double *edges;
-  PetscBool    free_beta;
-  int          *start, *np;
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(MX_AN_FIT, 0, 0, 0, 0));
   PetscCall(MxRingsGetRings(a->rings, NULL, &qm, &npix));
-  PetscCall(MxRingsGetEdges(a->rings, &nedges, &edges, &nphi));
-  PetscCall(MxG2FitGetBetaFree(a->fit, &free_beta));
-  PetscCall(PetscMalloc3(nC, &a->C, nC, &a->Craw, nC, &a->XC));
-  for (size_t k = 0; k < nC; k++) {
-    a->C[k]    = a->sumC[k] / n;
-    a->Craw[k] = a->sumCraw[k] / n;
-    a->XC[k]   = a->sumXC[k] / n;
-  }
+  /* means over the trains used and their errors */
   size_t ng = (size_t)a->nring * a->nwin * ntau;
+  PetscCall(PetscMalloc3(nC, &a->C, nC, &a->Craw, nC, &a->XC));
   PetscCall(PetscMalloc4(ng, &a->g2, ng, &a->g2err, a->nring, &a->beta, a->nring, &a->beta_err));
-  PetscCall(PetscMalloc2(a->nwin, &start, ng + 1, &np));
   PetscCall(PetscMalloc2((size_t)a->nring * (nf - 1) + 1, &a->g2t, (size_t)a->nring * (nf - 1) + 1, &a->g2t_err));
-  for (PetscInt k = 0; k < a->nwin; k++) start[k] = (int)a->win_start[k];
-  for (PetscInt r = 0; r < a->nring; r++) {
-    /* g2 from the mean C; errors from the train-to-train spread of the per-train g2 */
-    MxCorrG2((int)nf, a->C + r * nf * nf, (int)a->nwin, start, (int)a->win_len, (int)ntau, a->g2 + r * a->nwin * ntau, np);
-    for (size_t k = 0; k < a->nwin * ntau; k++) {
-      size_t i = r * a->nwin * ntau + k;
-      double m = a->g2sum[i] / n, v = n > 1 ? (a->g2sq[i] / n - m * m) * n / (n - 1) : NAN;
-      a->g2err[i] = sqrt(PetscMax(v, 0) / n);
-      a->g2[i] += 1.0; /* g2, not g2 - 1 */
-    }
-    { /* the whole train: g2 from the mean C, errors from the trains' spread, as above */
-      int s0 = 0, *npt;
-      PetscCall(PetscMalloc1(nf, &npt));
-      MxCorrG2((int)nf, a->C + r * nf * nf, 1, &s0, (int)nf, (int)nf - 1, a->g2t + r * (nf - 1), npt);
-      PetscCall(PetscFree(npt));
-      for (size_t k = 0; k + 1 < nf; k++) {
-        size_t i = r * (nf - 1) + k;
-        double m = a->g2t_sum[i] / n, v = n > 1 ? (a->g2t_sq[i] / n - m * m) * n / (n - 1) : NAN;
-        a->g2t_err[i] = sqrt(PetscMax(v, 0) / n);
-        a->g2t[i] += 1.0;
-      }
-    }
-    double m = a->bsum[r] / n, v = n > 1 ? (a->bsq[r] / n - m * m) * n / (n - 1) : NAN;
-    a->beta[r]     = m;
-    a->beta_err[r] = sqrt(PetscMax(v, 0) / n);
-  }
-  PetscCall(PetscFree2(start, np));
+  PetscCall(MxEngineGetMeans(a->eng, a->C, a->Craw, a->XC, a->g2, a->g2err, a->g2t, a->g2t_err, a->beta, a->beta_err));
   /* fits: g2 - 1 = beta exp(-2 Gamma tau) per ring and age; then Gamma(q, 0) */
   PetscCall(PetscMalloc4(a->nring * a->nwin, &a->gam, a->nring * a->nwin, &a->gam_err, a->nring, &a->gam0, a->nring, &a->gam0_err));
   PetscCall(PetscMalloc3(a->nring, &a->Deff, a->nring, &a->Deff_err, a->nring, &a->q));
   double *age;
   PetscCall(PetscMalloc1(a->nwin, &age));
   for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
-  PetscCall(FitGammas(a, a->g2, a->g2err, a->beta, age, a->gam, a->gam_err, a->gam0, a->gam0_err, PETSC_FALSE));
+  MxG2AgeLayout L = {a->nring, a->nwin, (PetscInt)ntau, a->dt_s, age, a->extrap_order};
+  PetscCall(MxG2AgeFit(a->fit, &L, a->g2, a->g2err, a->beta, NULL, a->gam, a->gam_err, a->gam0, a->gam0_err, PETSC_FALSE));
   PetscCall(PetscMalloc2(a->nring * a->nwin, &a->gam_err_fit, a->nring, &a->gam0_err_fit));
   PetscCall(PetscArraycpy(a->gam_err_fit, a->gam_err, a->nring * a->nwin));
   PetscCall(PetscArraycpy(a->gam0_err_fit, a->gam0_err, a->nring));
   double *g0J = NULL; /* jackknife: Gamma0 of each group-deleted sample, K x nring */
-  PetscCall(Jackknife(a, age, &g0J));
+  {
+    PetscInt      jk;
+    const double *g2sum, *jk_g2, *bsum, *jk_b, *jk_n;
+    PetscCall(MxEngineGetJackknife(a->eng, &jk, &g2sum, &jk_g2, &bsum, &jk_b, &jk_n));
+    PetscCall(MxG2AgeJackknife(a->fit, &L, a->ntrains_used, jk, g2sum, jk_g2, bsum, jk_b, jk_n, a->g2err, a->gam_err, a->gam0_err, &a->jk_groups_used, &a->gamJ, &g0J, &a->jk_fallback));
+  }
   for (PetscInt r = 0; r < a->nring; r++) {
     a->q[r] = qm[r];
     a->Deff[r]     = a->gam0[r] / (qm[r] * qm[r]) * 1e-8; /* angstrom^2/s -> um^2/s */
@@ -233,24 +90,8 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   }
   PetscCall(PetscFree(g0J));
   PetscCall(PetscFree(age));
-  /* SAXS over the run and per pulse */
-  PetscCall(PetscMalloc5(a->saxs_nbins, &a->saxs_q, a->saxs_nbins, &a->saxs_I, a->saxs_nbins, &a->saxs_err, (size_t)a->saxs_nbins * nf, &a->saxs_Ip, (size_t)a->saxs_nbins * nf, &a->saxs_Ip_err));
-  for (PetscInt b = 0; b < a->saxs_nbins; b++) {
-    double *s = a->saxs_run + 3 * b, c = s[2], m = c > 0 ? s[0] / c : NAN, v = c > 1 ? (s[1] / c - m * m) * c / (c - 1) : NAN;
-    a->saxs_q[b]   = a->saxs_qmin + (b + 0.5) * (a->saxs_qmax - a->saxs_qmin) / a->saxs_nbins;
-    a->saxs_I[b]   = m;
-    a->saxs_err[b] = c > 1 ? sqrt(PetscMax(v, 0) / c) : NAN;
-    for (size_t f = 0; f < nf; f++) {
-      double *t = a->saxs + (b * nf + f) * 3, cc = t[2], mm = cc > 0 ? t[0] / cc : NAN, vv = cc > 1 ? (t[1] / cc - mm * mm) * cc / (cc - 1) : NAN;
-      a->saxs_Ip[b * nf + f]     = mm;
-      a->saxs_Ip_err[b * nf + f] = cc > 1 ? sqrt(PetscMax(vv, 0) / cc) : NAN;
-    }
-  }
+  PetscCall(MxAnalyzeSaxsResults(a));
   (void)npix;
-  (void)free_beta;
-  (void)nedges;
-  (void)edges;
-  (void)nphi;
   PetscCall(PetscLogEventEnd(MX_AN_FIT, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
@@ -368,7 +209,7 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
   PetscCall(MxOutScalar(o, MX_META_DROPPED_INTENSITY, (double)a->ndrop));
   PetscCall(MxOutScalar(o, MX_META_DROPPED_XGM, (double)a->ndrop_xgm));
   PetscCall(MxOutScalar(o, MX_META_RINGS_NO_PHOTONS, (double)a->nring_empty));
-  PetscCall(MxOutScalar(o, MX_META_NONFINITE, a->nnonfinite));
+  PetscCall(MxOutScalar(o, MX_META_NONFINITE, *a->nnonfinite));
   {
     PetscInt nd;
     PetscCall(MxRingsGetDropped(a->rings, &nd));
@@ -470,7 +311,7 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
       if (nd > 0) PetscCall(PetscViewerASCIIPrintf(v, "  %" PetscInt_FMT " ring(s) dropped: too few good pixels (-rings_min_pixels; `mxpcs qmap` lists the rings)\n", nd));
     }
     if (a->nunread > 0) PetscCall(PetscViewerASCIIPrintf(v, "  %g train(s) dropped because their frames could not be read (corrupted file?): listed in /xpcs/meta/train_ids_dropped_unreadable; -strict makes this an error\n", a->nunread));
-    if (a->nnonfinite > 0) PetscCall(PetscViewerASCIIPrintf(v, "  %.0f pixel values were NaN or inf where the mask does not flag them: masked (-strict makes this an error)\n", a->nnonfinite));
+    if (a->nnonfinite && *a->nnonfinite > 0) PetscCall(PetscViewerASCIIPrintf(v, "  %.0f pixel values were NaN or inf where the mask does not flag them: masked (-strict makes this an error)\n", *a->nnonfinite));
     if (a->nwin == 1) PetscCall(PetscViewerASCIIPrintf(v, "  note: one age window, so Gamma0 is Gamma at age %g s, not extrapolated to zero age (use a smaller -g2_age_step or -g2_age_window)\n", (a->win_start[0] + 0.5 * (a->win_len - 1)) * a->dt_s));
   }
   PetscFunctionReturn(0);
@@ -490,19 +331,11 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->ring_off));
   PetscCall(PetscFree(a->ring_pix));
   if (a->saxs_bin) PetscCall(PetscFree2(a->saxs_bin, a->corr));
-  if (a->saxs_pix) PetscCall(PetscFree3(a->saxs_pix, a->saxs_pb, a->saxs_acc));
+  PetscCall(MxEngineDestroy(&a->eng)); /* and the table's arrays (a->unread, a->nnonfinite, a->nread) */
   PetscCall(PetscFree(a->win_start));
-  if (a->sumC) PetscCall(PetscFree3(a->sumC, a->sumCraw, a->sumXC));
-  if (a->g2sum) PetscCall(PetscFree2(a->g2sum, a->g2sq));
-  if (a->g2t_sum) PetscCall(PetscFree2(a->g2t_sum, a->g2t_sq));
   if (a->g2t) PetscCall(PetscFree2(a->g2t, a->g2t_err));
-  if (a->bsum) PetscCall(PetscFree2(a->bsum, a->bsq));
-  if (a->jk_g2) PetscCall(PetscFree3(a->jk_g2, a->jk_b, a->jk_n));
-  PetscCall(PetscFree(a->unread));
   PetscCall(PetscFree(a->gamJ));
   if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
-  PetscCall(PetscFree(a->saxs));
-  PetscCall(PetscFree(a->saxs_run));
   if (a->C) PetscCall(PetscFree3(a->C, a->Craw, a->XC));
   if (a->g2) PetscCall(PetscFree4(a->g2, a->g2err, a->beta, a->beta_err));
   if (a->gam) PetscCall(PetscFree4(a->gam, a->gam_err, a->gam0, a->gam0_err));
@@ -513,7 +346,6 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(PetscFree(a->xgm_mean));
   PetscCall(PetscFree(a->opts));
   PetscCall(PetscFree(a->ring_empty));
-  if (a->img_sum) PetscCall(PetscFree2(a->img_sum, a->img_n));
   PetscCall(PetscFree(a->image));
   PetscCall(PetscFree(a));
   *pa = NULL;
@@ -548,9 +380,10 @@ PetscErrorCode MxAnalyzeBench(MxAnalyze a)
     bare   = (double)a->nf * (a->nf + 1) * npr / t_bare;
   }
   PetscCall(PetscFree2(M, Cf));
-  bytes = (double)a->ntrains_read * a->nf * a->npix * sizeof(float);
+  PetscInt nread = a->nread ? (PetscInt)*a->nread : 0;
+  bytes = (double)nread * a->nf * a->npix * sizeof(float);
   double tot = a->t_read + a->t_corr + a->t_comm;
-  PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] %" PetscInt_FMT " trains (%.0f frames, %.2f GB of frames over %zu pixels): %.0f frames/s, %.3f GB/s; time: read %.1f %%, correlate %.1f %%, reduce %.1f %%; kernel %.2f GFLOP/s = %.0f %% of a bare cblas_ssyrk (%d x %d: %.2f GFLOP/s); peak memory %.0f MiB\n", rank, a->ntrains_read, (double)a->ntrains_read * a->nf, bytes / 1e9, a->npix, a->ntrains_read * a->nf / PetscMax(tot, 1e-9), bytes / 1e9 / PetscMax(tot, 1e-9), 100 * a->t_read / PetscMax(tot, 1e-9), 100 * a->t_corr / PetscMax(tot, 1e-9), 100 * a->t_comm / PetscMax(tot, 1e-9), a->flops / PetscMax(a->t_kernel, 1e-12) / 1e9, 100 * (a->flops / PetscMax(a->t_kernel, 1e-12)) / PetscMax(bare, 1), (int)a->nf, npr, bare / 1e9, rss_mib));
+  PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] %" PetscInt_FMT " trains (%.0f frames, %.2f GB of frames over %zu pixels): %.0f frames/s, %.3f GB/s; time: read %.1f %%, correlate %.1f %%, reduce %.1f %%; kernel %.2f GFLOP/s = %.0f %% of a bare cblas_ssyrk (%d x %d: %.2f GFLOP/s); peak memory %.0f MiB\n", rank, nread, (double)nread * a->nf, bytes / 1e9, a->npix, nread * a->nf / PetscMax(tot, 1e-9), bytes / 1e9 / PetscMax(tot, 1e-9), 100 * a->t_read / PetscMax(tot, 1e-9), 100 * a->t_corr / PetscMax(tot, 1e-9), 100 * a->t_comm / PetscMax(tot, 1e-9), a->flops / PetscMax(a->t_kernel, 1e-12) / 1e9, 100 * (a->flops / PetscMax(a->t_kernel, 1e-12)) / PetscMax(bare, 1), (int)a->nf, npr, bare / 1e9, rss_mib));
   PetscCall(PetscSynchronizedFlush(a->comm, PETSC_STDOUT));
   PetscCall(MxReaderViewReadStats(a->reader, a->comm, tot));
   { /* against the facility: EuXFEL delivers 10 trains/s; the run's rate is its trains over the

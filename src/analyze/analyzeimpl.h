@@ -3,13 +3,7 @@
 #include <mxpcs/analyze.h>
 #include <mxpcs/corr.h>
 #include <mxpcs/g2fit.h>
-
-/* Per-train ring sums over the pixels of this rank's part (then over the train block). */
-typedef struct {
-  double *N;    /* nring */
-  double *s1;   /* nring * nf */
-  double *gram; /* nring * nf * nf */
-} MxRingSums;
+#include <mxpcs/engine.h>
 
 struct _p_MxAnalyze {
   MPI_Comm  comm;
@@ -30,26 +24,17 @@ struct _p_MxAnalyze {
   int        *ring_off;    /* nring+1: offsets into ring_pix */
   int        *ring_pix;    /* local pixel index of each ring pixel */
   int        *saxs_bin;    /* npix: SAXS bin or -1 */
-  int        *saxs_pix, *saxs_pb; /* nsaxs: the pixels with a SAXS bin (memory order) and their bins */
-  size_t      nsaxs;
-  double     *saxs_acc;    /* the main thread's SAXS scratch (nbins x 16 per frame block); weights and counts live in the train buffers */
   float      *corr;        /* npix: 1/(relative solid angle x polarisation) */
   /* windows */
   PetscInt nwin, *win_start;
-  /* accumulators over trains (train-block sums; reduced at the end) */
-  double  *sumC, *sumCraw, *sumXC;   /* nring * nf * nf */
-  double  *g2sum, *g2sq;             /* nring * nwin * ntau */
-  double  *g2t_sum, *g2t_sq;         /* nring * (nf - 1): g2 over the whole train, lags 1..nf-1 */
-  double  *bsum, *bsq;               /* nring: contrast per train */
   PetscInt jk;                       /* jackknife groups (train index mod jk); < 2: errors from the fits */
-  double  *jk_g2, *jk_b, *jk_n;      /* per group: g2 sums (jk * ng), contrast sums (jk * nring), trains (jk) */
-  double   ntrains_used, nleft_out, nleft_noneighbour;
-  double  *unread;                   /* ntrains: 1 where this block's train could not be read (dropped) */
-  double   nunread;                  /* rank 0 after the reduction: how many */
-  double   nnonfinite;               /* NaN/inf pixel values no mask flags, in this block's trains (masked) */
-  double  *saxs;                     /* nbins * nf * 3: sum I, sum I^2, count (pixel-frames) */
-  double  *saxs_run;                 /* nbins * 3 over the run, per pixel-train means */
-  double  *img_sum, *img_n;          /* npix: photons and frames of each pixel read (trains of this block) */
+  /* the per-train step and its accumulators (src/analyze/engine.c) */
+  MxEngine eng;
+  double   ntrains_used, nleft_noneighbour; /* rank 0, then every rank, after the reduction */
+  double  *unread;                   /* ntrains: 1 where this block's train could not be read (dropped); table-owned */
+  double   nunread;                  /* after the reduction: how many */
+  double  *nnonfinite;               /* NaN/inf pixel values no mask flags, in this block's trains (masked); table-owned */
+  double  *nread;                    /* trains this rank has read; table-owned */
   float   *image;                    /* rank 0: nmod x MX_MODPIX mean photons/pixel/pulse (NaN: never valid) */
   PetscInt nimg_mod, img_mod[MX_NMOD];
   /* results (rank 0 after Apply) */
@@ -64,7 +49,6 @@ struct _p_MxAnalyze {
   uint64_t *train_ids_used;
   PetscInt  ntrain_ids_used;
   double    t_read, t_corr, t_comm, t_total, t_kernel, flops;
-  PetscInt  ntrains_read;
   PetscBool bench;
   PetscReal filter_sigma;   /* drop trains whose intensity is an outlier (robust sigmas; 0: off) */
   char     *drop;           /* ntrains: 1 = dropped as an intensity outlier, 2 = by the XGM */
@@ -75,7 +59,7 @@ struct _p_MxAnalyze {
   PetscInt  xgm_offset, ndrop_xgm, nxgm_missing;
   double   *xgm_mean;       /* nf: mean pulse energy (uJ) over the trains kept, or NULL */
   PetscInt  extrap_order; /* 1 linear, 2 quadratic in age */
-  /* checkpoint / restart (src/corr/checkpoint.c) */
+  /* checkpoint / restart (src/analyze/checkpoint.c) */
   char      ckpt_dir[PETSC_MAX_PATH_LEN];
   PetscReal ckpt_interval;  /* s between checkpoints (0: only on SIGTERM/SIGUSR1) */
   PetscInt  ckpt_every;     /* trains between checkpoints (0: off; for tests) */
@@ -90,13 +74,10 @@ struct _p_MxAnalyze {
   char     *ring_empty;     /* nring: 1 for those rings (rank 0) */
 };
 
-/* What the train loop carries from one train to the next (besides the accumulators). */
+/* What a checkpoint stores besides the accumulator table. */
 typedef struct {
-  PetscInt t_next;          /* first train still to read */
-  int      have_prev, have_Xprev;
-  double  *rs_prev, *Xprev, *used; /* not owned */
-  PetscInt ntr;
-  size_t   nring_sums;
+  PetscInt      t_next; /* first train still to read */
+  MxEngineState eng;
 } MxAnalyzeLoopState;
 
 void           MxAnalyzeSignalsInstall(void);
@@ -109,7 +90,21 @@ PetscErrorCode MxAnalyzeCheckpointLoad(MxAnalyze a, MxAnalyzeLoopState *s, Petsc
 
 /* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction). */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a);
-/* SAXS bin of every detector pixel, -1 where none (src/corr/analyze.c). Every rank. */
+
+/* The SAXS unit (src/analyze/saxs.c): the bin of a pixel (-1: none), the bins of every detector
+   pixel (16 x 512 x 128, every rank), the grid from the q range read (collective), and I(q) over
+   the run and per pulse from the reduced sums (rank 0). */
+int            MxAnalyzeSaxsBin(MxAnalyze a, const MxPixelGeom *pix, const unsigned char *umask, size_t g);
 PetscErrorCode MxAnalyzeStaticBins(MxAnalyze a, int *bin);
+PetscErrorCode MxAnalyzeSaxsGrid(MxAnalyze a, double qlo, double qhi);
+PetscErrorCode MxAnalyzeSaxsResults(MxAnalyze a);
+
+/* The train filters (src/analyze/filters.c): a->drop[t] = 1 for intensity outliers (a thin band
+   of rows read first), 2 for the XGM's (dud pulses, outlying mean pulse energy). Collective. */
+PetscErrorCode MxAnalyzeFilterTrains(MxAnalyze a);
+
+/* The mean detector image (src/analyze/image.c): every rank's pixel sums into module images on
+   rank 0 (a->image, a->img_mod). Collective. */
+PetscErrorCode MxAnalyzeImageReduce(MxAnalyze a);
 extern PetscLogEvent MX_AN_FIT;
 PetscErrorCode MxAnalyzeBench(MxAnalyze a);

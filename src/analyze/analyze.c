@@ -1,0 +1,508 @@
+/* MxAnalyze: the analyze stage. It composes the reader, the geometry, the rings, the train
+   filters (filters.c), the SAXS unit (saxs.c), the per-train step with its accumulator table
+   (engine.c), the mean image (image.c), checkpoints (checkpoint.c), the fits (src/fit/g2age.c)
+   and the results writer (results.c). Apply runs the train loop as named phases: filters,
+   resume, per train read / step / checkpoint, reduce, results. See include/mxpcs/analyze.h. */
+#include "analyzeimpl.h"
+#include <math.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+static PetscLogEvent MX_AN_SETUP, MX_AN_TRAIN, MX_AN_REDUCE;
+PetscLogEvent        MX_AN_FIT;
+
+PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
+{
+  MxAnalyze a;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxLogEventRegisterOnce("MxAnalyze", "MxAnalyzeSetUp", &MX_AN_SETUP));
+  PetscCall(MxLogEventRegisterOnce("MxAnalyze", "MxAnalyzeTrain", &MX_AN_TRAIN));
+  PetscCall(MxLogEventRegisterOnce("MxAnalyze", "MxAnalyzeReduce", &MX_AN_REDUCE));
+  PetscCall(MxLogEventRegisterOnce("MxAnalyze", "MxAnalyzeFit", &MX_AN_FIT));
+  PetscCall(PetscNew(&a));
+  a->comm       = comm;
+  a->xc         = PETSC_TRUE;
+  a->block      = 4096;
+  a->saxs_nbins = 200;
+  a->win_len    = -1;
+  a->win_step   = -1;
+  a->progress   = PETSC_TRUE;
+  a->filter_sigma = 6.0;
+  a->xgm_min_frac = 0.1;
+  a->xgm_sigma    = 6.0;
+  a->count_time   = 50e-15; /* an EuXFEL SASE pulse: tens of fs */
+  snprintf(a->xgm, sizeof a->xgm, "auto");
+  a->extrap_order = 1;
+  a->jk            = 16;
+  a->ckpt_interval = 600;
+  a->ckpt_restart  = PETSC_TRUE;
+  a->ckpt_saved    = -1;
+  a->resumed_at    = -1;
+  PetscCall(MxReaderCreate(comm, &a->reader));
+  PetscCall(MxGeomCreate(comm, &a->geom));
+  PetscCall(MxRingsCreate(comm, &a->rings));
+  PetscCall(MxG2FitCreate(PETSC_COMM_SELF, &a->fit));
+  *out = a;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetCheckpoint(MxAnalyze a, const char dir[])
+{
+  PetscFunctionBeginUser;
+  snprintf(a->ckpt_dir, sizeof a->ckpt_dir, "%s", dir ? dir : "");
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxReaderSetFromOptions(a->reader));
+  PetscCall(MxGeomSetFromOptions(a->geom));
+  PetscCall(MxRingsSetFromOptions(a->rings));
+  PetscCall(MxG2FitSetFromOptions(a->fit));
+  PetscOptionsBegin(a->comm, NULL, "Correlation analysis (mxpcs analyze)", "MxAnalyze");
+  PetscCall(PetscOptionsInt("-g2_age_window", "Pulses per age window of g2 (default: those of the first 8.86 us)", "", a->win_len, &a->win_len, NULL));
+  PetscCall(PetscOptionsInt("-g2_age_step", "Start-to-start step of the age windows in pulses (default: the window, i.e. disjoint)", "", a->win_step, &a->win_step, NULL));
+  PetscCall(PetscOptionsInt("-g2_jackknife", "Errors of Gamma, Gamma0, D_eff by a delete-a-group jackknife over this many train groups (train index mod N); 0: the errors the fits propagate", "", a->jk, &a->jk, NULL));
+  PetscCall(PetscOptionsBool("-corr_xc", "Subtract the neighbour-train cross term XC (Dallari et al. 2021)", "", a->xc, &a->xc, NULL));
+  PetscCall(PetscOptionsInt("-corr_block", "Pixels per BLAS-3 block of the Gram products", "", a->block, &a->block, NULL));
+  PetscCall(PetscOptionsInt("-saxs_nbins", "Bins of the SAXS q grid", "", a->saxs_nbins, &a->saxs_nbins, NULL));
+  PetscCall(PetscOptionsReal("-saxs_q_min", "SAXS q min (1/angstrom; default: smallest q read)", "", a->saxs_qmin, &a->saxs_qmin, NULL));
+  PetscCall(PetscOptionsReal("-saxs_q_max", "SAXS q max (1/angstrom; default: largest q read)", "", a->saxs_qmax, &a->saxs_qmax, NULL));
+  PetscCall(PetscOptionsBool("-analyze_progress", "Progress line on rank 0", "", a->progress, &a->progress, NULL));
+  {
+    const char *kinds[] = {"linear", "quadratic", "exponential"};
+    PetscInt    k       = a->extrap_order - 1;
+    PetscCall(PetscOptionsEList("-g2_extrapolation", "Zero-age extrapolation of Gamma(q, age), weighted: linear or quadratic in age, or exponential (ln Gamma linear in age, as Arrhenius heating gives)", "", kinds, 3, kinds[k], &k, NULL));
+    a->extrap_order = k + 1;
+  }
+  PetscCall(PetscOptionsReal("-analyze_filter_sigma", "Drop trains whose total intensity is more than this many robust sigmas (1.4826 MAD) from the median (0: keep all)", "", a->filter_sigma, &a->filter_sigma, NULL));
+  PetscCall(PetscOptionsString("-analyze_xgm", "XGM per-pulse energies for the train filter: auto (the run directory and its raw/ sibling), off, or a DA file or directory", "", a->xgm, a->xgm, sizeof a->xgm, NULL));
+  PetscCall(PetscOptionsString("-analyze_xgm_source", "XGM source name (default: the first INSTRUMENT source named *XGM* with data/intensityTD)", "", a->xgm_source, a->xgm_source, sizeof a->xgm_source, NULL));
+  PetscCall(PetscOptionsReal("-analyze_xgm_min_frac", "Drop a train when a selected pulse has less than this fraction of the run's median pulse energy (0: off)", "", a->xgm_min_frac, &a->xgm_min_frac, NULL));
+  PetscCall(PetscOptionsReal("-analyze_xgm_sigma", "Drop a train whose mean pulse energy is more than this many robust sigmas from the run's median (0: off)", "", a->xgm_sigma, &a->xgm_sigma, NULL));
+  PetscCall(PetscOptionsReal("-analyze_count_time", "exposure of one frame in s, written as the NXdetector count_time: the X-ray pulse, AGIPD records one pulse per frame", "", a->count_time, &a->count_time, NULL));
+  PetscCall(PetscOptionsInt("-analyze_xgm_pulse_offset", "XGM pulse slot of the train's first detector frame", "", a->xgm_offset, &a->xgm_offset, NULL));
+  PetscCall(PetscOptionsString("-analyze_checkpoint", "Checkpoint directory (one file per rank; default: the results file + .ckpt; 'none' to disable)", "", a->ckpt_dir, a->ckpt_dir, sizeof a->ckpt_dir, NULL));
+  PetscCall(PetscOptionsReal("-analyze_checkpoint_interval", "Seconds between checkpoints (0: only on SIGTERM/SIGUSR1, e.g. Slurm's --signal warning)", "", a->ckpt_interval, &a->ckpt_interval, NULL));
+  PetscCall(PetscOptionsInt("-analyze_checkpoint_every", "Also checkpoint every N trains of a block (0: off)", "", a->ckpt_every, &a->ckpt_every, NULL));
+  PetscCall(PetscOptionsString("-analyze_test_pause", "Tests: after its first checkpoint each rank waits until the test writes to this FIFO or SIGUSR1/SIGTERM arrives (signal and kill tests driven by events, not by time; a signal removes the FIFO)", "", a->test_pause, a->test_pause, sizeof a->test_pause, NULL));
+  PetscCall(PetscOptionsBool("-analyze_restart", "Resume from a checkpoint of the same configuration when one exists", "", a->ckpt_restart, &a->ckpt_restart, NULL));
+  PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscFree(a->opts));
+  PetscCall(PetscOptionsGetAll(NULL, &a->opts));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-strict", &a->strict, NULL));
+  PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
+  PetscCheck(a->filter_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_filter_sigma: must be >= 0");
+  if (!strcmp(a->ckpt_dir, "none")) a->ckpt_dir[0] = 0;
+  PetscCheck(a->ckpt_interval >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_checkpoint_interval: must be >= 0");
+  PetscCheck(a->ckpt_every >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_checkpoint_every: must be >= 0");
+  PetscCheck(a->xgm_min_frac >= 0 && a->xgm_min_frac < 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_min_frac: must be in [0, 1)");
+  PetscCheck(a->xgm_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_sigma: must be >= 0");
+  PetscCheck(a->count_time > 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_count_time: must be > 0 s");
+  PetscCheck(a->xgm_offset >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_pulse_offset: must be >= 0");
+  PetscCheck(a->saxs_nbins >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -saxs_nbins: must be >= 1");
+  PetscFunctionReturn(0);
+}
+
+/* The per-train step of this rank's pixels, and analyze's own entries in its table. */
+static PetscErrorCode EngineCreate(MxAnalyze a)
+{
+  MPI_Comm     pix_comm;
+  PetscInt     ntr, t0, t1, ipart, nparts;
+  MxEngineSpec s;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxReaderGetComms(a->reader, &pix_comm, NULL));
+  PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
+  PetscCall(MxReaderGetLocalTrains(a->reader, &t0, &t1));
+  PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
+  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0};
+  PetscCall(MxEngineCreate(a->comm, pix_comm, &s, &a->eng));
+  PetscCall(MxEngineAccumAdd(a->eng, "unread", (size_t)ntr, MX_ACC_ALL, PETSC_TRUE, &a->unread));
+  PetscCall(MxEngineAccumAdd(a->eng, "nonfinite", 1, MX_ACC_ALL, PETSC_TRUE, &a->nnonfinite));
+  PetscCall(MxEngineAccumAdd(a->eng, "nread", 1, MX_ACC_LOCAL, PETSC_TRUE, &a->nread));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
+{
+  const MxPixelGeom   *pix;
+  const int           *roi;
+  const unsigned char *umask;
+  const uint64_t      *pid;
+  PetscInt             nmod, ipart, nparts, ntr;
+  const PetscInt      *mods;
+  double              *w, px, D;
+
+  PetscFunctionBeginUser;
+  if (a->setup) PetscFunctionReturn(0);
+  PetscCall(PetscLogEventBegin(MX_AN_SETUP, 0, 0, 0, 0));
+  PetscCall(MxReaderSetUp(a->reader));
+  PetscCall(MxGeomSetUp(a->geom));
+  PetscCall(MxReaderGetUserMask(a->reader, &umask));
+  PetscCall(MxReaderGetModules(a->reader, &nmod, &mods));
+  {
+    /* rings over the pixels of the modules in the run (and not masked by the user) */
+    unsigned char *rbad;
+    PetscCall(PetscMalloc1((size_t)MX_NMOD * MX_MODPIX, &rbad));
+    for (size_t k = 0; k < (size_t)MX_NMOD * MX_MODPIX; k++) rbad[k] = 1;
+    for (PetscInt i = 0; i < nmod; i++)
+      for (size_t k = 0; k < MX_MODPIX; k++) rbad[(size_t)mods[i] * MX_MODPIX + k] = umask ? umask[(size_t)mods[i] * MX_MODPIX + k] : 0;
+    PetscCall(MxRingsSetUp(a->rings, a->geom, rbad));
+    PetscCall(PetscFree(rbad));
+  }
+  PetscCall(MxGeomGetPixels(a->geom, &pix));
+  PetscCall(MxRingsGetMap(a->rings, &roi));
+  PetscCall(MxRingsGetRings(a->rings, &a->nring, NULL, NULL));
+  PetscCall(MxReaderGetFrames(a->reader, &a->nf, &pid, NULL));
+  PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
+  PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
+  PetscCheck(a->nf >= 2, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "analyze: %" PetscInt_FMT " frame(s) per train selected; two-time correlations need at least 2", a->nf);
+  /* pulse spacing from the pulseId step (4.513 MHz bunch clock) */
+  a->dt_s = (double)(pid[1] - pid[0]) / 4.513e6;
+  PetscCheck(pid[1] > pid[0], a->comm, PETSC_ERR_FILE_UNEXPECTED, "analyze: pulseId does not increase within the train (%llu, %llu)", (unsigned long long)pid[0], (unsigned long long)pid[1]);
+  /* age windows: default the pulses of the first 8.86 us (seed paper), disjoint */
+  if (a->win_len < 0) a->win_len = PetscMax(2, PetscMin(a->nf, (PetscInt)floor(8.86e-6 / a->dt_s + 0.01) + 1)); /* t = 0 .. 8.86 us (within 1 % of a pulse spacing): 21 pulses at 2.2 MHz, centre 4.43 us as in the paper */
+  if (a->win_step < 0) a->win_step = a->win_len;
+  PetscCheck(a->win_len >= 2 && a->win_len <= a->nf, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_window: %" PetscInt_FMT " must be in 2..%" PetscInt_FMT " (frames per train)", a->win_len, a->nf);
+  PetscCheck(a->win_step >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_age_step: must be >= 1");
+  PetscCheck(a->jk >= 0 && a->jk <= 1024, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_jackknife: %" PetscInt_FMT " must be 0 (off) or a number of train groups up to 1024", a->jk);
+  a->nwin = (a->nf - a->win_len) / a->win_step + 1;
+  {
+    int need = a->extrap_order == 2 ? 3 : 2;
+    PetscCheck(a->nwin >= need || (a->nwin == 1 && a->extrap_order != 2), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_extrapolation: %s needs at least %d age windows, there are %" PetscInt_FMT " (use a smaller -g2_age_step)", a->extrap_order == 2 ? "quadratic" : a->extrap_order == 3 ? "exponential" : "linear", need, a->nwin);
+  }
+  PetscCall(PetscMalloc1(a->nwin, &a->win_start));
+  for (PetscInt k = 0; k < a->nwin; k++) a->win_start[k] = k * a->win_step;
+
+  /* rows to read: those of the modules holding ring pixels that hold a ring or a SAXS pixel.
+     SAXS spans every pixel read unless -saxs_q_min/-saxs_q_max bound it: then rows with neither
+     a ring pixel nor a pixel in that q range are not read at all. Weights balance the Gram work. */
+  PetscCall(MxGeomGetPixelSize(a->geom, &px));
+  PetscCall(MxGeomGetDistance(a->geom, &D));
+  PetscCall(PetscCalloc1(MX_NMOD * MX_NSS, &w));
+  for (PetscInt i = 0; i < nmod; i++) {
+    int m = (int)mods[i], any = 0;
+    for (int k = 0; k < MX_MODPIX && !any; k++) any = roi[m * MX_MODPIX + k] > 0;
+    if (!any) continue;
+    for (int ss = 0; ss < MX_NSS; ss++) {
+      int nr = 0, ns = a->saxs_qmin > 0 || a->saxs_qmax > 0 ? 0 : 1;
+      for (int fs = 0; fs < MX_NFS; fs++) {
+        size_t g = (size_t)m * MX_MODPIX + ss * MX_NFS + fs;
+        nr += roi[g] > 0;
+        if (!ns) {
+          double G = pix->solid_angle[g] / (px * px / (D * D)) * pix->polarization[g];
+          ns       = pix->covered[g] && !pix->bad[g] && G > 0 && !(umask && umask[g]) && (a->saxs_qmin <= 0 || pix->q_inv_A[g] >= a->saxs_qmin) && (a->saxs_qmax <= 0 || pix->q_inv_A[g] < a->saxs_qmax);
+        }
+      }
+      w[m * MX_NSS + ss] = nr || ns ? MX_NFS + nr * (double)a->nf / 8.0 : 0;
+    }
+  }
+  PetscCall(PetscMalloc1(MX_NMOD * MX_NSS / 2 + 1, &a->ranges));
+  MxPartitionRows(w, (int)nparts, (int)ipart, a->ranges, &a->nranges);
+  PetscCall(PetscFree(w));
+  a->npix = 0;
+  for (int k = 0; k < a->nranges; k++) a->npix += (size_t)(a->ranges[k].ss1 - a->ranges[k].ss0) * MX_NFS;
+
+  /* per local pixel: ring, SAXS bin, intensity correction */
+  double qlo = INFINITY, qhi = 0;
+  PetscCall(PetscCalloc1(a->nring + 1, &a->ring_off));
+  PetscCall(PetscMalloc2(a->npix + 1, &a->saxs_bin, a->npix + 1, &a->corr));
+  for (int pass = 0; pass < 2; pass++) {
+    size_t off = 0;
+    int   *cnt;
+    PetscCall(PetscCalloc1(a->nring + 1, &cnt));
+    for (int k = 0; k < a->nranges; k++)
+      for (int ss = a->ranges[k].ss0; ss < a->ranges[k].ss1; ss++)
+        for (int fs = 0; fs < MX_NFS; fs++, off++) {
+          int r = roi[a->ranges[k].module * MX_MODPIX + ss * MX_NFS + fs] - 1;
+          if (r < 0) continue;
+          if (pass == 0) a->ring_off[r + 1]++;
+          else a->ring_pix[a->ring_off[r] + cnt[r]++] = (int)off;
+        }
+    if (pass == 0) {
+      for (PetscInt r = 0; r < a->nring; r++) a->ring_off[r + 1] += a->ring_off[r];
+      PetscCall(PetscMalloc1(a->ring_off[a->nring] + 1, &a->ring_pix));
+    }
+    PetscCall(PetscFree(cnt));
+  }
+  {
+    size_t off = 0;
+    for (int k = 0; k < a->nranges; k++)
+      for (int ss = a->ranges[k].ss0; ss < a->ranges[k].ss1; ss++)
+        for (int fs = 0; fs < MX_NFS; fs++, off++) {
+          size_t g = (size_t)a->ranges[k].module * MX_MODPIX + ss * MX_NFS + fs;
+          double G = pix->solid_angle[g] / (px * px / (D * D)) * pix->polarization[g];
+          a->corr[off] = pix->covered[g] && !pix->bad[g] && G > 0 ? (float)(1.0 / G) : 0.0f;
+          if (a->corr[off] > 0) {
+            qlo = PetscMin(qlo, pix->q_inv_A[g]);
+            qhi = PetscMax(qhi, pix->q_inv_A[g]);
+          }
+        }
+  }
+  PetscCall(MxAnalyzeSaxsGrid(a, qlo, qhi));
+  {
+    size_t off = 0;
+    for (int k = 0; k < a->nranges; k++)
+      for (int ss = a->ranges[k].ss0; ss < a->ranges[k].ss1; ss++)
+        for (int fs = 0; fs < MX_NFS; fs++, off++) {
+          size_t g = (size_t)a->ranges[k].module * MX_MODPIX + ss * MX_NFS + fs;
+          a->saxs_bin[off] = a->corr[off] > 0 ? MxAnalyzeSaxsBin(a, pix, umask, g) : -1;
+        }
+  }
+  PetscCall(EngineCreate(a));
+  a->setup = PETSC_TRUE;
+  PetscCall(PetscLogEventEnd(MX_AN_SETUP, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+static void Progress(MxAnalyze a, PetscInt done, PetscInt total, double t0, PetscBool final)
+{
+  static double last;
+  double        now = MPI_Wtime(), rate = done / PetscMax(now - t0, 1e-9);
+  int           tty = isatty(2);
+  if (!a->progress || (!final && now - last < (tty ? 0.2 : 10.0))) return;
+  last = now;
+  if (tty) {
+    int  w = 30, k = (int)(w * done / PetscMax(total, 1));
+    char bar[64];
+    for (int i = 0; i < w; i++) bar[i] = i < k ? '#' : '.';
+    bar[w] = 0;
+    fprintf(stderr, "\ranalyze [%s] %" PetscInt_FMT "/%" PetscInt_FMT " trains  %.1f trains/s  ETA %.0f s ", bar, done, total, rate, (total - done) / PetscMax(rate, 1e-9));
+    if (final) fprintf(stderr, "\n");
+  } else fprintf(stderr, "analyze: %" PetscInt_FMT "/%" PetscInt_FMT " trains, %.1f trains/s, ETA %.0f s\n", done, total, rate, (total - done) / PetscMax(rate, 1e-9));
+  fflush(stderr);
+}
+
+/* The train loop's state: the trains of this rank's block and halo, and the read-ahead. */
+typedef struct {
+  PetscInt        t0, t1, lo, hi, ntr, ipart;
+  const uint64_t *tid;
+  PetscBool       strict;  /* -strict: an unreadable train or an unflagged NaN is an error */
+  MxTrainBuf     *nxt;     /* the train being read ahead (pending), or NULL */
+  PetscInt        pending;
+  PetscErrorCode  pending_err;
+  double          tstart, last_ckpt;
+  PetscMPIInt     rank;
+} MxLoop;
+
+static PetscErrorCode ReadBegin(MxAnalyze a, PetscInt t, MxTrainBuf *T, PetscErrorCode *le)
+{
+  MxReaderHooks hk = {MxEngineFrameHook, MxEngineTrainHook, T};
+
+  PetscFunctionBeginUser;
+  *le = MxReaderReadBegin(a->reader, t, a->nranges, a->ranges, T->data, T->bad, &hk);
+  PetscFunctionReturn(0);
+}
+
+/* Phase "resume": a matching checkpoint's sums and state; the train before the first one to
+   read waits for its cross term, so its frames are read again. */
+static PetscErrorCode LoopResume(MxAnalyze a, MxLoop *L, PetscErrorCode *ierr)
+{
+  MxAnalyzeLoopState st = {0};
+  PetscBool          found = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  if (!a->ckpt_dir[0]) PetscFunctionReturn(0);
+  PetscCall(MxAnalyzeCheckpointHash(a, &a->ckpt_hash));
+  if (a->ckpt_restart) PetscCall(MxAnalyzeCheckpointLoad(a, &st, &found));
+  if (found && st.t_next > L->lo) {
+    MxTrainBuf    *T = NULL;
+    PetscErrorCode le = 0;
+    L->lo            = st.t_next;
+    a->resumed_at    = L->lo;
+    st.eng.prev_t    = L->lo - 1;
+    st.eng.prev_id   = L->tid[L->lo - 1];
+    if (st.eng.have_prev) {
+      PetscCall(MxEngineAcquire(a->eng, &T));
+      PetscCall(ReadBegin(a, L->lo - 1, T, &le));
+      if (!le) le = MxReaderReadEnd(a->reader);
+    }
+    if (le) {
+      PetscCall(MxEngineRelease(a->eng, T));
+      *ierr = le;
+      L->lo = L->hi; /* the error is reported after the loop */
+    } else PetscCall(MxEngineResume(a->eng, &st.eng, T));
+  }
+  MxAnalyzeSignalsInstall();
+  PetscFunctionReturn(0);
+}
+
+/* Phase "read": train t, read ahead while t - 1 was correlated or now; then the next train not
+   dropped starts on the reader thread (not after a failed read: t's message goes first). */
+static PetscErrorCode LoopRead(MxAnalyze a, MxLoop *L, PetscInt t, MxTrainBuf **T, PetscErrorCode *le)
+{
+  PetscFunctionBeginUser;
+  if (L->pending == t) {
+    *le        = L->pending_err ? L->pending_err : MxReaderReadEnd(a->reader);
+    *T         = L->nxt;
+    L->nxt     = NULL;
+    L->pending = -1;
+  } else {
+    PetscCall(MxEngineAcquire(a->eng, T));
+    PetscCall(ReadBegin(a, t, *T, le));
+    if (!*le) *le = MxReaderReadEnd(a->reader);
+  }
+  if (!*le) { /* the nonfinite count of train t, before the next read starts */
+    double nn;
+    PetscCall(MxReaderGetLastNonFinite(a->reader, &nn, NULL, NULL));
+    if (t >= L->t0 && t < L->t1) *a->nnonfinite += nn;
+    PetscInt tn = t + 1;
+    while (tn < L->hi && a->drop[tn]) tn++;
+    if (tn < L->hi) {
+      L->pending = tn;
+      PetscCall(MxEngineAcquire(a->eng, &L->nxt));
+      PetscCall(ReadBegin(a, tn, L->nxt, &L->pending_err));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Phase "checkpoint", when the block voted for one after train t: save, then (tests) wait for
+   the test's move, then stop with an error if a signal asked for it. */
+static PetscErrorCode LoopCheckpoint(MxAnalyze a, MxLoop *L, PetscInt t, PetscErrorCode *ierr)
+{
+  MxAnalyzeLoopState st;
+
+  PetscFunctionBeginUser;
+  st.t_next = t + 1;
+  PetscCall(MxEngineGetState(a->eng, &st.eng));
+  *ierr        = MxAnalyzeCheckpointSave(a, &st);
+  L->last_ckpt = MPI_Wtime();
+  if (!*ierr && a->test_pause[0]) { /* tests: the checkpoint is on disk; wait for the test's next move */
+    MxAnalyzeTestPause(a->test_pause);
+    a->test_pause[0] = 0;
+  }
+  if (!*ierr && MxAnalyzeSignalPending()) {
+    int sig = MxAnalyzeSignalPending();
+    *ierr   = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_SIG, PETSC_ERROR_INITIAL, "analyze: stopped by signal %d (%s) before train %" PetscInt_FMT " (ID %llu); checkpoint saved in %s: run the same command again to resume", sig, sig == SIGTERM ? "SIGTERM" : sig == SIGUSR1 ? "SIGUSR1" : "?", t + 1, (unsigned long long)L->tid[t + 1], a->ckpt_dir);
+  }
+  PetscFunctionReturn(0);
+}
+
+/* One train: read, the per-train step, an unreadable train, a checkpoint. *ierr: stop. */
+static PetscErrorCode LoopTrain(MxAnalyze a, MxLoop *L, PetscInt t, PetscErrorCode *ierr)
+{
+  MxTrainBuf    *T  = NULL;
+  PetscErrorCode le = 0;
+  int            unreadable, votes, vote;
+  PetscLogDouble c0, c1;
+
+  PetscFunctionBeginUser;
+  if (a->drop[t]) { /* an intensity or XGM outlier: not used, and no neighbour of anything */
+    PetscCall(MxEngineBreak(a->eng, t));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscLogEventBegin(MX_AN_TRAIN, 0, 0, 0, 0));
+  PetscCall(PetscTime(&c0));
+  PetscCall(LoopRead(a, L, t, &T, &le));
+  PetscCall(PetscTime(&c1));
+  if (le) {
+    PetscCall(MxEngineRelease(a->eng, T));
+    T     = NULL;
+    *ierr = le;
+  }
+  /* the block checkpoints together: on a signal, at the interval, or every N trains */
+  vote = a->ckpt_dir[0] && (MxAnalyzeSignalPending() || (a->ckpt_interval > 0 && MPI_Wtime() - L->last_ckpt > a->ckpt_interval) || (a->ckpt_every > 0 && (t - L->lo + 1) % a->ckpt_every == 0)) ? 1 : 0;
+  MxEngineTrain in = {t, L->tid[t], T, vote};
+  PetscCall(MxEngineStep(a->eng, &in, &unreadable, &votes));
+  PetscCall(PetscLogEventEnd(MX_AN_TRAIN, 0, 0, 0, 0));
+  a->t_read += c1 - c0;
+  *a->nread += 1;
+  if (unreadable && !L->strict) {
+    /* train t could not be read (a corrupted chunk, a read error) on some rank of the block:
+       dropped like an outlier (no neighbour of anything), counted, listed and reported */
+    if (le && t >= L->t0 && t < L->t1) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "mxpcs analyze: warning: %s; train dropped (-strict makes this an error)\n", MxErrorMessage(NULL)));
+    if (le) MxErrorClear();
+    *ierr = 0;
+    if (L->ipart == 0 && t >= L->t0 && t < L->t1) a->unread[t] = 1;
+    PetscCall(MxEngineBreak(a->eng, t));
+    PetscFunctionReturn(0);
+  }
+  if (unreadable) {
+    if (!*ierr) *ierr = PETSC_ERR_LIB; /* another rank of the block failed; its message wins below */
+    PetscFunctionReturn(0);
+  }
+  if (!L->rank) Progress(a, PetscMin(t + 1, L->t1) - L->t0, L->t1 - L->t0, L->tstart, PETSC_FALSE);
+  if (votes > 0 && t + 1 < L->hi) PetscCall(LoopCheckpoint(a, L, t, ierr));
+  PetscFunctionReturn(0);
+}
+
+/* Phase "reduce": the sums over train blocks (the table), the mean image, the counters. */
+static PetscErrorCode ReducePhase(MxAnalyze a, MxLoop *L)
+{
+  const double *used;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MX_AN_REDUCE, 0, 0, 0, 0));
+  PetscCall(MxEngineReduce(a->eng));
+  PetscCall(MxAnalyzeImageReduce(a));
+  PetscCall(PetscLogEventEnd(MX_AN_REDUCE, 0, 0, 0, 0));
+  PetscCall(MxEngineGetCounts(a->eng, &a->ntrains_used, &a->nleft_noneighbour));
+  PetscCall(MxEngineGetTimes(a->eng, &a->t_corr, &a->t_comm, &a->t_kernel, &a->flops));
+  { /* NaN/inf pixel values that no mask flags: masked, counted, reported; an error with -strict */
+    const char *dir;
+    PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, NULL, &dir));
+    PetscCheck(!L->strict || *a->nnonfinite == 0, a->comm, PETSC_ERR_FILE_UNEXPECTED, "run %s: %.0f pixel values are NaN or inf where the mask does not flag them (-strict; without it they are masked, counted and reported)", dir, *a->nnonfinite);
+  }
+  a->nunread = 0;
+  for (PetscInt t = 0; t < L->ntr; t++) a->nunread += a->unread[t] > 0;
+  PetscCall(MxEngineGetUsed(a->eng, &used));
+  if (!L->rank) {
+    PetscCall(PetscMalloc1(L->ntr, &a->train_ids_used));
+    a->ntrain_ids_used = 0;
+    for (PetscInt t = 0; t < L->ntr; t++)
+      if (used[t] > 0) a->train_ids_used[a->ntrain_ids_used++] = L->tid[t];
+  }
+  PetscCallMPI(MPI_Bcast(&a->ntrains_used, 1, MPI_DOUBLE, 0, a->comm));
+  PetscCheck(a->ntrains_used > 0, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: no train could be used (%g left out without a neighbouring train; -corr_xc 0 uses trains without neighbours)", a->nleft_noneighbour);
+  PetscFunctionReturn(0);
+}
+
+/* The run: filters, resume, the train loop, the reductions, the results. */
+PetscErrorCode MxAnalyzeApply(MxAnalyze a)
+{
+  MxLoop         L    = {0};
+  PetscErrorCode ierr = 0;
+  PetscInt       nparts;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxAnalyzeSetUp(a));
+  L.tstart = L.last_ckpt = MPI_Wtime();
+  L.pending              = -1;
+  MPI_Comm_rank(a->comm, &L.rank);
+  PetscCall(MxReaderGetLocalTrains(a->reader, &L.t0, &L.t1));
+  PetscCall(MxReaderGetTrains(a->reader, &L.ntr, &L.tid));
+  PetscCall(MxReaderGetPixelPart(a->reader, &L.ipart, &nparts));
+  PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, &L.strict, NULL));
+  PetscCall(MxAnalyzeFilterTrains(a));
+  /* this block's trains plus one halo train on each side: the cross terms need no messages */
+  L.lo = PetscMax(L.t0 - 1, 0);
+  L.hi = PetscMin(L.t1 + 1, L.ntr);
+  if (L.t0 >= L.t1) L.lo = L.hi = 0; /* more train blocks than trains */
+  PetscCall(LoopResume(a, &L, &ierr));
+  for (PetscInt t = L.lo; t < L.hi && !ierr; t++) PetscCall(LoopTrain(a, &L, t, &ierr));
+  if (L.pending >= 0 && !L.pending_err) (void)MxReaderReadEnd(a->reader); /* stopped early: the read in flight ends first */
+  if (a->ckpt_dir[0]) MxAnalyzeSignalsRestore();
+  if (!ierr) PetscCall(MxEngineFinish(a->eng)); /* the last train has no successor in the run */
+  if (!L.rank) Progress(a, L.t1 - L.t0, L.t1 - L.t0, L.tstart, PETSC_TRUE);
+  PetscCall(MxErrorSync(a->comm, ierr));
+  PetscCall(ReducePhase(a, &L));
+  if (!L.rank) PetscCall(MxAnalyzeResults(a));
+  {
+    PetscInt ne[3] = {a->nring_empty, a->nring, a->jk_groups_used};
+    PetscCallMPI(MPI_Bcast(ne, 3, MPIU_INT, 0, a->comm));
+    a->nring_empty    = ne[0];
+    a->jk_groups_used = ne[2]; /* the shape of /xpcs/fit/gamma_jackknife, which every rank writes */
+    PetscCheck(ne[0] < ne[1], a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: every q-ring has zero mean intensity in some frame (no photons): wrong -rings_q_min/-rings_q_max for this run, -reader_adu_per_photon too large, or no X-rays");
+    PetscCheck(!ne[0] || !a->strict, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: %" PetscInt_FMT " q-ring(s) have zero mean intensity in some frame (no photons) (-strict)", ne[0]);
+  }
+  a->t_total = MPI_Wtime() - L.tstart;
+  if (a->bench) PetscCall(MxAnalyzeBench(a));
+  PetscFunctionReturn(0);
+}
