@@ -404,8 +404,9 @@ static PetscErrorCode ClosePrevious(MxEngine e, const double *Xnext)
 
   PetscFunctionBeginUser;
   if (e->part0 && e->have_prev && tp >= e->t0 && tp < e->t1) {
+    PetscBool folded = e->have_Xprev || Xnext || !e->xc;
     PetscCall(Fold(e, tp, e->rs_prev, e->have_Xprev ? e->Xprev : NULL, Xnext));
-    e->used[tp] = 1;
+    if (folded) e->used[tp] = 1; /* a train left out for want of a neighbour is not in C */
   }
   PetscFunctionReturn(0);
 }
