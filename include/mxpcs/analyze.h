@@ -31,4 +31,6 @@ PetscErrorCode MxAnalyzeCheckpointRemove(MxAnalyze a);
 /* Write results.h5 (atomically). Collective. */
 PetscErrorCode MxAnalyzeWrite(MxAnalyze a, const char path[]);
 PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v);
+/* The summary where -analyze_view says (default: standard output). Collective. */
+PetscErrorCode MxAnalyzeViewFromOptions(MxAnalyze a);
 PetscErrorCode MxAnalyzeDestroy(MxAnalyze *a);

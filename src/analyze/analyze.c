@@ -91,11 +91,12 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsInt("-analyze_checkpoint_every", "Also checkpoint every N trains of a block (0: off)", "", a->ckpt_every, &a->ckpt_every, NULL));
   PetscCall(PetscOptionsString("-analyze_test_pause", "Tests: after its first checkpoint each rank waits until the test writes to this FIFO or SIGUSR1/SIGTERM arrives (signal and kill tests driven by events, not by time; a signal removes the FIFO)", "", a->test_pause, a->test_pause, sizeof a->test_pause, NULL));
   PetscCall(PetscOptionsBool("-analyze_restart", "Resume from a checkpoint of the same configuration when one exists", "", a->ckpt_restart, &a->ckpt_restart, NULL));
+  PetscCall(PetscOptionsViewer("-analyze_view", "Where the run summary goes (default: standard output), e.g. ascii:summary.txt", "MxAnalyzeView", &a->viewer, &a->vformat, &a->view_set));
   PetscCall(PetscOptionsBool("-analyze_bench", "Print per-rank throughput and the correlation kernel against a bare cblas_ssyrk of the same shape", "", a->bench, &a->bench, NULL));
   PetscOptionsEnd();
   PetscCall(PetscFree(a->opts));
   PetscCall(PetscOptionsGetAll(NULL, &a->opts));
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-strict", &a->strict, NULL));
+  PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, &a->strict, NULL)); /* -strict: the reader's option */
   PetscCheck(a->block >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_block: must be >= 1");
   PetscCheck(a->filter_sigma >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_filter_sigma: must be >= 0");
   if (!strcmp(a->ckpt_dir, "none")) a->ckpt_dir[0] = 0;

@@ -72,6 +72,9 @@ struct _p_MxAnalyze {
   PetscInt  nring_empty;    /* rings whose two-time C is not finite: no photons in some frame */
   PetscBool strict;         /* -strict (read by the reader too): such a ring is an error */
   char     *ring_empty;     /* nring: 1 for those rings (rank 0) */
+  PetscViewer       viewer;   /* -analyze_view, or NULL: standard output */
+  PetscViewerFormat vformat;
+  PetscBool         view_set;
 };
 
 /* What a checkpoint stores besides the accumulator table. */

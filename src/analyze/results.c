@@ -317,12 +317,26 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxAnalyzeViewFromOptions(MxAnalyze a)
+{
+  PetscFunctionBeginUser;
+  if (!a->view_set) {
+    PetscCall(MxAnalyzeView(a, PETSC_VIEWER_STDOUT_(a->comm)));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscViewerPushFormat(a->viewer, a->vformat));
+  PetscCall(MxAnalyzeView(a, a->viewer));
+  PetscCall(PetscViewerPopFormat(a->viewer));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
 {
   MxAnalyze a = *pa;
 
   PetscFunctionBeginUser;
   if (!a) PetscFunctionReturn(0);
+  PetscCall(PetscViewerDestroy(&a->viewer));
   PetscCall(MxReaderDestroy(&a->reader));
   PetscCall(MxGeomDestroy(&a->geom));
   PetscCall(MxRingsDestroy(&a->rings));

@@ -30,7 +30,7 @@ PetscErrorCode MxAppAnalyze(MPI_Comm comm)
   PetscCall(MxAnalyzeApply(a));
   PetscCall(MxAnalyzeWrite(a, out));
   PetscCall(MxAnalyzeCheckpointRemove(a));
-  PetscCall(MxAnalyzeView(a, PETSC_VIEWER_STDOUT_(comm)));
+  PetscCall(MxAnalyzeViewFromOptions(a));
   PetscCall(MxAnalyzeDestroy(&a));
   PetscFunctionReturn(0);
 }

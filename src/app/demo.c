@@ -89,7 +89,7 @@ static PetscErrorCode Analyze(MPI_Comm comm, const char *run, const char *rings,
   PetscCall(MxAnalyzeSetUp(a));
   PetscCall(MxAnalyzeApply(a));
   PetscCall(MxAnalyzeWrite(a, out));
-  PetscCall(MxAnalyzeView(a, PETSC_VIEWER_STDOUT_(comm)));
+  PetscCall(MxAnalyzeViewFromOptions(a));
   PetscCall(MxAnalyzeDestroy(&a));
   PetscFunctionReturn(0);
 }
