@@ -27,7 +27,7 @@ the layout of `mxpcs qmap`, should a results file ever carry them); RUN_DIR/trut
 and G = relative solid angle x polarisation of the simulated modules, the same geometry analyze
 uses with the same -geom options); if neither exists, weight 1 and a placeholder bin per pixel
 (pixel index spread over the bins) so that the SAXS pass does the same amount of work: the timing
-is what matters here, not the SAXS values. The SAXS grid follows src/corr/analyze.c
+is what matters here, not the SAXS values. The SAXS grid follows src/analyze/saxs.c
 MxAnalyzeSetUp: -saxs_nbins (200) bins between the smallest and largest q of the pixels read
 whose correction is defined (or -saxs_q_min/-saxs_q_max).
 
