@@ -9,6 +9,7 @@
 #pragma once
 #include <mxpcs/reader.h>
 #include <mxpcs/rings.h>
+#include <mxpcs/engine.h>
 
 typedef struct _p_MxAnalyze *MxAnalyze;
 
@@ -19,6 +20,27 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *a);
    rings (-rings_*) and fits (-fit_*). Collective. */
 PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a);
 PetscErrorCode MxAnalyzeSetUp(MxAnalyze a);
+
+/* A stream (mxpcs online) instead of the run's files: what the first train says of the run. */
+typedef struct {
+  PetscInt        nmod;          /* modules streamed */
+  const PetscInt *mods;
+  PetscInt        nf;            /* frames per train */
+  const uint64_t *pulse_ids;     /* nf; kept (not owned) */
+  PetscInt        max_trains;    /* room for this many trains */
+  const uint64_t *train_ids;     /* max_trains: the caller fills train_ids[t] before train t's step; kept */
+  const char     *ident;         /* the NXentry identifier, e.g. the endpoint */
+  const char     *start_time;    /* ISO 8601 */
+} MxStreamShape;
+/* Set up for a stream: one train block (every rank holds a pixel part of every train, sums on
+   rank 0), no train filters, no checkpoints. Then feed trains to MxAnalyzeGetEngine's MxEngineStep
+   (each rank the rows of MxAnalyzeGetPixelRanges, in that order, frame after frame). Collective. */
+PetscErrorCode MxAnalyzeSetUpStream(MxAnalyze a, const MxStreamShape *s);
+PetscErrorCode MxAnalyzeGetEngine(MxAnalyze a, MxEngine *e);
+PetscErrorCode MxAnalyzeGetPixelRanges(MxAnalyze a, int *n, const MxRowRange **ranges);
+/* Results of the first nseen trains of a stream (can be repeated: live results); final: the
+   last train closes without a successor first. Then MxAnalyzeWrite. Collective. */
+PetscErrorCode MxAnalyzeStreamResults(MxAnalyze a, PetscInt nseen, PetscBool final);
 /* Read every train and accumulate; then fit. Collective. */
 PetscErrorCode MxAnalyzeApply(MxAnalyze a);
 /* Checkpoints go to DIR (one file per rank; "" = none). Options -analyze_checkpoint DIR,

@@ -110,18 +110,66 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscFunctionReturn(0);
 }
 
+/* The run's shape from the reader (after MxReaderSetUp). */
+static PetscErrorCode RunFromReader(MxAnalyze a)
+{
+  const PetscInt *mods;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxReaderGetUserMask(a->reader, &a->run.umask));
+  PetscCall(MxReaderGetModules(a->reader, &a->run.nmod, &mods));
+  for (PetscInt i = 0; i < a->run.nmod; i++) a->run.mods[i] = mods[i];
+  PetscCall(MxReaderGetFrames(a->reader, &a->run.nf, &a->run.pid, NULL));
+  PetscCall(MxReaderGetComms(a->reader, &a->run.pix_comm, NULL));
+  PetscCall(MxReaderGetPixelPart(a->reader, &a->run.ipart, &a->run.nparts));
+  PetscCall(MxReaderGetLocalTrains(a->reader, &a->run.t0, &a->run.t1));
+  PetscCall(MxReaderGetTrains(a->reader, &a->run.ntr, &a->run.tid));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetUpStream(MxAnalyze a, const MxStreamShape *s)
+{
+  PetscMPIInt rank, size;
+
+  PetscFunctionBeginUser;
+  PetscCheck(!a->setup, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: already set up");
+  PetscCheck(s->nmod >= 1 && s->nmod <= MX_NMOD && s->nf >= 2 && s->max_trains >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "stream: %" PetscInt_FMT " modules, %" PetscInt_FMT " frames per train, room for %" PetscInt_FMT " trains: out of range", s->nmod, s->nf, s->max_trains);
+  MPI_Comm_rank(a->comm, &rank);
+  MPI_Comm_size(a->comm, &size);
+  a->stream   = PETSC_TRUE;
+  a->run.nmod = s->nmod;
+  for (PetscInt i = 0; i < s->nmod; i++) a->run.mods[i] = s->mods[i];
+  a->run.umask    = NULL;
+  a->run.nf       = s->nf;
+  a->run.pid      = s->pulse_ids;
+  a->run.pix_comm = a->comm; /* one train block: every rank holds a pixel part of every train */
+  a->run.ipart    = rank;
+  a->run.nparts   = size;
+  a->run.t0       = 0;
+  a->run.t1       = s->max_trains;
+  a->run.ntr      = s->max_trains;
+  a->run.tid      = s->train_ids;
+  snprintf(a->stream_ident, sizeof a->stream_ident, "%s", s->ident);
+  snprintf(a->stream_start, sizeof a->stream_start, "%s", s->start_time);
+  PetscCall(PetscCalloc1(s->max_trains + 1, &a->drop)); /* no train filters on a stream */
+  a->ckpt_dir[0] = 0;                                   /* nor checkpoints */
+  PetscCall(MxAnalyzeSetUp(a));
+  PetscFunctionReturn(0);
+}
+
 /* The per-train step of this rank's pixels, and analyze's own entries in its table. */
 static PetscErrorCode EngineCreate(MxAnalyze a)
 {
   MPI_Comm     pix_comm;
-  PetscInt     ntr, t0, t1, ipart, nparts;
+  PetscInt     ntr, t0, t1, ipart;
   MxEngineSpec s;
 
   PetscFunctionBeginUser;
-  PetscCall(MxReaderGetComms(a->reader, &pix_comm, NULL));
-  PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
-  PetscCall(MxReaderGetLocalTrains(a->reader, &t0, &t1));
-  PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
+  pix_comm = a->run.pix_comm;
+  ntr      = a->run.ntr;
+  t0       = a->run.t0;
+  t1       = a->run.t1;
+  ipart    = a->run.ipart;
   s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0};
   PetscCall(MxEngineCreate(a->comm, pix_comm, &s, &a->eng));
   PetscCall(MxEngineAccumAdd(a->eng, "unread", (size_t)ntr, MX_ACC_ALL, PETSC_TRUE, &a->unread));
@@ -136,17 +184,21 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   const int           *roi;
   const unsigned char *umask;
   const uint64_t      *pid;
-  PetscInt             nmod, ipart, nparts, ntr;
+  PetscInt             nmod, ipart, nparts;
   const PetscInt      *mods;
   double              *w, px, D;
 
   PetscFunctionBeginUser;
   if (a->setup) PetscFunctionReturn(0);
   PetscCall(PetscLogEventBegin(MX_AN_SETUP, 0, 0, 0, 0));
-  PetscCall(MxReaderSetUp(a->reader));
+  if (!a->stream) {
+    PetscCall(MxReaderSetUp(a->reader));
+    PetscCall(RunFromReader(a));
+  }
   PetscCall(MxGeomSetUp(a->geom));
-  PetscCall(MxReaderGetUserMask(a->reader, &umask));
-  PetscCall(MxReaderGetModules(a->reader, &nmod, &mods));
+  umask = a->run.umask;
+  nmod  = a->run.nmod;
+  mods  = a->run.mods;
   {
     /* rings over the pixels of the modules in the run (and not masked by the user) */
     unsigned char *rbad;
@@ -160,9 +212,10 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCall(MxGeomGetPixels(a->geom, &pix));
   PetscCall(MxRingsGetMap(a->rings, &roi));
   PetscCall(MxRingsGetRings(a->rings, &a->nring, NULL, NULL));
-  PetscCall(MxReaderGetFrames(a->reader, &a->nf, &pid, NULL));
-  PetscCall(MxReaderGetPixelPart(a->reader, &ipart, &nparts));
-  PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
+  a->nf  = a->run.nf;
+  pid    = a->run.pid;
+  ipart  = a->run.ipart;
+  nparts = a->run.nparts;
   PetscCheck(a->nf >= 2, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "analyze: %" PetscInt_FMT " frame(s) per train selected; two-time correlations need at least 2", a->nf);
   /* pulse spacing from the pulseId step (4.513 MHz bunch clock) */
   a->dt_s = (double)(pid[1] - pid[0]) / 4.513e6;
@@ -435,11 +488,13 @@ static PetscErrorCode LoopTrain(MxAnalyze a, MxLoop *L, PetscInt t, PetscErrorCo
 }
 
 /* Phase "reduce": the sums over train blocks (the table), the mean image, the counters. */
-static PetscErrorCode ReducePhase(MxAnalyze a, MxLoop *L)
+static PetscErrorCode ReducePhase(MxAnalyze a)
 {
   const double *used;
+  PetscMPIInt   rank;
 
   PetscFunctionBeginUser;
+  MPI_Comm_rank(a->comm, &rank);
   PetscCall(PetscLogEventBegin(MX_AN_REDUCE, 0, 0, 0, 0));
   PetscCall(MxEngineReduce(a->eng));
   PetscCall(MxAnalyzeImageReduce(a));
@@ -447,21 +502,66 @@ static PetscErrorCode ReducePhase(MxAnalyze a, MxLoop *L)
   PetscCall(MxEngineGetCounts(a->eng, &a->ntrains_used, &a->nleft_noneighbour));
   PetscCall(MxEngineGetTimes(a->eng, &a->t_corr, &a->t_comm, &a->t_kernel, &a->flops));
   { /* NaN/inf pixel values that no mask flags: masked, counted, reported; an error with -strict */
-    const char *dir;
-    PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, NULL, &dir));
-    PetscCheck(!L->strict || *a->nnonfinite == 0, a->comm, PETSC_ERR_FILE_UNEXPECTED, "run %s: %.0f pixel values are NaN or inf where the mask does not flag them (-strict; without it they are masked, counted and reported)", dir, *a->nnonfinite);
+    const char *dir = a->stream_ident;
+    if (!a->stream) PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, NULL, &dir));
+    PetscCheck(!a->strict || *a->nnonfinite == 0, a->comm, PETSC_ERR_FILE_UNEXPECTED, "run %s: %.0f pixel values are NaN or inf where the mask does not flag them (-strict; without it they are masked, counted and reported)", dir, *a->nnonfinite);
   }
   a->nunread = 0;
-  for (PetscInt t = 0; t < L->ntr; t++) a->nunread += a->unread[t] > 0;
+  for (PetscInt t = 0; t < a->run.ntr; t++) a->nunread += a->unread[t] > 0;
   PetscCall(MxEngineGetUsed(a->eng, &used));
-  if (!L->rank) {
-    PetscCall(PetscMalloc1(L->ntr, &a->train_ids_used));
+  if (!rank) {
+    PetscCall(PetscFree(a->train_ids_used));
+    PetscCall(PetscMalloc1(a->run.ntr + 1, &a->train_ids_used));
     a->ntrain_ids_used = 0;
-    for (PetscInt t = 0; t < L->ntr; t++)
-      if (used[t] > 0) a->train_ids_used[a->ntrain_ids_used++] = L->tid[t];
+    for (PetscInt t = 0; t < a->run.ntr; t++)
+      if (used[t] > 0) a->train_ids_used[a->ntrain_ids_used++] = a->run.tid[t];
   }
   PetscCallMPI(MPI_Bcast(&a->ntrains_used, 1, MPI_DOUBLE, 0, a->comm));
   PetscCheck(a->ntrains_used > 0, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: no train could be used (%g left out without a neighbouring train; -corr_xc 0 uses trains without neighbours)", a->nleft_noneighbour);
+  PetscFunctionReturn(0);
+}
+
+/* Phase "results": rank 0 fits; every rank learns what the writer needs. */
+static PetscErrorCode ResultsPhase(MxAnalyze a)
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(a->comm, &rank);
+  if (!rank) PetscCall(MxAnalyzeResults(a));
+  PetscInt ne[3] = {a->nring_empty, a->nring, a->jk_groups_used};
+  PetscCallMPI(MPI_Bcast(ne, 3, MPIU_INT, 0, a->comm));
+  a->nring_empty    = ne[0];
+  a->jk_groups_used = ne[2]; /* the shape of /xpcs/fit/gamma_jackknife, which every rank writes */
+  PetscCheck(ne[0] < ne[1], a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: every q-ring has zero mean intensity in some frame (no photons): wrong -rings_q_min/-rings_q_max for this run, -reader_adu_per_photon too large, or no X-rays");
+  PetscCheck(!ne[0] || !a->strict, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: %" PetscInt_FMT " q-ring(s) have zero mean intensity in some frame (no photons) (-strict)", ne[0]);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeStreamResults(MxAnalyze a, PetscInt nseen, PetscBool final)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(a->stream, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: not set up for a stream");
+  if (final) PetscCall(MxEngineFinish(a->eng)); /* the last train has no successor */
+  a->run.ntr = nseen;
+  /* one train block: only rank 0 folds, so the reduction to rank 0 can be repeated */
+  PetscCall(ReducePhase(a));
+  PetscCall(ResultsPhase(a));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeGetEngine(MxAnalyze a, MxEngine *e)
+{
+  PetscFunctionBeginUser;
+  *e = a->eng;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeGetPixelRanges(MxAnalyze a, int *n, const MxRowRange **ranges)
+{
+  PetscFunctionBeginUser;
+  *n      = a->nranges;
+  *ranges = a->ranges;
   PetscFunctionReturn(0);
 }
 
@@ -470,17 +570,19 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
 {
   MxLoop         L    = {0};
   PetscErrorCode ierr = 0;
-  PetscInt       nparts;
 
   PetscFunctionBeginUser;
   PetscCall(MxAnalyzeSetUp(a));
   L.tstart = L.last_ckpt = MPI_Wtime();
   L.pending              = -1;
   MPI_Comm_rank(a->comm, &L.rank);
-  PetscCall(MxReaderGetLocalTrains(a->reader, &L.t0, &L.t1));
-  PetscCall(MxReaderGetTrains(a->reader, &L.ntr, &L.tid));
-  PetscCall(MxReaderGetPixelPart(a->reader, &L.ipart, &nparts));
-  PetscCall(MxReaderGetLastNonFinite(a->reader, NULL, &L.strict, NULL));
+  PetscCheck(!a->stream, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: set up for a stream; its trains go through MxEngineStep");
+  L.t0     = a->run.t0;
+  L.t1     = a->run.t1;
+  L.ntr    = a->run.ntr;
+  L.tid    = a->run.tid;
+  L.ipart  = a->run.ipart;
+  L.strict = a->strict;
   PetscCall(MxAnalyzeFilterTrains(a));
   /* this block's trains plus one halo train on each side: the cross terms need no messages */
   L.lo = PetscMax(L.t0 - 1, 0);
@@ -493,16 +595,8 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   if (!ierr) PetscCall(MxEngineFinish(a->eng)); /* the last train has no successor in the run */
   if (!L.rank) Progress(a, L.t1 - L.t0, L.t1 - L.t0, L.tstart, PETSC_TRUE);
   PetscCall(MxErrorSync(a->comm, ierr));
-  PetscCall(ReducePhase(a, &L));
-  if (!L.rank) PetscCall(MxAnalyzeResults(a));
-  {
-    PetscInt ne[3] = {a->nring_empty, a->nring, a->jk_groups_used};
-    PetscCallMPI(MPI_Bcast(ne, 3, MPIU_INT, 0, a->comm));
-    a->nring_empty    = ne[0];
-    a->jk_groups_used = ne[2]; /* the shape of /xpcs/fit/gamma_jackknife, which every rank writes */
-    PetscCheck(ne[0] < ne[1], a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: every q-ring has zero mean intensity in some frame (no photons): wrong -rings_q_min/-rings_q_max for this run, -reader_adu_per_photon too large, or no X-rays");
-    PetscCheck(!ne[0] || !a->strict, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: %" PetscInt_FMT " q-ring(s) have zero mean intensity in some frame (no photons) (-strict)", ne[0]);
-  }
+  PetscCall(ReducePhase(a));
+  PetscCall(ResultsPhase(a));
   a->t_total = MPI_Wtime() - L.tstart;
   if (a->bench) PetscCall(MxAnalyzeBench(a));
   PetscFunctionReturn(0);

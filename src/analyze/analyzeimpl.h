@@ -5,12 +5,27 @@
 #include <mxpcs/g2fit.h>
 #include <mxpcs/engine.h>
 
+/* The run as analyze sees it: from the reader (files) or from the first streamed train. */
+typedef struct {
+  PetscInt             nmod, mods[MX_NMOD]; /* modules with data */
+  const unsigned char *umask;               /* user mask (16 x 512 x 128, nonzero = bad) or NULL; not owned */
+  PetscInt             nf;                  /* frames per train */
+  const uint64_t      *pid;                 /* nf pulse IDs; not owned */
+  MPI_Comm             pix_comm;            /* the ranks sharing this rank's trains; not owned */
+  PetscInt             ipart, nparts, t0, t1;
+  PetscInt             ntr;                 /* trains of the run (a stream: its capacity) */
+  const uint64_t      *tid;                 /* their IDs (a stream: those seen so far); not owned */
+} MxRunShape;
+
 struct _p_MxAnalyze {
   MPI_Comm  comm;
   MxReader  reader;
   MxGeom    geom;
   MxRings   rings;
   MxG2Fit   fit;
+  MxRunShape run;
+  PetscBool stream;      /* the trains come from a stream (mxpcs online), not from the reader */
+  char      stream_ident[PETSC_MAX_PATH_LEN], stream_start[32];
   PetscBool setup, xc, progress;
   PetscInt  win_len, win_step, block, saxs_nbins;
   PetscReal saxs_qmin, saxs_qmax, dt_s;

@@ -14,7 +14,8 @@ PetscErrorCode MxAnalyzeImageReduce(MxAnalyze a)
   PetscFunctionBeginUser;
   MPI_Comm_rank(a->comm, &rank);
   PetscCall(MxEngineGetImage(a->eng, &img_sum, &img_n));
-  PetscCall(MxReaderGetModules(a->reader, &nmod, &mods));
+  nmod = a->run.nmod;
+  mods = a->run.mods;
   a->nimg_mod = nmod;
   for (PetscInt i = 0; i < nmod; i++) a->img_mod[i] = mods[i];
   /* every rank adds its pixels and trains */
@@ -33,6 +34,7 @@ PetscErrorCode MxAnalyzeImageReduce(MxAnalyze a)
   PetscCallMPI(MPI_Reduce(rank ? gs : MPI_IN_PLACE, gs, (int)(nmod * MX_MODPIX), MPI_DOUBLE, MPI_SUM, 0, a->comm));
   PetscCallMPI(MPI_Reduce(rank ? gn : MPI_IN_PLACE, gn, (int)(nmod * MX_MODPIX), MPI_DOUBLE, MPI_SUM, 0, a->comm));
   if (!rank) {
+    PetscCall(PetscFree(a->image)); /* live results of a stream: the previous image */
     PetscCall(PetscMalloc1((size_t)nmod * MX_MODPIX, &a->image));
     for (size_t g = 0; g < (size_t)nmod * MX_MODPIX; g++) a->image[g] = gn[g] > 0 ? (float)(gs[g] / gn[g]) : NAN;
   }

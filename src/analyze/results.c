@@ -6,6 +6,21 @@
 #include <cblas.h>
 #include <math.h>
 
+/* The results of a previous MxAnalyzeResults (a stream's live results are recomputed). */
+static PetscErrorCode ResultsFree(MxAnalyze a)
+{
+  PetscFunctionBeginUser;
+  if (a->C) PetscCall(PetscFree3(a->C, a->Craw, a->XC));
+  if (a->g2) PetscCall(PetscFree4(a->g2, a->g2err, a->beta, a->beta_err));
+  if (a->g2t) PetscCall(PetscFree2(a->g2t, a->g2t_err));
+  if (a->gam) PetscCall(PetscFree4(a->gam, a->gam_err, a->gam0, a->gam0_err));
+  if (a->Deff) PetscCall(PetscFree3(a->Deff, a->Deff_err, a->q));
+  if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
+  PetscCall(PetscFree(a->gamJ));
+  PetscCall(PetscFree(a->ring_empty));
+  PetscFunctionReturn(0);
+}
+
 /* Means and errors over trains, TAO fits per ring and age, zero-age extrapolation. Rank 0. */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a)
 {
@@ -15,6 +30,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(MX_AN_FIT, 0, 0, 0, 0));
+  PetscCall(ResultsFree(a));
   PetscCall(MxRingsGetRings(a->rings, NULL, &qm, &npix));
   /* means over the trains used and their errors */
   size_t ng = (size_t)a->nring * a->nwin * ntau;
@@ -105,10 +121,17 @@ static PetscErrorCode WriteEntry(MxAnalyze a, MxOut o)
   MxOutEntry  e;
 
   PetscFunctionBeginUser;
-  PetscCall(MxReaderGetRunInfo(a->reader, &info, &dir));
-  if (info.proposal || info.run) snprintf(ident, sizeof ident, "p%06u/r%04u", info.proposal, info.run);
-  else snprintf(ident, sizeof ident, "%s", dir);
-  snprintf(start, sizeof start, "%s", info.created);
+  if (a->stream) { /* the stream's endpoint and its first train's time */
+    memset(&info, 0, sizeof info);
+    dir = a->stream_ident;
+    snprintf(ident, sizeof ident, "%s", a->stream_ident);
+    snprintf(start, sizeof start, "%s", a->stream_start);
+  } else {
+    PetscCall(MxReaderGetRunInfo(a->reader, &info, &dir));
+    if (info.proposal || info.run) snprintf(ident, sizeof ident, "p%06u/r%04u", info.proposal, info.run);
+    else snprintf(ident, sizeof ident, "%s", dir);
+    snprintf(start, sizeof start, "%s", info.created);
+  }
   if (!start[0]) { /* files without METADATA (format 0.5): the first file's modification time */
     PetscMPIInt rank;
     MPI_Comm_rank(a->comm, &rank);
@@ -218,7 +241,9 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
   { /* what the reader skipped (bad trains, modules without data): counted and listed */
     PetscInt    na, nd;
     const char *text;
-    PetscCall(MxReaderGetAnomalies(a->reader, &na, &text, &nd));
+    na   = nd = 0;
+    text = "";
+    if (!a->stream) PetscCall(MxReaderGetAnomalies(a->reader, &na, &text, &nd));
     PetscCall(MxOutScalar(o, MX_META_DROPPED_READING, (double)nd));
     PetscCall(MxOutScalar(o, MX_META_ANOMALIES_COUNT, (double)na));
     PetscCall(MxOutString(o, MX_META_ANOMALIES, text));
@@ -227,7 +252,8 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
     PetscInt        ntr, n = 0;
     const uint64_t *tid;
     uint64_t       *ids;
-    PetscCall(MxReaderGetTrains(a->reader, &ntr, &tid));
+    ntr = a->run.ntr;
+    tid = a->run.tid;
     PetscCall(PetscMalloc1(ntr + 1, &ids));
     for (PetscInt i = 0; i < ntr; i++)
       if (a->drop[i] == 2) ids[n++] = tid[i];
@@ -287,8 +313,9 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
 
   PetscFunctionBeginUser;
   MPI_Comm_rank(a->comm, &rank);
-  PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
-  PetscCall(MxReaderGetAnomalies(a->reader, NULL, NULL, &nd));
+  ntr = a->run.ntr;
+  nd  = 0;
+  if (!a->stream) PetscCall(MxReaderGetAnomalies(a->reader, NULL, NULL, &nd));
   {
     PetscInt r = a->resumed_at, rmax;
     PetscCallMPI(MPI_Allreduce(&r, &rmax, 1, MPIU_INT, MPI_MAX, a->comm));
@@ -347,19 +374,12 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   if (a->saxs_bin) PetscCall(PetscFree2(a->saxs_bin, a->corr));
   PetscCall(MxEngineDestroy(&a->eng)); /* and the table's arrays (a->unread, a->nnonfinite, a->nread) */
   PetscCall(PetscFree(a->win_start));
-  if (a->g2t) PetscCall(PetscFree2(a->g2t, a->g2t_err));
-  PetscCall(PetscFree(a->gamJ));
-  if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
-  if (a->C) PetscCall(PetscFree3(a->C, a->Craw, a->XC));
-  if (a->g2) PetscCall(PetscFree4(a->g2, a->g2err, a->beta, a->beta_err));
-  if (a->gam) PetscCall(PetscFree4(a->gam, a->gam_err, a->gam0, a->gam0_err));
-  if (a->Deff) PetscCall(PetscFree3(a->Deff, a->Deff_err, a->q));
+  PetscCall(ResultsFree(a));
   if (a->saxs_q) PetscCall(PetscFree5(a->saxs_q, a->saxs_I, a->saxs_err, a->saxs_Ip, a->saxs_Ip_err));
   PetscCall(PetscFree(a->train_ids_used));
   PetscCall(PetscFree(a->drop));
   PetscCall(PetscFree(a->xgm_mean));
   PetscCall(PetscFree(a->opts));
-  PetscCall(PetscFree(a->ring_empty));
   PetscCall(PetscFree(a->image));
   PetscCall(PetscFree(a));
   *pa = NULL;
@@ -399,14 +419,14 @@ PetscErrorCode MxAnalyzeBench(MxAnalyze a)
   double tot = a->t_read + a->t_corr + a->t_comm;
   PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] %" PetscInt_FMT " trains (%.0f frames, %.2f GB of frames over %zu pixels): %.0f frames/s, %.3f GB/s; time: read %.1f %%, correlate %.1f %%, reduce %.1f %%; kernel %.2f GFLOP/s = %.0f %% of a bare cblas_ssyrk (%d x %d: %.2f GFLOP/s); peak memory %.0f MiB\n", rank, nread, (double)nread * a->nf, bytes / 1e9, a->npix, nread * a->nf / PetscMax(tot, 1e-9), bytes / 1e9 / PetscMax(tot, 1e-9), 100 * a->t_read / PetscMax(tot, 1e-9), 100 * a->t_corr / PetscMax(tot, 1e-9), 100 * a->t_comm / PetscMax(tot, 1e-9), a->flops / PetscMax(a->t_kernel, 1e-12) / 1e9, 100 * (a->flops / PetscMax(a->t_kernel, 1e-12)) / PetscMax(bare, 1), (int)a->nf, npr, bare / 1e9, rss_mib));
   PetscCall(PetscSynchronizedFlush(a->comm, PETSC_STDOUT));
-  PetscCall(MxReaderViewReadStats(a->reader, a->comm, tot));
+  if (!a->stream) PetscCall(MxReaderViewReadStats(a->reader, a->comm, tot));
   { /* against the facility: EuXFEL delivers 10 trains/s; the run's rate is its trains over the
        slowest rank's loop time (reading, correlating, reducing; set-up and fits excluded) */
     PetscMPIInt size;
     PetscInt    ntr;
     double      tmax;
     MPI_Comm_size(a->comm, &size);
-    PetscCall(MxReaderGetTrains(a->reader, &ntr, NULL));
+    ntr = a->run.ntr;
     PetscCallMPI(MPI_Allreduce(&tot, &tmax, 1, MPI_DOUBLE, MPI_MAX, a->comm));
     double rate = ntr / PetscMax(tmax, 1e-9);
     PetscCall(PetscPrintf(a->comm, "facility rate: 10 trains/s of %" PetscInt_FMT " frames; this run: %.1f trains/s on %d rank(s) = %.2fx the facility; %d rank(s) at this rate per rank would keep up\n", a->nf, rate, size, rate / 10.0, (int)ceil(10.0 / (rate / size))));

@@ -26,8 +26,9 @@ PetscErrorCode MxAnalyzeStaticBins(MxAnalyze a, int *bin)
   PetscCall(MxGeomGetPixels(a->geom, &pix));
   PetscCall(MxGeomGetPixelSize(a->geom, &px));
   PetscCall(MxGeomGetDistance(a->geom, &D));
-  PetscCall(MxReaderGetUserMask(a->reader, &umask));
-  PetscCall(MxReaderGetModules(a->reader, &nmod, &mods));
+  umask = a->run.umask;
+  nmod  = a->run.nmod;
+  mods  = a->run.mods;
   PetscCall(MxRingsGetMap(a->rings, &roi));
   for (size_t k = 0; k < (size_t)MX_NMOD * MX_MODPIX; k++) bin[k] = -1;
   for (PetscInt i = 0; i < nmod; i++) {
@@ -66,6 +67,7 @@ PetscErrorCode MxAnalyzeSaxsResults(MxAnalyze a)
   PetscFunctionBeginUser;
   PetscCall(MxEngineGetSaxs(a->eng, &saxs, &saxs_run));
   /* SAXS over the run and per pulse */
+  if (a->saxs_q) PetscCall(PetscFree5(a->saxs_q, a->saxs_I, a->saxs_err, a->saxs_Ip, a->saxs_Ip_err)); /* live results of a stream */
   PetscCall(PetscMalloc5(a->saxs_nbins, &a->saxs_q, a->saxs_nbins, &a->saxs_I, a->saxs_nbins, &a->saxs_err, (size_t)a->saxs_nbins * nf, &a->saxs_Ip, (size_t)a->saxs_nbins * nf, &a->saxs_Ip_err));
   for (PetscInt b = 0; b < a->saxs_nbins; b++) {
     const double *s = saxs_run + 3 * b, c = s[2], m = c > 0 ? s[0] / c : NAN, v = c > 1 ? (s[1] / c - m * m) * c / (c - 1) : NAN;
