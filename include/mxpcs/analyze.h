@@ -38,6 +38,13 @@ typedef struct {
 PetscErrorCode MxAnalyzeSetUpStream(MxAnalyze a, const MxStreamShape *s);
 PetscErrorCode MxAnalyzeGetEngine(MxAnalyze a, MxEngine *e);
 PetscErrorCode MxAnalyzeGetPixelRanges(MxAnalyze a, int *n, const MxRowRange **ranges);
+/* The reader (its options: -reader_adu_per_photon, ...). */
+PetscErrorCode MxAnalyzeGetReader(MxAnalyze a, MxReader *r);
+/* Rank 0 after the results: per ring q (1/A), contrast, Gamma per age window (nring x nwin, 1/s),
+   D_eff (um^2/s), and the weighted mean D_eff. */
+PetscErrorCode MxAnalyzeGetRingResults(MxAnalyze a, PetscInt *nring, PetscInt *nwin, const double **q, const double **beta, const double **gamma, const double **Deff, double *Deff_mean);
+/* Write without the "wrote FILE" line (live results). */
+PetscErrorCode MxAnalyzeSetWriteQuiet(MxAnalyze a, PetscBool quiet);
 /* Results of the first nseen trains of a stream (can be repeated: live results); final: the
    last train closes without a successor first. Then MxAnalyzeWrite. Collective. */
 PetscErrorCode MxAnalyzeStreamResults(MxAnalyze a, PetscInt nseen, PetscBool final);

@@ -90,6 +90,7 @@ struct _p_MxAnalyze {
   PetscViewer       viewer;   /* -analyze_view, or NULL: standard output */
   PetscViewerFormat vformat;
   PetscBool         view_set;
+  PetscBool         write_quiet;
 };
 
 /* What a checkpoint stores besides the accumulator table. */

@@ -302,7 +302,7 @@ PetscErrorCode MxAnalyzeWrite(MxAnalyze a, const char path[])
   PetscCall(MxOutCreate(a->comm, path, &o));
   PetscErrorCode ierr = WriteAll(a, o);
   PetscCall(MxOutClose(&o, ierr, &replaced));
-  PetscCall(PetscPrintf(a->comm, "mxpcs analyze: %s %s\n", replaced ? "replaced" : "wrote", path));
+  if (!a->write_quiet) PetscCall(PetscPrintf(a->comm, "mxpcs %s: %s %s\n", a->stream ? "online" : "analyze", replaced ? "replaced" : "wrote", path));
   PetscFunctionReturn(0);
 }
 
@@ -341,6 +341,33 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     if (a->nnonfinite && *a->nnonfinite > 0) PetscCall(PetscViewerASCIIPrintf(v, "  %.0f pixel values were NaN or inf where the mask does not flag them: masked (-strict makes this an error)\n", *a->nnonfinite));
     if (a->nwin == 1) PetscCall(PetscViewerASCIIPrintf(v, "  note: one age window, so Gamma0 is Gamma at age %g s, not extrapolated to zero age (use a smaller -g2_age_step or -g2_age_window)\n", (a->win_start[0] + 0.5 * (a->win_len - 1)) * a->dt_s));
   }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetWriteQuiet(MxAnalyze a, PetscBool quiet)
+{
+  PetscFunctionBeginUser;
+  a->write_quiet = quiet;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeGetReader(MxAnalyze a, MxReader *r)
+{
+  PetscFunctionBeginUser;
+  *r = a->reader;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeGetRingResults(MxAnalyze a, PetscInt *nring, PetscInt *nwin, const double **q, const double **beta, const double **gamma, const double **Deff, double *Deff_mean)
+{
+  PetscFunctionBeginUser;
+  *nring     = a->nring;
+  *nwin      = a->nwin;
+  *q         = a->q;
+  *beta      = a->beta;
+  *gamma     = a->gam;
+  *Deff      = a->Deff;
+  *Deff_mean = a->Deff_mean;
   PetscFunctionReturn(0);
 }
 

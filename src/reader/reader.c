@@ -593,6 +593,13 @@ PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxReaderGetAduPerPhoton(MxReader r, double *adu)
+{
+  PetscFunctionBeginUser;
+  *adu = r->adu_per_photon;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxReaderGetLastNonFinite(MxReader r, double *n, PetscBool *strict, const char **dir)
 {
   PetscFunctionBeginUser;
