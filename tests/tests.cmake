@@ -108,3 +108,9 @@ mx_script_test(unit.standalone unit ${MX_PYTHON} ${PEER}/check_standalone.py ${P
 # install like HPC software: cmake --install to a temporary prefix, its Lmod module, a short demo from there
 mx_script_test(install.prefix install bash ${CMAKE_CURRENT_SOURCE_DIR}/install/check_install.sh ${PROJECT_BINARY_DIR} ${MX_TESTDATA})
 set_tests_properties(install.prefix PROPERTIES PROCESSORS 2)
+
+# the Karabo bridge client (issue 18) against EuXFEL's own servers on 127.0.0.1: karabo_bridge's
+# simulator (2.2 and 1.0; REP, PUSH, PUB) and karabo_bridge.Client, extra_data's serve-files on a
+# mock run (one and two endpoints) against extra_data reading the files; a port where nothing listens
+mx_script_test(peer.bridge peer ${MX_PYTHON} ${PEER}/check_bridge.py $<TARGET_FILE:bridge_dump> ${MX_TESTDATA})
+set_tests_properties(peer.bridge PROPERTIES PROCESSORS 2)
