@@ -55,7 +55,7 @@ void MxGeomIdealPanels(const double quad_pos[8], MxPanel panels[128]);
 PetscErrorCode MxGeomCreate(MPI_Comm comm, MxGeom *g);
 /* Options: -geom_file F.geom, -geom_quad_pos x1,y1,..,x4,y4 (pixels; used without a file),
    -geom_distance_m, -geom_energy_kev, -geom_wavelength_A, -geom_beam_center_m x,y,
-   -geom_polarization f (default 1, horizontal), -geom_view. Collective. */
+   -geom_polarization f (default 1, horizontal), -geom_view [viewer] (MxGeomSetView). Collective. */
 PetscErrorCode MxGeomSetFromOptions(MxGeom g);
 /* Read a CrystFEL .geom file (3-D or 2-D layout). Collective (rank 0 reads, all parse). */
 PetscErrorCode MxGeomLoadFile(MxGeom g, const char path[]);
@@ -83,4 +83,7 @@ PetscErrorCode MxGeomGetPixelSize(MxGeom g, double *pixel_m);
    quadrant positions (pixels) are in *quad_pos (NULL for a file). Not collective. */
 PetscErrorCode MxGeomGetLayout(MxGeom g, const char **file, const double **quad_pos);
 PetscErrorCode MxGeomView(MxGeom g, PetscViewer v);
+/* Where MxGeomSetUp prints the summary (default none; -geom_view overrides; NULL: none), e.g. an
+   app that always shows it. Not collective. */
+PetscErrorCode MxGeomSetView(MxGeom g, PetscViewer v);
 PetscErrorCode MxGeomDestroy(MxGeom *g);

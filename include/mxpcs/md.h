@@ -128,7 +128,8 @@ PetscErrorCode MxMDCreate(MPI_Comm comm, MxMD *md);
    -md_shift, -md_damp, -md_dt, -md_equil_steps, -md_steps, -md_sample_every, -md_fit_range
    t0:t1|auto, -md_fit_tol, -md_blocks, -md_seeds, -md_seed, -md_ranks_per_sim,
    -md_target_Ds_over_D0, -md_target_Ds_over_D0_err, -md_target_file, -md_sq_frames,
-   -md_sq_grid, -md_sq_qmax, -md_tc_star, -md_lammps_log, -md_com_correct, -md_view.
+   -md_sq_grid, -md_sq_qmax, -md_tc_star, -md_lammps_log, -md_com_correct, -md_view [viewer]
+   (MxMDSetView).
    Collective. */
 PetscErrorCode MxMDSetFromOptions(MxMD md);
 /* Check the settings (messages name the option), split the ensemble, plan the FFT. Collective. */
@@ -142,6 +143,10 @@ PetscErrorCode MxMDWriteFile(MxMD md, const char path[], PetscBool *replaced);
 /* The same without the report. */
 PetscErrorCode MxMDWrite(MxMD md, const char path[]);
 /* Summary: table of Ds/D0(epsilon), fit ranges, coexistence flags, S(q) vs PY, the match and
-   whether the target lies outside the scan, performance. Collective. */
+   whether the target lies outside the scan, performance; before MxMDRun, the set-up (N, box,
+   potential, steps, ensemble). Collective. */
 PetscErrorCode MxMDView(MxMD md, PetscViewer v);
+/* Where MxMDSetUp prints MxMDView (the set-up; default none; -md_view overrides; NULL: none).
+   Not collective. */
+PetscErrorCode MxMDSetView(MxMD md, PetscViewer v);
 PetscErrorCode MxMDDestroy(MxMD *md);

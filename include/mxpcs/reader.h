@@ -43,7 +43,7 @@ PetscErrorCode MxReaderSetRunDir(MxReader r, const char dir[]);
    train list), -reader_train_ids first:last, -reader_pulses first:last, -reader_pulse_by
    index|cell, -reader_adu_per_photon A, -reader_direct, -reader_async,
    -reader_inflate libdeflate|isal|zlib, -reader_skip_suspect, -reader_skip_inconsistent,
-   -reader_pixel_parts P, -mask_file F.h5, -reader_view. Collective. */
+   -reader_pixel_parts P, -mask_file F.h5, -reader_view [viewer] (MxReaderSetView). Collective. */
 PetscErrorCode MxReaderSetFromOptions(MxReader r);
 /* Scan the run (rank 0 reads every INDEX, all ranks receive the table), align trains by ID,
    apply selections, build the rank grid. Collective; errors name file, dataset and train. */
@@ -126,6 +126,9 @@ PetscErrorCode MxReaderReadXgm(MxReader r, const char where[], const char source
 
 /* Everything `mxpcs info` prints: modules, files, trains, gaps, frames, anomalies. Collective. */
 PetscErrorCode MxReaderView(MxReader r, PetscViewer v);
+/* Where MxReaderSetUp prints MxReaderView (default none; -reader_view overrides; NULL: none).
+   Not collective. */
+PetscErrorCode MxReaderSetView(MxReader r, PetscViewer v);
 /* Anomalies found while scanning ('\n'-separated lines) and how many trains were dropped. */
 PetscErrorCode MxReaderGetAnomalies(MxReader r, PetscInt *n, const char **text, PetscInt *ndropped);
 /* Pixel values of the last MxReaderRead that were NaN or inf where neither the file's mask nor

@@ -21,7 +21,7 @@ typedef struct _p_MxRings *MxRings;
 PetscErrorCode MxRingsCreate(MPI_Comm comm, MxRings *r);
 /* Options: -rings_q_min, -rings_q_max (1/angstrom), -rings_n, -rings_spacing lin|log,
    -rings_q_edges e0,e1,... (overrides the three before), -rings_n_phi (sectors, default 1),
-   -rings_min_pixels (default 100), -rings_view. Collective. */
+   -rings_min_pixels (default 100), -rings_view [viewer] (MxRingsSetView). Collective. */
 PetscErrorCode MxRingsSetFromOptions(MxRings r);
 /* Setters behind the options (checked again in SetUp, errors name the option). Not collective.
    A q bound that is never set (or set to NAN) defaults to the min / just above the max q of the
@@ -49,4 +49,7 @@ PetscErrorCode MxRingsGetDropped(MxRings r, PetscInt *ndropped);
    their schema items (include/mxpcs/schema.def). Collective on the file's communicator (r's). */
 PetscErrorCode MxRingsWrite(MxRings r, MxOut o);
 PetscErrorCode MxRingsView(MxRings r, PetscViewer v);
+/* Where MxRingsSetUp prints the ring table (default none; -rings_view overrides; NULL: none).
+   Not collective. */
+PetscErrorCode MxRingsSetView(MxRings r, PetscViewer v);
 PetscErrorCode MxRingsDestroy(MxRings *r);

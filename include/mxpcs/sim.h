@@ -19,7 +19,8 @@ typedef struct _p_MxSim *MxSim;
 
 PetscErrorCode MxSimCreate(MPI_Comm comm, MxSim *s);
 /* Options (-sim_...): see `mxpcs simulate -help`; presets colloid | liquid | full set the
-   defaults, an -options_file or the command line override them. Collective. */
+   defaults, an -options_file or the command line override them; -sim_view [viewer]
+   (MxSimSetView). Collective. */
 PetscErrorCode MxSimSetFromOptions(MxSim s);
 PetscErrorCode MxSimSetOutput(MxSim s, const char dir[]);
 /* Geometry, speckle windows, truth tables. Collective. */
@@ -28,4 +29,7 @@ PetscErrorCode MxSimSetUp(MxSim s);
    DIR.part, renamed when complete). Collective. */
 PetscErrorCode MxSimRun(MxSim s);
 PetscErrorCode MxSimView(MxSim s, PetscViewer v);
+/* Where MxSimSetUp prints MxSimView (default none; -sim_view overrides; NULL: none). Not
+   collective. */
+PetscErrorCode MxSimSetView(MxSim s, PetscViewer v);
 PetscErrorCode MxSimDestroy(MxSim *s);

@@ -66,8 +66,27 @@ PetscErrorCode MxH5WriteString(MPI_Comm comm, hid_t file, const char path[], con
    bad) into bad[MX_NMOD*MX_MODPIX] on every rank. Collective (rank 0 reads). */
 PetscErrorCode MxMaskFileRead(MPI_Comm comm, const char path[], unsigned char *bad);
 
-/* Register class class_name and its event event_name once (when *event is still 0). */
+/* The one way mxpcs registers its log events: event event_name of class class_name, once (when
+   *event is still 0); the class is registered once per name, and *event is reset at PetscFinalize.
+   Call it in the object's Create. Not collective. */
 PetscErrorCode MxLogEventRegisterOnce(const char class_name[], const char event_name[], PetscLogEvent *event);
+
+/* An object's -<object>_view: the viewer (NULL: none) and format its SetUp views itself on. */
+typedef struct {
+  PetscViewer       viewer;
+  PetscViewerFormat format;
+} MxViewOption;
+/* Inside a PetscOptionsBegin block: reads -<object>_view as PetscOptionsViewer does (no value:
+   standard output; ascii:FILE, ::ascii_info, ...), or as a logical (1/true: standard output,
+   0/false: no view), as the logical -X_view of earlier releases; absent, v keeps what the object
+   or the app set (MxViewOptionSet). Collective. */
+#define MxOptionsView(opt, text, man, v) MxOptionsView_Private(PetscOptionsObject, opt, text, man, v)
+PetscErrorCode MxOptionsView_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], MxViewOption *v);
+/* Set the viewer (referenced; NULL: no view), e.g. an app's default before SetFromOptions. */
+PetscErrorCode MxViewOptionSet(MxViewOption *v, PetscViewer viewer);
+/* view(obj, viewer) in the option's format when a viewer is set. Collective on the viewer. */
+PetscErrorCode MxViewOptionApply(MxViewOption *v, PetscErrorCode (*view)(void *, PetscViewer), void *obj);
+PetscErrorCode MxViewOptionDestroy(MxViewOption *v);
 
 /* Options text that PETSc 3.18 cannot take safely ("${" without "}": it crashes); 1 with a
    message naming the line, 0 when fine. MxOptionsFileCheck reads a file (0 if unreadable). */

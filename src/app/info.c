@@ -100,7 +100,7 @@ PetscErrorCode MxAppInfo(MPI_Comm comm)
 {
   MxReader  r;
   char      dump[PETSC_MAX_PATH_LEN] = "";
-  PetscBool quiet = PETSC_FALSE;
+  PetscBool quiet = PETSC_FALSE, help;
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "mxpcs info: what is in a run", "mxpcs");
@@ -108,10 +108,15 @@ PetscErrorCode MxAppInfo(MPI_Comm comm)
   PetscCall(PetscOptionsBool("-info_quiet", "Do not print the run summary", "", quiet, &quiet, NULL));
   PetscOptionsEnd();
   PetscCall(MxReaderCreate(comm, &r));
+  if (!quiet) PetscCall(MxReaderSetView(r, PETSC_VIEWER_STDOUT_(comm))); /* the summary, unless -reader_view sends it elsewhere */
   PetscCall(MxReaderSetFromOptions(r));
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (help) {
+    PetscCall(MxReaderDestroy(&r));
+    PetscFunctionReturn(0);
+  }
   PetscCall(MxAppCheckOptions(comm, "info"));
   PetscCall(MxReaderSetUp(r));
-  if (!quiet) PetscCall(MxReaderView(r, PETSC_VIEWER_STDOUT_(comm)));
   if (dump[0]) {
     PetscCall(InfoDump(comm, r, dump));
     PetscCall(MxReaderViewReadStats(r, comm, 0));

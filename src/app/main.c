@@ -32,8 +32,10 @@ PetscErrorCode MxAppCheckOptions(MPI_Comm comm, const char *cmd)
   char      list[1024] = "";
 
   PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "mxpcs: every command", "mxpcs");
+  PetscCall(PetscOptionsBool("-options_allow_unknown", "Ignore options no object of the command reads (default: such an option is an error, a mistyped key must not fall back to a default)", "", allow, &allow, NULL));
+  PetscOptionsEnd();
   PetscCall(PetscOptionsHasHelp(NULL, &help));
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_allow_unknown", &allow, NULL));
   if (help || allow) PetscFunctionReturn(0);
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   for (PetscInt i = 0; i < n; i++) {

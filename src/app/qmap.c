@@ -51,7 +51,7 @@ static PetscErrorCode WriteQmap(MxOut o, MxGeom g, MxRings r)
 static PetscErrorCode Qmap(MPI_Comm comm, QmapCtx *c)
 {
   char        out[PETSC_MAX_PATH_LEN] = "", mask[PETSC_MAX_PATH_LEN] = "";
-  PetscBool   hout, hmask, help, gview = PETSC_FALSE, rview = PETSC_FALSE;
+  PetscBool   hout, hmask, help;
   PetscMPIInt rank;
   PetscInt    nrings;
 
@@ -61,9 +61,12 @@ static PetscErrorCode Qmap(MPI_Comm comm, QmapCtx *c)
   PetscCall(PetscOptionsString("-o", "output HDF5 file (written as FILE.part, renamed when complete)", NULL, out, out, sizeof out, &hout));
   PetscCall(PetscOptionsString("-mask_file", "HDF5 file with dataset mask (16,512,128), nonzero = bad", NULL, mask, mask, sizeof mask, &hmask));
   PetscOptionsEnd();
+  /* qmap shows the geometry and the rings at set-up unless -geom_view / -rings_view say otherwise */
   PetscCall(MxGeomCreate(comm, &c->g));
+  PetscCall(MxGeomSetView(c->g, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(MxGeomSetFromOptions(c->g));
   PetscCall(MxRingsCreate(comm, &c->r));
+  PetscCall(MxRingsSetView(c->r, PETSC_VIEWER_STDOUT_(comm)));
   PetscCall(MxRingsSetFromOptions(c->r));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(0);
@@ -77,10 +80,6 @@ static PetscErrorCode Qmap(MPI_Comm comm, QmapCtx *c)
   }
   PetscCall(MxGeomSetUp(c->g));
   PetscCall(MxRingsSetUp(c->r, c->g, c->bad));
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-geom_view", &gview, NULL));
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-rings_view", &rview, NULL));
-  if (!gview) PetscCall(MxGeomView(c->g, PETSC_VIEWER_STDOUT_(comm)));
-  if (!rview) PetscCall(MxRingsView(c->r, PETSC_VIEWER_STDOUT_(comm)));
 
   {
     MxOut     o;
@@ -95,7 +94,8 @@ static PetscErrorCode Qmap(MPI_Comm comm, QmapCtx *c)
 }
 
 /* Options: -o FILE (required), -mask_file F, and those of MxGeom (-geom_...) and MxRings
-   (-rings_...). Collective on comm. */
+   (-rings_...); the geometry and ring summaries go to standard output unless -geom_view and
+   -rings_view send them elsewhere (or nowhere: 0). Collective on comm. */
 PetscErrorCode MxAppQmap(MPI_Comm comm)
 {
   QmapCtx        c = {NULL, NULL, NULL};

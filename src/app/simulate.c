@@ -7,14 +7,14 @@ PetscErrorCode MxAppSimulate(MPI_Comm comm)
 {
   MxSim     s;
   char      out[PETSC_MAX_PATH_LEN] = "";
-  PetscBool help, view = PETSC_TRUE;
+  PetscBool help;
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "mxpcs simulate: synthetic MHz-XPCS run + truth.h5", "mxpcs");
   PetscCall(PetscOptionsString("-o", "Output directory: DIR/proc/r####/CORR-*.h5 and DIR/truth.h5", "", out, out, sizeof out, NULL));
-  PetscCall(PetscOptionsBool("-sim_view", "Print the simulation set-up (modules, speckle windows, sample, beam)", "", view, &view, NULL));
   PetscOptionsEnd();
   PetscCall(MxSimCreate(comm, &s));
+  PetscCall(MxSimSetView(s, PETSC_VIEWER_STDOUT_(comm))); /* the set-up, unless -sim_view says otherwise */
   PetscCall(MxSimSetFromOptions(s));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) {
@@ -25,7 +25,6 @@ PetscErrorCode MxAppSimulate(MPI_Comm comm)
   PetscCheck(out[0], comm, PETSC_ERR_ARG_NULL, "mxpcs simulate needs -o DIR");
   PetscCall(MxSimSetOutput(s, out));
   PetscCall(MxSimSetUp(s));
-  if (view) PetscCall(MxSimView(s, PETSC_VIEWER_STDOUT_(comm)));
   {
     PetscErrorCode ierr = MxSimRun(s);
     PetscMPIInt    rank;

@@ -11,27 +11,7 @@ static const double mx_mid_quad_pos[8] = {-518, 635, -568, -45, 552, -231, 602, 
 #define MX_DEFAULT_DISTANCE_M 8.0
 #define MX_DEFAULT_ENERGY_KEV 9.0
 
-static PetscClassId  MX_GEOM_CLASSID;
 static PetscLogEvent MX_GEOM_SETUP;
-static PetscBool     mx_geom_pkg;
-
-static PetscErrorCode MxGeomFinalizePackage(void)
-{
-  PetscFunctionBeginUser;
-  mx_geom_pkg = PETSC_FALSE;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode MxGeomInitializePackage(void)
-{
-  PetscFunctionBeginUser;
-  if (mx_geom_pkg) PetscFunctionReturn(0);
-  mx_geom_pkg = PETSC_TRUE;
-  PetscCall(PetscClassIdRegister("MxGeom", &MX_GEOM_CLASSID));
-  PetscCall(PetscLogEventRegister("MxGeomSetUp", MX_GEOM_CLASSID, &MX_GEOM_SETUP));
-  PetscCall(PetscRegisterFinalize(MxGeomFinalizePackage));
-  PetscFunctionReturn(0);
-}
 
 PetscErrorCode MxGeomResetPanels(MxGeom g)
 {
@@ -61,7 +41,7 @@ PetscErrorCode MxGeomCreate(MPI_Comm comm, MxGeom *g)
   MxGeom n;
 
   PetscFunctionBeginUser;
-  PetscCall(MxGeomInitializePackage());
+  PetscCall(MxLogEventRegisterOnce("MxGeom", "MxGeomSetUp", &MX_GEOM_SETUP));
   PetscCall(PetscNew(&n));
   n->comm            = comm;
   n->user_distance_m = NAN;
@@ -200,7 +180,7 @@ PetscErrorCode MxGeomSetFromOptions(MxGeom g)
   char      file[PETSC_MAX_PATH_LEN] = "";
   PetscReal qp[9], bc[3], d, e, lam, f = g->pol_f;
   PetscInt  nqp = 9, nbc = 3;
-  PetscBool hfile, hqp, hbc, hd, he, hl, hf, view = g->view;
+  PetscBool hfile, hqp, hbc, hd, he, hl, hf;
 
   PetscFunctionBeginUser;
   /* shown by -help */
@@ -220,7 +200,7 @@ PetscErrorCode MxGeomSetFromOptions(MxGeom g)
   PetscCall(PetscOptionsReal("-geom_wavelength_A", "wavelength (angstrom), instead of -geom_energy_kev", "MxGeomSetWavelength", lam, &lam, &hl));
   PetscCall(PetscOptionsRealArray("-geom_beam_center_m", "direct beam x,y in the lab frame (m); default 0,0", "MxGeomSetBeamCenter", bc, &nbc, &hbc));
   PetscCall(PetscOptionsReal("-geom_polarization", "horizontal polarisation fraction f in [-1,1]", "MxGeomSetPolarization", f, &f, &hf));
-  PetscCall(PetscOptionsBool("-geom_view", "print a geometry summary after set-up", "MxGeomView", view, &view, NULL));
+  PetscCall(MxOptionsView("-geom_view", "Where MxGeomSetUp prints the geometry summary (no value: standard output; 0: nowhere), e.g. ascii:geom.txt", "MxGeomSetView", &g->view));
   PetscOptionsEnd();
 
   PetscCheck(!(hfile && hqp), g->comm, PETSC_ERR_ARG_INCOMP, "options -geom_file and -geom_quad_pos exclude each other: the file gives the panel positions");
@@ -247,7 +227,6 @@ PetscErrorCode MxGeomSetFromOptions(MxGeom g)
   if (hl) PetscCall(MxGeomSetWavelength(g, lam));
   if (hbc) PetscCall(MxGeomSetBeamCenter(g, bc[0], bc[1]));
   if (hf) PetscCall(MxGeomSetPolarization(g, f));
-  g->view  = view;
   g->setup = PETSC_FALSE;
   PetscFunctionReturn(0);
 }
@@ -349,6 +328,8 @@ static void MarkBad(MxGeom g)
   }
 }
 
+static PetscErrorCode GeomView(void *g, PetscViewer v) { return MxGeomView((MxGeom)g, v); }
+
 /* Per-pixel quantities for all 16 x 512 x 128 pixels (euxfel-format.md 3.3): every rank
    computes the whole detector, so results do not depend on the rank count. Collective,
    idempotent. Logged as MxGeomSetUp. */
@@ -403,7 +384,7 @@ PetscErrorCode MxGeomSetUp(MxGeom g)
   g->q_max    = qmax;
   g->setup    = PETSC_TRUE;
   PetscCall(PetscLogEventEnd(MX_GEOM_SETUP, 0, 0, 0, 0));
-  if (g->view) PetscCall(MxGeomView(g, NULL));
+  PetscCall(MxViewOptionApply(&g->view, GeomView, g));
   PetscFunctionReturn(0);
 }
 
@@ -510,11 +491,19 @@ PetscErrorCode MxGeomView(MxGeom g, PetscViewer v)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxGeomSetView(MxGeom g, PetscViewer v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxViewOptionSet(&g->view, v));
+  PetscFunctionReturn(0);
+}
+
 /* NULL-safe; sets *g = NULL. Not collective. */
 PetscErrorCode MxGeomDestroy(MxGeom *g)
 {
   PetscFunctionBeginUser;
   if (!g || !*g) PetscFunctionReturn(0);
+  PetscCall(MxViewOptionDestroy(&(*g)->view));
   PetscCall(FreePixels(&(*g)->pix));
   PetscCall(PetscFree((*g)->panels));
   PetscCall(PetscFree((*g)->bad));

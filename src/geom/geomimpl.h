@@ -38,7 +38,8 @@ struct _p_MxGeom {
   MxPixelGeom pix;
   double      q_min, q_max; /* over covered pixels */
   PetscInt    ncovered;
-  PetscBool   setup, view;
+  PetscBool   setup;
+  MxViewOption view; /* -geom_view: where SetUp prints the summary */
 };
 
 /* Parse the text of a .geom file into g (panels, bad regions, file distance/wavelength).

@@ -29,7 +29,8 @@ struct _p_MxMD {
   PetscBool target_given, target_err_given;
   PetscInt  sq_frames, sq_grid;
   double    sq_qmax, tc_star;
-  PetscBool com, view;
+  PetscBool com;
+  MxViewOption view; /* -md_view: where SetUp prints the set-up */
 
   /* set-up */
   PetscBool   setup;
@@ -59,21 +60,6 @@ struct _p_MxMD {
 };
 
 static PetscLogEvent EV_RUN, EV_SIM, EV_MSD;
-static PetscBool     mx_md_pkg;
-
-static PetscErrorCode MxMDInitializePackage(void)
-{
-  PetscClassId id;
-
-  PetscFunctionBeginUser;
-  if (mx_md_pkg) PetscFunctionReturn(0);
-  mx_md_pkg = PETSC_TRUE;
-  PetscCall(PetscClassIdRegister("MxMD", &id));
-  PetscCall(PetscLogEventRegister("MxMDRun", id, &EV_RUN));
-  PetscCall(PetscLogEventRegister("MxMDLammps", id, &EV_SIM));
-  PetscCall(PetscLogEventRegister("MxMDMsdFit", id, &EV_MSD));
-  PetscFunctionReturn(0);
-}
 
 PetscErrorCode MxMDCreate(MPI_Comm comm, MxMD *out)
 {
@@ -81,7 +67,9 @@ PetscErrorCode MxMDCreate(MPI_Comm comm, MxMD *out)
   const double eps0[] = {0, 0.5, 1, 1.5, 2};
 
   PetscFunctionBeginUser;
-  PetscCall(MxMDInitializePackage());
+  PetscCall(MxLogEventRegisterOnce("MxMD", "MxMDRun", &EV_RUN));
+  PetscCall(MxLogEventRegisterOnce("MxMD", "MxMDLammps", &EV_SIM));
+  PetscCall(MxLogEventRegisterOnce("MxMD", "MxMDMsdFit", &EV_MSD));
   PetscCall(PetscNew(&md));
   md->comm = comm;
   md->neps = 5;
@@ -150,7 +138,7 @@ PetscErrorCode MxMDSetFromOptions(MxMD md)
   PetscCall(PetscOptionsReal("-md_tc_star", "Critical temperature kTc/epsilon for the coexistence flag (default from the cut-off)", "MxMD", md->tc_star, &md->tc_star, NULL));
   PetscCall(PetscOptionsString("-md_lammps_log", "Keep the LAMMPS log in this file (suffix .g<group> with several groups)", "MxMD", md->par.log, md->par.log, sizeof md->par.log, NULL));
   PetscCall(PetscOptionsBool("-md_com_correct", "Subtract the centre-of-mass displacement in the MSD", "MxMD", md->com, &md->com, NULL));
-  PetscCall(PetscOptionsBool("-md_view", "Print the set-up", "MxMD", md->view, &md->view, NULL));
+  PetscCall(MxOptionsView("-md_view", "Where MxMDSetUp prints the set-up (no value: standard output; 0: nowhere), e.g. ascii:md_setup.txt", "MxMDSetView", &md->view));
   PetscOptionsEnd();
   PetscCall(PetscFree(md->opts));
   PetscCall(PetscOptionsGetAll(NULL, &md->opts));
@@ -248,6 +236,18 @@ static PetscErrorCode ReadTargetFile(const char spec[], double *x, double *e)
   H5Fclose(f);
   PetscFunctionReturn(0);
 }
+
+/* The set-up (MxMDView before MxMDRun). */
+static PetscErrorCode ViewSetUp(MxMD md, PetscViewer v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(v, "md: N = %" PetscInt_FMT ", phi = %g (rho* = %.4f), box %.4f sigma, LJ rc = %g sigma%s, damp %g tau (D0 = %g sigma^2/tau), dt %g tau\n", md->n, md->phi, 6 * md->phi / PETSC_PI, md->L, md->par.cutoff, md->par.shift ? " shifted" : "", md->par.damp, md->D0, md->par.dt));
+  PetscCall(PetscViewerASCIIPrintf(v, "md: %" PetscInt_FMT " equilibration + %" PetscInt_FMT " production steps, a frame every %" PetscInt_FMT " steps (%" PetscInt_FMT " frames, %g tau); %" PetscInt_FMT " epsilon x %" PetscInt_FMT " seeds on %d group(s) of %" PetscInt_FMT " rank(s)\n", md->par.equil_steps, (md->nframes - 1) * md->par.sample_every, md->par.sample_every, md->nframes, md->T_prod, md->neps, md->nseeds, md->ngroups, md->ranks_per_sim));
+  if (md->sq) PetscCall(PetscViewerASCIIPrintf(v, "md: S(q) on a %" PetscInt_FMT "^3 grid (FFTW-MPI over each group), q sigma <= %g, %" PetscInt_FMT " frames per run\n", md->sq_grid, md->sq_qmax, md->sq_frames));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode MDView(void *md, PetscViewer v) { return MxMDView((MxMD)md, v); }
 
 PetscErrorCode MxMDSetUp(MxMD md)
 {
@@ -358,11 +358,7 @@ PetscErrorCode MxMDSetUp(MxMD md)
   }
   md->ntask = md->neps * md->nseeds;
   md->setup = PETSC_TRUE;
-  if (md->view) {
-    PetscCall(PetscPrintf(comm, "md: N = %" PetscInt_FMT ", phi = %g (rho* = %.4f), box %.4f sigma, LJ rc = %g sigma%s, damp %g tau (D0 = %g sigma^2/tau), dt %g tau\n", md->n, md->phi, rho, md->L, md->par.cutoff, md->par.shift ? " shifted" : "", md->par.damp, md->D0, md->par.dt));
-    PetscCall(PetscPrintf(comm, "md: %" PetscInt_FMT " equilibration + %" PetscInt_FMT " production steps, a frame every %" PetscInt_FMT " steps (%" PetscInt_FMT " frames, %g tau); %" PetscInt_FMT " epsilon x %" PetscInt_FMT " seeds on %d group(s) of %" PetscInt_FMT " rank(s)\n", md->par.equil_steps, (md->nframes - 1) * md->par.sample_every, md->par.sample_every, md->nframes, md->T_prod, md->neps, md->nseeds, md->ngroups, md->ranks_per_sim));
-    if (md->sq) PetscCall(PetscPrintf(comm, "md: S(q) on a %" PetscInt_FMT "^3 grid (FFTW-MPI over each group), q sigma <= %g, %" PetscInt_FMT " frames per run\n", md->sq_grid, md->sq_qmax, md->sq_frames));
-  }
+  PetscCall(MxViewOptionApply(&md->view, MDView, md));
   PetscFunctionReturn(0);
 }
 
@@ -710,7 +706,10 @@ PetscErrorCode MxMDWrite(MxMD md, const char path[])
 PetscErrorCode MxMDView(MxMD md, PetscViewer v)
 {
   PetscFunctionBeginUser;
-  if (!md->ran) PetscFunctionReturn(0);
+  if (!md->ran) {
+    if (md->setup) PetscCall(ViewSetUp(md, v));
+    PetscFunctionReturn(0);
+  }
   PetscCall(PetscViewerASCIIPrintf(v, "md: Langevin LJ, N = %" PetscInt_FMT ", phi = %g, rc = %g sigma%s, damp %g tau, dt %g tau, %" PetscInt_FMT " + %" PetscInt_FMT " steps, %" PetscInt_FMT " seed(s); error: %s\n", md->n, md->phi, md->par.cutoff, md->par.shift ? " shifted" : "", md->par.damp, md->par.dt, md->par.equil_steps,
                                    (md->nframes - 1) * md->par.sample_every, md->nseeds, md->nseeds >= 3 ? "standard error over seeds" : "time blocks"));
   PetscCall(PetscViewerASCIIPrintf(v, "  epsilon/kT   Ds/D0     err      fit range (tau)   T/kT    note\n"));
@@ -743,6 +742,13 @@ PetscErrorCode MxMDView(MxMD md, PetscViewer v)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxMDSetView(MxMD md, PetscViewer v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxViewOptionSet(&md->view, v));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxMDDestroy(MxMD *p)
 {
   MxMD md;
@@ -750,6 +756,7 @@ PetscErrorCode MxMDDestroy(MxMD *p)
   PetscFunctionBeginUser;
   if (!p || !*p) PetscFunctionReturn(0);
   md = *p;
+  PetscCall(MxViewOptionDestroy(&md->view));
   PetscCall(PetscFree(md->opts));
   PetscCall(MxMDSqDestroy(&md->sq));
   if (md->sub != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&md->sub));

@@ -44,7 +44,7 @@ PetscErrorCode MxMDSqCreate(MPI_Comm comm, double L, PetscInt M, double k_max, M
   ptrdiff_t n0;
 
   PetscFunctionBeginUser;
-  if (!MX_MD_SQ_FRAME) PetscCall(PetscLogEventRegister("MxMDSqFrame", PETSC_OBJECT_CLASSID, &MX_MD_SQ_FRAME));
+  PetscCall(MxLogEventRegisterOnce("MxMD", "MxMDSqFrame", &MX_MD_SQ_FRAME));
   PetscCheck(L > 0 && isfinite(L), comm, PETSC_ERR_ARG_OUTOFRANGE, "S(q) grid: box side %g must be > 0", L);
   PetscCheck(M >= 4 && M % 2 == 0 && M <= 1024, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_sq_grid: %" PetscInt_FMT " must be even, 4..1024", M);
   PetscCheck(k_max >= 1.5 * 2 * PETSC_PI / L, comm, PETSC_ERR_ARG_OUTOFRANGE, "option -md_sq_qmax: %g is below 1.5 times the smallest wave number 2 pi/L = %g of the box", k_max, 2 * PETSC_PI / L);

@@ -3,20 +3,14 @@
 #include <math.h>
 
 static PetscLogEvent MX_READER_SETUP, MX_READER_READ;
-static PetscBool     registered;
 
 PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r)
 {
   MxReader x;
 
   PetscFunctionBeginUser;
-  if (!registered) {
-    PetscClassId cid;
-    PetscCall(PetscClassIdRegister("MxReader", &cid));
-    PetscCall(PetscLogEventRegister("MxReaderSetUp", cid, &MX_READER_SETUP));
-    PetscCall(PetscLogEventRegister("MxReaderRead", cid, &MX_READER_READ));
-    registered = PETSC_TRUE;
-  }
+  PetscCall(MxLogEventRegisterOnce("MxReader", "MxReaderSetUp", &MX_READER_SETUP));
+  PetscCall(MxLogEventRegisterOnce("MxReader", "MxReaderRead", &MX_READER_READ));
   PetscCall(PetscNew(&x));
   x->comm           = comm;
   x->pix_comm       = MPI_COMM_NULL;
@@ -79,7 +73,7 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
     PetscCall(PetscOptionsEList("-reader_inflate", "Inflater of deflated chunks on the direct path", "MxReader", kinds, 3, kinds[k], &k, NULL));
     r->inflate = (MxInflateKind)k;
   }
-  PetscCall(PetscOptionsBool("-reader_view", "Print what the reader found", "MxReaderView", r->view, &r->view, NULL));
+  PetscCall(MxOptionsView("-reader_view", "Where MxReaderSetUp prints what the reader found (no value: standard output; 0: nowhere), e.g. ascii:run.txt", "MxReaderSetView", &r->view));
   PetscOptionsEnd();
   PetscFunctionReturn(0);
 }
@@ -176,6 +170,8 @@ static PetscErrorCode ApplySelections(MxReader r)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode ReaderView(void *r, PetscViewer v) { return MxReaderView((MxReader)r, v); }
+
 PetscErrorCode MxReaderSetUp(MxReader r)
 {
   PetscMPIInt    rank, size;
@@ -210,7 +206,7 @@ PetscErrorCode MxReaderSetUp(MxReader r)
   }
   r->setup = PETSC_TRUE;
   PetscCall(PetscLogEventEnd(MX_READER_SETUP, 0, 0, 0, 0));
-  if (r->view) PetscCall(MxReaderView(r, PETSC_VIEWER_STDOUT_(r->comm)));
+  PetscCall(MxViewOptionApply(&r->view, ReaderView, r));
   PetscFunctionReturn(0);
 }
 
@@ -618,6 +614,13 @@ PetscErrorCode MxReaderGetAnomalies(MxReader r, PetscInt *n, const char **text, 
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxReaderSetView(MxReader r, PetscViewer v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxViewOptionSet(&r->view, v));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxReaderDestroy(MxReader *r)
 {
   MxReader x = *r;
@@ -625,6 +628,7 @@ PetscErrorCode MxReaderDestroy(MxReader *r)
   PetscFunctionBeginUser;
   if (!x) PetscFunctionReturn(0);
   PetscCall(MxDirectDestroy(x));
+  PetscCall(MxViewOptionDestroy(&x->view));
   for (int i = 0; x->fh && i < x->idx.nfiles; i++)
     if (x->fh[i] >= 0) H5Fclose(x->fh[i]);
   PetscCall(PetscFree(x->fh));

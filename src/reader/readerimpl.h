@@ -83,7 +83,8 @@ struct _p_MxReader {
   PetscBool     trains_set, ids_set, pulses_set, pulse_by_cell;
   PetscReal     adu_per_photon;
   PetscInt      pixel_parts;
-  PetscBool     view, setup;
+  PetscBool     setup;
+  MxViewOption  view; /* -reader_view: where SetUp prints what it found */
 
   MxRunIndex     idx;
   PetscInt       modules[MX_NMOD], nmodules;

@@ -12,7 +12,7 @@ struct _p_MxRings {
   PetscInt       n, nphi, min_pixels;
   PetscInt       nuser;
   double        *user_edges;
-  PetscBool      view;
+  MxViewOption   view; /* -rings_view: where SetUp prints the ring table */
 
   /* results of SetUp */
   PetscBool setup;
@@ -28,27 +28,7 @@ struct _p_MxRings {
   int      *roi;
 };
 
-static PetscClassId  MX_RINGS_CLASSID;
 static PetscLogEvent MX_RINGS_SETUP;
-static PetscBool     mx_rings_pkg;
-
-static PetscErrorCode MxRingsFinalizePackage(void)
-{
-  PetscFunctionBeginUser;
-  mx_rings_pkg = PETSC_FALSE;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode MxRingsInitializePackage(void)
-{
-  PetscFunctionBeginUser;
-  if (mx_rings_pkg) PetscFunctionReturn(0);
-  mx_rings_pkg = PETSC_TRUE;
-  PetscCall(PetscClassIdRegister("MxRings", &MX_RINGS_CLASSID));
-  PetscCall(PetscLogEventRegister("MxRingsSetUp", MX_RINGS_CLASSID, &MX_RINGS_SETUP));
-  PetscCall(PetscRegisterFinalize(MxRingsFinalizePackage));
-  PetscFunctionReturn(0);
-}
 
 /* Linear: e_i = qmin + (qmax - qmin) i / n; logarithmic: e_i = qmin (qmax/qmin)^(i/n). The end
    points are exactly qmin and qmax. */
@@ -106,7 +86,7 @@ PetscErrorCode MxRingsCreate(MPI_Comm comm, MxRings *r)
   MxRings n;
 
   PetscFunctionBeginUser;
-  PetscCall(MxRingsInitializePackage());
+  PetscCall(MxLogEventRegisterOnce("MxRings", "MxRingsSetUp", &MX_RINGS_SETUP));
   PetscCall(PetscNew(&n));
   n->comm       = comm;
   n->kind       = MX_RINGS_LIN;
@@ -218,7 +198,7 @@ PetscErrorCode MxRingsSetFromOptions(MxRings r)
   PetscInt   nedges = MX_RINGS_MAX_EDGES + 1, n = r->n, nphi = r->nphi, minpix = r->min_pixels;
   PetscReal  qmin = r->q_min, qmax = r->q_max;
   char       spacing[16];
-  PetscBool  hmin, hmax, hn, hsp, hedges, hnphi, hminpix, view = r->view;
+  PetscBool  hmin, hmax, hn, hsp, hedges, hnphi, hminpix;
 
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(spacing, r->kind == MX_RINGS_LOG ? "log" : "lin", sizeof spacing));
@@ -231,7 +211,7 @@ PetscErrorCode MxRingsSetFromOptions(MxRings r)
   PetscCall(PetscOptionsRealArray("-rings_q_edges", "explicit ring edges e0,e1,... (1/angstrom); override -rings_q_min/-rings_q_max/-rings_n/-rings_spacing", "MxRingsSetEdges", edges, &nedges, &hedges));
   PetscCall(PetscOptionsInt("-rings_n_phi", "azimuthal sectors per radial bin", "MxRingsSetSectors", nphi, &nphi, &hnphi));
   PetscCall(PetscOptionsInt("-rings_min_pixels", "drop (and report) rings with fewer good pixels", "MxRingsSetMinPixels", minpix, &minpix, &hminpix));
-  PetscCall(PetscOptionsBool("-rings_view", "print the ring table after set-up", "MxRingsView", view, &view, NULL));
+  PetscCall(MxOptionsView("-rings_view", "Where MxRingsSetUp prints the ring table (no value: standard output; 0: nowhere), e.g. ascii:rings.txt", "MxRingsSetView", &r->view));
   PetscOptionsEnd();
   if (!hedges) PetscCall(PetscFree(edges));
   else if (nedges > MX_RINGS_MAX_EDGES) {
@@ -254,10 +234,11 @@ PetscErrorCode MxRingsSetFromOptions(MxRings r)
   }
   if (hnphi) PetscCall(MxRingsSetSectors(r, nphi));
   if (hminpix) PetscCall(MxRingsSetMinPixels(r, minpix));
-  r->view = view;
   PetscCall(CheckSettings(r));
   PetscFunctionReturn(0);
 }
+
+static PetscErrorCode RingsView(void *r, PetscViewer v) { return MxRingsView((MxRings)r, v); }
 
 /* Assign every pixel of g to a ring. Pixels count when covered, not bad in the geometry and not
    bad[] (may be NULL). Every rank does the same work on the same data, so the map is identical
@@ -363,7 +344,7 @@ PetscErrorCode MxRingsSetUp(MxRings r, MxGeom g, const unsigned char *bad)
   PetscCall(PetscFree(cand));
   r->setup = PETSC_TRUE;
   PetscCall(PetscLogEventEnd(MX_RINGS_SETUP, 0, 0, 0, 0));
-  if (r->view) PetscCall(MxRingsView(r, NULL));
+  PetscCall(MxViewOptionApply(&r->view, RingsView, r));
   PetscFunctionReturn(0);
 }
 
@@ -463,11 +444,19 @@ PetscErrorCode MxRingsView(MxRings r, PetscViewer v)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxRingsSetView(MxRings r, PetscViewer v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxViewOptionSet(&r->view, v));
+  PetscFunctionReturn(0);
+}
+
 /* NULL-safe; sets *r = NULL. Not collective. */
 PetscErrorCode MxRingsDestroy(MxRings *r)
 {
   PetscFunctionBeginUser;
   if (!r || !*r) PetscFunctionReturn(0);
+  PetscCall(MxViewOptionDestroy(&(*r)->view));
   PetscCall(ResetResults(*r));
   PetscCall(PetscFree((*r)->user_edges));
   PetscCall(PetscFree(*r));

@@ -11,11 +11,7 @@ PetscErrorCode MxSimCreate(MPI_Comm comm, MxSim *out)
   MxSim s;
 
   PetscFunctionBeginUser;
-  if (!MX_SIM_RUN) {
-    PetscClassId cid;
-    PetscCall(PetscClassIdRegister("MxSim", &cid));
-    PetscCall(PetscLogEventRegister("MxSimRun", cid, &MX_SIM_RUN));
-  }
+  PetscCall(MxLogEventRegisterOnce("MxSim", "MxSimRun", &MX_SIM_RUN));
   PetscCall(PetscNew(&s));
   s->comm = comm;
   PetscCall(MxGeomCreate(comm, &s->geom));
@@ -100,7 +96,10 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscBool    set;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-sim_preset", preset, sizeof preset, NULL));
+  /* the preset first: it sets the defaults of every other option (and -help shows them) */
+  PetscOptionsBegin(s->comm, NULL, "Synthetic MHz-XPCS run: preset (mxpcs simulate)", "MxSim");
+  PetscCall(PetscOptionsString("-sim_preset", "colloid | liquid | full (defaults of everything below)", "MxSim", preset, preset, sizeof preset, NULL));
+  PetscOptionsEnd();
   PetscCall(Preset(p, preset, s->comm));
   /* the experiment's geometry unless the user says otherwise */
   PetscCall(MxGeomSetDistance(s->geom, 7.0));
@@ -109,7 +108,6 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   snprintf(hydro, sizeof hydro, "%s", p->hydro);
   snprintf(heating, sizeof heating, "%s", p->heating);
   PetscOptionsBegin(s->comm, NULL, "Synthetic MHz-XPCS run (mxpcs simulate)", "MxSim");
-  PetscCall(PetscOptionsString("-sim_preset", "colloid | liquid | full (defaults of everything below)", "", preset, preset, sizeof preset, NULL));
   PetscCall(PetscOptionsIntArray("-sim_modules", "AGIPD modules to simulate", "", p->modules, &nmod, &set));
   if (set) p->nmodules = nmod;
   PetscCall(PetscOptionsInt("-sim_trains", "Trains", "", p->ntrains, &p->ntrains, NULL));
@@ -154,6 +152,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   nmiss = 64;
   PetscCall(PetscOptionsIntArray("-sim_dud_trains", "Train indices with a dud pulse (the middle pulse at 2 % of its energy)", "", p->dud_trains, &nmiss, &set));
   if (set) p->ndud = nmiss;
+  PetscCall(MxOptionsView("-sim_view", "Where MxSimSetUp prints the set-up: modules, speckle windows, sample, beam (no value: standard output; 0: nowhere)", "MxSimSetView", &s->view));
   PetscOptionsEnd();
   snprintf(p->hydro, sizeof p->hydro, "%s", hydro);
   snprintf(p->heating, sizeof p->heating, "%s", heating);
@@ -201,6 +200,8 @@ PetscErrorCode MxSimSetOutput(MxSim s, const char dir[])
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode SimView(void *s, PetscViewer v) { return MxSimView((MxSim)s, v); }
+
 PetscErrorCode MxSimSetUp(MxSim s)
 {
   MxSimParams       *p = &s->p;
@@ -242,6 +243,7 @@ PetscErrorCode MxSimSetUp(MxSim s)
   }
   PetscCheck(s->nmods > 0, s->comm, PETSC_ERR_ARG_WRONG, "simulate: -sim_missing_module removes every simulated module");
   s->setup = PETSC_TRUE;
+  PetscCall(MxViewOptionApply(&s->view, SimView, s));
   PetscFunctionReturn(0);
 }
 
@@ -306,12 +308,20 @@ PetscErrorCode MxSimView(MxSim s, PetscViewer v)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxSimSetView(MxSim s, PetscViewer v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxViewOptionSet(&s->view, v));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxSimDestroy(MxSim *ps)
 {
   MxSim s = *ps;
 
   PetscFunctionBeginUser;
   if (!s) PetscFunctionReturn(0);
+  PetscCall(MxViewOptionDestroy(&s->view));
   for (PetscInt i = 0; i < s->nmods; i++) PetscCall(MxSimModuleDestroy(&s->mods[i]));
   PetscCall(PetscFree(s->mods));
   if (s->tab_q) PetscCall(PetscFree5(s->tab_q, s->tab_I, s->tab_P, s->tab_S, s->tab_H));

@@ -51,6 +51,7 @@ struct _p_MxSim {
   char        outdir[PETSC_MAX_PATH_LEN];
   MxGeom      geom;
   PetscBool   setup;
+  MxViewOption view; /* -sim_view: where SetUp prints the set-up */
   double      lambda_A, distance_m;
   /* truth tables on a fine q grid */
   PetscInt    ntab;

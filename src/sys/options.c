@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <ctype.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 
 PetscErrorCode MxParseRange(MPI_Comm comm, const char s[], const char opt[], PetscInt64 *a, PetscInt64 *b)
@@ -54,14 +55,107 @@ PetscErrorCode MxDataFile(const char rel[], char buf[], size_t len)
   PetscFunctionReturn(0);
 }
 
+/* The classes and events registered through MxLogEventRegisterOnce: a class once per name (PETSc
+   would list a name registered twice twice in -log_view), and every event forgotten at
+   PetscFinalize so that a second PetscInitialize (unit tests) registers them again. */
+#define MX_LOG_MAX 64
+static struct {
+  char         name[64];
+  PetscClassId id;
+} mx_log_class[MX_LOG_MAX];
+static PetscLogEvent *mx_log_event[MX_LOG_MAX];
+static int            mx_log_nclass, mx_log_nevent;
+
+static PetscErrorCode MxLogFinalize(void)
+{
+  PetscFunctionBeginUser;
+  for (int i = 0; i < mx_log_nevent; i++) *mx_log_event[i] = 0;
+  mx_log_nclass = mx_log_nevent = 0;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxLogEventRegisterOnce(const char class_name[], const char event_name[], PetscLogEvent *event)
 {
-  PetscClassId cid;
+  int c = 0;
 
   PetscFunctionBeginUser;
   if (*event) PetscFunctionReturn(0);
-  PetscCall(PetscClassIdRegister(class_name, &cid));
-  PetscCall(PetscLogEventRegister(event_name, cid, event));
+  while (c < mx_log_nclass && strcmp(mx_log_class[c].name, class_name)) c++;
+  PetscCheck(c < MX_LOG_MAX && mx_log_nevent < MX_LOG_MAX, PETSC_COMM_SELF, PETSC_ERR_PLIB, "MxLogEventRegisterOnce: more than %d classes or events (raise MX_LOG_MAX)", MX_LOG_MAX);
+  if (c == mx_log_nclass) {
+    if (!mx_log_nclass && !mx_log_nevent) PetscCall(PetscRegisterFinalize(MxLogFinalize));
+    PetscCall(PetscClassIdRegister(class_name, &mx_log_class[c].id));
+    snprintf(mx_log_class[c].name, sizeof mx_log_class[c].name, "%s", class_name);
+    mx_log_nclass++;
+  }
+  PetscCall(PetscLogEventRegister(event_name, mx_log_class[c].id, event));
+  mx_log_event[mx_log_nevent++] = event;
+  PetscFunctionReturn(0);
+}
+
+/* 1 and *b when s is a logical value as PETSc reads one (1/0, true/false, yes/no, on/off). */
+static int IsLogical(const char *s, PetscBool *b)
+{
+  static const char *t[] = {"1", "true", "yes", "on"}, *f[] = {"0", "false", "no", "off"};
+  for (int i = 0; i < 4; i++) {
+    if (!strcasecmp(s, t[i])) return (*b = PETSC_TRUE), 1;
+    if (!strcasecmp(s, f[i])) return (*b = PETSC_FALSE), 1;
+  }
+  return 0;
+}
+
+PetscErrorCode MxOptionsView_Private(PetscOptionItems *PetscOptionsObject, const char opt[], const char text[], const char man[], MxViewOption *v)
+{
+  char              val[PETSC_MAX_PATH_LEN] = "";
+  PetscBool         has, on;
+  PetscViewer       viewer = NULL;
+  PetscViewerFormat format = PETSC_VIEWER_DEFAULT;
+
+  PetscFunctionBeginUser;
+  /* the logical -X_view of earlier releases: a value PetscOptionsViewer would take for a viewer type */
+  PetscCall(PetscOptionsGetString(PetscOptionsObject->options, PetscOptionsObject->prefix, opt, val, sizeof val, &has));
+  if (has && IsLogical(val, &on)) {
+    PetscCall(MxViewOptionSet(v, on ? PETSC_VIEWER_STDOUT_(PetscOptionsObject->comm) : NULL));
+    PetscFunctionReturn(0);
+  }
+  PetscErrorCode ierr = PetscOptionsViewer(opt, text, man, &viewer, &format, &has);
+  if (ierr) { /* PETSc's message does not say which option */
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", MxErrorMessage(NULL));
+    MxErrorClear();
+    SETERRQ(PetscOptionsObject->comm, ierr, "option -%s%s: %s (give a viewer: ascii, ascii:FILE, ::ascii_info; or 0 for none)", PetscOptionsObject->prefix ? PetscOptionsObject->prefix : "", opt + 1, msg);
+  }
+  if (!has) PetscFunctionReturn(0);
+  PetscCall(PetscViewerDestroy(&v->viewer));
+  v->viewer = viewer; /* PetscOptionsViewer gave a reference */
+  v->format = format;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxViewOptionSet(MxViewOption *v, PetscViewer viewer)
+{
+  PetscFunctionBeginUser;
+  if (viewer) PetscCall(PetscObjectReference((PetscObject)viewer));
+  PetscCall(PetscViewerDestroy(&v->viewer));
+  v->viewer = viewer;
+  v->format = PETSC_VIEWER_DEFAULT;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxViewOptionApply(MxViewOption *v, PetscErrorCode (*view)(void *, PetscViewer), void *obj)
+{
+  PetscFunctionBeginUser;
+  if (!v->viewer) PetscFunctionReturn(0);
+  PetscCall(PetscViewerPushFormat(v->viewer, v->format));
+  PetscCall(view(obj, v->viewer));
+  PetscCall(PetscViewerPopFormat(v->viewer));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxViewOptionDestroy(MxViewOption *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerDestroy(&v->viewer));
   PetscFunctionReturn(0);
 }
 
