@@ -144,7 +144,6 @@ PetscErrorCode MxBridgeSetUp(MxBridge b)
     b->nep++;
     PetscCheck(!MxBridgeDecoderCreate(&e->dec), b->comm, PETSC_ERR_MEM, "bridge %s: cannot create the decoder", e->addr);
     PetscCall(OpenSocket(b, e));
-    p += n + (q ? 1 : 0);
     if (q) p = q + 1;
     else break;
   }
@@ -195,12 +194,18 @@ static PetscErrorCode ReceiveOne(MxBridge b, MxBridgeEndpoint *e, int *ok)
     }
     more = zmq_msg_more(&e->msgs[e->nmsgs]);
     e->nmsgs++;
-    if (e->nmsgs == BR_MAXPARTS && more) { /* drain the rest: the decoder refuses it anyway */
+    if (e->nmsgs == BR_MAXPARTS && more) { /* drain the rest (zmq_msg_recv frees what m held) and refuse it */
       zmq_msg_t m;
       zmq_msg_init(&m);
-      while (zmq_msg_more(&e->msgs[e->nmsgs - 1]) && zmq_msg_recv(&m, e->sock, 0) >= 0 && zmq_msg_more(&m)) zmq_msg_close(&m);
+      while (zmq_msg_recv(&m, e->sock, 0) >= 0 && zmq_msg_more(&m)) {}
       zmq_msg_close(&m);
-      more = 0;
+      Release(e);
+      e->asked = 0;
+      e->messages++;
+      b->bad++;
+      *ok = 0;
+      snprintf(b->err, sizeof b->err, "bridge %s: bad message %lld: more than %d frames", e->addr, (long long)e->messages, BR_MAXPARTS);
+      PetscFunctionReturn(0);
     }
   }
   e->asked = 0;
