@@ -114,3 +114,10 @@ set_tests_properties(install.prefix PROPERTIES PROCESSORS 2)
 # mock run (one and two endpoints) against extra_data reading the files; a port where nothing listens
 mx_script_test(peer.bridge peer ${MX_PYTHON} ${PEER}/check_bridge.py $<TARGET_FILE:bridge_dump> ${MX_TESTDATA})
 set_tests_properties(peer.bridge PROPERTIES PROCESSORS 2)
+
+# mxpcs online (issue 18): extra_data's karabo-bridge-serve-files streams a simulated run on
+# 127.0.0.1 and the final results at 1, 2 and 4 ranks equal analyze of the same files to 1e-12;
+# faults (garbage, a wrong dtype, a missing module, a skipped train, the server gone mid-run)
+# from a server built on karabo_bridge's own Sender; a port where nothing listens
+mx_script_test(peer.online peer ${MX_PYTHON} ${PEER}/check_online.py ${MX_TESTDATA})
+set_tests_properties(peer.online PROPERTIES PROCESSORS 2)

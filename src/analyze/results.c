@@ -321,7 +321,7 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCallMPI(MPI_Allreduce(&r, &rmax, 1, MPIU_INT, MPI_MAX, a->comm));
     if (rmax >= 0) PetscCall(PetscViewerASCIIPrintf(v, "mxpcs analyze: resumed from the checkpoint in %s (rank 0 at train %" PetscInt_FMT ")\n", a->ckpt_dir, a->resumed_at));
   }
-  PetscCall(PetscViewerASCIIPrintf(v, "mxpcs analyze: %g of %" PetscInt_FMT " trains used (%g left out without a neighbouring train, %" PetscInt_FMT " intensity outliers dropped, %" PetscInt_FMT " dropped while reading), %" PetscInt_FMT " rings, %" PetscInt_FMT " frames/train, age windows of %" PetscInt_FMT " pulses (%" PetscInt_FMT "), neighbour-train correction %s\n", a->ntrains_used, ntr, a->nleft_noneighbour, a->ndrop, nd, a->nring, a->nf, a->win_len, a->nwin, a->xc ? "on" : "off"));
+  PetscCall(PetscViewerASCIIPrintf(v, "mxpcs %s: %g of %" PetscInt_FMT " trains used (%g left out without a neighbouring train, %" PetscInt_FMT " intensity outliers dropped, %" PetscInt_FMT " dropped while reading), %" PetscInt_FMT " rings, %" PetscInt_FMT " frames/train, age windows of %" PetscInt_FMT " pulses (%" PetscInt_FMT "), neighbour-train correction %s\n", a->stream ? "online" : "analyze", a->ntrains_used, ntr, a->nleft_noneighbour, a->ndrop, nd, a->nring, a->nf, a->win_len, a->nwin, a->xc ? "on" : "off"));
   if (!rank) {
     PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          Gamma0[1/s]            D_eff[um^2/s]\n"));
     for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));

@@ -16,6 +16,7 @@ PetscErrorCode MxAppInfo(MPI_Comm comm);
 PetscErrorCode MxAppQmap(MPI_Comm comm);
 PetscErrorCode MxAppSimulate(MPI_Comm comm);
 PetscErrorCode MxAppAnalyze(MPI_Comm comm);
+PetscErrorCode MxAppOnline(MPI_Comm comm);
 PetscErrorCode MxAppFit(MPI_Comm comm);
 PetscErrorCode MxAppMd(MPI_Comm comm);
 PetscErrorCode MxAppDemo(MPI_Comm comm);

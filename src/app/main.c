@@ -9,6 +9,7 @@ static const MxAppCommand commands[] = {
   {"qmap", "per-pixel q from a geometry, q-rings, ring map written to HDF5", MxAppQmap},
   {"simulate", "a synthetic MHz-XPCS run in the EuXFEL layout with known truth", MxAppSimulate},
   {"analyze", "SAXS, two-time correlation, neighbour-train correction, g2, contrast, decay rates", MxAppAnalyze},
+  {"online", "live analysis of a Karabo bridge stream, equal to analyze of the same trains", MxAppOnline},
   {"fit", "SAXS model, S(q), H(q), delta-gamma, joint TAO fit across samples", MxAppFit},
   {"md", "LAMMPS Langevin epsilon scan, MSD, Ds/D0(epsilon), S(q) by FFTW-MPI, epsilon matching", MxAppMd},
   {"demo", "the seed paper's whole analysis on synthetic data: simulate, analyze, joint fit, MD, figures", MxAppDemo},

@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""mxpcs online against EuXFEL's own bridge servers, and its faults.
+
+1. A simulated run (one module, a gap in the train IDs) is served by extra_data's
+   karabo-bridge-serve-files on 127.0.0.1; `mxpcs online` at 1, 2 and 4 ranks analyses the
+   stream; its final results equal `mxpcs analyze` of the same files to 1e-12 relative.
+2. Faults, with a test server built on karabo_bridge's Sender (the same serializer):
+   garbage bytes and a train with a wrong dtype (one warning line naming the problem, the stream
+   goes on), a train with a missing module (skipped, counted), a train the server skips (a gap:
+   the pair breaks as in files), the server gone mid-run (the client ends after -online_idle_s
+   with what it has and says so), a port where nothing listens (a clear error, non-zero exit).
+Every wait is on an event: a line the server or the client prints, a process's exit.
+usage: check_online.py TESTDATA_DIR   (env MXPCS, MPIEXEC)"""
+import os, sys, subprocess, shutil, atexit, socket
+import numpy as np, h5py
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, '..', '..', 'tools'))
+import mxschema
+S = mxschema.load()
+
+mx, mpiexec = os.environ['MXPCS'], os.environ['MPIEXEC']
+root = os.path.abspath(os.path.join(here, '..', '..'))
+data = os.path.join(sys.argv[1] if len(sys.argv) > 1 else '/tmp', 'online')
+shutil.rmtree(data, True)
+os.makedirs(data)
+if os.environ.get('MX_KEEP_TESTDATA') != '1':
+    atexit.register(shutil.rmtree, data, True)
+env = dict(os.environ, PYTHONUNBUFFERED='1')
+fails = []
+
+def check(ok, what):
+    print(('ok    ' if ok else 'FAIL  ') + what)
+    if not ok:
+        fails.append(what)
+
+run = os.path.join(data, 'sim')
+subprocess.run([mpiexec, '--oversubscribe', '-n', '2', mx, 'simulate', '-options_file', root + '/inputs/sim_colloid.yaml',
+                '-sim_modules', '4', '-sim_trains', '10', '-sim_pulses', '24', '-sim_missing_trains', '4', '-o', run],
+               check=True, stdout=subprocess.DEVNULL)
+proc = os.path.join(run, 'proc', 'r0001')
+ANA = ['-options_file', root + '/inputs/analyze_colloid.yaml', '-g2_age_window', '8', '-analyze_progress', '0',
+       '-analyze_filter_sigma', '0', '-analyze_xgm', 'off']
+# the reference: analyze of the files on the same rank grid (every rank a pixel part of every
+# train, as online); grids differ in float rounding only (mpi.analyze_ranks)
+refs = {}
+for n in (1, 2, 4):
+    refs[n] = os.path.join(data, 'ref_n%d.h5' % n)
+    subprocess.run([mpiexec, '--oversubscribe', '-n', str(n), mx, 'analyze', '-run', run, '-reader_pixel_parts', str(n), '-o', refs[n]] + ANA,
+                   check=True, stdout=subprocess.DEVNULL)
+ref = refs[1]
+with h5py.File(ref) as f:
+    ntrains = len(f[S.path('META_TRAIN_IDS')])   # trains in C
+    tids_ref = f[S.path('META_TRAIN_IDS')][...]
+
+KEYS = ('TWOTIME_C', 'TWOTIME_C_RAW', 'TWOTIME_XC', 'G2_G2', 'G2_G2_ERR', 'G2_TRAIN', 'CONTRAST_BETA', 'CONTRAST_BETA_ERR',
+        'FIT_GAMMA', 'FIT_GAMMA0', 'FIT_D_EFF', 'SAXS_I', 'SAXS_I_PULSE', 'SAXS_IMAGE', 'META_TRAIN_IDS', 'MULTITAU_G2')
+
+def compare(a, b, tol=1e-12):
+    bad = []
+    with h5py.File(a) as fa, h5py.File(b) as fb:
+        for k in KEYS:
+            x, y = fa[S.path(k)][...], fb[S.path(k)][...]
+            if x.shape != y.shape:
+                bad.append('%s: shape %s vs %s' % (k, x.shape, y.shape)); continue
+            if x.dtype.kind in 'ui':
+                if not np.array_equal(x, y): bad.append(k)
+                continue
+            fin = np.isfinite(y)
+            if not np.array_equal(np.isfinite(x), fin):
+                bad.append('%s: NaN pattern' % k); continue
+            d = np.max(np.abs(x[fin] - y[fin]) / np.maximum(np.abs(y[fin]), 1e-300), initial=0)
+            if d > tol:
+                bad.append('%s: %.2g relative' % (k, d))
+    return bad
+
+def start_server(args):
+    """Start a server; return (process, endpoint) once it has printed where it listens."""
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    for line in p.stdout:
+        if 'tcp://' in line:
+            return p, 'tcp://127.0.0.1:' + line.strip().rsplit(':', 1)[1]
+    raise RuntimeError('server ended without saying where it listens: %s' % args)
+
+def online(n, ep, out, extra=(), wait=True):
+    cmd = [mpiexec, '--oversubscribe', '-n', str(n), mx, 'online', '-bridge_endpoint', ep, '-o', out] + ANA + list(extra)
+    if not wait:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+# 1. EuXFEL's server, 1, 2 and 4 ranks: equal to analyze of the files
+nall = 9  # trains in the run (10 simulated, one missing)
+for n in (1, 2, 4):
+    srv, ep = start_server(['karabo-bridge-serve-files', proc, 'tcp://127.0.0.1:0'])
+    out = os.path.join(data, 'live_n%d.h5' % n)
+    r = online(n, ep, out, ['-online_trains', str(nall), '-online_update_trains', '3'])
+    srv.wait()
+    check(r.returncode == 0, 'online at %d rank(s) against karabo-bridge-serve-files exits 0' % n)
+    if r.returncode:
+        print(r.stdout[-3000:])
+        continue
+    bad = compare(out, refs[n])
+    check(not bad, 'online at %d rank(s) equals analyze of the same files on the same grid to 1e-12 %s' % (n, bad))
+    check('stopping (-online_trains) after %d trains' % nall in r.stdout, 'online at %d rank(s) says why it stopped' % n)
+
+# 2. faults, served by karabo_bridge's own Sender
+FAULT_SERVER = r'''
+import sys, numpy as np
+from extra_data import RunDirectory
+from karabo_bridge.server import Sender
+run, kind = sys.argv[1], sys.argv[2]
+s = Sender('tcp://127.0.0.1:0')
+print('listening on', s.endpoint, flush=True)
+trains = [(tid, d) for tid, d in RunDirectory(run).select('*/CORR/*').trains() if d]
+for i, (tid, d) in enumerate(trains):
+    if kind == 'garbage' and i == 3:
+        s.server_socket.recv(); s.server_socket.send_multipart([b'\x93\x01\x02', b'garbage'])
+    if kind == 'dtype' and i == 3:
+        src = next(iter(d)); d[src]['image.data'] = d[src]['image.data'].astype(np.float64)
+    if kind == 'missing' and i == 3:
+        d = {k: {kk: vv for kk, vv in v.items() if not kk.startswith('image.')} for k, v in d.items()}
+    if kind == 'skip' and i == 5:
+        continue
+    if kind == 'stop' and i == 5:
+        print('stopping', flush=True); break
+    s.send(d)
+s.server_socket.close(linger=-1)   # what is queued goes out before the process ends
+print('done', flush=True)
+'''
+fs = os.path.join(data, 'fault_server.py')
+open(fs, 'w').write(FAULT_SERVER)
+for kind, expect in (('garbage', 'message skipped'), ('dtype', 'not float32'), ('missing', 'train skipped'), ('skip', None), ('stop', 'end of stream')):
+    srv, ep = start_server(['/usr/bin/python3', fs, proc, kind])
+    out = os.path.join(data, 'fault_%s.h5' % kind)
+    extra = ['-online_idle_s', '3'] + ([] if kind == 'stop' else ['-online_trains', str(nall - (kind in ('dtype', 'missing', 'skip')))])
+    r = online(2, ep, out, extra)
+    srv.wait()
+    check(r.returncode == 0, '%s: online exits 0 with what it has' % kind)
+    if expect:
+        check(expect in r.stdout, '%s: says "%s"' % (kind, expect))
+    if r.returncode == 0:
+        with h5py.File(out) as f:
+            used = f[S.path('META_TRAIN_IDS')][...]
+        check(0 < len(used) < nall or kind == 'garbage', '%s: results of the trains it got (%d used)' % (kind, len(used)))
+
+# a port where nothing listens
+with socket.socket() as so:
+    so.bind(('127.0.0.1', 0)); port = so.getsockname()[1]
+r = online(1, 'tcp://127.0.0.1:%d' % port, os.path.join(data, 'none.h5'), ['-online_idle_s', '1'])
+check(r.returncode != 0 and 'no usable train from tcp://127.0.0.1:%d' % port in r.stdout, 'nothing listening: a clear error, non-zero exit')
+check(not os.path.exists(os.path.join(data, 'none.h5')), 'nothing listening: no output file')
+
+print('%d failure(s)' % len(fails))
+sys.exit(1 if fails else 0)
