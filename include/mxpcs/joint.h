@@ -21,10 +21,17 @@ typedef enum { MX_HEAT_NONE, MX_HEAT_LINEAR, MX_HEAT_STOKES } MxHeatingLaw;
 double MxHeatingFactor(MxHeatingLaw law, double k, double T0_K, double Ea_kJ_mol, double age_s);
 
 PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *j);
+/* The names of the samples, in the order MxJointAddResults will add them (before
+   MxJointSetFromOptions): each is the options prefix of its sample (valid prefix: a letter, then
+   letters, digits, '_') and its group name in the output. Without names a sample is named after
+   its file (colloid.h5: colloid) and has no options of its own. Collective. */
+PetscErrorCode MxJointSetSampleNames(MxJoint j, PetscInt n, const char *const names[]);
 /* -joint_heating none|linear|stokes, -joint_T0_K, -joint_Ea_kJ_mol, -joint_porod, -joint_q_range
-   (SAXS q range a:b in 1/angstrom), -joint_hd sg0|full, -joint_xtol, -hydro_D0 d1,d2,... (um^2/s
-   per sample, 0 = free), -joint_dense 0,1,... (per sample in input order; default 0, dilute),
-   TAO options with prefix -joint_ (e.g. -joint_tao_monitor). Collective. */
+   (SAXS q range a:b in 1/angstrom for all samples), -joint_hd sg0|full, -joint_xtol, TAO options
+   with prefix -joint_ (e.g. -joint_tao_monitor), and per sample NAME (MxJointSetSampleNames):
+   -NAME_hydro_D0 (um^2/s, 0 = free, the default), -NAME_joint_dense 0|1 (default 0, dilute),
+   -NAME_joint_q_range a:b. Deprecated (one release, with a warning): -hydro_D0 d1,d2,...,
+   -joint_dense 0,1,... and -joint_q_range a:b,c:d,... in input order. Collective. */
 PetscErrorCode MxJointSetFromOptions(MxJoint j);
 /* Add a sample from an `mxpcs analyze` results file (SAXS and Gamma(q, age) read on rank 0).
    Collective. */

@@ -88,6 +88,9 @@ PetscErrorCode MxViewOptionSet(MxViewOption *v, PetscViewer viewer);
 PetscErrorCode MxViewOptionApply(MxViewOption *v, PetscErrorCode (*view)(void *, PetscViewer), void *obj);
 PetscErrorCode MxViewOptionDestroy(MxViewOption *v);
 
+/* 1 when name can prefix options (-NAME_...): a letter, then letters, digits or '_'. */
+int MxOptionsPrefixValid(const char *name);
+
 /* Options text that PETSc 3.18 cannot take safely ("${" without "}": it crashes); 1 with a
    message naming the line, 0 when fine. MxOptionsFileCheck reads a file (0 if unreadable). */
 int MxOptionsTextCheck(const char *text, char *msg, size_t len);

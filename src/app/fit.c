@@ -58,6 +58,27 @@ static void SampleName(const char *path, MxFitSample *all, int i)
   }
 }
 
+/* The samples' names: -fit_samples (one per -i file, then per -saxs_file), else each file's stem
+   (SampleName). A name given, or one the joint fit uses as the options prefix of its sample
+   (joint: -NAME_hydro_D0, ...), must be a valid prefix; two samples may not share one. */
+static PetscErrorCode FitSampleNames(MPI_Comm comm, PetscInt n, char **paths, PetscInt nnames, char **names, PetscBool prefixes, MxFitSample *smp)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!nnames || nnames == n, comm, PETSC_ERR_ARG_SIZ, "option -fit_samples: %" PetscInt_FMT " names for %" PetscInt_FMT " files (one per -i file, then one per -saxs_file)", nnames, n);
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCall(PetscStrncpy(smp[i].path, paths[i], sizeof smp[i].path));
+    if (nnames) {
+      PetscCheck(MxOptionsPrefixValid(names[i]), comm, PETSC_ERR_ARG_WRONG, "option -fit_samples: '%s' (the name of %s) is not a valid options prefix: a letter, then letters, digits or '_'", names[i], paths[i]);
+      PetscCall(PetscStrncpy(smp[i].name, names[i], sizeof smp[i].name));
+      for (PetscInt k = 0; k < i; k++) PetscCheck(strcmp(smp[k].name, smp[i].name), comm, PETSC_ERR_ARG_WRONG, "option -fit_samples: two samples are named '%s'", smp[i].name);
+      continue;
+    }
+    SampleName(paths[i], smp, (int)i);
+    PetscCheck(!prefixes || MxOptionsPrefixValid(smp[i].name), comm, PETSC_ERR_ARG_WRONG, "the sample of %s is named '%s' after its file, which is not a valid options prefix (a letter, then letters, digits or '_'; the joint fit reads -NAME_hydro_D0, ...): name the samples with -fit_samples, e.g. -fit_samples colloid,liquid", paths[i], smp[i].name);
+  }
+  PetscFunctionReturn(0);
+}
+
 /* Rank 0's part of FitSaxsSamples: read, fit, curves, for each sample. */
 static PetscErrorCode FitSaxsLocal(MxSaxsModel sm, MxSaxsQUnit q_unit, PetscBool require_converged, int ns, MxFitSample *smp)
 {
@@ -289,22 +310,26 @@ static PetscErrorCode AllHaveRates(MPI_Comm comm, PetscInt ni, char **inputs, Pe
   PetscFunctionReturn(0);
 }
 
-/* The joint fit (include/mxpcs/joint.h) of the -i results files into out. Collective. */
-static PetscErrorCode FitJoint(MPI_Comm comm, MxJoint j, PetscInt ni, char **inputs, const char out[], PetscBool *replaced)
+static PetscErrorCode JointView(void *j, PetscViewer v) { return MxJointView((MxJoint)j, v); }
+
+/* The joint fit (include/mxpcs/joint.h) of the -i results files into out; its table where
+   -joint_view says. Collective. */
+static PetscErrorCode FitJoint(MxJoint j, PetscInt ni, char **inputs, const char out[], MxViewOption *view, PetscBool *replaced)
 {
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < ni; i++) PetscCall(MxJointAddResults(j, inputs[i]));
   PetscCall(MxJointSolve(j));
   PetscCall(MxJointWriteFile(j, out, replaced));
-  PetscCall(MxJointView(j, PETSC_VIEWER_STDOUT_(comm)));
+  PetscCall(MxViewOptionApply(view, JointView, j));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode MxAppFit(MPI_Comm comm)
 {
-  char          *inputs[MX_FIT_MAX_INPUTS], *sfiles[MX_FIT_MAX_INPUTS], out[PETSC_MAX_PATH_LEN] = "";
-  PetscInt       ni = MX_FIT_MAX_INPUTS, nsf = MX_FIT_MAX_INPUTS, qu = MX_SAXS_Q_AUTO;
-  PetscBool      iset, sset, help, require_converged = PETSC_TRUE, joint = PETSC_FALSE, replaced = PETSC_FALSE;
+  char          *inputs[2 * MX_FIT_MAX_INPUTS], *sfiles[MX_FIT_MAX_INPUTS], *names[2 * MX_FIT_MAX_INPUTS], out[PETSC_MAX_PATH_LEN] = "";
+  PetscInt       ni = MX_FIT_MAX_INPUTS, nsf = MX_FIT_MAX_INPUTS, nn = 2 * MX_FIT_MAX_INPUTS, qu = MX_SAXS_Q_AUTO;
+  PetscBool      iset, sset, nset, help, require_converged = PETSC_TRUE, joint = PETSC_FALSE, replaced = PETSC_FALSE, can_join;
+  MxViewOption   jview = {NULL, PETSC_VIEWER_DEFAULT};
   MxSaxsModel    sm;
   MxJoint        jf;
   const char    *modes[] = {"auto", "saxs", "joint"};
@@ -320,22 +345,40 @@ PetscErrorCode MxAppFit(MPI_Comm comm)
   PetscCall(PetscOptionsStringArray("-i", "mxpcs analyze results files a.h5,b.h5 (one sample each)", "", inputs, &ni, &iset));
   PetscCall(PetscOptionsEList("-fit_mode", "joint: one TAO fit of every -i sample's SAXS and Gamma(q, age) (shared radius, pd, heating; S(q), H(q), delta-gamma); saxs: a SAXS model per sample; auto: joint when every input is an analyze results file with decay rates and no -saxs_file is given", "", modes, 3, modes[mode], &mode, NULL));
   PetscCall(PetscOptionsStringArray("-saxs_file", "SAXS data files F1,F2: NXcanSAS HDF5, mxpcs results, or text 'q I dI'", "", sfiles, &nsf, &sset));
+  PetscCall(PetscOptionsStringArray("-fit_samples", "Sample names n1,n2,... for the -i files, then the -saxs_file files (default: each file's name without directory and extension, colloid.h5: colloid): the output groups, and the joint fit's per-sample options -NAME_hydro_D0, -NAME_joint_dense, -NAME_joint_q_range", "MxJointSetSampleNames", names, &nn, &nset));
   PetscCall(PetscOptionsString("-o", "Output file (HDF5, written as FILE.part and renamed when complete)", "", out, out, sizeof out, NULL));
   PetscCall(PetscOptionsEList("-saxs_q_unit", "q unit of text SAXS files: auto (a header naming 1/nm means 1/nm, else 1/angstrom), A, nm", "MxSaxsDataRead", MxSaxsQUnits, 3, MxSaxsQUnits[qu], &qu, NULL));
   PetscCall(PetscOptionsBool("-saxs_require_converged", "A SAXS fit that does not converge is an error (0: written with converged = 0 and a warning)", "", require_converged, &require_converged, NULL));
+  PetscCall(MxViewOptionSet(&jview, PETSC_VIEWER_STDOUT_(comm)));
+  PetscCall(MxOptionsView("-joint_view", "Where the joint fit's table of parameters goes (default: standard output; 0: nowhere), e.g. ascii:joint.txt", "MxJointView", &jview));
   PetscOptionsEnd();
   if (!iset) ni = 0;
   if (!sset) nsf = 0;
-  PetscCall(MxSaxsModelCreate(comm, &sm));
-  PetscCall(MxSaxsModelSetFromOptions(sm));
-  PetscCall(MxJointCreate(comm, &jf));
-  PetscCall(MxJointSetFromOptions(jf));
+  if (!nset) nn = 0;
   PetscCall(PetscOptionsHasHelp(NULL, &help));
-  if (help) {
+  PetscCall(PetscCalloc1(ni + nsf + 1, &smp));
+  for (PetscInt i = 0; i < nsf; i++) inputs[ni + i] = sfiles[i]; /* -i then -saxs_file, one list */
+  /* a joint fit is possible: the -i samples' names are the prefixes of their options */
+  can_join = mode != 1 && nsf == 0 && ni > 0 ? PETSC_TRUE : PETSC_FALSE;
+  ierr     = FitSampleNames(comm, ni + nsf, inputs, nn, names, can_join && !help, smp);
+  PetscCall(MxSaxsModelCreate(comm, &sm));
+  PetscCall(MxJointCreate(comm, &jf));
+  if (!ierr && can_join) {
+    const char *jn[MX_FIT_MAX_INPUTS];
+    PetscBool   ok = ni <= MX_FIT_MAX_INPUTS;
+    for (PetscInt i = 0; ok && i < ni; i++) ok = (PetscBool)MxOptionsPrefixValid(jn[i] = smp[i].name); /* -help: an invalid name is left out */
+    if (ok) ierr = MxJointSetSampleNames(jf, ni, jn);
+  }
+  if (!ierr) ierr = MxSaxsModelSetFromOptions(sm);
+  if (!ierr) ierr = MxJointSetFromOptions(jf);
+  for (PetscInt i = 0; i < nn; i++) PetscCall(PetscFree(names[i]));
+  if (help || ierr) {
     PetscCall(MxSaxsModelDestroy(&sm));
     PetscCall(MxJointDestroy(&jf));
-    for (PetscInt i = 0; i < ni; i++) PetscCall(PetscFree(inputs[i]));
-    for (PetscInt i = 0; i < nsf; i++) PetscCall(PetscFree(sfiles[i]));
+    PetscCall(MxViewOptionDestroy(&jview));
+    PetscCall(PetscFree(smp));
+    for (PetscInt i = 0; i < ni + nsf; i++) PetscCall(PetscFree(inputs[i]));
+    PetscCall(ierr);
     PetscFunctionReturn(0);
   }
   PetscCall(MxAppCheckOptions(comm, "fit"));
@@ -346,24 +389,19 @@ PetscErrorCode MxAppFit(MPI_Comm comm)
     joint = PETSC_TRUE;
   } else if (mode == 0 && nsf == 0) PetscCall(AllHaveRates(comm, ni, inputs, &joint));
   if (joint) {
-    ierr = FitJoint(comm, jf, ni, inputs, out, &replaced);
+    ierr = FitJoint(jf, ni, inputs, out, &jview, &replaced);
     PetscCall(MxJointDestroy(&jf));
     PetscCall(MxSaxsModelDestroy(&sm));
+    PetscCall(MxViewOptionDestroy(&jview));
+    PetscCall(PetscFree(smp));
     for (PetscInt i = 0; i < ni; i++) PetscCall(PetscFree(inputs[i]));
     PetscCall(ierr);
     PetscCall(PetscPrintf(comm, "mxpcs fit: %s %s (joint fit of %d sample%s)\n", replaced ? "replaced" : "wrote", out, (int)ni, ni == 1 ? "" : "s"));
     PetscFunctionReturn(0);
   }
   PetscCall(MxJointDestroy(&jf));
-
-  PetscCall(PetscCalloc1(ni + nsf, &smp));
-  for (PetscInt i = 0; i < ni + nsf; i++) {
-    const char *p = i < ni ? inputs[i] : sfiles[i - ni];
-    PetscCall(PetscStrncpy(smp[ns].path, p, sizeof smp[ns].path));
-    smp[ns].results = i < ni;
-    SampleName(p, smp, ns);
-    ns++;
-  }
+  PetscCall(MxViewOptionDestroy(&jview));
+  for (ns = 0; ns < ni + nsf; ns++) smp[ns].results = ns < ni;
 
   ierr = FitSaxsSamples(comm, sm, (MxSaxsQUnit)qu, require_converged, ns, smp);
   if (!ierr) {
@@ -381,8 +419,7 @@ PetscErrorCode MxAppFit(MPI_Comm comm)
   for (int i = 0; i < ns; i++) PetscCall(FitSampleFree(&smp[i]));
   PetscCall(PetscFree(smp));
   PetscCall(MxSaxsModelDestroy(&sm));
-  for (PetscInt i = 0; i < ni; i++) PetscCall(PetscFree(inputs[i]));
-  for (PetscInt i = 0; i < nsf; i++) PetscCall(PetscFree(sfiles[i]));
+  for (PetscInt i = 0; i < ni + nsf; i++) PetscCall(PetscFree(inputs[i]));
   PetscCall(ierr);
   if (!rank) PetscCall(PetscPrintf(PETSC_COMM_SELF, "mxpcs fit: %s %s (%d sample%s)\n", replaced ? "replaced" : "wrote", out, ns, ns == 1 ? "" : "s"));
   PetscFunctionReturn(0);

@@ -48,6 +48,8 @@ struct _p_MxJoint {
   PetscBool    porod, hd_full, gcorr;
   PetscReal    D0opt[MX_MAXS];
   PetscInt     nD0, ndense, dense[MX_MAXS];
+  char         sname[MX_MAXS][128]; /* MxJointSetSampleNames: the option prefix of each sample */
+  PetscInt     nsname;
   /* problem */
   PetscInt     np, nr, iR, ipd, iheat;
   char         pname[MX_NPARMAX][64];
@@ -85,12 +87,55 @@ PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *out)
   PetscFunctionReturn(0);
 }
 
+/* A q range a:b (1/angstrom) of option opt. */
+static PetscErrorCode ParseQRange(MPI_Comm comm, const char opt[], const char *tok, double *a, double *b)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(sscanf(tok, "%lf:%lf", a, b) == 2 && *b > *a && *a >= 0, comm, PETSC_ERR_ARG_WRONG, "option %s: '%s' is not a:b with 0 <= a < b (1/angstrom)", opt, tok);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxJointSetSampleNames(MxJoint j, PetscInt n, const char *const names[])
+{
+  PetscFunctionBeginUser;
+  PetscCheck(n <= MX_MAXS, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "mxpcs fit: at most %d samples", MX_MAXS);
+  for (PetscInt i = 0; i < n; i++) {
+    PetscCheck(MxOptionsPrefixValid(names[i]), j->comm, PETSC_ERR_ARG_WRONG, "joint fit: sample name '%s' is not a valid options prefix (a letter, then letters, digits or '_')", names[i]);
+    snprintf(j->sname[i], sizeof j->sname[i], "%s", names[i]);
+  }
+  j->nsname = n;
+  PetscFunctionReturn(0);
+}
+
+/* -NAME_hydro_D0, -NAME_joint_dense, -NAME_joint_q_range of sample i (prefix "NAME_"). */
+static PetscErrorCode SampleOptions(MxJoint j, PetscInt i, const char prefix[])
+{
+  char      title[256], range[64] = "", opt[160];
+  PetscBool dense = j->dense[i] ? PETSC_TRUE : PETSC_FALSE, set;
+
+  PetscFunctionBeginUser;
+  snprintf(title, sizeof title, "Joint fit: sample %.*s (its options -%s...)", (int)strlen(prefix) - 1, prefix, prefix);
+  PetscOptionsBegin(j->comm, prefix, title, "MxJoint");
+  PetscCall(PetscOptionsReal("-hydro_D0", "D0 of this sample (um^2/s, e.g. from DLS); 0: a free parameter (a dilute sample measures it)", "", j->D0opt[i], &j->D0opt[i], NULL));
+  PetscCall(PetscOptionsBool("-joint_dense", "1: dense (Percus-Yevick S(q), delta-gamma H(q), phi and Ds/D0 fitted); 0: dilute (S = H = 1)", "", dense, &dense, NULL));
+  PetscCall(PetscOptionsString("-joint_q_range", "SAXS q range a:b of this sample's fit (1/angstrom; default: -joint_q_range)", "", range, range, sizeof range, &set));
+  PetscOptionsEnd();
+  j->dense[i] = dense;
+  snprintf(opt, sizeof opt, "-%sjoint_q_range", prefix);
+  if (set && range[0]) PetscCall(ParseQRange(j->comm, opt, range, &j->qa[i], &j->qb[i]));
+  snprintf(opt, sizeof opt, "-%shydro_D0", prefix);
+  PetscCheck(j->D0opt[i] >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option %s: %g; D0 must be > 0 (or 0 for a free D0)", opt, (double)j->D0opt[i]);
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxJointSetFromOptions(MxJoint j)
 {
   const char *laws[] = {"none", "linear", "stokes"}, *hds[] = {"sg0", "full"};
-  PetscInt    law = j->heat, hd = j->hd_full;
+  PetscInt    law = j->heat, hd = j->hd_full, nD0 = MX_MAXS, ndense = MX_MAXS, n;
   char        range[1024] = "";
-  PetscBool   set;
+  PetscBool   set, help;
+  PetscReal   D0[MX_MAXS]    = {0};
+  PetscInt    dense[MX_MAXS] = {0};
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(j->comm, NULL, "Joint fit across samples (mxpcs fit)", "MxJoint");
@@ -99,13 +144,14 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j)
   PetscCall(PetscOptionsReal("-joint_Ea_kJ_mol", "stokes: activation energy of the solvent viscosity (kJ/mol)", "", j->Ea, &j->Ea, NULL));
   PetscCall(PetscOptionsBool("-joint_gamma_corr", "Weight Gamma(q, age) with the correlation of the age windows (analyze's /xpcs/fit/gamma_jackknife, shrunk 10 % toward independence); 0: windows taken as independent", "", j->gcorr, &j->gcorr, NULL));
   PetscCall(PetscOptionsBool("-joint_porod", "A q^-4 term in every sample's SAXS model", "", j->porod, &j->porod, NULL));
-  PetscCall(PetscOptionsString("-joint_q_range", "SAXS q range of the fit a:b for all samples, or a:b,c:d,... per sample in input order (1/angstrom; default: all)", "", range, range, sizeof range, &set));
+  PetscCall(PetscOptionsString("-joint_q_range", "SAXS q range a:b of the fit for every sample (1/angstrom; default: all); per sample: -<sample>_joint_q_range", "", range, range, sizeof range, &set));
   PetscCall(PetscOptionsEList("-joint_hd", "Distinct part of the delta-gamma H(q): sg0 (S_gamma0) or full (BM gamma0 multipoles)", "", hds, 2, hds[hd], &hd, NULL));
   PetscCall(PetscOptionsReal("-joint_xtol", "Converged when the Gauss-Newton step is below this, relative", "", j->xtol, &j->xtol, NULL));
-  j->nD0 = MX_MAXS;
-  PetscCall(PetscOptionsRealArray("-hydro_D0", "D0 of each sample in input order (um^2/s, e.g. from DLS); 0: a free parameter (a dilute sample measures it)", "", j->D0opt, &j->nD0, NULL));
-  j->ndense = MX_MAXS;
-  PetscCall(PetscOptionsIntArray("-joint_dense", "Per sample in input order: 1 = dense (Percus-Yevick S(q), delta-gamma H(q), phi and Ds/D0 fitted), 0 = dilute (S = H = 1)", "", j->dense, &j->ndense, NULL));
+  /* deprecated: positional per-sample arrays (one release more); -<sample>_hydro_D0 and -<sample>_joint_dense replace them */
+  PetscCall(PetscOptionsRealArray("-hydro_D0", "Deprecated: D0 of each sample in input order; use -<sample>_hydro_D0", "", D0, &nD0, &set));
+  if (!set) nD0 = 0;
+  PetscCall(PetscOptionsIntArray("-joint_dense", "Deprecated: 0/1 per sample in input order; use -<sample>_joint_dense", "", dense, &ndense, &set));
+  if (!set) ndense = 0;
   PetscOptionsEnd();
   PetscCall(PetscFree(j->opts));
   PetscCall(PetscOptionsGetAll(NULL, &j->opts));
@@ -119,24 +165,41 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j)
   }
   j->heat    = (MxHeatingLaw)law;
   j->hd_full = hd == 1;
+  PetscCheck(j->T0 > 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_T0_K: must be > 0");
+  PetscCheck(j->Ea >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_Ea_kJ_mol: must be >= 0");
+  PetscCheck(j->xtol > 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_xtol: must be > 0");
+
+  /* per sample: the deprecated lists first, then each sample's own options */
   for (int i = 0; i < MX_MAXS; i++) {
-    j->qa[i] = 0;
-    j->qb[i] = INFINITY;
+    j->qa[i]    = 0;
+    j->qb[i]    = INFINITY;
+    j->D0opt[i] = i < nD0 ? D0[i] : 0;
+    j->dense[i] = i < ndense ? dense[i] : 0;
   }
-  if (set && range[0]) {
+  for (PetscInt i = 0; i < nD0; i++) PetscCheck(D0[i] >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -hydro_D0: value %" PetscInt_FMT " is %g; D0 must be > 0 (or 0 for a free D0)", i + 1, (double)D0[i]);
+  for (PetscInt i = 0; i < ndense; i++) PetscCheck(dense[i] == 0 || dense[i] == 1, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_dense: value %" PetscInt_FMT " must be 0 or 1", i + 1);
+  n = 0;
+  if (range[0]) {
     char *save = NULL, *tok = strtok_r(range, ",", &save);
-    int   n    = 0;
-    for (; tok && n < MX_MAXS; tok = strtok_r(NULL, ",", &save), n++) PetscCheck(sscanf(tok, "%lf:%lf", &j->qa[n], &j->qb[n]) == 2 && j->qb[n] > j->qa[n] && j->qa[n] >= 0, j->comm, PETSC_ERR_ARG_WRONG, "option -joint_q_range: '%s' is not a:b with 0 <= a < b (1/angstrom)", tok);
+    for (; tok && n < MX_MAXS; tok = strtok_r(NULL, ",", &save), n++) PetscCall(ParseQRange(j->comm, "-joint_q_range", tok, &j->qa[n], &j->qb[n]));
     for (int i = n; n == 1 && i < MX_MAXS; i++) {
       j->qa[i] = j->qa[0];
       j->qb[i] = j->qb[0];
     }
   }
-  PetscCheck(j->T0 > 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_T0_K: must be > 0");
-  PetscCheck(j->Ea >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_Ea_kJ_mol: must be >= 0");
-  PetscCheck(j->xtol > 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_xtol: must be > 0");
-  for (PetscInt i = 0; i < j->nD0; i++) PetscCheck(j->D0opt[i] >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -hydro_D0: value %" PetscInt_FMT " is %g; D0 must be > 0 (or 0 for a free D0)", i + 1, (double)j->D0opt[i]);
-  for (PetscInt i = 0; i < j->ndense; i++) PetscCheck(j->dense[i] == 0 || j->dense[i] == 1, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_dense: value %" PetscInt_FMT " must be 0 or 1", i + 1);
+  if (nD0 || ndense || n > 1) {
+    char list[128] = "";
+    snprintf(list, sizeof list, "%s%s%s", nD0 ? ", -hydro_D0" : "", ndense ? ", -joint_dense" : "", n > 1 ? ", -joint_q_range a:b,c:d" : "");
+    PetscCall(PetscFPrintf(j->comm, PETSC_STDERR, "mxpcs fit: warning: per-sample lists in input order (%s) are deprecated and go in the next release: give each sample its own options, e.g. -colloid_hydro_D0 0 -liquid_joint_dense 1 -liquid_joint_q_range 0.085:0.13 (the sample names: -fit_samples, default the file names)\n", list + 2));
+  }
+  for (PetscInt i = 0; i < j->nsname; i++) {
+    char prefix[132];
+    snprintf(prefix, sizeof prefix, "%s_", j->sname[i]);
+    PetscCall(SampleOptions(j, i, prefix));
+  }
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (help && !j->nsname) PetscCall(SampleOptions(j, 0, "<sample>_")); /* -help without -i: the per-sample options by their pattern */
+  j->nD0 = j->ndense = PetscMax(j->nsname, PetscMax(nD0, ndense));
   PetscFunctionReturn(0);
 }
 
@@ -279,6 +342,7 @@ PetscErrorCode MxJointAddResults(MxJoint j, const char path[])
   MPI_Comm_rank(j->comm, &rank);
   if (!rank) ierr = LoadSample(&j->s[j->ns], path);
   PetscCall(MxErrorSync(j->comm, ierr));
+  if (j->ns < j->nsname) PetscCall(PetscStrncpy(j->s[j->ns].name, j->sname[j->ns], sizeof j->s[j->ns].name)); /* the name its options had */
   j->ns++;
   PetscFunctionReturn(0);
 }

@@ -159,6 +159,14 @@ PetscErrorCode MxViewOptionDestroy(MxViewOption *v)
   PetscFunctionReturn(0);
 }
 
+int MxOptionsPrefixValid(const char *name)
+{
+  if (!name || !isalpha((unsigned char)name[0])) return 0;
+  for (const char *c = name; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '_') return 0;
+  return 1;
+}
+
 /* PETSc 3.18 substitutes ${VAR} in option-file names and crashes (PetscStrreplace) on a "${"
    without its "}" (found by tests/fuzz/fuzz_options.c). mxpcs checks every options text first. */
 int MxOptionsTextCheck(const char *text, char *msg, size_t len)

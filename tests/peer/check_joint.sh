@@ -76,10 +76,25 @@ layout() { # NAME PATTERN -- fit args
   if [ $r -ne 0 ] && [ $r -ne 124 ] && grep -qE -- "$pat" <<<"$msg" && [ ! -e "$d/layout_out.h5" ]; then echo "ok    layout $name: $(grep -m1 -E -- "$pat" <<<"$msg")"
   else echo "FAIL  layout $name (exit $r): $(grep -m1 error <<<"$msg")"; rc=1; fi
 }
-layout older   "layout_old.h5: /xpcs/g2/age is missing \\(not an .mxpcs analyze. results file, or an older layout\\?\\)" -- -i "$d/layout_old.h5,$d/liquid.h5" -fit_mode joint
-layout shape   "layout_shape.h5: /xpcs/fit/gamma is 7 x 6, expected rings x ages = 8 x 6" -- -i "$d/layout_shape.h5,$d/liquid.h5" -fit_mode joint
-layout fitfile "joint_n1.h5: group /xpcs/saxs is missing" -- -i "$d/joint_n1.h5"
-msg=$(timeout 60 "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" fit -i "$d/layout_old.h5,$d/liquid.h5" -options_file "$here/inputs/fit_joint.yaml" -o "$d/layout_auto.h5" 2>&1) || true
+# (fit_joint.yaml has the options of samples colloid and liquid: -fit_samples names the inputs so)
+layout older   "layout_old.h5: /xpcs/g2/age is missing \\(not an .mxpcs analyze. results file, or an older layout\\?\\)" -- -i "$d/layout_old.h5,$d/liquid.h5" -fit_samples colloid,liquid -fit_mode joint
+layout shape   "layout_shape.h5: /xpcs/fit/gamma is 7 x 6, expected rings x ages = 8 x 6" -- -i "$d/layout_shape.h5,$d/liquid.h5" -fit_samples colloid,liquid -fit_mode joint
+layout fitfile "joint_n1.h5: group /xpcs/saxs is missing" -- -i "$d/joint_n1.h5,$d/liquid.h5" -fit_samples colloid,liquid
+# per-sample options (issue 16): a sample name that cannot prefix options is an error naming the
+# file; an option of a sample that is not there is an unknown option
+cp "$d/colloid.h5" "$d/run-12.h5"
+layout badname "the sample of .*run-12.h5 is named 'run-12' after its file, which is not a valid options prefix" -- -i "$d/run-12.h5,$d/liquid.h5" -fit_mode joint
+layout unknown "unknown option.*-colloid_hydro_D0" -- -i "$d/run-12.h5,$d/liquid.h5" -fit_samples dilute,liquid
+rm -f "$d/run-12.h5"
+msg=$(timeout 60 "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" fit -i "$d/layout_old.h5,$d/liquid.h5" -fit_samples colloid,liquid -options_file "$here/inputs/fit_joint.yaml" -o "$d/layout_auto.h5" 2>&1) || true
 if grep -q "SAXS fits only, because .*layout_old.h5 has no /xpcs/fit/gamma" <<<"$msg"; then echo "ok    layout auto: says why it fits SAXS only"
 else echo "FAIL  layout auto: no reason given"; rc=1; fi
+# the per-sample lists in input order of earlier releases (deprecated, kept one release): the
+# same fit as fit_joint.yaml's per-sample options, and a warning that says what replaces them
+rm -f "$d/joint_lists.h5"
+msg=$("$MPIEXEC" --oversubscribe -n 1 "$MXPCS" fit -i "$d/colloid.h5,$d/liquid.h5" -joint_heating stokes -joint_T0_K 298.15 -joint_Ea_kJ_mol 12 -joint_dense 0,1 -hydro_D0 0,5 -joint_q_range 0.005:0.1,0.085:0.13 -o "$d/joint_lists.h5" 2>&1 >/dev/null) || true
+if grep -q "warning: per-sample lists in input order (-hydro_D0, -joint_dense, -joint_q_range a:b,c:d) are deprecated.*-liquid_joint_dense 1" <<<"$msg" &&
+  "$MX_PYTHON" -c "import sys, h5py, numpy as np; v = [h5py.File(f)['joint/values'][...] for f in sys.argv[1:]]; sys.exit(not np.array_equal(*v))" "$d/joint_n1.h5" "$d/joint_lists.h5"; then
+  echo "ok    deprecated -hydro_D0/-joint_dense/-joint_q_range lists: the same fit, with a warning"
+else echo "FAIL  deprecated lists: $(head -c 300 <<<"$msg")"; rc=1; fi
 exit $rc
