@@ -1,8 +1,10 @@
 #!/bin/bash
-# Fuzz the .geom parser and the options-file handling with libFuzzer (clang, ASan, UBSan).
+# Fuzz the .geom parser, the options-file handling and the Karabo bridge message decoder with
+# libFuzzer (clang, ASan, UBSan).
 # Builds build-fuzz/ (CC=clang -DMXPCS_FUZZ=ON), replays every input that ever crashed
 # (tests/fuzz/regressions/<target>/, kept as regression tests), then fuzzes each target for
-# SECONDS from the seed corpus (real and mock geometry files, the inputs/ options files).
+# SECONDS from the seed corpus (real and mock geometry files, the inputs/ options files, the
+# bridge messages in tests/fuzz/seeds/bridge).
 # A crash stops with a non-zero exit and the reproducer's path: add it to
 # tests/fuzz/regressions/<target>/ once fixed.
 #   tools/fuzz.sh [SECONDS]   (default 60 per target)
@@ -16,13 +18,14 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:quarantine_size_mb=16:malloc_context_size=8}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 CC=clang cmake -S "$here" -B "$build" -DMXPCS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz_geom fuzz_options >/dev/null
+cmake --build "$build" -j"$(nproc)" --target fuzz_geom fuzz_options fuzz_bridge >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/geom" "$work/options"
+mkdir -p "$work/geom" "$work/options" "$work/bridge"
 cp "$here"/tests/data/geometry/*.geom "$work/geom/" 2>/dev/null || true
 cp "$here"/inputs/*.yaml "$work/options/" 2>/dev/null || true
-for t in geom options; do
+cp "$here"/tests/fuzz/seeds/bridge/* "$work/bridge/" 2>/dev/null || true
+for t in geom options bridge; do
   reg=$here/tests/fuzz/regressions/$t
   if [ -d "$reg" ] && [ -n "$(ls -A "$reg" 2>/dev/null)" ]; then
     echo "fuzz_$t: replaying $(ls "$reg" | wc -l) regression inputs"
