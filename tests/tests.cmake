@@ -105,6 +105,9 @@ set_tests_properties(peer.result_layout PROPERTIES PROCESSORS 2)
 mx_script_test(unit.schema_sources unit ${MX_PYTHON} ${PEER}/check_schema.py --sources ${PROJECT_SOURCE_DIR})
 # the repository stands alone: no tracked file refers to a folder beside it
 mx_script_test(unit.standalone unit ${MX_PYTHON} ${PEER}/check_standalone.py ${PROJECT_SOURCE_DIR})
+# every option a command reads is listed by its -help (issue 16): an option read outside a
+# PetscOptionsBegin block (a raw PetscOptionsGetBool, ...) fails
+mx_script_test(unit.help unit ${MX_PYTHON} ${PEER}/check_help.py ${PROJECT_SOURCE_DIR})
 # install like HPC software: cmake --install to a temporary prefix, its Lmod module, a short demo from there
 mx_script_test(install.prefix install bash ${CMAKE_CURRENT_SOURCE_DIR}/install/check_install.sh ${PROJECT_BINARY_DIR} ${MX_TESTDATA})
 set_tests_properties(install.prefix PROPERTIES PROCESSORS 2)
