@@ -372,6 +372,7 @@ static PetscErrorCode Table(MxOnline o, double t_first, PetscBool final)
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "  ring  q[1/A]    contrast  Gamma(1st window)[1/s]  D_eff(age 0)[um^2/s]\n"));
   for (PetscInt r = 0; r < nring; r++) PetscCall(PetscPrintf(PETSC_COMM_SELF, "  %4" PetscInt_FMT "  %.5f  %8.4f  %22.4g  %20.3f\n", r, q[r], beta[r], gam[r * nwin], Deff[r]));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "  D_eff_mean so far: %.3f um^2/s\n", Dm));
+  fflush(stdout); /* a pipe (a log, a test) sees each table when it is printed */
   PetscFunctionReturn(0);
 }
 

@@ -143,6 +143,28 @@ for kind, expect in (('garbage', 'message skipped'), ('dtype', 'not float32'), (
             used = f[S.path('META_TRAIN_IDS')][...]
         check(0 < len(used) < nall or kind == 'garbage', '%s: results of the trains it got (%d used)' % (kind, len(used)))
 
+# SIGTERM (and SIGINT): the client stops, writes the final results of what it has, exits 0. One
+# process without mpiexec, so that the signal reaches mxpcs itself; sent once the first live
+# table is out, while the client waits for trains that do not come (no -online_trains, idle 600 s)
+import signal
+for sig, name in ((signal.SIGTERM, 'SIGTERM'), (signal.SIGINT, 'SIGINT')):
+    srv, ep = start_server(['karabo-bridge-serve-files', proc, 'tcp://127.0.0.1:0'])
+    out = os.path.join(data, 'signal_%s.h5' % name)
+    p = subprocess.Popen([mx, 'online', '-bridge_endpoint', ep, '-o', out, '-online_update_trains', '2', '-online_idle_s', '600'] + ANA,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in p.stdout:
+        seen.append(line)
+        if 'D_eff_mean so far' in line:
+            p.send_signal(sig)
+            break
+    rest = p.communicate()[0]
+    srv.kill()   # it still holds trains nobody asks for
+    srv.wait()
+    text = ''.join(seen) + rest
+    check(p.returncode == 0 and 'stopping (%s)' % name in text, '%s: online stops cleanly and says so (rc %s)' % (name, p.returncode))
+    check(os.path.exists(out), '%s: the final results are written' % name)
+
 # a port where nothing listens
 with socket.socket() as so:
     so.bind(('127.0.0.1', 0)); port = so.getsockname()[1]
