@@ -33,8 +33,8 @@ Manifest: YAML (the subset below) or CSV/TSV with a header row (settings as '#@ 
         sample: PbS colloid
         phase: dilute              # dilute|dense (liquid, colloid, ... accepted); sets dense
         options: inputs/analyze_colloid.yaml
-        dense: 0                   # for the joint fit (-joint_dense), default from phase
-        D0: 0                      # um^2/s for -hydro_D0 (0: fitted, a dilute sample)
+        dense: 0                   # for the joint fit (-NAME_joint_dense), default from phase
+        D0: 0                      # um^2/s for -NAME_hydro_D0 (0: fitted, a dilute sample)
         args: -reader_modules 3,4  # more mxpcs analyze options for this run
         fit_group: joint           # runs fitted together; 'none': not fitted
 Relative paths are taken from the manifest's directory, options files then from MXPCS_HOME.
@@ -328,8 +328,12 @@ class Campaign:
         args = ['-i', ','.join(x.results for x in runs), '-o', out]
         if self.fit_options:
             args += ['-options_file', self.fit_options]
-        args += ['-joint_dense', ','.join(str(x.dense) for x in runs),
-                 '-hydro_D0', ','.join('%g' % x.D0 for x in runs)]
+        # each sample's options under its own prefix (mxpcs fit -help): the run names, made
+        # valid option prefixes
+        names = [re.sub(r'\W', '_', x.name) if re.match(r'[A-Za-z]', x.name) else 's_' + re.sub(r'\W', '_', x.name) for x in runs]
+        args += ['-fit_samples', ','.join(names)]
+        for nm, x in zip(names, runs):
+            args += ['-%s_joint_dense' % nm, str(x.dense), '-%s_hydro_D0' % nm, '%g' % x.D0]
         args += shlex.split(self.fit.get('args', ''))
         h = {'subcommand': 'fit', 'inputs': [hashes[x.name] for x in runs], 'args': args[2:],
              'options': sha256_file(self.fit_options) if self.fit_options else None}

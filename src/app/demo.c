@@ -19,7 +19,7 @@ static const char *sim_liquid  = "-sim_preset liquid -sim_modules 0,12 -sim_phi 
 static const char *an_common   = "-geom_distance_m 7 -geom_energy_kev 12.3 -rings_spacing lin -rings_min_pixels 200 -g2_age_step 5 -g2_extrapolation exponential -corr_xc 1 -fit_beta fixed -analyze_progress 0 -analyze_checkpoint none";
 static const char *an_colloid  = "-rings_q_min 0.006 -rings_q_max 0.022 -rings_n 8";
 static const char *an_liquid   = "-rings_q_min 0.08 -rings_q_max 0.13 -rings_n 6";
-static const char *fit_joint   = "-joint_heating stokes -joint_T0_K 298.15 -joint_Ea_kJ_mol 12 -joint_dense 0,1 -hydro_D0 0,5 -joint_q_range 0.005:0.1,0.085:0.13";
+static const char *fit_joint   = "-joint_heating stokes -joint_T0_K 298.15 -joint_Ea_kJ_mol 12 -colloid_joint_dense 0 -colloid_hydro_D0 0 -colloid_joint_q_range 0.005:0.1 -liquid_joint_dense 1 -liquid_hydro_D0 5 -liquid_joint_q_range 0.085:0.13";
 static const char *md_paper    = "-md_epsilon 0,0.5,1,1.5,2 -md_n 500 -md_phi 0.3 -md_equil_steps 20000";
 
 static PetscOptions stage_db; /* the database of the stage being configured */
@@ -254,6 +254,7 @@ PetscErrorCode MxAppDemo(MPI_Comm comm)
     PetscCall(PetscPrintf(comm, "[5/6] joint fit: SAXS of both samples (shared radius, polydispersity), Gamma(q, age) with a shared heating law, PY S(q), delta-gamma H(q)\n"));
     PetscCall(StagePush(fit_joint, NULL));
     PetscCall(MxJointCreate(comm, &j));
+    PetscCall(MxJointSetSampleNames(j, 2, (const char *const[]){"colloid", "liquid"}));
     PetscErrorCode ierr = MxJointSetFromOptions(j);
     PetscCall(StagePop());
     PetscCall(ierr);
