@@ -40,6 +40,7 @@ struct _p_MxOnline {
   /* counters (rank 0) */
   PetscInt nreceived, nanalysed, nbad, nincomplete, nlate;
   uint64_t last_id;
+  double   unix_first, unix_last; /* when the first and the last train were analysed */
 };
 
 /* What rank 0 tells every rank before each step. */
@@ -433,7 +434,7 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
       }
       if (why) {
         h.kind = MX_ON_STOP;
-        PetscCall(PetscPrintf(PETSC_COMM_SELF, "mxpcs online: stopping (%s) after %" PetscInt_FMT " trains analysed\n", why, t));
+        PetscCall(PetscPrintf(PETSC_COMM_SELF, "mxpcs online: stopping (%s) after %" PetscInt_FMT " trains analysed (first train analysed at unix %.3f, last train analysed at unix %.3f)\n", why, t, o->unix_first, o->unix_last));
       } else {
         h.kind      = MX_ON_TRAIN;
         h.id        = tr->train_id;
@@ -447,6 +448,12 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
     PetscCallMPI(MPI_Bcast(&h, 3, MPI_INT64_T, 0, o->comm));
     if (h.kind == MX_ON_STOP) break;
     PetscCall(Step(o, t, h.id, &F));
+    if (!o->rank) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      o->unix_last = ts.tv_sec + 1e-9 * ts.tv_nsec;
+      if (!t) o->unix_first = o->unix_last;
+    }
     t++;
     have = PETSC_FALSE;
     if (!o->rank) o->nanalysed++;
