@@ -2,6 +2,17 @@
 set(MX_TESTDATA ${PROJECT_BINARY_DIR}/testdata)
 set(PEER ${CMAKE_CURRENT_SOURCE_DIR}/peer)
 
+# mx_expect_failures(TEST...): for tests that launch mxpcs many times expecting a non-zero exit.
+# When a rank exits non-zero, Open MPI 4's mpiexec kills the job's other processes with SIGCONT,
+# a 1 s wait, SIGTERM, another 1 s wait, then SIGKILL (odls_base_sigkill_timeout = 1): ~2 s per
+# failing launch at 1 rank, ~1 s at 2, ~2/3 of these tests' time. With 0 the signals follow
+# at once. The exit code, the message and the no-output check are the same: mxpcs's ranks print
+# and clean up before they exit (a collective error: after all ranks agreed; otherwise
+# MPI_Abort), and a rank that would hang is killed by mpiexec with either setting.
+function(mx_expect_failures)
+  set_property(TEST ${ARGN} APPEND PROPERTY ENVIRONMENT OMPI_MCA_odls_base_sigkill_timeout=0)
+endfunction()
+
 mx_script_test(peer.mock_run fixture bash ${PEER}/make_mock.sh ${MX_TESTDATA})
 set_tests_properties(peer.mock_run PROPERTIES FIXTURES_SETUP mock)
 # the mock run goes once every test that reads it has run (disk on small CI machines)
@@ -28,12 +39,14 @@ set_tests_properties(peer.reader_select_n2 peer.reader_select_raw_n4 peer.reader
 foreach(np 1 2 4)
   mx_script_test(bad.input_n${np} bad bash ${CMAKE_CURRENT_SOURCE_DIR}/bad/run_bad_input.sh ${MX_TESTDATA} ${np})
   set_tests_properties(bad.input_n${np} PROPERTIES FIXTURES_REQUIRED mock PROCESSORS ${np})
+  mx_expect_failures(bad.input_n${np})
 endforeach()
 
 # geometry and rings: qmap identical at 1, 2 and 4 ranks; malformed .geom and options
 mx_script_test(mpi.qmap_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/qmap_ranks.py)
 set_tests_properties(mpi.qmap_ranks PROPERTIES PROCESSORS 4)
 mx_script_test(bad.qmap bad ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/bad/qmap_bad.py)
+mx_expect_failures(bad.qmap)
 
 # mxpcs simulate: identical at 1, 2, 4 ranks; statistics against its truth; EuXFEL validity
 mx_script_test(mpi.simulate_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/sim_ranks.py ${MX_TESTDATA})
