@@ -32,7 +32,9 @@ killrun() {
     if [ "$k" -lt 4 ]; then
       sleep "$t"
       if kill -0 $pid 2>/dev/null; then
-        pkill -KILL -f -- "^$MXPCS $2 " 2>/dev/null; pkill -KILL -f -- "^$MXPCS .* -o $out" 2>/dev/null
+        # only this job's ranks (their -o is this test's own path): another test's mxpcs, run by
+        # ctest -j beside this one, is not touched
+        pkill -KILL -f -- "^$MXPCS $2 .*-o $out( |\$)" 2>/dev/null
         kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
         echo "  killed after $t s (attempt $k); left: $(cd "$(dirname "$out")" && ls -d "$(basename "$out")" "$(basename "$out")".* 2>/dev/null | tr '\n' ' ')"
         if [ -e "$out" ]; then # renamed just before the kill: it must then be complete
