@@ -10,7 +10,7 @@ is checked on the reader's statistics line. Then `mxpcs analyze` results are com
 (direct vs HDF5, thread vs none, 1/2/4 ranks with pixel parts against the same path at 1 rank),
 and the peak memory of analyze must not grow with the number of trains.
 usage: check_direct.py DATADIR"""
-import atexit, glob, os, re, shutil, subprocess, sys
+import atexit, concurrent.futures, glob, os, re, shutil, subprocess, sys
 import h5py, numpy as np
 
 data = sys.argv[1]
@@ -83,7 +83,9 @@ layouts += [
 
 stats_re = re.compile(r'\[rank 0\] read .* \((\d+) module row ranges direct, (\d+) through HDF5')
 reuse_re = re.compile(r'mask chunks inflated (\d+), reused (\d+)')
-for lay in layouts:
+def check_layout(lay):
+    """Read one layout in every mode; its failures and its summary line."""
+    fails = []
     name, dkw, mkw, path = lay[:4]
     change = lay[4] if len(lay) > 4 else False
     dt = lay[5] if len(lay) > 5 else None
@@ -111,13 +113,23 @@ for lay in layouts:
     for mode, txt in dumps.items():
         if txt != dumps['hdf5']:
             fails.append('%s: the %s read differs from the HDF5 path' % (name, mode))
-    print('%-15s %-6s path: %d reads agree bit for bit with HDF5\'s filter path' % (name, path, len(dumps) - 1))
+    return fails, '%-15s %-6s path: %d reads agree bit for bit with HDF5\'s filter path' % (name, path, len(dumps) - 1)
+
+
+# the layouts (and below the two analysed runs) are independent: four (two) at a time, as many as
+# the test's PROCESSORS; their lines and failures reported in order
+with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    for f, line in pool.map(check_layout, layouts):
+        fails += f
+        print(line)
 
 # analyze: the whole result, bit for bit
 opts = ['-geom_distance_m', '7', '-geom_energy_kev', '12.3', '-rings_q_min', '0.006', '-rings_q_max', '0.03', '-rings_n', '4',
         '-g2_age_window', '5', '-analyze_progress', '0', '-analyze_checkpoint', 'none']
 cmp = [py, os.path.join(here, 'compare_results.py')]
-for name in ('mask_changing', 'contiguous'):
+def check_analyze(name):
+    """analyze of one relaid run on every path and grid against the HDF5 path; failures, lines."""
+    fails, lines = [], []
     d = os.path.join(work, name)
     ref = os.path.join(work, 'an_%s_hdf5.h5' % name)
     run(['analyze', '-run', d, '-reader_direct', '0', '-o', ref] + opts)
@@ -131,9 +143,16 @@ for name in ('mask_changing', 'contiguous'):
             ref2 = out.replace('.h5', '_hdf5.h5')
             run(['analyze', '-run', d, '-reader_direct', '0', '-o', ref2] + opts + extra, np_)
             p = subprocess.run(cmp + [ref2, out], stdout=subprocess.PIPE, text=True)
-        print('analyze %s %s: %s' % (name, tag, p.stdout.strip().splitlines()[-1]))
+        lines.append('analyze %s %s: %s' % (name, tag, p.stdout.strip().splitlines()[-1]))
         if p.returncode:
             fails.append('analyze %s %s: results differ from the HDF5 path:\n%s' % (name, tag, p.stdout))
+    return fails, lines
+
+
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    for f, lines in pool.map(check_analyze, ('mask_changing', 'contiguous')):
+        fails += f
+        print('\n'.join(lines))
 
 # memory does not grow with the trains (the mask cache is per memory cell, not per train)
 long = os.path.join(work, 'long')
