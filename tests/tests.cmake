@@ -96,9 +96,15 @@ foreach(np 1 2 4)
 endforeach()
 include(${CMAKE_CURRENT_SOURCE_DIR}/slurm/slurm.cmake OPTIONAL)
 
-# fuzzing: a short libFuzzer pass over the .geom parser and the options files (clang build in build-fuzz/)
+# fuzzing: a short libFuzzer pass over the .geom parser, the options files and the bridge decoder
+# (clang build in fuzz/ of this build directory): fuzz.build builds the targets on 2 cores, then
+# fuzz.short replays the regressions and fuzzes each target 20 s on one core
+mx_script_test(fuzz.build fuzz bash ${PROJECT_SOURCE_DIR}/tools/fuzz.sh)
 mx_script_test(fuzz.short fuzz bash ${PROJECT_SOURCE_DIR}/tools/fuzz.sh 20)
-set_tests_properties(fuzz.short PROPERTIES TIMEOUT 900 PROCESSORS 2)
+set_tests_properties(fuzz.build PROPERTIES TIMEOUT 900 PROCESSORS 2 FIXTURES_SETUP fuzz_targets)
+set_tests_properties(fuzz.short PROPERTIES TIMEOUT 900 FIXTURES_REQUIRED fuzz_targets)
+set_property(TEST fuzz.build APPEND PROPERTY ENVIRONMENT MXPCS_FUZZ_STEP=build MXPCS_FUZZ_BUILD=${PROJECT_BINARY_DIR}/fuzz)
+set_property(TEST fuzz.short APPEND PROPERTY ENVIRONMENT MXPCS_FUZZ_STEP=fuzz MXPCS_FUZZ_BUILD=${PROJECT_BINARY_DIR}/fuzz)
 
 # mxpcs fit: the joint fit of a simulated colloid and liquid recovers their truth (issue 5)
 mx_script_test(sim.fit_joint_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_joint.sh ${MX_TESTDATA})

@@ -8,6 +8,8 @@
 # A crash stops with a non-zero exit and the reproducer's path: add it to
 # tests/fuzz/regressions/<target>/ once fixed.
 #   tools/fuzz.sh [SECONDS]   (default 60 per target)
+# MXPCS_FUZZ_STEP=build only configures and builds the targets (on all cores); =fuzz only replays
+# and fuzzes (one core), with the targets already built (ctest: fuzz.build, then fuzz.short).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
@@ -17,8 +19,12 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Open MPI and PETSc keep some allocations for the life of the process: not leaks of an input
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:quarantine_size_mb=16:malloc_context_size=8}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-CC=clang cmake -S "$here" -B "$build" -DMXPCS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz_geom fuzz_options fuzz_bridge >/dev/null
+step=${MXPCS_FUZZ_STEP:-all}
+if [ "$step" != fuzz ]; then
+  CC=clang cmake -S "$here" -B "$build" -DMXPCS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target fuzz_geom fuzz_options fuzz_bridge >/dev/null
+  [ "$step" != build ] || { echo "fuzz: targets built in $build"; exit 0; }
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/geom" "$work/options" "$work/bridge"
