@@ -35,6 +35,8 @@ mx_script_test(peer.reader_select_n2 peer bash ${PEER}/crosscheck_reader.sh ${MX
 mx_script_test(peer.reader_select_raw_n4 peer bash ${PEER}/crosscheck_reader.sh ${MX_TESTDATA} raw 4 2 -reader_modules 0,3 -reader_pulses 0:0)
 mx_script_test(peer.reader_cells_n2 peer bash ${PEER}/crosscheck_reader.sh ${MX_TESTDATA} proc_modern 2 1 -reader_pulse_by cell -reader_pulses 2:5 -reader_adu_per_photon 4)
 set_tests_properties(peer.reader_select_n2 peer.reader_select_raw_n4 peer.reader_cells_n2 PROPERTIES FIXTURES_REQUIRED mock)
+set_tests_properties(peer.reader_select_n2 peer.reader_cells_n2 PROPERTIES PROCESSORS 2)
+set_tests_properties(peer.reader_select_raw_n4 PROPERTIES PROCESSORS 4)
 
 foreach(np 1 2 4)
   mx_script_test(bad.input_n${np} bad bash ${CMAKE_CURRENT_SOURCE_DIR}/bad/run_bad_input.sh ${MX_TESTDATA} ${np})
@@ -59,6 +61,8 @@ mx_script_test(sim.artifacts sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_sim
   -sim_trains 3 -sim_pulses 10 -sim_modules 3 -sim_photons 1e-12 -- --checks artifact)
 mx_script_test(peer.simulate_extra_data peer bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_simulate.sh ${MX_TESTDATA} validate
   -sim_trains 5 -sim_pulses 8 -sim_modules 3,4 -sim_trains_per_file 2 -sim_missing_trains 2 -sim_adu_per_photon 7.5 -sim_compress 1 -- --validate)
+# (check_simulate.sh simulates and reads at 2 ranks)
+set_tests_properties(sim.colloid_statistics sim.liquid_statistics sim.artifacts peer.simulate_extra_data PROPERTIES PROCESSORS 2)
 
 # scattering kernels against sasmodels itself at random parameter sets
 mx_script_test(peer.sasmodels peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/sasmodels_check.py $<TARGET_FILE:test_models> 1e-6)
@@ -75,9 +79,11 @@ mx_script_test(sim.analyze_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check
 set_tests_properties(sim.analyze_truth PROPERTIES PROCESSORS 2)
 foreach(np 1 2)
   mx_script_test(sim.analyze_filter_n${np} sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_filter.sh ${MX_TESTDATA} ${np})
+  set_tests_properties(sim.analyze_filter_n${np} PROPERTIES PROCESSORS 2) # its simulate: 2 ranks
 endforeach()
 # SAXS I(q) against pyFAI integrate1d (same geometry, mask, bins, corrections) within 0.5 %
 mx_script_test(peer.saxs_pyfai peer bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/saxs_pyfai.sh ${MX_TESTDATA})
+set_tests_properties(peer.saxs_pyfai PROPERTIES PROCESSORS 2)
 
 # mxpcs fit (tests/fit/fit.cmake) and mxpcs md (tests/md/md.cmake)
 include(${CMAKE_CURRENT_SOURCE_DIR}/fit/fit.cmake OPTIONAL)
@@ -94,6 +100,7 @@ foreach(np 1 2 4)
   mx_script_test(mpi.analyze_restart_n${np} mpi bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_restart.sh ${MX_TESTDATA} ${np})
   set_tests_properties(mpi.analyze_restart_n${np} PROPERTIES PROCESSORS ${np} RESOURCE_LOCK sim_restart)
 endforeach()
+set_tests_properties(mpi.analyze_restart_n1 PROPERTIES PROCESSORS 2) # it simulates its run at 2 ranks
 include(${CMAKE_CURRENT_SOURCE_DIR}/slurm/slurm.cmake OPTIONAL)
 
 # fuzzing: a short libFuzzer pass over the .geom parser, the options files and the bridge decoder
@@ -143,3 +150,29 @@ set_tests_properties(peer.bridge PROPERTIES PROCESSORS 2)
 # from a server built on karabo_bridge's own Sender; a port where nothing listens
 mx_script_test(peer.online peer ${MX_PYTHON} ${PEER}/check_online.py ${MX_TESTDATA})
 set_tests_properties(peer.online PROPERTIES PROCESSORS 2)
+
+# Open MPI: the transport on one node is ob1 (shared memory) anyway; naming it spares each launch
+# the probing of the other PMLs and their MTLs (cm: ofi, psm, psm2; ucx): 0.46 -> 0.26 s per
+# launch here, hundreds of launches in the suite. Not for the Slurm test's jobs (left as they are).
+get_property(mx_all_tests DIRECTORY PROPERTY TESTS)
+list(REMOVE_ITEM mx_all_tests slurm.cluster)
+set_property(TEST ${mx_all_tests} APPEND PROPERTY ENVIRONMENT OMPI_MCA_pml=ob1)
+
+# ctest -j: every test above that starts 2+ ranks says so (PROCESSORS; a simulate at 2 ranks
+# counts): Open MPI's ranks spin while they wait, so 3 busy ranks on 2 cores run slower than
+# 2 one after the other. ctest starts the tests of highest COST first; a fresh build has no
+# timings of its own yet (Testing/Temporary/CTestCostData.txt, which then takes over), so the
+# long ones give theirs (seconds on the 2-core development machine): the one-core tests among
+# them start early and run beside others instead of alone at the end.
+set(mx_costs
+  sim.analyze_truth 110 fuzz.short 65 install.prefix 60 bad.input_n4 52 peer.direct_read 50
+  bad.input_n2 45 sim.fit_joint_truth 45 md.monotonic 38 bad.input_n1 37 peer.online 32
+  fuzz.build 27 mpi.kill_rerun_n1 22 mpi.kill_rerun_n2 19 peer.bridge 18 md.ranks_per_sim 16
+  bad.qmap 15)
+while(mx_costs)
+  list(POP_FRONT mx_costs mx_test mx_cost)
+  set_tests_properties(${mx_test} PROPERTIES COST ${mx_cost})
+endwhile()
+if(TEST slurm.cluster)
+  set_tests_properties(slurm.cluster PROPERTIES COST 135)
+endif()
