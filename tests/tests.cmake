@@ -167,10 +167,9 @@ set_property(TEST ${mx_all_tests} APPEND PROPERTY ENVIRONMENT OMPI_MCA_pml=ob1)
 # long ones give theirs (seconds on the 2-core development machine): the one-core tests among
 # them start early and run beside others instead of alone at the end.
 set(mx_costs
-  sim.analyze_truth 110 fuzz.short 65 install.prefix 60 bad.input_n4 52 peer.direct_read 50
-  bad.input_n2 45 sim.fit_joint_truth 45 md.monotonic 38 bad.input_n1 37 peer.online 32
-  fuzz.build 27 mpi.kill_rerun_n1 22 mpi.kill_rerun_n2 19 peer.bridge 18 md.ranks_per_sim 16
-  bad.qmap 15)
+  sim.analyze_truth 110 fuzz.short 65 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
+  md.monotonic 38 bad.input_n4 36 peer.online 32 fuzz.build 27 bad.input_n1 24 bad.input_n2 24
+  mpi.kill_rerun_n1 20 mpi.kill_rerun_n2 18 peer.bridge 17 md.ranks_per_sim 16)
 while(mx_costs)
   list(POP_FRONT mx_costs mx_test mx_cost)
   set_tests_properties(${mx_test} PROPERTIES COST ${mx_cost})
