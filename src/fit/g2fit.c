@@ -13,37 +13,46 @@ struct _p_MxG2Fit {
   MPI_Comm  comm;
   char     *prefix;       /* options prefix prepended to -fit_... (NULL: none) */
   PetscBool free_beta;    /* -fit_beta free */
-  PetscBool from_options; /* TaoSetFromOptions() applies to every (re)created TAO */
-  Tao       tao;          /* TAOBRGN unless -fit_tao_type says otherwise */
-  Vec       x, xl, xu;    /* (u, beta): u = Gamma tau_scale, dimensionless */
-  Vec       res;          /* n scaled residuals */
-  Mat       J;            /* n x p dense Jacobian of res */
-  PetscInt  n, p;         /* the shape x/res/J/tao were made for (0: none yet) */
+  MxLsq     lsq;          /* the least-squares layer, prefix <prefix>fit_ (-fit_tao_type ...) */
   PetscInt  cap;          /* allocated length of t, y, w */
   double   *t, *y, *w;    /* accepted points: tau/tau_scale, y, 1/sigma */
+  PetscInt  n, p;         /* points and parameters of the fit under way */
   double    tau_scale;    /* s, 1/Gamma0 of the start value (else the largest |tau|) */
-  double    c;            /* constant residual scale 1/|J(start)|: TAO's gradient tolerance is relative */
   double    beta_fixed;   /* beta when p == 1 */
   double    xtol;         /* -fit_xtol: converged when the Gauss-Newton step is below xtol relative */
 };
 
-/* Default TAO settings; the options database may override them afterwards. */
-static PetscErrorCode MxG2FitTaoDefaults(MxG2Fit f)
+/* (u, beta) from the parameters: beta is fixed when p == 1. */
+static inline void MxG2FitParams(MxG2Fit f, const double *x, double *u, double *b)
 {
-  PetscBool isbrgn;
+  *u = x[0];
+  *b = f->p == 2 ? x[1] : f->beta_fixed;
+}
 
-  PetscFunctionBegin;
-  PetscCall(TaoSetType(f->tao, TAOBRGN));
-  PetscCall(TaoSetOptionsPrefix(f->tao, f->prefix));
-  PetscCall(TaoAppendOptionsPrefix(f->tao, "fit_"));
-  /* convergence is the step test MxG2FitConvergenceTest(); the gradient tests stay available */
-  PetscCall(TaoSetTolerances(f->tao, 0.0, 0.0, 0.0));
-  PetscCall(TaoSetMaximumIterations(f->tao, 200));
-  PetscCall(TaoSetMaximumFunctionEvaluations(f->tao, 4000));
-  PetscCall(PetscObjectTypeCompare((PetscObject)f->tao, TAOBRGN, &isbrgn));
-  if (isbrgn) PetscCall(TaoBRGNSetRegularizerWeight(f->tao, 0.0)); /* plain Gauss-Newton: no bias */
-  if (f->from_options) PetscCall(TaoSetFromOptions(f->tao));
-  PetscFunctionReturn(0);
+/* Residuals (y_i - beta exp(-2 u t_i)) / sigma_i. */
+static int MxG2FitResidual(const double *x, double *r, void *ctx)
+{
+  MxG2Fit f = (MxG2Fit)ctx;
+  double  u, b;
+
+  MxG2FitParams(f, x, &u, &b);
+  for (PetscInt i = 0; i < f->n; i++) r[i] = f->w[i] * (f->y[i] - b * exp(-2.0 * u * f->t[i]));
+  return 0;
+}
+
+/* Their Jacobian: d/du = 2 b t e / sigma, d/dbeta = -e / sigma, e = exp(-2 u t). */
+static int MxG2FitJacobian(const double *x, double *J, void *ctx)
+{
+  MxG2Fit f = (MxG2Fit)ctx;
+  double  u, b;
+
+  MxG2FitParams(f, x, &u, &b);
+  for (PetscInt i = 0; i < f->n; i++) {
+    double e = exp(-2.0 * u * f->t[i]);
+    J[i]     = 2.0 * f->w[i] * b * f->t[i] * e;
+    if (f->p == 2) J[f->n + i] = -f->w[i] * e;
+  }
+  return 0;
 }
 
 /* Creates a g2 fitter with defaults (beta fixed, TAOBRGN). Not collective beyond comm. */
@@ -57,8 +66,10 @@ PetscErrorCode MxG2FitCreate(MPI_Comm comm, MxG2Fit *out)
   PetscCall(PetscNew(&f));
   f->comm = comm;
   f->xtol = 1e-10;
-  PetscCall(TaoCreate(comm, &f->tao));
-  PetscCall(MxG2FitTaoDefaults(f));
+  PetscCall(MxLsqCreate(&f->lsq));
+  PetscCall(MxLsqSetOptionsPrefix(f->lsq, "fit_"));
+  PetscCall(MxLsqSetFunctions(f->lsq, MxG2FitResidual, MxG2FitJacobian, f));
+  PetscCall(MxLsqSetMaxIterations(f->lsq, 200, 4000));
   *out = f;
   PetscFunctionReturn(0);
 }
@@ -66,11 +77,13 @@ PetscErrorCode MxG2FitCreate(MPI_Comm comm, MxG2Fit *out)
 /* Prefix for all of this fitter's options (then -<prefix>fit_beta, -<prefix>fit_tao_...). Call before SetFromOptions. */
 PetscErrorCode MxG2FitSetOptionsPrefix(MxG2Fit f, const char prefix[])
 {
+  char full[256];
+
   PetscFunctionBeginUser;
   PetscCall(PetscFree(f->prefix));
   PetscCall(PetscStrallocpy(prefix, &f->prefix));
-  PetscCall(TaoSetOptionsPrefix(f->tao, f->prefix));
-  PetscCall(TaoAppendOptionsPrefix(f->tao, "fit_"));
+  PetscCall(PetscSNPrintf(full, sizeof full, "%sfit_", prefix ? prefix : ""));
+  PetscCall(MxLsqSetOptionsPrefix(f->lsq, full));
   PetscFunctionReturn(0);
 }
 
@@ -86,9 +99,8 @@ PetscErrorCode MxG2FitSetFromOptions(MxG2Fit f)
   PetscCall(PetscOptionsReal("-fit_xtol", "Converged when the Gauss-Newton step is below this, relative to Gamma and beta", "MxG2FitExp", f->xtol, &f->xtol, NULL));
   PetscOptionsEnd();
   PetscCheck(f->xtol > 0, f->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -fit_xtol: %g must be > 0", (double)f->xtol);
-  f->free_beta    = mode == 1 ? PETSC_TRUE : PETSC_FALSE;
-  f->from_options = PETSC_TRUE;
-  PetscCall(TaoSetFromOptions(f->tao));
+  f->free_beta = mode == 1 ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(MxLsqSetFromOptions(f->lsq));
   PetscFunctionReturn(0);
 }
 
@@ -108,196 +120,11 @@ PetscErrorCode MxG2FitDestroy(MxG2Fit *pf)
   PetscFunctionBeginUser;
   if (!pf || !*pf) PetscFunctionReturn(0);
   f = *pf;
-  PetscCall(TaoDestroy(&f->tao));
-  PetscCall(VecDestroy(&f->x));
-  PetscCall(VecDestroy(&f->xl));
-  PetscCall(VecDestroy(&f->xu));
-  PetscCall(VecDestroy(&f->res));
-  PetscCall(MatDestroy(&f->J));
+  PetscCall(MxLsqDestroy(&f->lsq));
   PetscCall(PetscFree3(f->t, f->y, f->w));
   PetscCall(PetscFree(f->prefix));
   PetscCall(PetscFree(f));
   *pf = NULL;
-  PetscFunctionReturn(0);
-}
-
-/* (u, beta) from the TAO vector: beta is fixed when p == 1. */
-static inline void MxG2FitParams(MxG2Fit f, const PetscScalar *x, double *u, double *b)
-{
-  *u = PetscRealPart(x[0]);
-  *b = f->p == 2 ? PetscRealPart(x[1]) : f->beta_fixed;
-}
-
-/* Scaled residuals c (y_i - beta exp(-2 u t_i)) / sigma_i. */
-static PetscErrorCode MxG2FitResidual(Tao tao, Vec X, Vec R, void *ctx)
-{
-  MxG2Fit            f = (MxG2Fit)ctx;
-  const PetscScalar *x;
-  PetscScalar       *r;
-  double             u, b;
-
-  PetscFunctionBeginUser;
-  (void)tao;
-  PetscCall(VecGetArrayRead(X, &x));
-  PetscCall(VecGetArray(R, &r));
-  MxG2FitParams(f, x, &u, &b);
-  for (PetscInt i = 0; i < f->n; i++) r[i] = f->c * f->w[i] * (f->y[i] - b * exp(-2.0 * u * f->t[i]));
-  PetscCall(VecRestoreArray(R, &r));
-  PetscCall(VecRestoreArrayRead(X, &x));
-  PetscFunctionReturn(0);
-}
-
-/* Jacobian of the scaled residuals: d/du = 2 c b t e / sigma, d/dbeta = -c e / sigma, e = exp(-2 u t). */
-static PetscErrorCode MxG2FitJacobian(Tao tao, Vec X, Mat J, Mat Jpre, void *ctx)
-{
-  MxG2Fit            f = (MxG2Fit)ctx;
-  const PetscScalar *x;
-  PetscScalar       *a;
-  double             u, b;
-  PetscInt           lda;
-
-  PetscFunctionBeginUser;
-  (void)tao;
-  (void)Jpre;
-  PetscCall(VecGetArrayRead(X, &x));
-  MxG2FitParams(f, x, &u, &b);
-  PetscCall(VecRestoreArrayRead(X, &x));
-  PetscCall(MatDenseGetLDA(J, &lda));
-  PetscCall(MatDenseGetArrayWrite(J, &a)); /* column-major */
-  for (PetscInt i = 0; i < f->n; i++) {
-    double e = exp(-2.0 * u * f->t[i]);
-    a[i]     = 2.0 * f->c * f->w[i] * b * f->t[i] * e;
-    if (f->p == 2) a[lda + i] = -f->c * f->w[i] * e;
-  }
-  PetscCall(MatDenseRestoreArrayWrite(J, &a));
-  PetscFunctionReturn(0);
-}
-
-/* 0.5 |r|^2 and its gradient J^T r, for TAO types that are not least-squares (-fit_tao_type bqnls). */
-static PetscErrorCode MxG2FitObjGrad(Tao tao, Vec X, PetscReal *fval, Vec G, void *ctx)
-{
-  MxG2Fit            f = (MxG2Fit)ctx;
-  const PetscScalar *x;
-  PetscScalar       *g;
-  double             u, b, s = 0.0, gu = 0.0, gb = 0.0;
-
-  PetscFunctionBeginUser;
-  (void)tao;
-  PetscCall(VecGetArrayRead(X, &x));
-  MxG2FitParams(f, x, &u, &b);
-  PetscCall(VecRestoreArrayRead(X, &x));
-  for (PetscInt i = 0; i < f->n; i++) {
-    double e = exp(-2.0 * u * f->t[i]), r = f->c * f->w[i] * (f->y[i] - b * e);
-    s += r * r;
-    gu += r * 2.0 * f->c * f->w[i] * b * f->t[i] * e;
-    gb -= r * f->c * f->w[i] * e;
-  }
-  *fval = 0.5 * s;
-  PetscCall(VecGetArray(G, &g));
-  g[0] = gu;
-  if (f->p == 2) g[1] = gb;
-  PetscCall(VecRestoreArray(G, &g));
-  PetscFunctionReturn(0);
-}
-
-/* TAO's default tests, then converged (CONVERGED_USER) when the bound-projected Gauss-Newton step
-   of the unscaled problem, (J^T J)^-1 J^T r, is below xtol relative in u and beta: a test on the
-   parameters themselves, which a gradient tolerance is not when Gamma and beta are correlated. */
-static PetscErrorCode MxG2FitConvergenceTest(Tao tao, void *ctx)
-{
-  MxG2Fit            f = (MxG2Fit)ctx;
-  TaoConvergedReason reason;
-  Vec                X;
-  const PetscScalar *x;
-  double             u, b, A[3] = {0, 0, 0}, g[2] = {0, 0}, du = 0.0, db = 0.0;
-  PetscBool          pin_u, pin_b;
-
-  PetscFunctionBeginUser;
-  PetscCall(TaoDefaultConvergenceTest(tao, NULL));
-  PetscCall(TaoGetConvergedReason(tao, &reason));
-  if (reason != TAO_CONTINUE_ITERATING) PetscFunctionReturn(0);
-  PetscCall(TaoGetSolution(tao, &X));
-  PetscCall(VecGetArrayRead(X, &x));
-  MxG2FitParams(f, x, &u, &b);
-  PetscCall(VecRestoreArrayRead(X, &x));
-  for (PetscInt i = 0; i < f->n; i++) {
-    double e = exp(-2.0 * u * f->t[i]), r = f->w[i] * (f->y[i] - b * e), ju = 2.0 * f->w[i] * b * f->t[i] * e, jb = -f->w[i] * e;
-    A[0] += ju * ju;
-    A[1] += ju * jb;
-    A[2] += jb * jb;
-    g[0] += ju * r;
-    g[1] += jb * r;
-  }
-  pin_u = PETSC_FALSE;
-  pin_b = f->p == 1 ? PETSC_TRUE : PETSC_FALSE;
-  for (int pass = 0; pass < 2; pass++) { /* a component at its bound that would step outside is pinned */
-    double det = A[0] * A[2] - A[1] * A[1];
-    du = db = 0.0;
-    if (!pin_u && !pin_b) {
-      if (!(det > 0)) PetscFunctionReturn(0);
-      du = -(A[2] * g[0] - A[1] * g[1]) / det;
-      db = -(A[0] * g[1] - A[1] * g[0]) / det;
-    } else if (!pin_u) {
-      if (!(A[0] > 0)) PetscFunctionReturn(0);
-      du = -g[0] / A[0];
-    } else if (!pin_b) {
-      if (!(A[2] > 0)) PetscFunctionReturn(0);
-      db = -g[1] / A[2];
-    }
-    if (!pin_u && u <= 0 && du < 0) pin_u = PETSC_TRUE;
-    else if (!pin_b && ((b >= 2 && db > 0) || (b <= 1e-12 && db < 0))) pin_b = PETSC_TRUE;
-    else break;
-  }
-  if (!isfinite(du) || !isfinite(db)) PetscFunctionReturn(0);
-  if (fabs(du) <= f->xtol * PetscMax(fabs(u), 1e-6) && fabs(db) <= f->xtol * PetscMax(fabs(b), 1e-6)) PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
-  PetscFunctionReturn(0);
-}
-
-/* Makes the vectors, Jacobian and (when the shape changes) a fresh TAO for n residuals and p parameters. */
-static PetscErrorCode MxG2FitSetShape(MxG2Fit f, PetscInt n, PetscInt p)
-{
-  PetscFunctionBeginUser;
-  if (f->n == n && f->p == p) PetscFunctionReturn(0);
-  if (f->n) { /* TAOBRGN sets up its subsolver once, so a new shape needs a new TAO */
-    PetscCall(TaoDestroy(&f->tao));
-    PetscCall(TaoCreate(f->comm, &f->tao));
-    PetscCall(MxG2FitTaoDefaults(f));
-  }
-  PetscCall(VecDestroy(&f->x));
-  PetscCall(VecDestroy(&f->xl));
-  PetscCall(VecDestroy(&f->xu));
-  PetscCall(VecDestroy(&f->res));
-  PetscCall(MatDestroy(&f->J));
-  f->n = n;
-  f->p = p;
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, p, &f->x));
-  PetscCall(VecDuplicate(f->x, &f->xl));
-  PetscCall(VecDuplicate(f->x, &f->xu));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, n, &f->res));
-  PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, n, p, NULL, &f->J));
-  /* bounds Gamma >= 0, 0 < beta <= 2 */
-  PetscCall(VecSetValue(f->xl, 0, 0.0, INSERT_VALUES));
-  PetscCall(VecSetValue(f->xu, 0, PETSC_INFINITY, INSERT_VALUES));
-  if (p == 2) {
-    PetscCall(VecSetValue(f->xl, 1, 1e-12, INSERT_VALUES));
-    PetscCall(VecSetValue(f->xu, 1, 2.0, INSERT_VALUES));
-  }
-  PetscCall(VecAssemblyBegin(f->xl));
-  PetscCall(VecAssemblyEnd(f->xl));
-  PetscCall(VecAssemblyBegin(f->xu));
-  PetscCall(VecAssemblyEnd(f->xu));
-  PetscCall(TaoSetSolution(f->tao, f->x));
-  PetscCall(TaoSetVariableBounds(f->tao, f->xl, f->xu));
-  PetscCall(TaoSetResidualRoutine(f->tao, f->res, MxG2FitResidual, f));
-  PetscCall(TaoSetJacobianResidualRoutine(f->tao, f->J, f->J, MxG2FitJacobian, f));
-  PetscCall(TaoSetObjectiveAndGradient(f->tao, NULL, MxG2FitObjGrad, f));
-  {
-    PetscBool isbrgn;
-    Tao       it = f->tao; /* the TAO that iterates: BRGN's subsolver */
-    PetscCall(PetscObjectTypeCompare((PetscObject)f->tao, TAOBRGN, &isbrgn));
-    if (isbrgn) PetscCall(TaoBRGNGetSubsolver(f->tao, &it));
-    PetscCall(TaoSetConvergenceTest(it, MxG2FitConvergenceTest, f));
-  }
   PetscFunctionReturn(0);
 }
 
@@ -338,10 +165,10 @@ static double MxG2FitStart(MxG2Fit f, PetscInt n, PetscBool free_beta, double be
    Points with non-finite tau or y, or sigma not > 0, are left out. Not collective. */
 PetscErrorCode MxG2FitExp(MxG2Fit f, int n, const double *tau_s, const double *y, const double *sigma, double beta0, MxG2FitResult *r)
 {
-  PetscInt           m = 0, p = f->free_beta ? 2 : 1;
-  double             u, b, bstart = 1.0, chi2 = 0.0, A[3] = {0, 0, 0};
-  const PetscScalar *xa;
-  TaoConvergedReason reason;
+  PetscInt     m = 0, p = f->free_beta ? 2 : 1;
+  double       u, bstart = 1.0;
+  MxLsqProblem P;
+  const char  *names[2] = {"u = Gamma tau_s", "beta"};
 
   PetscFunctionBeginUser;
   PetscCheck(f && r, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "MxG2FitExp: NULL fitter or result");
@@ -388,60 +215,35 @@ PetscErrorCode MxG2FitExp(MxG2Fit f, int n, const double *tau_s, const double *y
     PetscFunctionReturn(0);
   }
   f->beta_fixed = beta0;
-  { /* c = 1/|J(start)|_F: the scaled Gauss-Newton Hessian is O(1), so -fit_tao_gatol is relative */
-    double sj = 0.0, b0 = f->free_beta ? bstart : beta0;
-    for (PetscInt i = 0; i < m; i++) {
-      double e = exp(-2.0 * u * f->t[i]), ju = 2.0 * f->w[i] * b0 * f->t[i] * e, jb = f->w[i] * e;
-      sj += ju * ju + (p == 2 ? jb * jb : 0.0);
-    }
-    f->c = sj > 0 && isfinite(sj) ? 1.0 / sqrt(sj) : 1.0;
-  }
+  f->n          = m;
+  f->p          = p;
 
-  PetscCall(MxG2FitSetShape(f, m, p));
-  PetscCall(VecSetValue(f->x, 0, u, INSERT_VALUES));
-  if (p == 2) PetscCall(VecSetValue(f->x, 1, bstart, INSERT_VALUES));
-  PetscCall(VecAssemblyBegin(f->x));
-  PetscCall(VecAssemblyEnd(f->x));
-  PetscCall(TaoSolve(f->tao));
-  PetscCall(TaoGetConvergedReason(f->tao, &reason));
-  PetscCall(VecGetArrayRead(f->x, &xa));
-  MxG2FitParams(f, xa, &u, &b);
-  PetscCall(VecRestoreArrayRead(f->x, &xa));
-  r->converged = reason > 0;
-  PetscCall(PetscStrncpy(r->reason, TaoConvergedReasons[reason], sizeof(r->reason)));
-  if (!isfinite(u) || !isfinite(b)) { /* never hand back NaN: fall back to the start */
-    r->converged = 0;
-    u            = MxG2FitStart(f, m, f->free_beta, beta0, &b);
-    if (!f->free_beta) b = beta0;
-    PetscCall(PetscStrncpy(r->reason, "non-finite iterate", sizeof(r->reason)));
+  /* u >= 0; 0 < beta <= 2; both O(1) already (u ~ 1 by the rescaling above) */
+  PetscCall(MxLsqProblemCreate(p, m, &P));
+  P.names = names;
+  PetscCall(PetscMalloc1(p, &P.scale));
+  P.p[0]     = u;
+  P.lo[0]    = 0.0;
+  P.scale[0] = 1.0;
+  if (p == 2) {
+    P.p[1]     = bstart;
+    P.lo[1]    = 1e-12;
+    P.hi[1]    = 2.0;
+    P.scale[1] = 1.0;
   }
-
-  /* covariance (J^T J)^-1 chi2/(m - p) of the unscaled residuals in (u, beta), as curve_fit */
-  for (PetscInt i = 0; i < m; i++) {
-    double e = exp(-2.0 * u * f->t[i]), res = f->w[i] * (f->y[i] - b * e);
-    double ju = 2.0 * f->w[i] * b * f->t[i] * e, jb = -f->w[i] * e;
-    chi2 += res * res;
-    A[0] += ju * ju;
-    A[1] += ju * jb;
-    A[2] += jb * jb;
+  PetscCall(MxLsqSetStepTest(f->lsq, MX_LSQ_STEP_RELATIVE, f->xtol));
+  PetscCall(MxLsqSolve(f->lsq, &P));
+  r->converged = P.converged;
+  PetscCall(PetscStrncpy(r->reason, P.reason, sizeof(r->reason)));
+  r->gamma = P.p[0] / f->tau_scale;
+  r->beta  = p == 2 ? P.p[1] : beta0;
+  if (m > p) { /* covariance (J^T J)^-1 chi2/(m - p), as curve_fit */
+    r->chi2_red  = P.chi2_red;
+    r->gamma_err = P.err[0] / f->tau_scale;
+    if (p == 2) r->beta_err = P.err[1];
   }
-  r->gamma = u / f->tau_scale;
-  r->beta  = b;
-  if (m > p) {
-    double s2 = chi2 / (double)(m - p), vu = INFINITY, vb = INFINITY;
-    r->chi2_red = s2;
-    if (p == 1) {
-      if (A[0] > 0) vu = s2 / A[0];
-    } else {
-      double det = A[0] * A[2] - A[1] * A[1];
-      if (det > 0) {
-        vu = s2 * A[2] / det;
-        vb = s2 * A[0] / det;
-      }
-    }
-    r->gamma_err = sqrt(vu) / f->tau_scale;
-    if (p == 2) r->beta_err = sqrt(vb);
-  }
+  PetscCall(PetscFree(P.scale));
+  PetscCall(MxLsqProblemDestroy(&P));
   PetscCall(PetscLogEventEnd(MX_G2FIT_EXP, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }

@@ -265,16 +265,15 @@ static PetscErrorCode WindowCorrelation(Sample *s, PetscInt K, const double *gJ)
         c[i * 64 + l] = cc;
       }
     for (PetscInt i = 0; i < nv && ok; i++) ok &= c[i * 64 + i] > 0;
-    /* Cholesky of (1 - lambda) R + lambda I, in place into L (indices of the valid windows) */
-    for (PetscInt i = 0; i < nv && ok; i++)
-      for (PetscInt l = 0; l <= i && ok; l++) {
-        double r = (1 - lambda) * c[i * 64 + l] / sqrt(c[i * 64 + i] * c[l * 64 + l]) + (i == l ? lambda : 0), sum = r;
-        for (PetscInt p = 0; p < l; p++) sum -= L[i * na + p] * L[l * na + p];
-        if (i == l) {
-          if (!(sum > 1e-12)) ok = 0;
-          else L[i * na + i] = sqrt(sum);
-        } else L[i * na + l] = sum / L[l * na + l];
-      }
+    /* Cholesky of (1 - lambda) R + lambda I (LAPACK), into L (indices of the valid windows) */
+    if (ok) {
+      double R[64 * 64]; /* packed nv x nv */
+      for (PetscInt i = 0; i < nv && ok; i++)
+        for (PetscInt l = 0; l <= i; l++) R[i * nv + l] = R[l * nv + i] = (1 - lambda) * c[i * 64 + l] / sqrt(c[i * 64 + i] * c[l * 64 + l]) + (i == l ? lambda : 0);
+      ok = !MxCholesky((int)nv, R);
+      for (PetscInt i = 0; i < nv && ok; i++)
+        for (PetscInt l = 0; l <= i; l++) L[i * na + l] = R[i * nv + l];
+    }
     if (!ok) { /* independent windows: L = I */
       for (PetscInt i = 0; i < na * na; i++) L[i] = 0;
       for (PetscInt i = 0; i < na; i++) L[i * na + i] = 1;
@@ -674,7 +673,16 @@ static PetscErrorCode SolveRank0(MxJoint j)
     maxnq = PetscMax(maxnq, j->s[is].nq);
   }
   PetscCall(PetscMalloc4(2 * maxns + 1, &c.P, maxns + 1, &c.S, 2 * maxnq + 1, &c.Sr, maxnq + 1, &c.qsig));
-  PetscCall(MxLsqSolve("joint_", Residuals, &c, j->xtol, &j->lsq));
+  {
+    MxLsq lsq;
+    PetscCall(MxLsqCreate(&lsq));
+    PetscCall(MxLsqSetOptionsPrefix(lsq, "joint_"));
+    PetscCall(MxLsqSetFromOptions(lsq));
+    PetscCall(MxLsqSetFunctions(lsq, Residuals, NULL, &c));
+    PetscCall(MxLsqSetStepTest(lsq, MX_LSQ_STEP_RELATIVE, j->xtol));
+    PetscCall(MxLsqSolve(lsq, &j->lsq));
+    PetscCall(MxLsqDestroy(&lsq));
+  }
   PetscCheck(j->lsq.converged, PETSC_COMM_SELF, PETSC_ERR_NOT_CONVERGED, "mxpcs fit: the joint fit did not converge (TAO: %s after %" PetscInt_FMT " iterations); try -joint_tao_monitor, a narrower -joint_q_range or fewer free parameters", j->lsq.reason, j->lsq.its);
   {
     double *r;

@@ -14,6 +14,9 @@ int MxSaxsModelEvalPart(const MxSaxsSpec *spec, const double p[], size_t nq, con
 
 static PetscLogEvent MX_SAXS_FIT;
 
+static int SaxsResidual(const double *x, double *r, void *ctx);
+static int SaxsJacobian(const double *x, double *J, void *ctx);
+
 struct _p_MxSaxsModel {
   MPI_Comm   comm;
   MxSaxsSpec spec;
@@ -23,7 +26,7 @@ struct _p_MxSaxsModel {
   double     q_min, q_max;   /* fitted range, 1/angstrom */
   double     xtol;           /* converged when every Gauss-Newton step component < xtol sigma */
   PetscBool  view;           /* -saxs_view */
-  PetscBool  from_options;
+  MxLsq      lsq;            /* the least-squares layer, prefix saxs_ (-saxs_tao_type ...) */
   /* data: the valid points as given, and the fitted subset (q, y, w = 1/Ierr) */
   PetscInt   n, ndropped;
   double    *q, *Iq, *Ierr;
@@ -32,39 +35,11 @@ struct _p_MxSaxsModel {
   /* fit workspace */
   int        nfree, idx[NP];
   double     p[NP];          /* full parameter vector (fixed and unused slots included) */
-  double     xs[NP];         /* x_j = p[idx[j]] / xs[j] */
-  double     c;              /* residual scale 1/|J(start)|_F, so TAO's tolerances are relative */
+  double     xs[NP];         /* typical size of the free parameter j */
   double    *Iw, *Jw;        /* m, m*NP model workspace */
   PetscBool  have;
   MxSaxsResult res;
 };
-
-/* ------------------------------------------------------------------ small dense algebra */
-
-
-/* Normal matrix A = Jw^T Jw and g = Jw^T rw of the free columns, with weighted residuals
-   rw_i = w_i (I_i - y_i) and weighted Jacobian; from the model at s->p. */
-static int NormalEquations(MxSaxsModel s, double *A, double *g, double *chi2)
-{
-  const int nf = s->nfree;
-
-  if (MxSaxsModelEval(&s->spec, s->p, (size_t)s->m, s->fq, s->Iw, s->Jw, NULL, NULL, NULL)) return 1;
-  for (int a = 0; a < nf * nf; a++) A[a] = 0.0;
-  for (int a = 0; a < nf; a++) g[a] = 0.0;
-  *chi2 = 0.0;
-  for (PetscInt i = 0; i < s->m; i++) {
-    const double r = s->fw[i] * (s->Iw[i] - s->fy[i]), *Ji = s->Jw + i * NP;
-    *chi2 += r * r;
-    for (int a = 0; a < nf; a++) {
-      const double ja = s->fw[i] * Ji[s->idx[a]];
-      g[a] += ja * r;
-      for (int b = 0; b <= a; b++) A[a * nf + b] += ja * s->fw[i] * Ji[s->idx[b]];
-    }
-  }
-  for (int a = 0; a < nf; a++)
-    for (int b = a + 1; b < nf; b++) A[a * nf + b] = A[b * nf + a];
-  return 0;
-}
 
 /* ------------------------------------------------------------------ object basics */
 
@@ -94,6 +69,9 @@ PetscErrorCode MxSaxsModelCreate(MPI_Comm comm, MxSaxsModel *out)
   s->hi[MX_SAXS_PD]         = 0.3;
   s->lo[MX_SAXS_BACKGROUND] = -INFINITY;
   s->hi[MX_SAXS_PHI]        = 0.6;
+  PetscCall(MxLsqCreate(&s->lsq));
+  PetscCall(MxLsqSetOptionsPrefix(s->lsq, "saxs_"));
+  PetscCall(MxLsqSetFunctions(s->lsq, SaxsResidual, SaxsJacobian, s));
   *out                      = s;
   PetscFunctionReturn(0);
 }
@@ -165,24 +143,6 @@ static PetscErrorCode ParseQRange(MPI_Comm comm, const char *str, double *a, dou
   PetscFunctionReturn(0);
 }
 
-/* A TAO configured as every fit uses it; the options database may change any of it. */
-static PetscErrorCode SaxsTaoCreate(MxSaxsModel s, Tao *tao)
-{
-  PetscBool isbrgn;
-
-  PetscFunctionBeginUser;
-  PetscCall(TaoCreate(PETSC_COMM_SELF, tao));
-  PetscCall(TaoSetType(*tao, TAOBRGN));
-  PetscCall(TaoSetOptionsPrefix(*tao, "saxs_"));
-  PetscCall(TaoSetTolerances(*tao, 0.0, 0.0, 0.0)); /* convergence: the step test below */
-  PetscCall(TaoSetMaximumIterations(*tao, 500));
-  PetscCall(TaoSetMaximumFunctionEvaluations(*tao, 20000));
-  PetscCall(PetscObjectTypeCompare((PetscObject)*tao, TAOBRGN, &isbrgn));
-  if (isbrgn) PetscCall(TaoBRGNSetRegularizerWeight(*tao, 0.0)); /* plain Gauss-Newton */
-  if (s->from_options) PetscCall(TaoSetFromOptions(*tao));
-  PetscFunctionReturn(0);
-}
-
 PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
 {
   static const char *starts[NP] = {"-saxs_radius", "-saxs_pd", "-saxs_scale", "-saxs_background", "-saxs_phi", "-saxs_scale_liquid", "-saxs_porod_amplitude"};
@@ -193,7 +153,6 @@ PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
   char        qr[128] = "", opt[64], help[160];
   double      nsig = s->spec.nsigmas, start_opt[NP], bnd[NP][2];
   PetscBool   start_set[NP], bnd_set[NP];
-  Tao         tao;
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(s->comm, NULL, "SAXS model fit (MxSaxsModel)", "MxSaxsModel");
@@ -267,9 +226,7 @@ PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
     PetscCall(ParseQRange(s->comm, qr, &a, &b));
     PetscCall(MxSaxsModelSetQRange(s, a, b));
   }
-  s->from_options = PETSC_TRUE;
-  PetscCall(SaxsTaoCreate(s, &tao)); /* registers -saxs_tao_* (and lists them under -help) */
-  PetscCall(TaoDestroy(&tao));
+  PetscCall(MxLsqSetFromOptions(s->lsq)); /* registers -saxs_tao_* (and lists them under -help) */
   (void)porod_set;
   PetscFunctionReturn(0);
 }
@@ -305,6 +262,7 @@ PetscErrorCode MxSaxsModelDestroy(MxSaxsModel *ps)
   PetscCall(PetscFree3(s->q, s->Iq, s->Ierr));
   PetscCall(PetscFree3(s->fq, s->fy, s->fw));
   PetscCall(PetscFree2(s->Iw, s->Jw));
+  PetscCall(MxLsqDestroy(&s->lsq));
   PetscCall(PetscFree(s));
   *ps = NULL;
   PetscFunctionReturn(0);
@@ -420,137 +378,29 @@ static PetscErrorCode StartValues(MxSaxsModel s, double *p)
   PetscFunctionReturn(0);
 }
 
-/* ------------------------------------------------------------------ TAO callbacks */
+/* ------------------------------------------------------------------ least-squares callbacks */
 
-/* Parameters from the TAO vector, projected onto the bounds (a solver that steps outside them must
-   not evaluate the model there: pd < 0, phi >= 1). */
-static void XToP(MxSaxsModel s, const PetscScalar *x)
+/* Weighted residuals w_i (I_i - y_i) at the free parameters x (the layer keeps them in bounds). */
+static int SaxsResidual(const double *x, double *r, void *ctx)
 {
-  for (int j = 0; j < s->nfree; j++) {
-    const int k = s->idx[j];
-    s->p[k]     = PetscMin(PetscMax(PetscRealPart(x[j]) * s->xs[j], s->lo[k]), s->hi[k]);
-  }
+  MxSaxsModel s = (MxSaxsModel)ctx;
+
+  for (int j = 0; j < s->nfree; j++) s->p[s->idx[j]] = x[j];
+  if (MxSaxsModelEval(&s->spec, s->p, (size_t)s->m, s->fq, s->Iw, NULL, NULL, NULL, NULL)) return 1;
+  for (PetscInt i = 0; i < s->m; i++) r[i] = s->fw[i] * (s->Iw[i] - s->fy[i]);
+  return 0;
 }
 
-static PetscErrorCode Residual(Tao tao, Vec X, Vec R, void *ctx)
+/* Their analytic Jacobian (the model's, column-major over the free parameters). */
+static int SaxsJacobian(const double *x, double *J, void *ctx)
 {
-  MxSaxsModel        s = (MxSaxsModel)ctx;
-  const PetscScalar *x;
-  PetscScalar       *r;
+  MxSaxsModel s = (MxSaxsModel)ctx;
 
-  PetscFunctionBeginUser;
-  (void)tao;
-  PetscCall(VecGetArrayRead(X, &x));
-  XToP(s, x);
-  PetscCall(VecRestoreArrayRead(X, &x));
-  PetscCheck(!MxSaxsModelEval(&s->spec, s->p, (size_t)s->m, s->fq, s->Iw, NULL, NULL, NULL, NULL), PETSC_COMM_SELF, PETSC_ERR_MEM, "SAXS model: out of memory");
-  PetscCall(VecGetArray(R, &r));
-  for (PetscInt i = 0; i < s->m; i++) r[i] = s->c * s->fw[i] * (s->Iw[i] - s->fy[i]);
-  PetscCall(VecRestoreArray(R, &r));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode Jacobian(Tao tao, Vec X, Mat J, Mat Jpre, void *ctx)
-{
-  MxSaxsModel        s = (MxSaxsModel)ctx;
-  const PetscScalar *x;
-  PetscScalar       *a;
-  PetscInt           lda;
-
-  PetscFunctionBeginUser;
-  (void)tao;
-  (void)Jpre;
-  PetscCall(VecGetArrayRead(X, &x));
-  XToP(s, x);
-  PetscCall(VecRestoreArrayRead(X, &x));
-  PetscCheck(!MxSaxsModelEval(&s->spec, s->p, (size_t)s->m, s->fq, s->Iw, s->Jw, NULL, NULL, NULL), PETSC_COMM_SELF, PETSC_ERR_MEM, "SAXS model: out of memory");
-  PetscCall(MatDenseGetLDA(J, &lda));
-  PetscCall(MatDenseGetArrayWrite(J, &a)); /* column-major */
+  for (int j = 0; j < s->nfree; j++) s->p[s->idx[j]] = x[j];
+  if (MxSaxsModelEval(&s->spec, s->p, (size_t)s->m, s->fq, s->Iw, s->Jw, NULL, NULL, NULL)) return 1;
   for (int j = 0; j < s->nfree; j++)
-    for (PetscInt i = 0; i < s->m; i++) a[j * lda + i] = s->c * s->fw[i] * s->Jw[i * NP + s->idx[j]] * s->xs[j];
-  PetscCall(MatDenseRestoreArrayWrite(J, &a));
-  PetscFunctionReturn(0);
-}
-
-/* 0.5 |r|^2 and J^T r, for TAO types that are not least squares (-saxs_tao_type bqnls). */
-static PetscErrorCode ObjGrad(Tao tao, Vec X, PetscReal *f, Vec G, void *ctx)
-{
-  MxSaxsModel        s = (MxSaxsModel)ctx;
-  const PetscScalar *x;
-  PetscScalar       *g;
-  double             sum = 0.0, gg[NP] = {0};
-
-  PetscFunctionBeginUser;
-  (void)tao;
-  PetscCall(VecGetArrayRead(X, &x));
-  XToP(s, x);
-  PetscCall(VecRestoreArrayRead(X, &x));
-  PetscCheck(!MxSaxsModelEval(&s->spec, s->p, (size_t)s->m, s->fq, s->Iw, s->Jw, NULL, NULL, NULL), PETSC_COMM_SELF, PETSC_ERR_MEM, "SAXS model: out of memory");
-  for (PetscInt i = 0; i < s->m; i++) {
-    double r = s->c * s->fw[i] * (s->Iw[i] - s->fy[i]);
-    sum += r * r;
-    for (int j = 0; j < s->nfree; j++) gg[j] += r * s->c * s->fw[i] * s->Jw[i * NP + s->idx[j]] * s->xs[j];
-  }
-  *f = 0.5 * sum;
-  PetscCall(VecGetArray(G, &g));
-  for (int j = 0; j < s->nfree; j++) g[j] = gg[j];
-  PetscCall(VecRestoreArray(G, &g));
-  PetscFunctionReturn(0);
-}
-
-/* TAO's default tests, then CONVERGED_USER when the bound-projected Gauss-Newton step of the
-   weighted problem is below xtol standard errors in every free parameter: a test on the
-   parameters themselves, independent of their scale and of the gradient's. */
-static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
-{
-  MxSaxsModel        s = (MxSaxsModel)ctx;
-  TaoConvergedReason reason;
-  Vec                X;
-  const PetscScalar *x;
-  const int          nf = s->nfree;
-  double             A[NP * NP], g[NP], chi2, Ai[NP * NP], d[NP];
-  int                pin[NP] = {0};
-
-  PetscFunctionBeginUser;
-  PetscCall(TaoDefaultConvergenceTest(tao, NULL));
-  PetscCall(TaoGetConvergedReason(tao, &reason));
-  if (reason != TAO_CONTINUE_ITERATING) PetscFunctionReturn(0);
-  PetscCall(TaoGetSolution(tao, &X));
-  PetscCall(VecGetArrayRead(X, &x));
-  XToP(s, x);
-  PetscCall(VecRestoreArrayRead(X, &x));
-  if (NormalEquations(s, A, g, &chi2)) PetscFunctionReturn(0);
-  for (int pass = 0; pass <= nf; pass++) { /* a parameter at a bound that would step outside is pinned */
-    double B[NP * NP], gb[NP];
-    int    act[NP], na = 0, again = 0;
-    for (int a = 0; a < nf; a++)
-      if (!pin[a]) act[na++] = a;
-    for (int a = 0; a < na; a++) {
-      gb[a] = g[act[a]];
-      for (int b = 0; b < na; b++) B[a * na + b] = A[act[a] * nf + act[b]];
-    }
-    if (na && MxSymInverse(na, B, Ai)) PetscFunctionReturn(0);
-    for (int a = 0; a < nf; a++) d[a] = 0.0;
-    for (int a = 0; a < na; a++)
-      for (int b = 0; b < na; b++) d[act[a]] -= Ai[a * na + b] * gb[b];
-    for (int a = 0; a < nf; a++) {
-      int k = s->idx[a];
-      if (pin[a]) continue;
-      if ((s->p[k] <= s->lo[k] && d[a] < 0) || (s->p[k] >= s->hi[k] && d[a] > 0)) {
-        pin[a] = 1;
-        again  = 1;
-      }
-    }
-    if (!again) {
-      for (int a = 0; a < na; a++) { /* step against the standard error of the free parameters */
-        double sd = sqrt(Ai[a * na + a]);
-        if (!isfinite(d[act[a]]) || !(fabs(d[act[a]]) <= s->xtol * sd)) PetscFunctionReturn(0);
-      }
-      PetscCall(TaoSetConvergedReason(tao, TAO_CONVERGED_USER));
-      PetscFunctionReturn(0);
-    }
-  }
-  PetscFunctionReturn(0);
+    for (PetscInt i = 0; i < s->m; i++) J[j * s->m + i] = s->fw[i] * s->Jw[i * NP + s->idx[j]];
+  return 0;
 }
 
 /* ------------------------------------------------------------------ the fit */
@@ -558,12 +408,9 @@ static PetscErrorCode ConvergenceTest(Tao tao, void *ctx)
 PetscErrorCode MxSaxsModelFit(MxSaxsModel s)
 {
   MxSaxsResult      *r = &s->res;
-  double             p0[NP], A[NP * NP], g[NP], chi2, Ai[NP * NP];
-  Tao                tao;
-  Vec                x, xl, xu, res;
-  Mat                J;
-  TaoConvergedReason reason;
-  PetscInt           its;
+  double             p0[NP];
+  MxLsqProblem       P;
+  const char        *names[NP];
   int                nf = 0;
 
   PetscFunctionBeginUser;
@@ -632,97 +479,55 @@ PetscErrorCode MxSaxsModelFit(MxSaxsModel s)
       s->xs[j] = xs;
     }
   }
-  /* c = 1/|J(start)|_F: the scaled Gauss-Newton Hessian is O(1) */
-  PetscCheck(!NormalEquations(s, A, g, &chi2), PETSC_COMM_SELF, PETSC_ERR_MEM, "SAXS model: out of memory");
-  {
-    double sj = 0.0;
-    for (int j = 0; j < nf; j++) sj += A[j * nf + j] * s->xs[j] * s->xs[j];
-    s->c = sj > 0 && isfinite(sj) ? 1.0 / sqrt(sj) : 1.0;
-  }
-
-  PetscCall(SaxsTaoCreate(s, &tao));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, nf, &x));
-  PetscCall(VecDuplicate(x, &xl));
-  PetscCall(VecDuplicate(x, &xu));
-  PetscCall(VecCreateSeq(PETSC_COMM_SELF, s->m, &res));
-  PetscCall(MatCreateSeqDense(PETSC_COMM_SELF, s->m, nf, NULL, &J));
+  PetscCall(MxLsqProblemCreate(nf, s->m, &P));
+  PetscCall(PetscMalloc1(nf, &P.scale));
   for (int j = 0; j < nf; j++) {
-    int k = s->idx[j];
-    PetscCall(VecSetValue(x, j, p0[k] / s->xs[j], INSERT_VALUES));
-    PetscCall(VecSetValue(xl, j, isfinite(s->lo[k]) ? s->lo[k] / s->xs[j] : PETSC_NINFINITY, INSERT_VALUES));
-    PetscCall(VecSetValue(xu, j, isfinite(s->hi[k]) ? s->hi[k] / s->xs[j] : PETSC_INFINITY, INSERT_VALUES));
+    int k      = s->idx[j];
+    P.p[j]     = p0[k];
+    P.lo[j]    = s->lo[k];
+    P.hi[j]    = s->hi[k];
+    P.scale[j] = s->xs[j];
+    names[j]   = MxSaxsParamNames[k];
   }
-  PetscCall(VecAssemblyBegin(x));
-  PetscCall(VecAssemblyEnd(x));
-  PetscCall(VecAssemblyBegin(xl));
-  PetscCall(VecAssemblyEnd(xl));
-  PetscCall(VecAssemblyBegin(xu));
-  PetscCall(VecAssemblyEnd(xu));
-  PetscCall(TaoSetSolution(tao, x));
-  PetscCall(TaoSetVariableBounds(tao, xl, xu));
-  PetscCall(TaoSetResidualRoutine(tao, res, Residual, s));
-  PetscCall(TaoSetJacobianResidualRoutine(tao, J, J, Jacobian, s));
-  PetscCall(TaoSetObjectiveAndGradient(tao, NULL, ObjGrad, s));
-  {
-    PetscBool isbrgn;
-    Tao       it = tao; /* the TAO that iterates: BRGN's subsolver */
-    PetscCall(PetscObjectTypeCompare((PetscObject)tao, TAOBRGN, &isbrgn));
-    if (isbrgn) PetscCall(TaoBRGNGetSubsolver(tao, &it));
-    PetscCall(TaoSetConvergenceTest(it, ConvergenceTest, s));
+  P.names = names;
+  for (int k = 0; k < NP; k++) s->p[k] = p0[k]; /* fixed and unused slots */
+  if (nf) {
+    PetscCall(MxLsqSetStepTest(s->lsq, MX_LSQ_STEP_SIGMA, s->xtol));
+    PetscCall(MxLsqSolve(s->lsq, &P));
+  } else { /* every parameter fixed: chi^2 of the model as given */
+    double *rr;
+    PetscCall(PetscMalloc1(s->m, &rr));
+    P.chi2 = SaxsResidual(NULL, rr, s) ? INFINITY : 0.0;
+    for (PetscInt i = 0; i < s->m; i++) P.chi2 += rr[i] * rr[i];
+    P.chi2_red  = P.chi2 / (double)s->m;
+    P.converged = 1;
+    PetscCall(PetscStrncpy(P.reason, "all parameters fixed", sizeof P.reason));
+    PetscCall(PetscFree(rr));
   }
-  PetscCall(TaoSolve(tao));
-  PetscCall(TaoGetConvergedReason(tao, &reason));
-  PetscCall(TaoGetIterationNumber(tao, &its));
-  {
-    const PetscScalar *xa;
-    PetscCall(VecGetArrayRead(x, &xa));
-    XToP(s, xa);
-    PetscCall(VecRestoreArrayRead(x, &xa));
-  }
-  r->converged  = reason > 0;
-  r->iterations = (int)its;
-  PetscCall(PetscStrncpy(r->reason, TaoConvergedReasons[reason], sizeof(r->reason)));
-  PetscCall(TaoDestroy(&tao));
-  PetscCall(VecDestroy(&x));
-  PetscCall(VecDestroy(&xl));
-  PetscCall(VecDestroy(&xu));
-  PetscCall(VecDestroy(&res));
-  PetscCall(MatDestroy(&J));
-  for (int k = 0; k < NP; k++)
-    if (!isfinite(s->p[k])) { /* never hand back NaN: the start, flagged */
-      for (int j = 0; j < NP; j++) s->p[j] = p0[j];
-      r->converged = 0;
-      PetscCall(PetscStrncpy(r->reason, "non-finite iterate", sizeof(r->reason)));
-      break;
-    }
+  for (int j = 0; j < nf; j++) s->p[s->idx[j]] = P.p[j];
+  r->converged  = P.converged;
+  r->iterations = (int)P.its;
+  PetscCall(PetscStrncpy(r->reason, P.reason, sizeof(r->reason)));
 
-  /* covariance (J^T J)^-1 chi2/(m - nfree) of the weighted residuals, as scipy's curve_fit */
-  PetscCheck(!NormalEquations(s, A, g, &chi2), PETSC_COMM_SELF, PETSC_ERR_MEM, "SAXS model: out of memory");
+  /* covariance (J^T J)^-1 chi2/(m - nfree) of the weighted residuals, as scipy's curve_fit;
+     singular: errors infinite (as curve_fit), no correlation */
   for (int k = 0; k < NP; k++) {
     r->p[k]   = s->p[k];
     r->err[k] = 0.0;
     if (r->used[k] && !r->fixed[k]) r->at_bound[k] = s->p[k] <= s->lo[k] || s->p[k] >= s->hi[k];
   }
-  r->chi2     = chi2;
-  r->chi2_red = chi2 / (double)(s->m - nf);
+  r->chi2     = P.chi2;
+  r->chi2_red = P.chi2_red;
   if (MxSaxsModelEval(&s->spec, s->p, 0, NULL, NULL, NULL, NULL, NULL, &r->radius_effective)) r->radius_effective = s->p[MX_SAXS_RADIUS];
-  if (nf && !MxSymInverse(nf, A, Ai)) {
-    for (int a = 0; a < nf * nf; a++) r->cov[a] = Ai[a] * r->chi2_red;
-    for (int a = 0; a < nf; a++) r->err[s->idx[a]] = sqrt(PetscMax(r->cov[a * nf + a], 0.0));
-    for (int a = 0; a < nf; a++)
-      for (int b = 0; b < nf; b++) {
-        double den = sqrt(r->cov[a * nf + a] * r->cov[b * nf + b]);
-        r->corr[a * nf + b] = den > 0 ? r->cov[a * nf + b] / den : (a == b ? 1.0 : 0.0);
-      }
-  } else { /* singular: errors infinite (as curve_fit), no correlation */
-    for (int a = 0; a < nf; a++) {
-      r->err[s->idx[a]] = INFINITY;
-      for (int b = 0; b < nf; b++) {
-        r->cov[a * nf + b]  = a == b ? INFINITY : 0.0;
-        r->corr[a * nf + b] = a == b ? 1.0 : 0.0;
-      }
+  for (int a = 0; a < nf; a++) {
+    r->err[s->idx[a]] = P.err[a];
+    for (int b = 0; b < nf; b++) {
+      r->cov[a * nf + b]  = P.cov[a * nf + b];
+      r->corr[a * nf + b] = P.corr[a * nf + b];
     }
   }
+  PetscCall(PetscFree(P.scale));
+  PetscCall(MxLsqProblemDestroy(&P));
   s->have = PETSC_TRUE;
   PetscCall(PetscLogEventEnd(MX_SAXS_FIT, 0, 0, 0, 0));
   PetscFunctionReturn(0);

@@ -3,6 +3,7 @@
    (1984); Genz & Klein, Physica A 171, 26 (1991); Jscatter structurefactor._Sg/_HINTEGRAL).
    Not collective; no state. */
 #include <mxpcs/models.h>
+#include <mxpcs/lsq.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -163,40 +164,22 @@ static void GammaPhi(double phi, double g[4])
 {
   enum { N = 10 };
   const double h = 0.05;
-  double       A[N][N + 4];
+  double       A[N][N], M[N][4]; /* the spline's second derivatives M, four right-hand sides */
 
   for (int i = 0; i < N; i++)
-    for (int k = 0; k < N + 4; k++) A[i][k] = 0.0;
+    for (int k = 0; k < N; k++) A[i][k] = 0.0;
+  for (int i = 0; i < N; i++)
+    for (int l = 0; l < 4; l++) M[i][l] = 0.0;
   /* not-a-knot: M0 - 2M1 + M2 = 0 and M7 - 2M8 + M9 = 0 (uniform spacing) */
   A[0][0] = 1.0, A[0][1] = -2.0, A[0][2] = 1.0;
   A[N - 1][N - 3] = 1.0, A[N - 1][N - 2] = -2.0, A[N - 1][N - 1] = 1.0;
   for (int i = 1; i < N - 1; i++) {
     A[i][i - 1] = 1.0, A[i][i] = 4.0, A[i][i + 1] = 1.0;
-    for (int l = 0; l < 4; l++) A[i][N + l] = 6.0 * (GammaTable[i + 1][l + 1] - 2.0 * GammaTable[i][l + 1] + GammaTable[i - 1][l + 1]) / (h * h);
+    for (int l = 0; l < 4; l++) M[i][l] = 6.0 * (GammaTable[i + 1][l + 1] - 2.0 * GammaTable[i][l + 1] + GammaTable[i - 1][l + 1]) / (h * h);
   }
-  /* Gaussian elimination with partial pivoting on the 10x10 system, four right-hand sides */
-  for (int c = 0; c < N; c++) {
-    int piv = c;
-
-    for (int i = c + 1; i < N; i++)
-      if (fabs(A[i][c]) > fabs(A[piv][c])) piv = i;
-    if (piv != c)
-      for (int k = 0; k < N + 4; k++) {
-        const double t = A[c][k];
-        A[c][k]        = A[piv][k];
-        A[piv][k]      = t;
-      }
-    for (int i = c + 1; i < N; i++) {
-      const double f = A[i][c] / A[c][c];
-      for (int k = c; k < N + 4; k++) A[i][k] -= f * A[c][k];
-    }
-  }
-  for (int c = N - 1; c >= 0; c--) {
-    for (int l = 0; l < 4; l++) {
-      double s = A[c][N + l];
-      for (int k = c + 1; k < N; k++) s -= A[c][k] * A[k][N + l];
-      A[c][N + l] = s / A[c][c];
-    }
+  if (MxLinearSolve(N, 4, &A[0][0], &M[0][0])) { /* cannot happen: the system is fixed and regular */
+    for (int l = 0; l < 4; l++) g[l] = NAN;
+    return;
   }
   {
     int iv = (int)floor(phi / h);
@@ -208,7 +191,7 @@ static void GammaPhi(double phi, double g[4])
       const double a = (x1 - phi) / h, b = (phi - x0) / h;
 
       for (int l = 0; l < 4; l++) {
-        const double M0 = A[iv][N + l], M1 = A[iv + 1][N + l];
+        const double M0 = M[iv][l], M1 = M[iv + 1][l];
         const double y0 = GammaTable[iv][l + 1], y1 = GammaTable[iv + 1][l + 1];
         g[l] = a * y0 + b * y1 + ((a * a * a - a) * M0 + (b * b * b - b) * M1) * h * h / 6.0;
       }
