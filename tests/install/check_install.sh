@@ -25,7 +25,7 @@ check "the demo found the installed figure tool" grep -q "figures: /usr/bin/pyth
 check "the demo drew its figures" test -r "$work/demo/figures/fig4_g2.png" -a -r "$work/demo/figures/fig1_detector.png"
 check "the demo says it made figures" grep -q "results, figures and runs in $work/demo" "$work/demo.log"
 # without a figure tool it says so
-(cd "$work" && "$MPIEXEC" -n 1 "$prefix/bin/mxpcs" demo -o "$work/demo2" "${small[@]}" -demo_plot_script "$work/none.py") >"$work/demo2.log" 2>&1 || { echo "FAIL: demo without figures"; tail -20 "$work/demo2.log"; exit 1; }
+(cd "$work" && "$MPIEXEC" -n 2 "$prefix/bin/mxpcs" demo -o "$work/demo2" "${small[@]}" -demo_plot_script "$work/none.py") >"$work/demo2.log" 2>&1 || { echo "FAIL: demo without figures"; tail -20 "$work/demo2.log"; exit 1; }
 check "a demo without the figure tool says 'no figures'" grep -q "results and runs in $work/demo2; no figures (plot_figures.py not found)" "$work/demo2.log"
 [ $fails -eq 0 ] && rm -rf "$work"
 echo "$([ $fails -eq 0 ] && echo 1 || echo 0) passed, $fails failed"
