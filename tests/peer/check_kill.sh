@@ -21,21 +21,38 @@ complete() {
   else "$MX_PYTHON" -c "import h5py,sys; h5py.File(sys.argv[1])['xpcs/fit/D_eff_mean']" "$1" 2>/dev/null; fi
 }
 
+# SIGKILL every process of one attempt, and return only when none is left. Each attempt runs
+# with its own MX_KILL_TAG in the environment, which mpiexec, the processes it forks and the
+# ranks inherit (another test's processes, run by ctest -j beside this one, do not have it). A
+# rank mpiexec was just starting when it was killed is found too: nothing untagged starts a
+# tagged process, so "none left" is final (a rank that survived the kill would finish beside the
+# next attempt, sharing its checkpoint and FILE.part).
+killtag() {
+  local found=1 p
+  while [ -n "$found" ]; do
+    found=
+    for p in /proc/[0-9]*; do
+      if tr '\0' '\n' < "$p/environ" 2>/dev/null | grep -qx "MX_KILL_TAG=$1"; then
+        kill -KILL "${p#/proc/}" 2>/dev/null && found=1
+      fi
+    done
+  done
+}
+
 # run "$@" to completion, killing it with SIGKILL after a random 0.2..0.2+tmax s up to 3 times;
 # after each kill, $1 (the output) must not exist
 killrun() {
   local out=$1; shift
   for k in 1 2 3 4; do
-    "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" "$@" >"$d/log" 2>&1 &
+    local tag="kill_$$_${k}_$RANDOM"
+    MX_KILL_TAG=$tag "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" "$@" >"$d/log" 2>&1 &
     local pid=$! t
     t=$(awk -v r=$RANDOM -v m="$tmax" 'BEGIN{printf "%.2f", 0.2 + m * r / 32767}')
     if [ "$k" -lt 4 ]; then
       sleep "$t"
       if kill -0 $pid 2>/dev/null; then
-        # only this job's ranks (their -o is this test's own path): another test's mxpcs, run by
-        # ctest -j beside this one, is not touched
-        pkill -KILL -f -- "^$MXPCS $2 .*-o $out( |\$)" 2>/dev/null
-        kill -KILL $pid 2>/dev/null; wait $pid 2>/dev/null
+        killtag "$tag"
+        wait $pid 2>/dev/null
         echo "  killed after $t s (attempt $k); left: $(cd "$(dirname "$out")" && ls -d "$(basename "$out")" "$(basename "$out")".* 2>/dev/null | tr '\n' ' ')"
         if [ -e "$out" ]; then # renamed just before the kill: it must then be complete
           if complete "$out"; then echo "  (it had finished: complete)"; return; fi
@@ -48,7 +65,7 @@ killrun() {
     complete "$out" || { echo "FAIL: $out incomplete after a clean exit"; fails=$((fails + 1)); }
     [ ! -e "$out.ckpt" ] || { echo "FAIL: checkpoint $out.ckpt left after a clean exit"; fails=$((fails + 1)); }
     echo "  attempt $k: finished, exit $rc"
-    [ $rc -eq 0 ] || { echo "FAIL: exit $rc"; tail -5 "$d/log"; fails=$((fails + 1)); }
+    [ $rc -eq 0 ] || { echo "FAIL: exit $rc"; grep -m3 "error" "$d/log" || tail -5 "$d/log"; fails=$((fails + 1)); }
     return
   done
 }
