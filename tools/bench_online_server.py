@@ -27,5 +27,5 @@ for i in range(n):
         time.sleep(min(0.002, max(t0 + i / rate - time.time(), 0)))
     s.send(d)
 t_last = t0 + (n - 1) / rate
-s.server_socket.close(linger=-1)
+s.stopper_r.close(); s.stopper_w.close(); s.server_socket.close(linger=-1); s.zmq_context.term()  # the last train goes out
 print('sent %d %.3f %.3f' % (n, t0, t_last), flush=True)

@@ -57,13 +57,16 @@ typedef enum {
 PetscErrorCode MxBridgeCreate(MPI_Comm comm, MxBridge *b);
 /* Options: -bridge_endpoint tcp://HOST:PORT[,tcp://HOST2:PORT2...] (one per module group, as the
    online calibration serves them), -bridge_pattern req|sub|pull (default req: send "next", receive
-   one train), -bridge_timeout_s S (receive timeout, default 5). Not collective. */
+   one train), -bridge_timeout_s S (receive timeout, default 5), -bridge_queue N (sub and pull: the
+   trains ZeroMQ's receiving thread may hold while the client is busy, default 16). Not collective. */
 PetscErrorCode MxBridgeSetFromOptions(MxBridge b);
 /* Comma-separated ZeroMQ endpoints (at most 64), before SetUp. */
 PetscErrorCode MxBridgeSetEndpoints(MxBridge b, const char endpoints[]);
 PetscErrorCode MxBridgeSetPattern(MxBridge b, MxBridgePattern pattern);
 PetscErrorCode MxBridgeSetTimeout(MxBridge b, double timeout_s);
-/* Sockets: LINGER 0, RCVHWM 1 (REQ also REQ_RELAXED + REQ_CORRELATE, SUB subscribed to ""), connect.
+/* Receive queue of SUB and PULL sockets, in trains (1..100000), before SetUp. */
+PetscErrorCode MxBridgeSetQueue(MxBridge b, PetscInt trains);
+/* Sockets: LINGER 0, RCVHWM the queue (1 for REQ; REQ also REQ_RELAXED + REQ_CORRELATE, SUB subscribed to ""), connect.
    Connecting never waits for a server. Idempotent. Errors name a malformed endpoint. */
 PetscErrorCode MxBridgeSetUp(MxBridge b);
 /* The next train: with several endpoints, one message from each, matched by train ID (an endpoint

@@ -28,6 +28,7 @@ struct _p_MxBridge {
   char             endpoints[4096];
   MxBridgePattern  pattern;
   double           timeout_s;
+  PetscInt         queue;    /* SUB, PULL: receive high-water mark, in trains */
   PetscBool        setup;
   void            *ctx;
   int              nep;
@@ -53,6 +54,7 @@ PetscErrorCode MxBridgeCreate(MPI_Comm comm, MxBridge *b)
   br->comm      = comm;
   br->pattern   = MX_BRIDGE_REQ;
   br->timeout_s = 5;
+  br->queue     = 16;
   PetscCall(MxLogEventRegisterOnce("MxBridge", "MxBridgeNext", &br->event));
   *b = br;
   PetscFunctionReturn(0);
@@ -83,6 +85,15 @@ PetscErrorCode MxBridgeSetTimeout(MxBridge b, double timeout_s)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxBridgeSetQueue(MxBridge b, PetscInt trains)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!b->setup, b->comm, PETSC_ERR_ARG_WRONGSTATE, "MxBridgeSetQueue after MxBridgeSetUp");
+  PetscCheck(trains >= 1 && trains <= 100000, b->comm, PETSC_ERR_ARG_OUTOFRANGE, "-bridge_queue %" PetscInt_FMT ": must be in 1..100000", trains);
+  b->queue = trains;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxBridgeSetFromOptions(MxBridge b)
 {
   char      buf[4096];
@@ -98,6 +109,11 @@ PetscErrorCode MxBridgeSetFromOptions(MxBridge b)
   if (set) PetscCall(MxBridgeSetPattern(b, (MxBridgePattern)pat));
   PetscCall(PetscOptionsReal("-bridge_timeout_s", "receive timeout (s)", "MxBridgeSetTimeout", t, &t, &set));
   if (set) PetscCall(MxBridgeSetTimeout(b, t));
+  {
+    PetscInt q = b->queue;
+    PetscCall(PetscOptionsInt("-bridge_queue", "sub, pull: trains ZeroMQ's receiving thread holds while the client is busy (memory: up to this many trains; a PUB server drops what does not fit)", "MxBridgeSetQueue", q, &q, &set));
+    if (set) PetscCall(MxBridgeSetQueue(b, q));
+  }
   PetscOptionsEnd();
   PetscFunctionReturn(0);
 }
@@ -107,11 +123,16 @@ static PetscErrorCode OpenSocket(MxBridge b, MxBridgeEndpoint *e)
 {
   static const int type[] = {ZMQ_REQ, ZMQ_SUB, ZMQ_PULL};
   int              zero = 0, one = 1;
+  /* the receive high-water mark counts whole (multipart) messages, one train each: libzmq's I/O
+     thread keeps draining the socket into this queue while the client decodes, correlates or
+     writes, so that a PUB server, whose own send queue is one train (karabo_bridge's hwm 1), does
+     not drop trains then. REQ has one train in flight anyway. */
+  int              hwm = b->pattern == MX_BRIDGE_REQ ? 1 : (int)b->queue;
 
   PetscFunctionBeginUser;
   e->sock = zmq_socket(b->ctx, type[b->pattern]);
   PetscCheck(e->sock, b->comm, PETSC_ERR_LIB, "bridge %s: zmq_socket: %s", e->addr, zmq_strerror(zmq_errno()));
-  PetscCheck(!zmq_setsockopt(e->sock, ZMQ_LINGER, &zero, sizeof zero) && !zmq_setsockopt(e->sock, ZMQ_RCVHWM, &one, sizeof one), b->comm, PETSC_ERR_LIB, "bridge %s: zmq_setsockopt: %s", e->addr, zmq_strerror(zmq_errno()));
+  PetscCheck(!zmq_setsockopt(e->sock, ZMQ_LINGER, &zero, sizeof zero) && !zmq_setsockopt(e->sock, ZMQ_RCVHWM, &hwm, sizeof hwm), b->comm, PETSC_ERR_LIB, "bridge %s: zmq_setsockopt: %s", e->addr, zmq_strerror(zmq_errno()));
   if (b->pattern == MX_BRIDGE_SUB) PetscCheck(!zmq_setsockopt(e->sock, ZMQ_SUBSCRIBE, "", 0), b->comm, PETSC_ERR_LIB, "bridge %s: subscribe: %s", e->addr, zmq_strerror(zmq_errno()));
   if (b->pattern == MX_BRIDGE_REQ) /* a new "next" after a timeout; a late reply to the old one is discarded */
     PetscCheck(!zmq_setsockopt(e->sock, ZMQ_REQ_RELAXED, &one, sizeof one) && !zmq_setsockopt(e->sock, ZMQ_REQ_CORRELATE, &one, sizeof one), b->comm, PETSC_ERR_LIB, "bridge %s: REQ options: %s", e->addr, zmq_strerror(zmq_errno()));

@@ -38,7 +38,10 @@ struct _p_MxOnline {
   unsigned char *packbad, *flags;
   size_t      npix_all;
   /* counters (rank 0) */
-  PetscInt nreceived, nanalysed, nbad, nincomplete, nlate;
+  PetscInt nreceived, nanalysed, nbad, nincomplete, nlate, nmissing;
+  /* test hook: after hold_after trains analysed, rank 0 waits for a line on hold_fifo */
+  PetscInt hold_after;
+  char     hold_fifo[PETSC_MAX_PATH_LEN];
   uint64_t last_id;
   double   unix_first, unix_last; /* when the first and the last train were analysed */
 };
@@ -82,11 +85,14 @@ PetscErrorCode MxOnlineSetFromOptions(MxOnline o)
   PetscCall(PetscOptionsReal("-online_idle_s", "End of stream: no train for this many seconds (also the wait for the first train)", "", o->idle_s, &o->idle_s, NULL));
   PetscCall(PetscOptionsInt("-online_update_trains", "Write the live results every N trains analysed (0: by time only)", "", o->update_trains, &o->update_trains, NULL));
   PetscCall(PetscOptionsReal("-online_update_s", "Write the live results and the progress table at least this often (s; 0: by trains only)", "", o->update_s, &o->update_s, NULL));
+  PetscCall(PetscOptionsInt("-online_test_hold_after", "Test hook: after this many trains analysed, rank 0 says so on stdout and waits for a line on -online_test_hold_fifo (a slow consumer, driven by the test; 0: never)", "", o->hold_after, &o->hold_after, NULL));
+  PetscCall(PetscOptionsString("-online_test_hold_fifo", "Test hook: the FIFO -online_test_hold_after waits on", "", o->hold_fifo, o->hold_fifo, sizeof o->hold_fifo, NULL));
   PetscCall(PetscOptionsInt("-online_max_trains", "Room for this many trains (the run's train list; sums do not grow with it)", "", o->max_trains, &o->max_trains, NULL));
   PetscOptionsEnd();
   PetscCheck(o->endpoint[0], o->comm, PETSC_ERR_ARG_NULL, "mxpcs online needs -bridge_endpoint tcp://HOST:PORT[,tcp://HOST2:PORT2...]");
   PetscCheck(o->idle_s > 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -online_idle_s: must be > 0");
   PetscCheck(o->ntrains_stop >= 0 && o->update_trains >= 0 && o->seconds >= 0 && o->update_s >= 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -online_trains, -online_update_trains, -online_seconds, -online_update_s: must be >= 0");
+  PetscCheck(o->hold_after >= 0 && (!o->hold_after || o->hold_fifo[0]), o->comm, PETSC_ERR_ARG_WRONG, "option -online_test_hold_after needs -online_test_hold_fifo PATH");
   PetscCheck(o->max_trains >= 1, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -online_max_trains: must be >= 1");
   if (o->ntrains_stop > 0) o->max_trains = PetscMin(o->max_trains, o->ntrains_stop);
   {
@@ -369,7 +375,7 @@ static PetscErrorCode Table(MxOnline o, double t_first, PetscBool final)
   PetscFunctionBeginUser;
   PetscCall(MxAnalyzeGetRingResults(o->an, &nring, &nwin, &q, &beta, &gam, &Deff, &Dm));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "\nmxpcs online %s  %s%.0f s\n", o->endpoint, final ? "final, after " : "", el));
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "  trains: %" PetscInt_FMT " received (%.1f/s), %" PetscInt_FMT " analysed (%.1f/s), %" PetscInt_FMT " bad messages, %" PetscInt_FMT " incomplete, %" PetscInt_FMT " late\n", o->nreceived, o->nreceived / PetscMax(el, 1e-9), o->nanalysed, o->nanalysed / PetscMax(el, 1e-9), o->nbad, o->nincomplete, o->nlate));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "  trains: %" PetscInt_FMT " received (%.1f/s), %" PetscInt_FMT " analysed (%.1f/s), %" PetscInt_FMT " bad messages, %" PetscInt_FMT " incomplete, %" PetscInt_FMT " late, %" PetscInt_FMT " IDs missing between analysed trains (skipped by the stream, dropped by a full queue, or skipped here)\n", o->nreceived, o->nreceived / PetscMax(el, 1e-9), o->nanalysed, o->nanalysed / PetscMax(el, 1e-9), o->nbad, o->nincomplete, o->nlate, o->nmissing));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "  ring  q[1/A]    contrast  Gamma(1st window)[1/s]  D_eff(age 0)[um^2/s]\n"));
   for (PetscInt r = 0; r < nring; r++) PetscCall(PetscPrintf(PETSC_COMM_SELF, "  %4" PetscInt_FMT "  %.5f  %8.4f  %22.4g  %20.3f\n", r, q[r], beta[r], gam[r * nwin], Deff[r]));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "  D_eff_mean so far: %.3f um^2/s\n", Dm));
@@ -395,6 +401,10 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
   PetscCall(Start(o, &tr, &F));
+  if (!o->rank) {
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "mxpcs online: first train %llu: %" PetscInt_FMT " module(s) x %" PetscInt_FMT " frames from %s\n", (unsigned long long)tr->train_id, o->nmod, o->nf, o->endpoint));
+    fflush(stdout);
+  }
   PetscCall(MxAnalyzeGetEngine(o->an, &e));
   t_first = last_update = MPI_Wtime();
   for (PetscBool have = !o->rank;;) { /* rank 0 holds the first train already */
@@ -430,6 +440,7 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
           PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "mxpcs online: warning: train %llu arrived after train %llu; skipped\n", (unsigned long long)tr->train_id, (unsigned long long)o->last_id));
           continue;
         }
+        if (t > 0 && tr->train_id > o->last_id + 1) o->nmissing += (PetscInt)(tr->train_id - o->last_id - 1);
         have = PETSC_TRUE;
       }
       if (why) {
@@ -457,6 +468,16 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
     t++;
     have = PETSC_FALSE;
     if (!o->rank) o->nanalysed++;
+    if (!o->rank && o->hold_after > 0 && t == o->hold_after) { /* the test's slow consumer */
+      FILE *ff;
+      char  line[64];
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "mxpcs online: test hold after train %" PetscInt_FMT " (waiting on %s)\n", t, o->hold_fifo));
+      fflush(stdout);
+      ff = fopen(o->hold_fifo, "r");
+      PetscCheck(ff, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "option -online_test_hold_fifo %s: cannot open: %s", o->hold_fifo, strerror(errno));
+      if (!fgets(line, sizeof line, ff)) line[0] = 0;
+      fclose(ff);
+    }
     if (h.update) { /* live results: the file is replaced atomically */
       PetscCall(MxAnalyzeStreamResults(o->an, t, PETSC_FALSE));
       PetscCall(MxAnalyzeSetWriteQuiet(o->an, PETSC_TRUE));

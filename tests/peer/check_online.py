@@ -8,7 +8,9 @@
    garbage bytes and a train with a wrong dtype (one warning line naming the problem, the stream
    goes on), a train with a missing module (skipped, counted), a train the server skips (a gap:
    the pair breaks as in files), the server gone mid-run (the client ends after -online_idle_s
-   with what it has and says so), a port where nothing listens (a clear error, non-zero exit).
+   with what it has and says so), a slow consumer on a PUB server (trains dropped upstream are
+   counted, and the results equal a lossless stream of the trains it got), a port where nothing
+   listens (a clear error, non-zero exit).
 Every wait is on an event: a line the server or the client prints, a process's exit.
 usage: check_online.py TESTDATA_DIR   (env MXPCS, MPIEXEC)"""
 import os, sys, subprocess, shutil, atexit, socket
@@ -124,7 +126,9 @@ for i, (tid, d) in enumerate(trains):
     if kind == 'stop' and i == 5:
         print('stopping', flush=True); break
     s.send(d)
-s.server_socket.close(linger=-1)   # what is queued goes out before the process ends
+# what is queued goes out before the process ends: linger, and terminate the context (pyzmq does
+# not at exit, and a queued train would be lost)
+s.stopper_r.close(); s.stopper_w.close(); s.server_socket.close(linger=-1); s.zmq_context.term()
 print('done', flush=True)
 '''
 fs = os.path.join(data, 'fault_server.py')
@@ -164,6 +168,106 @@ for sig, name in ((signal.SIGTERM, 'SIGTERM'), (signal.SIGINT, 'SIGINT')):
     text = ''.join(seen) + rest
     check(p.returncode == 0 and 'stopping (%s)' % name in text, '%s: online stops cleanly and says so (rc %s)' % (name, p.returncode))
     check(os.path.exists(out), '%s: the final results are written' % name)
+
+# a slow consumer on a PUB server: the client holds after its first train (a test hook, released
+# through a FIFO) while the server publishes 28 trains at once; what does not fit in the client's
+# -bridge_queue 2 (and the server's one-train send queue) is dropped upstream. Then one more train,
+# sent once there is room. The client goes on with what it got, counts the missing IDs, and its
+# results equal a stream of exactly those trains (served by REQ, where nothing is lost). Every step
+# waits on a line the other side prints or on ZeroMQ's own flow control; no time window.
+SLOW_SERVER = r'''
+import sys
+from extra_data import RunDirectory
+from karabo_bridge.server import Sender
+run, only = sys.argv[1], sys.argv[2:]
+trains = [(tid, d) for tid, d in RunDirectory(run).select('*/CORR/*').trains() if d]
+if only:   # REP: exactly these train IDs, each on request
+    s = Sender('tcp://127.0.0.1:0')
+    print('listening on', s.endpoint, flush=True)
+    for tid, d in trains:
+        if str(tid) in only:
+            s.send(d)
+    s.stopper_r.close(); s.stopper_w.close(); s.server_socket.close(linger=-1); s.zmq_context.term()
+    print('done', flush=True)
+    sys.exit()
+# a PUB with karabo_bridge's serializer and its Sender's hwm 1. XPUB, so that the subscription
+# arriving is an event here (a SUB joins a PUB a moment after it connects), and XPUB_NODROP, so
+# that a train that does not fit is refused (EAGAIN) and counted rather than dropped unseen; a
+# PUB drops the same trains.
+import zmq
+from karabo_bridge.serializer import serialize
+ctx = zmq.Context()
+pub = ctx.socket(zmq.XPUB)
+pub.setsockopt(zmq.LINGER, 0)
+pub.setsockopt(zmq.XPUB_NODROP, 1)
+pub.set_hwm(1)
+pub.bind('tcp://127.0.0.1:0')
+print('listening on', pub.getsockopt_string(zmq.LAST_ENDPOINT), flush=True)
+pub.recv()                                # the client's subscription
+pub.send_multipart(serialize(trains[0][1], protocol_version='2.2'), copy=False)
+sys.stdin.readline()                      # "send": the client holds after its first train
+sent, dropped = [trains[0][0]], 0
+for tid, d in trains[1:-1]:               # at once, never waiting, as a live bridge publishes
+    try:
+        pub.send_multipart(serialize(d, protocol_version='2.2'), copy=False, flags=zmq.NOBLOCK)
+        sent.append(tid)
+    except zmq.Again:
+        dropped += 1
+print('dropped %d, sent' % dropped, *sent, trains[-1][0], flush=True)
+pub.send_multipart(serialize(trains[-1][1], protocol_version='2.2'), copy=False)  # waits for room
+pub.close(linger=-1)
+ctx.term()                                # the last train goes out before the process ends
+print('done', flush=True)
+'''
+ss = os.path.join(data, 'slow_server.py')
+open(ss, 'w').write(SLOW_SERVER)
+slow_run = os.path.join(data, 'sim_slow')
+subprocess.run([mpiexec, '--oversubscribe', '-n', '2', mx, 'simulate', '-options_file', root + '/inputs/sim_colloid.yaml',
+                '-sim_modules', '4', '-sim_trains', '30', '-sim_pulses', '24', '-o', slow_run], check=True, stdout=subprocess.DEVNULL)
+slow_proc = os.path.join(slow_run, 'proc', 'r0001')
+fifo = os.path.join(data, 'hold.fifo')
+os.mkfifo(fifo)
+srv = subprocess.Popen(['/usr/bin/python3', ss, slow_proc], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+ep = 'tcp://127.0.0.1:' + srv.stdout.readline().strip().rsplit(':', 1)[1]
+out = os.path.join(data, 'slow.h5')
+cli = online(1, ep, out, ['-bridge_pattern', 'sub', '-bridge_queue', '2', '-online_test_hold_after', '1', '-online_test_hold_fifo', fifo,
+                          '-online_idle_s', '3'], wait=False)
+seen = []
+for line in cli.stdout:
+    seen.append(line)
+    if 'test hold after train 1' in line:
+        break
+srv.stdin.write('send\n')
+srv.stdin.flush()
+sent = srv.stdout.readline()             # "dropped M, sent ID...": the burst is over; the client still holds
+with open(fifo, 'w') as f:
+    f.write('go\n')
+rest = cli.communicate()[0]
+srv.stdin.close()
+srv.wait()
+text = ''.join(seen) + rest
+check(cli.returncode == 0 and 'end of stream' in text, 'slow consumer: online ends cleanly after the stream (rc %s)' % cli.returncode)
+if cli.returncode or 'end of stream' not in text:
+    print(text[-3000:])
+if cli.returncode == 0:
+    # what reached the client: every train the server sent (a train in ZeroMQ's queues is delivered)
+    got = [int(x) for x in sent.split('sent', 1)[1].split()]
+    with h5py.File(out) as f:
+        used = [int(x) for x in f[S.path('META_TRAIN_IDS')][...]]
+    import re
+    m = re.findall(r'(\d+) analysed .* (\d+) IDs missing between analysed trains', text)
+    gaps = got[-1] - got[0] + 1 - len(got)
+    check(len(got) >= 2 and gaps >= 1, 'slow consumer: some trains analysed (%d), some dropped upstream (%d IDs missing); server: %s' % (len(got), gaps, sent.strip()))
+    check(bool(m) and int(m[-1][0]) == len(got) and int(m[-1][1]) == gaps, 'slow consumer: the table counts the trains analysed and the missing IDs (%s, expected %d and %d)' % (m[-1] if m else None, len(got), gaps))
+    if not (m and int(m[-1][0]) == len(got) and int(m[-1][1]) == gaps):
+        print(text[-4000:])
+    check(set(used) <= set(got), 'slow consumer: the trains that entered C (%s) are among those received' % used)
+    rep, rep_ep = start_server(['/usr/bin/python3', ss, slow_proc] + [str(t) for t in got])
+    out2 = os.path.join(data, 'slow_replay.h5')
+    r = online(1, rep_ep, out2, ['-online_trains', str(len(got))])
+    rep.wait()
+    bad = compare(out, out2) if r.returncode == 0 else ['replay failed: ' + r.stdout[-500:]]
+    check(not bad, 'slow consumer: its results equal a lossless (REQ) stream of the same trains to 1e-12 %s' % bad)
 
 # a port where nothing listens
 with socket.socket() as so:
