@@ -45,6 +45,15 @@ PetscErrorCode MxAnalyzeGetReader(MxAnalyze a, MxReader *r);
 PetscErrorCode MxAnalyzeGetRingResults(MxAnalyze a, PetscInt *nring, PetscInt *nwin, const double **q, const double **beta, const double **gamma, const double **Deff, double *Deff_mean);
 /* Write without the "wrote FILE" line (live results). */
 PetscErrorCode MxAnalyzeSetWriteQuiet(MxAnalyze a, PetscBool quiet);
+/* The XGM options as a stream uses them: *off when -analyze_xgm off; -analyze_xgm_source (""
+   = the first source named *XGM* with data.intensityTD) and -analyze_xgm_pulse_offset (the pulse
+   slot of the train's first frame). A stream's trains are not filtered by their XGM record. */
+PetscErrorCode MxAnalyzeGetXgmOptions(MxAnalyze a, PetscBool *off, const char **source, PetscInt *offset);
+/* A stream's XGM record for the results, as analyze writes it for files (pulse energy per frame,
+   mean over the trains with a record; trains without one): sum (nf, uJ) over the nwith trains
+   that had a complete record, nwithout trains that had none, source "" when the stream had no
+   XGM source (then nothing is written). Rank 0's values are used. Collective. */
+PetscErrorCode MxAnalyzeSetStreamXgm(MxAnalyze a, const double *sum, PetscInt nwith, PetscInt nwithout, const char source[]);
 /* Results of the first nseen trains of a stream (can be repeated: live results); final: the
    last train closes without a successor first. Then MxAnalyzeWrite. Collective. */
 PetscErrorCode MxAnalyzeStreamResults(MxAnalyze a, PetscInt nseen, PetscBool final);

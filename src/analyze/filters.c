@@ -86,6 +86,37 @@ static PetscErrorCode FilterXgm(MxAnalyze a)
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode MxAnalyzeGetXgmOptions(MxAnalyze a, PetscBool *off, const char **source, PetscInt *offset)
+{
+  PetscFunctionBeginUser;
+  if (off) *off = strcmp(a->xgm, "off") ? PETSC_FALSE : PETSC_TRUE;
+  if (source) *source = a->xgm_source;
+  if (offset) *offset = a->xgm_offset;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxAnalyzeSetStreamXgm(MxAnalyze a, const double *sum, PetscInt nwith, PetscInt nwithout, const char source[])
+{
+  PetscMPIInt rank;
+  char        src[sizeof a->xgm_used];
+  PetscInt    n[2] = {nwith, nwithout};
+
+  PetscFunctionBeginUser;
+  PetscCheck(a->stream, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: not set up for a stream");
+  MPI_Comm_rank(a->comm, &rank);
+  snprintf(src, sizeof src, "%s", rank ? "" : source);
+  PetscCallMPI(MPI_Bcast(src, (int)sizeof src, MPI_CHAR, 0, a->comm));
+  PetscCallMPI(MPI_Bcast(n, 2, MPIU_INT, 0, a->comm));
+  if (!src[0]) PetscFunctionReturn(0);
+  if (!a->xgm_mean) PetscCall(PetscMalloc1(a->nf, &a->xgm_mean));
+  /* as FilterXgm: the sum over the trains in order, divided by their number */
+  for (PetscInt k = 0; k < a->nf; k++) a->xgm_mean[k] = rank ? 0 : (n[0] > 0 ? sum[k] / (double)n[0] : NAN);
+  PetscCallMPI(MPI_Bcast(a->xgm_mean, (int)a->nf, MPI_DOUBLE, 0, a->comm));
+  a->nxgm_missing = n[1];
+  snprintf(a->xgm_used, sizeof a->xgm_used, "%s", src);
+  PetscFunctionReturn(0);
+}
+
 /* Pre-pass: total intensity of every train from a thin band of rows (8 rows per module read,
    mid-module), then a robust outlier cut (median +- k 1.4826 MAD). Trains without X-rays or
    with a failed shutter are dropped before they can enter C or serve as neighbours. */

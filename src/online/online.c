@@ -44,6 +44,13 @@ struct _p_MxOnline {
   char     hold_fifo[PETSC_MAX_PATH_LEN];
   uint64_t last_id;
   double   unix_first, unix_last; /* when the first and the last train were analysed */
+  /* XGM pulse energies from the stream (rank 0): the source, per-frame sums over the trains with
+     a complete record, and the means of the trains since the last table */
+  PetscBool   xgm_off, xgm_warned;
+  const char *xgm_want;
+  PetscInt    xgm_offset, nxgm, nxgm_win;
+  char        xgm_src[256];
+  double     *xgm_sum, xgm_win;
 };
 
 /* What rank 0 tells every rank before each step. */
@@ -94,6 +101,7 @@ PetscErrorCode MxOnlineSetFromOptions(MxOnline o)
   PetscCheck(o->ntrains_stop >= 0 && o->update_trains >= 0 && o->seconds >= 0 && o->update_s >= 0, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -online_trains, -online_update_trains, -online_seconds, -online_update_s: must be >= 0");
   PetscCheck(o->hold_after >= 0 && (!o->hold_after || o->hold_fifo[0]), o->comm, PETSC_ERR_ARG_WRONG, "option -online_test_hold_after needs -online_test_hold_fifo PATH");
   PetscCheck(o->max_trains >= 1, o->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -online_max_trains: must be >= 1");
+  PetscCall(MxAnalyzeGetXgmOptions(o->an, &o->xgm_off, &o->xgm_want, &o->xgm_offset));
   if (o->ntrains_stop > 0) o->max_trains = PetscMin(o->max_trains, o->ntrains_stop);
   {
     MxReader r;
@@ -365,6 +373,63 @@ static PetscErrorCode Step(MxOnline o, PetscInt t, uint64_t id, const MxFrames *
   PetscFunctionReturn(0);
 }
 
+/* Rank 0: one analysed train's XGM record (data.intensityTD of the XGM source: pulse energies in
+   uJ, one per pulse slot; frame f is slot -analyze_xgm_pulse_offset + f), folded as analyze folds
+   the files' record: a train counts when every frame's slot is finite. */
+static PetscErrorCode XgmFold(MxOnline o, const MxBridgeTrain *tr)
+{
+  const MxBridgeArray *x = NULL;
+  const char          *src = NULL;
+  uint64_t             nslot;
+
+  PetscFunctionBeginUser;
+  if (o->xgm_off) PetscFunctionReturn(0);
+  for (int i = 0; i < tr->nsources && !x; i++) {
+    const char *nm = tr->sources[i].name;
+    if (o->xgm_want[0] ? strcmp(nm, o->xgm_want) : !strstr(nm, "XGM")) continue;
+    if ((x = MxBridgeFind(tr, nm, "data.intensityTD"))) src = nm;
+  }
+  if (!x) PetscFunctionReturn(0);
+  nslot = x->ndim == 1 ? x->shape[0] : x->ndim == 2 && x->shape[0] == 1 ? x->shape[1] : 0;
+  if (x->kind != 'f' || (x->itemsize != 4 && x->itemsize != 8) || (uint64_t)(o->xgm_offset + o->nf) > nslot) {
+    if (!o->xgm_warned)
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "mxpcs online: warning: train %llu: source %s: data.intensityTD is %s of %llu pulse slots, not float with slots %" PetscInt_FMT "..%" PetscInt_FMT " (-analyze_xgm_pulse_offset + frames); no pulse energies from it\n", (unsigned long long)tr->train_id, src, x->dtype, (unsigned long long)nslot, o->xgm_offset, o->xgm_offset + o->nf - 1));
+    o->xgm_warned = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
+  if (!o->xgm_src[0]) {
+    snprintf(o->xgm_src, sizeof o->xgm_src, "%s", src);
+    PetscCall(PetscCalloc1(o->nf, &o->xgm_sum));
+  } else if (strcmp(o->xgm_src, src)) PetscFunctionReturn(0); /* the source the stream started with */
+  {
+    double E[4096], *e = E, mean = 0;
+    int    ok = 1;
+    if (o->nf > 4096) PetscCall(PetscMalloc1(o->nf, &e));
+    for (PetscInt f = 0; f < o->nf; f++) {
+      size_t k = (size_t)(o->xgm_offset + f);
+      e[f]     = x->itemsize == 4 ? (double)((const float *)x->data)[k] : ((const double *)x->data)[k];
+      ok &= isfinite(e[f]) != 0;
+      mean += e[f];
+    }
+    if (ok) {
+      for (PetscInt f = 0; f < o->nf; f++) o->xgm_sum[f] += e[f];
+      o->nxgm++;
+      o->xgm_win += mean / o->nf;
+      o->nxgm_win++;
+    }
+    if (e != E) PetscCall(PetscFree(e));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Every rank: the XGM record so far into the results. */
+static PetscErrorCode XgmResults(MxOnline o)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxAnalyzeSetStreamXgm(o->an, o->xgm_sum, o->nxgm, o->nanalysed - o->nxgm, o->rank ? "" : o->xgm_src));
+  PetscFunctionReturn(0);
+}
+
 /* Rank 0: the one-screen progress table. */
 static PetscErrorCode Table(MxOnline o, double t_first, PetscBool final)
 {
@@ -379,6 +444,15 @@ static PetscErrorCode Table(MxOnline o, double t_first, PetscBool final)
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "  ring  q[1/A]    contrast  Gamma(1st window)[1/s]  D_eff(age 0)[um^2/s]\n"));
   for (PetscInt r = 0; r < nring; r++) PetscCall(PetscPrintf(PETSC_COMM_SELF, "  %4" PetscInt_FMT "  %.5f  %8.4f  %22.4g  %20.3f\n", r, q[r], beta[r], gam[r * nwin], Deff[r]));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "  D_eff_mean so far: %.3f um^2/s\n", Dm));
+  if (o->xgm_off) PetscCall(PetscPrintf(PETSC_COMM_SELF, "  XGM: off (-analyze_xgm off)\n"));
+  else if (!o->xgm_src[0]) PetscCall(PetscPrintf(PETSC_COMM_SELF, "  XGM: no %s with data.intensityTD in the stream: pulse energy unknown\n", o->xgm_want[0] ? o->xgm_want : "source named *XGM*"));
+  else {
+    double all = 0;
+    for (PetscInt f = 0; f < o->nf; f++) all += o->xgm_sum[f];
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "  XGM %s: pulse energy %.1f uJ (trains since the last table: %" PetscInt_FMT "), %.1f uJ over the run; %" PetscInt_FMT " trains without a record\n", o->xgm_src, o->nxgm_win ? o->xgm_win / o->nxgm_win : NAN, o->nxgm_win, o->nxgm ? all / o->nf / o->nxgm : NAN, o->nanalysed - o->nxgm));
+  }
+  o->xgm_win  = 0;
+  o->nxgm_win = 0;
   fflush(stdout); /* a pipe (a log, a test) sees each table when it is printed */
   PetscFunctionReturn(0);
 }
@@ -447,6 +521,7 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
         h.kind = MX_ON_STOP;
         PetscCall(PetscPrintf(PETSC_COMM_SELF, "mxpcs online: stopping (%s) after %" PetscInt_FMT " trains analysed (first train analysed at unix %.3f, last train analysed at unix %.3f)\n", why, t, o->unix_first, o->unix_last));
       } else {
+        PetscCall(XgmFold(o, tr));
         h.kind      = MX_ON_TRAIN;
         h.id        = tr->train_id;
         o->last_id  = tr->train_id;
@@ -480,6 +555,7 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
     }
     if (h.update) { /* live results: the file is replaced atomically */
       PetscCall(MxAnalyzeStreamResults(o->an, t, PETSC_FALSE));
+      PetscCall(XgmResults(o));
       PetscCall(MxAnalyzeSetWriteQuiet(o->an, PETSC_TRUE));
       PetscCall(MxAnalyzeWrite(o->an, out));
       nwritten++;
@@ -493,6 +569,7 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
   PetscCallMPI(MPI_Bcast(&t, 1, MPIU_INT, 0, o->comm));
   PetscCheck(t > 0, o->comm, PETSC_ERR_ARG_WRONGSTATE, "mxpcs online: no train was analysed");
   PetscCall(MxAnalyzeStreamResults(o->an, t, PETSC_TRUE));
+  PetscCall(XgmResults(o));
   PetscCall(MxAnalyzeSetWriteQuiet(o->an, PETSC_FALSE));
   PetscCall(MxAnalyzeWrite(o->an, out));
   if (!o->rank) PetscCall(Table(o, t_first, PETSC_TRUE));
@@ -513,6 +590,7 @@ PetscErrorCode MxOnlineDestroy(MxOnline *po)
   if (o->counts) PetscCall(PetscFree4(o->counts, o->displs, o->nranges_of, o->roff));
   PetscCall(PetscFree(o->ranges_all));
   if (o->pack) PetscCall(PetscFree3(o->pack, o->packbad, o->flags));
+  PetscCall(PetscFree(o->xgm_sum));
   PetscCall(PetscFree(o));
   *po = NULL;
   PetscFunctionReturn(0);

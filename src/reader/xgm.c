@@ -82,7 +82,7 @@ static PetscErrorCode ReadXgm(MxReader r, const char where[], const char source[
   used[0] = 0;
   PetscCall(PetscMalloc1(256, &cand));
   nc = Candidates(where, r->idx.dir, cand, 256);
-  PetscCheck(!where[0] || nc > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "option -filter_xgm: %s holds no DA files (RAW-R####-DA##-S#####.h5)", where);
+  PetscCheck(!where[0] || nc > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "option -analyze_xgm: %s holds no DA files (RAW-R####-DA##-S#####.h5)", where);
   for (PetscInt i = 0; i < ntr * nsel; i++) E[i] = NAN;
   for (int c = 0; c < nc; c++) {
     char      src[256], path[512];
@@ -132,7 +132,7 @@ static PetscErrorCode ReadXgm(MxReader r, const char where[], const char source[
     *found = PETSC_TRUE;
     if (!used[0]) snprintf(used, len, "%s:%s", cand[c], src);
   }
-  PetscCheck(!where[0] || *found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "option -filter_xgm: no XGM source%s%s with data/intensityTD in %s", source[0] ? " " : "", source, where);
+  PetscCheck(!where[0] || *found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "option -analyze_xgm: no XGM source%s%s with data/intensityTD in %s", source[0] ? " " : "", source, where);
   PetscCall(PetscFree(cand));
   PetscFunctionReturn(0);
 }
@@ -145,7 +145,7 @@ PetscErrorCode MxReaderReadXgm(MxReader r, const char where[], const char source
 
   PetscFunctionBeginUser;
   PetscCheck(r->setup, r->comm, PETSC_ERR_ARG_WRONGSTATE, "MxReaderReadXgm: call MxReaderSetUp first");
-  PetscCheck(pulse_offset >= 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -filter_xgm_pulse_offset: must be >= 0");
+  PetscCheck(pulse_offset >= 0, r->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_pulse_offset: must be >= 0");
   MPI_Comm_rank(r->comm, &rank);
   if (!rank) {
     PetscBool f = PETSC_FALSE;

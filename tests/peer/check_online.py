@@ -105,6 +105,44 @@ for n in (1, 2, 4):
     check(not bad, 'online at %d rank(s) equals analyze of the same files on the same grid to 1e-12 %s' % (n, bad))
     check('stopping (-online_trains) after %d trains' % nall in r.stdout, 'online at %d rank(s) says why it stopped' % n)
 
+# 1b. the XGM in the stream (the simulated run's DA file beside it, served with the frames): the
+# pulse energy per frame in the results equals analyze's from the DA files, and the table shows it
+XGM_SERVER = r'''
+import sys
+from extra_data import RunDirectory
+from karabo_bridge.server import Sender
+proc, raw = sys.argv[1], sys.argv[2]
+run = RunDirectory(proc).select('*/CORR/*').union(RunDirectory(raw).select('*XGM*', 'data.intensityTD'))
+s = Sender('tcp://127.0.0.1:0')
+print('listening on', s.endpoint, flush=True)
+for tid, d in run.trains():
+    if any('/CORR/' in k for k in d):
+        s.send(d)
+s.stopper_r.close(); s.stopper_w.close(); s.server_socket.close(linger=-1); s.zmq_context.term()
+print('done', flush=True)
+'''
+xs = os.path.join(data, 'xgm_server.py')
+open(xs, 'w').write(XGM_SERVER)
+XGM = ['-analyze_xgm', 'auto', '-analyze_xgm_min_frac', '0', '-analyze_xgm_sigma', '0']
+ref_x = os.path.join(data, 'ref_xgm_n2.h5')
+subprocess.run([mpiexec, '--oversubscribe', '-n', '2', mx, 'analyze', '-run', run, '-reader_pixel_parts', '2', '-o', ref_x] + ANA + XGM,
+               check=True, stdout=subprocess.DEVNULL)
+srv, ep = start_server(['/usr/bin/python3', xs, proc, os.path.join(run, 'raw', 'r0001')])
+out = os.path.join(data, 'live_xgm.h5')
+r = online(2, ep, out, ['-online_trains', str(nall), '-online_update_trains', '4'] + XGM)
+srv.wait()
+check(r.returncode == 0 and 'XGM SA2_XTD1_XGM/XGM/DOOCS:output: pulse energy' in r.stdout, 'XGM: online at 2 ranks shows the pulse energy from the stream (rc %d)' % r.returncode)
+if r.returncode == 0:
+    bad = compare(out, ref_x, tol=1e-12)
+    with h5py.File(out) as fo, h5py.File(ref_x) as fr:
+        for k in ('META_PULSE_ENERGY', 'META_WITHOUT_XGM'):
+            x, y = fo[S.path(k)][...], fr[S.path(k)][...]
+            if x.shape != y.shape or not np.array_equal(x, y):
+                bad.append('%s: %s vs %s' % (k, x, y))
+    check(not bad, 'XGM: its results, pulse energy per frame included, equal analyze of the files and their DA file %s' % bad)
+else:
+    print(r.stdout[-3000:])
+
 # 2. faults, served by karabo_bridge's own Sender
 FAULT_SERVER = r'''
 import sys, numpy as np
