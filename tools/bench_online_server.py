@@ -4,14 +4,18 @@
 again with fresh train IDs when N is larger), as a live bridge does: it never waits for a slow
 consumer. Prints "listening on ENDPOINT", waits for a line on FIFO, publishes, then prints
 "sent N T0 T_LAST" (unix times of the first and the last scheduled send).
-usage: bench_online_server.py RUN_DIR N RATE FIFO"""
+With SOCK REP (the bridge's default, and the online calibration's): each train becomes
+available at its scheduled time and is sent when the client asks for it ("next"), so nothing is
+lost and a client that falls behind shows as a growing lag.
+usage: bench_online_server.py RUN_DIR N RATE FIFO [PUB|REP]"""
 import sys, time
 from extra_data import RunDirectory
 from karabo_bridge.server import Sender
 
 run, n, rate, fifo = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+sock = sys.argv[5] if len(sys.argv) > 5 else 'PUB'
 trains = [d for _, d in RunDirectory(run).select('*/CORR/*').trains() if d]
-s = Sender('tcp://127.0.0.1:0', sock='PUB')
+s = Sender('tcp://127.0.0.1:0', sock=sock)
 print('listening on', s.endpoint, flush=True)
 open(fifo).readline()
 tid0 = 10**9
