@@ -208,7 +208,7 @@ for sig, name in ((signal.SIGTERM, 'SIGTERM'), (signal.SIGINT, 'SIGINT')):
     check(os.path.exists(out), '%s: the final results are written' % name)
 
 # a slow consumer on a PUB server: the client holds after its first train (a test hook, released
-# through a FIFO) while the server publishes 28 trains at once; what does not fit in the client's
+# through a FIFO) while the server publishes 10 trains at once; what does not fit in the client's
 # -bridge_queue 2 (and the server's one-train send queue) is dropped upstream. Then one more train,
 # sent once there is room. The client goes on with what it got, counts the missing IDs, and its
 # results equal a stream of exactly those trains (served by REQ, where nothing is lost). Every step
@@ -261,7 +261,7 @@ ss = os.path.join(data, 'slow_server.py')
 open(ss, 'w').write(SLOW_SERVER)
 slow_run = os.path.join(data, 'sim_slow')
 subprocess.run([mpiexec, '--oversubscribe', '-n', '2', mx, 'simulate', '-options_file', root + '/inputs/sim_colloid.yaml',
-                '-sim_modules', '4', '-sim_trains', '30', '-sim_pulses', '24', '-o', slow_run], check=True, stdout=subprocess.DEVNULL)
+                '-sim_modules', '4', '-sim_trains', '12', '-sim_pulses', '24', '-o', slow_run], check=True, stdout=subprocess.DEVNULL)
 slow_proc = os.path.join(slow_run, 'proc', 'r0001')
 fifo = os.path.join(data, 'hold.fifo')
 os.mkfifo(fifo)
