@@ -66,6 +66,8 @@ PetscErrorCode MxReaderIsRaw(MxReader r, PetscBool *raw);
 PetscErrorCode MxReaderGetTrainModules(MxReader r, PetscInt itrain, PetscInt *bits);
 /* The user mask (MX_NMOD*MX_MODPIX, nonzero = bad) or NULL. */
 PetscErrorCode MxReaderGetUserMask(MxReader r, const unsigned char **mask);
+/* Read -mask_file now, without a run (a stream); SetUp reads it otherwise. Collective, once. */
+PetscErrorCode MxReaderLoadUserMask(MxReader r);
 
 /* Rank grid. */
 PetscErrorCode MxReaderGetLocalTrains(MxReader r, PetscInt *t0, PetscInt *t1);

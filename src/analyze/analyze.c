@@ -139,7 +139,8 @@ PetscErrorCode MxAnalyzeSetUpStream(MxAnalyze a, const MxStreamShape *s)
   a->stream   = PETSC_TRUE;
   a->run.nmod = s->nmod;
   for (PetscInt i = 0; i < s->nmod; i++) a->run.mods[i] = s->mods[i];
-  a->run.umask    = NULL;
+  PetscCall(MxReaderLoadUserMask(a->reader)); /* -mask_file: as for files */
+  PetscCall(MxReaderGetUserMask(a->reader, &a->run.umask));
   a->run.nf       = s->nf;
   a->run.pid      = s->pulse_ids;
   a->run.pix_comm = a->comm; /* one train block: every rank holds a pixel part of every train */

@@ -151,6 +151,15 @@ static int CheckFrameArrays(const MxBridgeSource *s, const MxBridgeArray *d, con
   return 0;
 }
 
+/* A stacked array fills the modules it does not hold with NaN (extra_data's stack_detector_data):
+   a module whose first frame is all NaN is absent. */
+static int AllNaN(const float *v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!isnan(v[i])) return 0;
+  return 1;
+}
+
 static int TrainFrames(const MxBridgeTrain *tr, MxFrames *F, char *err, size_t len)
 {
   memset(F, 0, sizeof *F);
@@ -172,6 +181,7 @@ static int TrainFrames(const MxBridgeTrain *tr, MxFrames *F, char *err, size_t l
     for (int k = 0; k < (stacked ? MX_NMOD : 1); k++) {
       int       mm   = stacked ? k : m;
       PetscBool seen = PETSC_FALSE;
+      if (stacked && AllNaN((const float *)d->data + (size_t)k * MX_MODPIX, MX_MODPIX)) continue; /* a module the stack does not hold */
       for (PetscInt j = 0; j < F->nmod; j++) seen |= F->mods[j] == mm;
       if (seen && pass == 1) continue; /* the legacy alias of a module already read */
       if (seen) return snprintf(err, len, "source %s: module %d sent twice", s->name, mm), 1;
@@ -182,7 +192,7 @@ static int TrainFrames(const MxBridgeTrain *tr, MxFrames *F, char *err, size_t l
       F->nmod++;
     }
   }
-  if (!F->nmod) return snprintf(err, len, "no AGIPD module source (.../DET/{m}CH0 or .../CORR/{m}CH0 with image.data) in the train"), 1;
+  if (!F->nmod) return snprintf(err, len, "no AGIPD module source (.../DET/{m}CH0 or .../CORR/{m}CH0 with image.data, or a stacked image.data with a module that is not all NaN) in the train"), 1;
   if (!F->pid) return snprintf(err, len, "no image.pulseId (uint64, one per frame) in the train"), 1;
   /* module order: ascending, as the reader's */
   for (PetscInt i = 1; i < F->nmod; i++)
@@ -214,6 +224,12 @@ static int SameShape(MxOnline o, const MxFrames *F, char *err, size_t len)
 static void Pack(MxOnline o, const MxFrames *F)
 {
   size_t off = 0;
+  const unsigned char *umask = NULL; /* -mask_file */
+  {
+    MxReader r;
+    (void)MxAnalyzeGetReader(o->an, &r);
+    (void)MxReaderGetUserMask(r, &umask);
+  }
   for (PetscMPIInt r = 0; r < o->size; r++) {
     const MxRowRange *rg = o->ranges_all + o->roff[r];
     for (PetscInt f = 0; f < o->nf; f++)
@@ -227,7 +243,7 @@ static void Pack(MxOnline o, const MxFrames *F)
         memcpy(v, F->data[j] + src, n * sizeof(float));
         if (msk)
           for (size_t p = 0; p < n; p++) o->flags[p] = msk[p] != 0;
-        (void)MxReaderFinishRows(v, b, NULL, msk ? o->flags : NULL, n, o->scale);
+        (void)MxReaderFinishRows(v, b, umask ? umask + (size_t)rg[k].module * MX_MODPIX + (size_t)rg[k].ss0 * MX_NFS : NULL, msk ? o->flags : NULL, n, o->scale);
         off += n;
       }
   }

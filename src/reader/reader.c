@@ -78,11 +78,11 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   PetscFunctionReturn(0);
 }
 
-/* The user mask, on every rank. */
+/* The user mask, on every rank; once. */
 static PetscErrorCode ReadUserMask(MxReader r)
 {
   PetscFunctionBeginUser;
-  if (!r->mask_file[0]) PetscFunctionReturn(0);
+  if (!r->mask_file[0] || r->user_mask) PetscFunctionReturn(0);
   PetscCall(PetscCalloc1(MX_NMOD * MX_MODPIX, &r->user_mask));
   PetscCall(MxMaskFileRead(r->comm, r->mask_file, r->user_mask));
   PetscFunctionReturn(0);
@@ -258,6 +258,13 @@ PetscErrorCode MxReaderGetTrainModules(MxReader r, PetscInt t, PetscInt *bits)
   *bits = 0;
   for (int m = 0; m < MX_NMOD; m++)
     if (r->idx.slot[t * MX_NMOD + m].count) *bits |= (PetscInt)1 << m;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderLoadUserMask(MxReader r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(ReadUserMask(r));
   PetscFunctionReturn(0);
 }
 

@@ -123,7 +123,15 @@ print('done', flush=True)
 '''
 xs = os.path.join(data, 'xgm_server.py')
 open(xs, 'w').write(XGM_SERVER)
-XGM = ['-analyze_xgm', 'auto', '-analyze_xgm_min_frac', '0', '-analyze_xgm_sigma', '0']
+# with a user mask (-mask_file: rows 100-139 and column 60 of every module bad), applied online as
+# the reader applies it to files
+umask = os.path.join(data, 'user_mask.h5')
+with h5py.File(umask, 'w') as f:
+    m = np.zeros((16, 512, 128), np.uint8)
+    m[:, 100:140, :] = 1
+    m[:, :, 60] = 1
+    f['mask'] = m
+XGM = ['-analyze_xgm', 'auto', '-analyze_xgm_min_frac', '0', '-analyze_xgm_sigma', '0', '-mask_file', umask]
 ref_x = os.path.join(data, 'ref_xgm_n2.h5')
 subprocess.run([mpiexec, '--oversubscribe', '-n', '2', mx, 'analyze', '-run', run, '-reader_pixel_parts', '2', '-o', ref_x] + ANA + XGM,
                check=True, stdout=subprocess.DEVNULL)
@@ -139,7 +147,47 @@ if r.returncode == 0:
             x, y = fo[S.path(k)][...], fr[S.path(k)][...]
             if x.shape != y.shape or not np.array_equal(x, y):
                 bad.append('%s: %s vs %s' % (k, x, y))
-    check(not bad, 'XGM: its results, pulse energy per frame included, equal analyze of the files and their DA file %s' % bad)
+    check(not bad, 'XGM and -mask_file: the results, pulse energy per frame included, equal analyze of the files and their DA file with the same mask %s' % bad)
+    with h5py.File(ref_x) as fm, h5py.File(refs[2]) as fu:
+        nm, nu = fm[S.path('SAXS_IMAGE')][...], fu[S.path('SAXS_IMAGE')][...]
+    check(not np.array_equal(np.isfinite(nm), np.isfinite(nu)), 'XGM and -mask_file: the mask changes the results (masked pixels leave the SAXS image)')
+else:
+    print(r.stdout[-3000:])
+
+# 1c. one stacked detector source, as a calibration pipeline that appends the modules sends it:
+# (frames, 16, 512, 128) from extra_data's stack_detector_data, the 15 modules the run lacks
+# filled with NaN (absent online); equal to analyze of the per-module files
+STACK_SERVER = r'''
+import sys, numpy as np
+from extra_data import RunDirectory, stack_detector_data
+from karabo_bridge.server import Sender
+s = Sender('tcp://127.0.0.1:0')
+print('listening on', s.endpoint, flush=True)
+for tid, d in RunDirectory(sys.argv[1]).select('*/CORR/*').trains():
+    if not d:
+        continue
+    first = d[sorted(d)[0]]
+    st = {'image.data': stack_detector_data(d, 'image.data', fillvalue=np.nan, pattern=r'/CORR/(\d+)CH'),
+          'image.pulseId': np.ascontiguousarray(first['image.pulseId']).reshape(-1).astype(np.uint64),
+          'metadata': first['metadata']}
+    if 'image.mask' in first:
+        st['image.mask'] = stack_detector_data(d, 'image.mask', fillvalue=0, pattern=r'/CORR/(\d+)CH')
+    s.send({'MID_DET_AGIPD1M-1/CAL/APPEND_CORRECTED:output': st})
+s.stopper_r.close(); s.stopper_w.close(); s.server_socket.close(linger=-1); s.zmq_context.term()
+print('done', flush=True)
+'''
+sts = os.path.join(data, 'stack_server.py')
+open(sts, 'w').write(STACK_SERVER)
+srv, ep = start_server(['/usr/bin/python3', sts, proc])
+out = os.path.join(data, 'live_stacked.h5')
+r = online(1, ep, out, ['-online_trains', str(nall)])
+srv.wait()
+import re
+fl = re.findall(r'first train \d+: (\d+) module\(s\)', r.stdout)
+check(r.returncode == 0 and fl == ['1'], 'stacked: online reads the run\'s one module (4) of a (frames, 16, 512, 128) array, the other 15 NaN (rc %d, %s module(s))' % (r.returncode, fl))
+if r.returncode == 0:
+    bad = compare(out, refs[1])
+    check(not bad, 'stacked: its results equal analyze of the per-module files to 1e-12 %s' % bad)
 else:
     print(r.stdout[-3000:])
 
