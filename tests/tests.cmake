@@ -106,9 +106,10 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/slurm/slurm.cmake OPTIONAL)
 
 # fuzzing: a short libFuzzer pass over the .geom parser, the options files and the bridge decoder
 # (clang build in fuzz/ of this build directory): fuzz.build builds the targets on 2 cores, then
-# fuzz.short replays the regressions and fuzzes each target 20 s on one core
+# fuzz.short replays the regressions and fuzzes each target 10 s on one core (tools/fuzz.sh 600
+# for a long pass)
 mx_script_test(fuzz.build fuzz bash ${PROJECT_SOURCE_DIR}/tools/fuzz.sh)
-mx_script_test(fuzz.short fuzz bash ${PROJECT_SOURCE_DIR}/tools/fuzz.sh 20)
+mx_script_test(fuzz.short fuzz bash ${PROJECT_SOURCE_DIR}/tools/fuzz.sh 10)
 set_tests_properties(fuzz.build PROPERTIES TIMEOUT 900 PROCESSORS 2 FIXTURES_SETUP fuzz_targets)
 set_tests_properties(fuzz.short PROPERTIES TIMEOUT 900 FIXTURES_REQUIRED fuzz_targets)
 set_property(TEST fuzz.build APPEND PROPERTY ENVIRONMENT MXPCS_FUZZ_STEP=build MXPCS_FUZZ_BUILD=${PROJECT_BINARY_DIR}/fuzz)
@@ -167,7 +168,7 @@ set_property(TEST ${mx_all_tests} APPEND PROPERTY ENVIRONMENT OMPI_MCA_pml=ob1)
 # long ones give theirs (seconds on the 2-core development machine): the one-core tests among
 # them start early and run beside others instead of alone at the end.
 set(mx_costs
-  sim.analyze_truth 110 fuzz.short 65 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
+  sim.analyze_truth 110 fuzz.short 35 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
   md.monotonic 38 bad.input_n4 36 peer.online 32 fuzz.build 27 bad.input_n1 24 bad.input_n2 24
   mpi.kill_rerun_n1 20 mpi.kill_rerun_n2 18 peer.bridge 17 md.ranks_per_sim 16)
 while(mx_costs)
