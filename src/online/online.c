@@ -30,6 +30,7 @@ struct _p_MxOnline {
   PetscInt  nmod, mods[MX_NMOD], nf;
   uint64_t *pid, *tid;
   float     scale; /* 1 / ADU per photon */
+  const unsigned char *umask; /* -mask_file (MX_NMOD*MX_MODPIX, nonzero = bad) or NULL; the reader's */
   /* rank 0: every rank's rows, and the packed train */
   int        *counts, *displs;     /* pixels per rank, offsets */
   int        *nranges_of, *roff;   /* ranges per rank, offsets into ranges_all */
@@ -224,12 +225,7 @@ static int SameShape(MxOnline o, const MxFrames *F, char *err, size_t len)
 static void Pack(MxOnline o, const MxFrames *F)
 {
   size_t off = 0;
-  const unsigned char *umask = NULL; /* -mask_file */
-  {
-    MxReader r;
-    (void)MxAnalyzeGetReader(o->an, &r);
-    (void)MxReaderGetUserMask(r, &umask);
-  }
+  const unsigned char *umask = o->umask;
   for (PetscMPIInt r = 0; r < o->size; r++) {
     const MxRowRange *rg = o->ranges_all + o->roff[r];
     for (PetscInt f = 0; f < o->nf; f++)
@@ -308,6 +304,11 @@ static PetscErrorCode Start(MxOnline o, const MxBridgeTrain **first, MxFrames *F
     PetscCallMPI(MPI_Bcast(start, sizeof start, MPI_CHAR, 0, o->comm));
     s = (MxStreamShape){o->nmod, o->mods, o->nf, o->pid, o->max_trains, o->tid, o->endpoint, start};
     PetscCall(MxAnalyzeSetUpStream(o->an, &s));
+  }
+  {
+    MxReader r;
+    PetscCall(MxAnalyzeGetReader(o->an, &r));
+    PetscCall(MxReaderGetUserMask(r, &o->umask)); /* read by SetUpStream */
   }
   /* rank 0 learns every rank's rows */
   {

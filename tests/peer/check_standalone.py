@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""The repository stands alone: no tracked file refers to a folder beside it (../shared or a
-shared/ docs, data, tools or seed path). Users clone the repository alone.
+"""The repository stands alone: no tracked file refers to a folder beside it (the shared folder
+next to the clone, or its docs, data, tools or seed paths; PAT below). Users clone the
+repository alone.
 usage: check_standalone.py ROOT"""
 import os
 import re
