@@ -29,6 +29,11 @@ void MxHardSphereSq(size_t nq, const double *q, double radius_eff, double phi, d
    = the number-weighted mean radius of the pd grid. I = scale*phi*(...)/<V> + background. */
 void MxSphereHardSphereIq(size_t nq, const double *q, double radius, double pd, int npts, double nsigmas, double drho, double phi, double scale, double background, int beta_mode, double *Iq);
 
+/* Gauss-Legendre nodes x and weights w of order n on [-1, 1] (Newton on P_n; n <= 64). */
+void MxGaussLegendre(int n, double *x, double *w);
+/* Gauss-Laguerre nodes and weights of order n for int_0^inf exp(-x) f(x) dx (Newton; n <= 64). */
+void MxGaussLaguerre(int n, double *x, double *w);
+
 /* Beenakker-Mazur delta-gamma (physics-reference.md section 3). */
 /* Sine integral Si(x) = Int_0^x sin t/t dt, relative error below 1e-15 (series for |x| <= 4,
    continued fraction of E1(ix) above). */

@@ -229,8 +229,7 @@ static double PhiSg(double y, double phi, const double *wl)
 
 /* ---------- quadrature ---------- */
 
-/* Gauss-Legendre nodes and weights on [-1, 1] (Newton on P_n, Golub-Welsch not needed for n <= 64) */
-static void GaussLegendre(int n, double *x, double *w)
+void MxGaussLegendre(int n, double *x, double *w)
 {
   for (int i = 0; i < (n + 1) / 2; i++) {
     double z = cos(MX_PI * (i + 0.75) / (n + 0.5)), pp = 1.0;
@@ -275,7 +274,7 @@ static double DsIntegral(double phi, const double *wl)
 
   if (!(phi >= 0.0) || !(phi < 1.0)) return NAN;
   if (phi == 0.0) return 1.0;
-  GaussLegendre(NG, xg, wg);
+  MxGaussLegendre(NG, xg, wg);
   for (int n = 0; n < NINT; n++) {
     const double mid = (n + 0.5) * MX_PI, half = 0.5 * MX_PI;
     double       part = 0.0;
