@@ -3,17 +3,34 @@
    errors by a delete-a-group jackknife over trains. Not collective (rank 0 of analyze). */
 #pragma once
 #include <mxpcs/g2fit.h>
+#include <mxpcs/heating.h>
+
+typedef enum { MX_EXTRAP_LINEAR = 1, MX_EXTRAP_QUADRATIC, MX_EXTRAP_EXPONENTIAL, MX_EXTRAP_HEATING } MxExtrapolation;
+/* "linear", "quadratic", "exponential", "heating" (index extrapolation - 1) */
+extern const char *const MxExtrapolationNames[];
 
 typedef struct {
   PetscInt      nring, nwin, ntau; /* rings, age windows, lags per window (tau_k = (k + 1) dt_s) */
   double        dt_s;              /* pulse spacing */
-  const double *age;               /* nwin: the windows' mean ages (s) */
-  PetscInt      extrap_order;      /* 1 linear, 2 quadratic in age, 3 exponential (ln Gamma linear) */
+  const double *age;               /* nwin: the windows' mean ages (s) from the first frame */
+  PetscInt      extrap_order;      /* MxExtrapolation */
+  /* MX_EXTRAP_HEATING: Gamma(q, w) = Gamma0(q) <h_n>_w, the mean of the heating model's factors
+     h_n (heating.h) over the intervals n of window w (win_start[w] .. win_start[w] + win_len - 2),
+     for a centre jump dT0 per pulse shared by all rings: fitted when heat_dT0 <= 0, else fixed */
+  const PetscInt     *win_start;
+  PetscInt            win_len;
+  MxHeatModel         heat;
+  const MxHeatSample *heat_sample;
+  double              heat_dT0;
+  double             *heat_out; /* NULL, or [2]: the fitted (or fixed) dT0 and its error */
 } MxG2AgeLayout;
+
+/* Zero dose: the first interval (frames 0 and 1) already follows a pulse, so Gamma extrapolates
+   to age -dt_s/2 (the windows' mean ages count from frame 0, the intervals' from their middle). */
 
 /* Gamma per ring and window from g2 (not - 1; nring x nwin x ntau) with errors g2err and the
    contrast beta (nring); then Gamma0 per ring, weighted by gerr, or by wgam_err when gerr is
-   NULL. gerr and g0err may be NULL. quiet: no PetscInfo for fits that do not converge. */
+   NULL; the extrapolation L->extrap_order. gerr and g0err may be NULL. quiet: no PetscInfo for fits that do not converge. */
 PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2, const double *g2err, const double *beta, const double *wgam_err, double *gam, double *gerr, double *gam0, double *g0err, PetscBool quiet);
 
 /* Delete-a-group jackknife (train index mod jk; groups without trains are skipped): each group's
@@ -26,3 +43,8 @@ PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2,
    (*fallback counts them). Out: *K groups used (0: off, nothing allocated), *gamJ K x nring x
    nwin and *g0J K x nring samples (PetscFree them). */
 PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, PetscInt *K, double **gamJ, double **g0J, PetscInt *fallback);
+
+/* Gamma0 per ring by the extrapolation `method` from Gamma per ring and window (gam) with errors
+   ge: the alternatives a run reports beside the one it uses. Heating needs L's heating fields;
+   a ring without an estimate is NaN. */
+PetscErrorCode MxG2AgeExtrapolate(const MxG2AgeLayout *L, MxExtrapolation method, const double *gam, const double *ge, double *gam0, double *g0err);

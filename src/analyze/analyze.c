@@ -35,7 +35,9 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   a->xgm_sigma    = 6.0;
   a->count_time   = 50e-15; /* an EuXFEL SASE pulse: tens of fs */
   snprintf(a->xgm, sizeof a->xgm, "auto");
-  a->extrap_order = 1;
+  a->extrap_order = MX_EXTRAP_LINEAR;
+  a->heat           = (MxHeatSample){MX_SOLVENT_DMF, 0.005, 0.9, 298.15, 0};
+  a->heat_fwhm_um   = 2.5;
   a->jk            = 16;
   a->ckpt_interval = 600;
   a->ckpt_restart  = PETSC_TRUE;
@@ -74,11 +76,19 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsReal("-saxs_q_max", "SAXS q max (1/angstrom; default: largest q read)", "", a->saxs_qmax, &a->saxs_qmax, NULL));
   PetscCall(PetscOptionsBool("-analyze_progress", "Progress line on rank 0", "", a->progress, &a->progress, NULL));
   {
-    const char *kinds[] = {"linear", "quadratic", "exponential"};
-    PetscInt    k       = a->extrap_order - 1;
-    PetscCall(PetscOptionsEList("-g2_extrapolation", "Zero-age extrapolation of Gamma(q, age), weighted: linear or quadratic in age, or exponential (ln Gamma linear in age, as Arrhenius heating gives)", "", kinds, 3, kinds[k], &k, NULL));
+    PetscInt k = a->extrap_order - 1;
+    PetscCall(PetscOptionsEList("-g2_extrapolation", "Extrapolation of Gamma(q, age) to zero dose (age -dt/2), weighted: linear or quadratic in age, exponential (ln Gamma linear in age), or heating (Gamma0(q) h(age), the dose and heat-diffusion model with one amplitude per run; -heating_*)", "", MxExtrapolationNames, 4, MxExtrapolationNames[k], &k, NULL));
     a->extrap_order = k + 1;
   }
+  PetscCall(PetscOptionsEnum("-heating_solvent", "heating: the solvent (absorption, heat capacity, diffusivity, viscosity law)", "", MxSolventNames, (PetscEnum)a->heat.solvent, (PetscEnum *)&a->heat.solvent, NULL));
+  PetscCall(PetscOptionsReal("-heating_phi", "heating: PbS volume fraction along the beam", "", a->heat.phi, &a->heat.phi, NULL));
+  PetscCall(PetscOptionsReal("-heating_path_mm", "heating: sample thickness along the beam (mm)", "", a->heat.path_mm, &a->heat.path_mm, NULL));
+  PetscCall(PetscOptionsReal("-heating_T0_K", "heating: temperature before the train (K)", "", a->heat.T0_K, &a->heat.T0_K, NULL));
+  PetscCall(PetscOptionsReal("-heating_Ea_kJ_mol", "heating: Arrhenius activation energy of the viscosity (0: the solvent's own law; NMF has none, 12 as a placeholder)", "", a->heat.Ea_kJ_mol, &a->heat.Ea_kJ_mol, NULL));
+  PetscCall(PetscOptionsReal("-heating_beam_fwhm_um", "heating: beam size at the sample, FWHM (um)", "", a->heat_fwhm_um, &a->heat_fwhm_um, NULL));
+  PetscCall(PetscOptionsReal("-heating_tau_us", "heating: intensity-weighted decay time tau_I = sigma^2/alpha (us; 0: from -heating_beam_fwhm_um and the solvent)", "", a->heat_tau_us, &a->heat_tau_us, NULL));
+  PetscCall(PetscOptionsReal("-heating_fluence_J_cm2", "heating: effective fluence of a pulse of mean energy, fixed (J/cm^2; 0: fitted per run)", "", a->heat_fluence, &a->heat_fluence, NULL));
+  PetscCall(PetscOptionsReal("-heating_pulse_energy_uJ", "heating: fix the fluence from this pulse energy at the sample and the beam size, E/(2 pi sigma^2) (uJ; 0: fitted per run)", "", a->heat_energy_uJ, &a->heat_energy_uJ, NULL));
   PetscCall(PetscOptionsReal("-analyze_filter_sigma", "Drop trains whose total intensity is more than this many robust sigmas (1.4826 MAD) from the median (0: keep all)", "", a->filter_sigma, &a->filter_sigma, NULL));
   PetscCall(PetscOptionsString("-analyze_xgm", "XGM per-pulse energies for the train filter: auto (the run directory and its raw/ sibling), off, or a DA file or directory", "", a->xgm, a->xgm, sizeof a->xgm, NULL));
   PetscCall(PetscOptionsString("-analyze_xgm_source", "XGM source name (default: the first INSTRUMENT source named *XGM* with data/intensityTD)", "", a->xgm_source, a->xgm_source, sizeof a->xgm_source, NULL));
@@ -107,6 +117,19 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCheck(a->count_time > 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_count_time: must be > 0 s");
   PetscCheck(a->xgm_offset >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_pulse_offset: must be >= 0");
   PetscCheck(a->saxs_nbins >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -saxs_nbins: must be >= 1");
+  {
+    MxHeatProps hp;
+    PetscCheck(!MxHeatSampleProps(&a->heat, &hp), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -heating_phi %g, -heating_path_mm %g, -heating_T0_K %g: phi must be in [0, 0.74), the path and T0 > 0", a->heat.phi, a->heat.path_mm, a->heat.T0_K);
+    PetscCheck(isfinite(MxHeatViscosity(&a->heat, a->heat.T0_K)), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -heating_T0_K: %g K is outside the viscosity law of %s", a->heat.T0_K, MxSolventNames[a->heat.solvent]);
+    PetscCheck(a->heat_fwhm_um > 0 && a->heat_tau_us >= 0 && a->heat.Ea_kJ_mol >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -heating_beam_fwhm_um (> 0), -heating_tau_us (>= 0), -heating_Ea_kJ_mol (>= 0): %g, %g, %g", (double)a->heat_fwhm_um, (double)a->heat_tau_us, a->heat.Ea_kJ_mol);
+    PetscCheck(a->heat_fluence >= 0 && a->heat_energy_uJ >= 0 && !(a->heat_fluence > 0 && a->heat_energy_uJ > 0), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -heating_fluence_J_cm2 %g and -heating_pulse_energy_uJ %g: at most one, >= 0", (double)a->heat_fluence, (double)a->heat_energy_uJ);
+    a->heat_per_fluence = hp.dT_per_J_cm2;
+    a->heat_tauI_s      = a->heat_tau_us > 0 ? a->heat_tau_us * 1e-6 : MxHeatTauI(a->heat_fwhm_um, hp.alpha_m2_s);
+    if (a->heat_energy_uJ > 0) { /* F0 = E/(2 pi sigma^2) */
+      const double sg = a->heat_fwhm_um * 1e-4 / (2 * sqrt(2 * log(2.0)));
+      a->heat_fluence = a->heat_energy_uJ * 1e-6 / (2 * M_PI * sg * sg);
+    }
+  }
   PetscFunctionReturn(0);
 }
 
@@ -229,8 +252,8 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCheck(a->jk >= 0 && a->jk <= 1024, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_jackknife: %" PetscInt_FMT " must be 0 (off) or a number of train groups up to 1024", a->jk);
   a->nwin = (a->nf - a->win_len) / a->win_step + 1;
   {
-    int need = a->extrap_order == 2 ? 3 : 2;
-    PetscCheck(a->nwin >= need || (a->nwin == 1 && a->extrap_order != 2), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_extrapolation: %s needs at least %d age windows, there are %" PetscInt_FMT " (use a smaller -g2_age_step)", a->extrap_order == 2 ? "quadratic" : a->extrap_order == 3 ? "exponential" : "linear", need, a->nwin);
+    int need = a->extrap_order == MX_EXTRAP_QUADRATIC ? 3 : 2;
+    PetscCheck(a->nwin >= need || (a->nwin == 1 && a->extrap_order != MX_EXTRAP_QUADRATIC && (a->extrap_order != MX_EXTRAP_HEATING || a->heat_fluence > 0)), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_extrapolation: %s needs at least %d age windows, there are %" PetscInt_FMT " (use a smaller -g2_age_step%s)", MxExtrapolationNames[a->extrap_order - 1], need, a->nwin, a->extrap_order == MX_EXTRAP_HEATING ? ", or fix -heating_fluence_J_cm2" : "");
   }
   PetscCall(PetscMalloc1(a->nwin, &a->win_start));
   for (PetscInt k = 0; k < a->nwin; k++) a->win_start[k] = k * a->win_step;

@@ -1,5 +1,7 @@
 /* Private state of MxAnalyze. */
 #pragma once
+#include <mxpcs/heating.h>
+#include <mxpcs/g2age.h>
 #include <mxpcs/analyze.h>
 #include <mxpcs/corr.h>
 #include <mxpcs/g2fit.h>
@@ -73,7 +75,14 @@ struct _p_MxAnalyze {
   PetscReal xgm_min_frac, xgm_sigma;
   PetscInt  xgm_offset, ndrop_xgm, nxgm_missing;
   double   *xgm_mean;       /* nf: mean pulse energy (uJ) over the trains kept, or NULL */
-  PetscInt  extrap_order; /* 1 linear, 2 quadratic in age */
+  PetscInt  extrap_order; /* MxExtrapolation (g2age.h) */
+  /* -heating_*: the sample and beam of the heating model (heating.h) for -g2_extrapolation heating */
+  MxHeatSample heat;
+  PetscReal    heat_fwhm_um, heat_tau_us, heat_fluence, heat_energy_uJ;
+  PetscBool    heat_arrhenius;
+  double       heat_tauI_s, heat_per_fluence; /* tau_I used; dT_c0 per J/cm^2 of the composition */
+  double       heat_dT0[2];                   /* the run's dT_c0 per pulse (fitted or fixed) and its error */
+  double       alt_Deff_mean[4], alt_Deff_mean_err[4]; /* D_eff_mean by each extrapolation (fit errors) */
   /* checkpoint / restart (src/analyze/checkpoint.c) */
   char      ckpt_dir[PETSC_MAX_PATH_LEN];
   PetscReal ckpt_interval;  /* s between checkpoints (0: only on SIGTERM/SIGUSR1) */

@@ -44,11 +44,48 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   double *age;
   PetscCall(PetscMalloc1(a->nwin, &age));
   for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
-  MxG2AgeLayout L = {a->nring, a->nwin, (PetscInt)ntau, a->dt_s, age, a->extrap_order};
+  MxG2AgeLayout L = {.nring = a->nring, .nwin = a->nwin, .ntau = (PetscInt)ntau, .dt_s = a->dt_s, .age = age, .extrap_order = a->extrap_order};
+  MxHeatModel   hm = NULL;
+  { /* the heating model of the train: pulses 0 .. of the frames, weighted by the XGM's energies */
+    PetscInt nint = a->win_start[a->nwin - 1] + a->win_len - 1;
+    double  *e = NULL, em = 0;
+    if (a->xgm_mean) {
+      PetscCall(PetscMalloc1(nint, &e));
+      for (PetscInt k = 0; k < nint; k++) em += a->xgm_mean[k] / nint;
+      for (PetscInt k = 0; k < nint; k++) e[k] = a->xgm_mean[k] / em;
+      for (PetscInt k = 0; k < nint; k++)
+        if (!(e[k] >= 0 && isfinite(e[k]))) {
+          PetscCall(PetscFree(e)); /* no usable XGM profile: equal pulses */
+          break;
+        }
+    }
+    PetscCall(MxHeatModelCreate(nint, a->dt_s, a->heat_tauI_s, e, &hm));
+    PetscCall(PetscFree(e));
+    L.win_start   = a->win_start;
+    L.win_len     = a->win_len;
+    L.heat        = hm;
+    L.heat_sample = &a->heat;
+    L.heat_dT0    = a->heat_fluence * a->heat_per_fluence;
+    L.heat_out    = a->heat_dT0;
+  }
   PetscCall(MxG2AgeFit(a->fit, &L, a->g2, a->g2err, a->beta, NULL, a->gam, a->gam_err, a->gam0, a->gam0_err, PETSC_FALSE));
   PetscCall(PetscMalloc2(a->nring * a->nwin, &a->gam_err_fit, a->nring, &a->gam0_err_fit));
   PetscCall(PetscArraycpy(a->gam_err_fit, a->gam_err, a->nring * a->nwin));
   PetscCall(PetscArraycpy(a->gam0_err_fit, a->gam0_err, a->nring));
+  { /* every extrapolation, for the report of how much they differ (the fits' errors) */
+    double *g0, *e0;
+    PetscCall(PetscMalloc2(a->nring, &g0, a->nring, &e0));
+    for (int m = MX_EXTRAP_LINEAR; m <= MX_EXTRAP_HEATING; m++) {
+      PetscCall(MxG2AgeExtrapolate(&L, (MxExtrapolation)m, a->gam, a->gam_err, g0, e0));
+      for (PetscInt r = 0; r < a->nring; r++) {
+        g0[r] /= qm[r] * qm[r] * 1e8; /* D_eff in um^2/s */
+        e0[r] /= qm[r] * qm[r] * 1e8;
+      }
+      if (MxWeightedMean((int)a->nring, g0, e0, &a->alt_Deff_mean[m - 1], &a->alt_Deff_mean_err[m - 1])) a->alt_Deff_mean[m - 1] = a->alt_Deff_mean_err[m - 1] = NAN;
+    }
+    L.heat_out = NULL; /* the jackknife's samples leave the run's dT0 alone */
+    PetscCall(PetscFree2(g0, e0));
+  }
   double *g0J = NULL; /* jackknife: Gamma0 of each group-deleted sample, K x nring */
   {
     PetscInt      jk;
@@ -106,6 +143,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   }
   PetscCall(PetscFree(g0J));
   PetscCall(PetscFree(age));
+  PetscCall(MxHeatModelDestroy(&hm));
   PetscCall(MxAnalyzeSaxsResults(a));
   (void)npix;
   PetscCall(PetscLogEventEnd(MX_AN_FIT, 0, 0, 0, 0));
@@ -221,6 +259,18 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
   PetscCall(MxOutDoubles(o, MX_FIT_GAMMA0_ERR_FIT, 1, d1, a->gam0_err_fit));
   PetscCall(MxOutScalar(o, MX_FIT_D_EFF_MEAN_ERR_FIT, a->Deff_mean_err_fit));
   PetscCall(MxOutScalar(o, MX_FIT_JACKKNIFE_GROUPS, (double)a->jk_groups_used));
+  {
+    hsize_t d4[1] = {4};
+    PetscCall(MxOutStrings(o, MX_FIT_EXTRAPOLATIONS, 4, MxExtrapolationNames));
+    PetscCall(MxOutAttrString(o, MX_FIT_EXTRAPOLATIONS, "used", MxExtrapolationNames[a->extrap_order - 1]));
+    PetscCall(MxOutDoubles(o, MX_FIT_D_EFF_MEAN_BY_EXTRAPOLATION, 1, d4, a->alt_Deff_mean));
+    PetscCall(MxOutDoubles(o, MX_FIT_D_EFF_MEAN_BY_EXTRAPOLATION_ERR, 1, d4, a->alt_Deff_mean_err));
+    PetscCall(MxOutScalar(o, MX_FIT_HEATING_DT0_K, a->heat_dT0[0]));
+    PetscCall(MxOutScalar(o, MX_FIT_HEATING_DT0_K_ERR, a->heat_dT0[1]));
+    PetscCall(MxOutScalar(o, MX_FIT_HEATING_FLUENCE, a->heat_dT0[0] / a->heat_per_fluence));
+    PetscCall(MxOutScalar(o, MX_FIT_HEATING_FLUENCE_ERR, a->heat_dT0[1] / a->heat_per_fluence));
+    PetscCall(MxOutScalar(o, MX_FIT_HEATING_TAU_I, a->heat_tauI_s));
+  }
   if (a->jk_groups_used) {
     hsize_t d3j[3] = {(hsize_t)a->jk_groups_used, (hsize_t)a->nring, (hsize_t)a->nwin};
     PetscCall(MxOutDoubles(o, MX_FIT_GAMMA_JACKKNIFE, 3, d3j, a->gamJ));
@@ -325,7 +375,10 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
   if (!rank) {
     PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          Gamma0[1/s]            D_eff[um^2/s]\n"));
     for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));
-    PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s\n", a->Deff_mean, a->Deff_mean_err));
+    PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s (extrapolated to zero dose: %s)\n", a->Deff_mean, a->Deff_mean_err, MxExtrapolationNames[a->extrap_order - 1]));
+    PetscCall(PetscViewerASCIIPrintf(v, "  by extrapolation (fit errors):"));
+    for (int m = 0; m < 4; m++) PetscCall(PetscViewerASCIIPrintf(v, "%s %s %.3f +- %.3f (%+.1f %%)", m ? "," : "", MxExtrapolationNames[m], a->alt_Deff_mean[m], a->alt_Deff_mean_err[m], 100 * (a->alt_Deff_mean[m] / a->alt_Deff_mean[a->extrap_order - 1] - 1)));
+    PetscCall(PetscViewerASCIIPrintf(v, "\n  heating model (%s, PbS phi %g, %g mm, tau_I %.3g us): dT_c0 = %.3g +- %.2g K per pulse (%s), effective fluence %.3g J/cm^2\n", MxSolventNames[a->heat.solvent], a->heat.phi, a->heat.path_mm, a->heat_tauI_s * 1e6, a->heat_dT0[0], a->heat_dT0[1], a->heat_fluence > 0 ? "fixed" : "fitted", a->heat_dT0[0] / a->heat_per_fluence));
     if (a->jk_groups_used) PetscCall(PetscViewerASCIIPrintf(v, "  errors: jackknife over %" PetscInt_FMT " train groups (the fits alone give +- %.3f for D_eff_mean)%s\n", a->jk_groups_used, a->Deff_mean_err_fit, a->jk_fallback ? "; some rings keep fit errors" : ""));
     else PetscCall(PetscViewerASCIIPrintf(v, "  errors: from the fits (lags and age windows taken as independent; -g2_jackknife N for a jackknife over train groups)\n"));
     if (a->xgm_mean) PetscCall(PetscViewerASCIIPrintf(v, "  XGM %s: %" PetscInt_FMT " trains dropped (a pulse below %g of the median energy, or mean energy beyond %g robust sigmas), %" PetscInt_FMT " trains without an XGM record kept\n", a->xgm_used, a->ndrop_xgm, (double)a->xgm_min_frac, (double)a->xgm_sigma, a->nxgm_missing));

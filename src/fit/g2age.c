@@ -1,15 +1,187 @@
 /* Age-resolved decay rates, the zero-age extrapolation and the jackknife (include/mxpcs/g2age.h). */
 #include <mxpcs/g2age.h>
+#include <mxpcs/lsq.h>
 #include <math.h>
+
+const char *const MxExtrapolationNames[] = {"linear", "quadratic", "exponential", "heating"};
+
+/* ---------- the heating model: Gamma(q, w) = Gamma0(q) <h>_w(dT0), dT0 shared by the rings ---------- */
+
+typedef struct {
+  const MxG2AgeLayout *L;
+  const double        *gam, *ge;
+  PetscInt             nr, *ring; /* rings fitted */
+  double              *h, *hw, *hw1; /* h_n; window means at dT0 and at dT0 + d */
+} HeatCtx;
+
+/* window means of the model's factors at dT0; nonzero when the model leaves its domain */
+static int HeatWindows(HeatCtx *c, double dT0, double *hw)
+{
+  const MxG2AgeLayout *L = c->L;
+  MxHeatModelFactors(L->heat, L->heat_sample, dT0, c->h);
+  for (PetscInt w = 0; w < L->nwin; w++) {
+    double m = 0;
+    for (PetscInt n = L->win_start[w]; n < L->win_start[w] + L->win_len - 1; n++) m += c->h[n];
+    hw[w] = m / (L->win_len - 1);
+    if (!isfinite(hw[w])) return 1;
+  }
+  return 0;
+}
+
+static int Usable(const HeatCtx *c, PetscInt r, PetscInt w)
+{
+  const double g = c->gam[r * c->L->nwin + w], e = c->ge[r * c->L->nwin + w];
+  return isfinite(g) && e > 0 && isfinite(e);
+}
+
+/* p = (Gamma0 of each fitted ring, dT0) */
+static int HeatResidual(const double *p, double *res, void *ctx)
+{
+  HeatCtx             *c = ctx;
+  const MxG2AgeLayout *L = c->L;
+  PetscInt             k = 0;
+  if (HeatWindows(c, p[c->nr], c->hw)) return 1;
+  for (PetscInt i = 0; i < c->nr; i++)
+    for (PetscInt w = 0; w < L->nwin; w++) {
+      const PetscInt r = c->ring[i];
+      if (!Usable(c, r, w)) continue;
+      res[k++] = (p[i] * c->hw[w] - c->gam[r * L->nwin + w]) / c->ge[r * L->nwin + w];
+    }
+  return 0;
+}
+
+static int HeatJacobian(const double *p, double *J, void *ctx)
+{
+  HeatCtx             *c = ctx;
+  const MxG2AgeLayout *L = c->L;
+  const double         d = 1e-4 * PetscMax(p[c->nr], 0.01);
+  PetscInt             nres = 0, k = 0;
+  if (HeatWindows(c, p[c->nr] + d, c->hw1) || HeatWindows(c, p[c->nr], c->hw)) return 1;
+  for (PetscInt i = 0; i < c->nr; i++)
+    for (PetscInt w = 0; w < L->nwin; w++) nres += Usable(c, c->ring[i], w);
+  for (size_t j = 0; j < (size_t)(c->nr + 1) * nres; j++) J[j] = 0;
+  for (PetscInt i = 0; i < c->nr; i++)
+    for (PetscInt w = 0; w < L->nwin; w++) {
+      const PetscInt r = c->ring[i];
+      if (!Usable(c, r, w)) continue;
+      const double e = c->ge[r * L->nwin + w];
+      J[(size_t)i * nres + k]     = c->hw[w] / e;
+      J[(size_t)c->nr * nres + k] = p[i] * (c->hw1[w] - c->hw[w]) / d / e;
+      k++;
+    }
+  return 0;
+}
+
+static PetscErrorCode HeatingFit(const MxG2AgeLayout *L, const double *gam, const double *ge, double *gam0, double *g0err)
+{
+  HeatCtx      c = {L, gam, ge, 0, NULL, NULL, NULL, NULL};
+  PetscInt     nres = 0, nint = 0;
+  MxLsqProblem P;
+  MxLsq        lsq;
+
+  PetscFunctionBeginUser;
+  for (PetscInt r = 0; r < L->nring; r++) gam0[r] = g0err[r] = NAN;
+  if (L->heat_out) L->heat_out[0] = L->heat_out[1] = NAN;
+  for (PetscInt w = 0; w < L->nwin; w++) nint = PetscMax(nint, L->win_start[w] + L->win_len - 1);
+  PetscCall(PetscMalloc4(L->nring, &c.ring, nint, &c.h, L->nwin, &c.hw, L->nwin, &c.hw1));
+  for (PetscInt r = 0; r < L->nring; r++) {
+    PetscInt m = 0;
+    for (PetscInt w = 0; w < L->nwin; w++) m += Usable(&c, r, w);
+    if (m) c.ring[c.nr++] = r;
+    nres += m;
+  }
+  if (L->heat_dT0 > 0) { /* fixed: Gamma0 per ring in closed form */
+    if (!HeatWindows(&c, L->heat_dT0, c.hw))
+      for (PetscInt i = 0; i < c.nr; i++) {
+        const PetscInt r = c.ring[i];
+        double         sy = 0, shh = 0;
+        for (PetscInt w = 0; w < L->nwin; w++) {
+          if (!Usable(&c, r, w)) continue;
+          const double iw = 1 / (ge[r * L->nwin + w] * ge[r * L->nwin + w]);
+          sy += iw * gam[r * L->nwin + w] * c.hw[w];
+          shh += iw * c.hw[w] * c.hw[w];
+        }
+        gam0[r]  = sy / shh;
+        g0err[r] = 1 / sqrt(shh);
+      }
+    if (L->heat_out) {
+      L->heat_out[0] = L->heat_dT0;
+      L->heat_out[1] = 0;
+    }
+  } else if (c.nr >= 1 && nres > c.nr + 1) {
+    PetscCall(MxLsqProblemCreate(c.nr + 1, nres, &P));
+    for (PetscInt i = 0; i < c.nr; i++) {
+      const PetscInt r = c.ring[i];
+      P.p[i] = NAN;
+      for (PetscInt w = 0; w < L->nwin && !isfinite(P.p[i]); w++)
+        if (Usable(&c, r, w)) P.p[i] = gam[r * L->nwin + w];
+      P.lo[i] = 0;
+      P.hi[i] = INFINITY;
+    }
+    P.p[c.nr]  = 0.5; /* K */
+    P.lo[c.nr] = 0;
+    P.hi[c.nr] = INFINITY;
+    PetscCall(MxLsqCreate(&lsq));
+    PetscCall(MxLsqSetFunctions(lsq, HeatResidual, HeatJacobian, &c));
+    PetscCall(MxLsqSetStepTest(lsq, MX_LSQ_STEP_SIGMA, 1e-4));
+    PetscCall(MxLsqSolve(lsq, &P));
+    if (P.converged) {
+      for (PetscInt i = 0; i < c.nr; i++) {
+        gam0[c.ring[i]]  = P.p[i];
+        g0err[c.ring[i]] = P.err[i];
+      }
+      if (L->heat_out) {
+        L->heat_out[0] = P.p[c.nr];
+        L->heat_out[1] = P.err[c.nr];
+      }
+    }
+    PetscCall(MxLsqDestroy(&lsq));
+    PetscCall(MxLsqProblemDestroy(&P));
+  }
+  PetscCall(PetscFree4(c.ring, c.h, c.hw, c.hw1));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxG2AgeExtrapolate(const MxG2AgeLayout *L, MxExtrapolation method, const double *gam, const double *ge, double *gam0, double *g0err)
+{
+  double x[64];
+
+  PetscFunctionBeginUser;
+  if (method == MX_EXTRAP_HEATING) {
+    PetscCall(HeatingFit(L, gam, ge, gam0, g0err));
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt w = 0; w < L->nwin && w < 64; w++) x[w] = L->age[w] + 0.5 * L->dt_s; /* from zero dose */
+  for (PetscInt r = 0; r < L->nring; r++) {
+    const double *g = gam + r * L->nwin, *e = ge + r * L->nwin;
+    if (L->nwin == 1) { /* Gamma at that age, not extrapolated (the summary says so) */
+      gam0[r]  = g[0];
+      g0err[r] = e[0];
+    } else if (L->nwin > 64) gam0[r] = g0err[r] = NAN;
+    else if (method == MX_EXTRAP_EXPONENTIAL) { /* ln Gamma linear in age */
+      double lg[64], le[64], l0, l0e;
+      for (PetscInt w = 0; w < L->nwin; w++) {
+        lg[w] = g[w] > 0 ? log(g[w]) : NAN;
+        le[w] = g[w] > 0 ? e[w] / g[w] : NAN;
+      }
+      if (MxExtrapolateZero((int)L->nwin, x, lg, le, 1, &l0, &l0e)) gam0[r] = g0err[r] = NAN;
+      else {
+        gam0[r]  = exp(l0);
+        g0err[r] = gam0[r] * l0e;
+      }
+    } else if (MxExtrapolateZero((int)L->nwin, x, g, e, (int)method, &gam0[r], &g0err[r])) gam0[r] = g0err[r] = NAN;
+  }
+  PetscFunctionReturn(0);
+}
 
 /* Gamma(q, age) by the g2 fits (g2 - 1 = beta exp(-2 Gamma tau)) and Gamma(q, 0) by the
    extrapolation, from g2 (not - 1) with errors g2err and the contrast beta; gerr/g0err may be
    NULL. quiet: no PetscInfo for fits that do not converge. */
 PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2, const double *g2err, const double *beta, const double *wgam_err, double *gam, double *gerr, double *gam0, double *g0err, PetscBool quiet)
 {
-  size_t  ntau = (size_t)L->ntau;
-  const double *age = L->age;
-  double *tau, *y, *sg, e0;
+  size_t        ntau = (size_t)L->ntau;
+  const double *age  = L->age;
+  double       *tau, *y, *sg, *e0 = NULL;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc3(ntau, &tau, ntau, &y, ntau, &sg));
@@ -30,27 +202,10 @@ PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2,
       if (gerr) gerr[r * L->nwin + w] = fr.converged ? fr.gamma_err : NAN;
       if (!fr.converged && !quiet) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT " age %g s: g2 fit did not converge (%s)\n", r, age[w], fr.reason));
     }
-    const double *ge = gerr ? gerr : wgam_err; /* the jackknife samples use the full run's weights */
-    double       *e  = g0err ? &g0err[r] : &e0;
-    if (L->nwin >= 2) {
-      if (L->extrap_order == 3) { /* exponential: ln Gamma linear in age */
-        double lg[64], le[64], l0, l0e;
-        for (PetscInt w = 0; w < L->nwin && w < 64; w++) {
-          double g = gam[r * L->nwin + w], eg = ge[r * L->nwin + w];
-          lg[w]    = g > 0 ? log(g) : NAN;
-          le[w]    = g > 0 ? eg / g : NAN;
-        }
-        if (L->nwin > 64 || MxExtrapolateZero((int)L->nwin, age, lg, le, 1, &l0, &l0e)) gam0[r] = *e = NAN;
-        else {
-          gam0[r] = exp(l0);
-          *e      = gam0[r] * l0e;
-        }
-      } else if (MxExtrapolateZero((int)L->nwin, age, gam + r * L->nwin, ge + r * L->nwin, (int)L->extrap_order, &gam0[r], e)) gam0[r] = *e = NAN;
-    } else {
-      gam0[r] = gam[r * L->nwin];
-      *e      = ge[r * L->nwin];
-    }
   }
+  if (!g0err) PetscCall(PetscMalloc1(L->nring, &e0));
+  PetscCall(MxG2AgeExtrapolate(L, (MxExtrapolation)L->extrap_order, gam, gerr ? gerr : wgam_err, gam0, g0err ? g0err : e0));
+  PetscCall(PetscFree(e0));
   PetscCall(PetscFree3(tau, y, sg));
   PetscFunctionReturn(0);
 }

@@ -68,19 +68,33 @@ PetscErrorCode MxSimTables(MxSim s)
     double q   = PetscMax(s->tab_q[i], 0.05 * p->q_ref);
     s->tab_I[i] = c * (s->tab_P[i] * s->tab_S[i] + p->porod * Pr * Sr * pow(p->q_ref / q, 4));
   }
-  /* X-ray heating along the train */
+  /* X-ray heating along the train: D and T of each interval n (between frames n and n+1, after
+     pulses 0..n): diffusive by finite differences of the heat equation, averaged over the beam
+     and the interval (heating.h); the adiabatic laws add a fixed rise per pulse */
   PetscCall(PetscMalloc2(p->npulses, &s->D_A2_s, p->npulses, &s->T_K));
-  for (PetscInt n = 0; n < p->npulses; n++) {
-    double T = p->T0_K, D = p->D0_um2_s * 1e8; /* um^2/s -> angstrom^2/s */
-    if (!strcmp(p->heating, "linear")) D *= 1 + p->kappa_per_pulse * n;
-    else if (!strcmp(p->heating, "stokes")) {
-      /* Stokes-Einstein D = kT/(6 pi eta R_h), eta Arrhenius: D/D0 = T/T0 eta(T0)/eta(T) */
-      T = p->T0_K + p->dT_per_pulse_K * n;
-      D *= (T / p->T0_K) * exp(-p->Ea_kJ_mol * 1e3 / MX_R_GAS * (1 / T - 1 / p->T0_K));
+  if (!strcmp(p->heating, "diffusive")) {
+    MxHeatSample hs = {p->solvent, p->heat_phi, p->path_mm, p->T0_K, p->arrhenius || p->solvent == MX_SOLVENT_NMF ? p->Ea_kJ_mol : 0};
+    double      *h;
+    PetscCall(PetscMalloc1(p->npulses, &h));
+    PetscCall(MxHeatSolveFD(p->npulses, p->dt_s, p->tauI_s, NULL, &hs, p->dT_per_pulse_K, 0, 100, h, s->T_K, NULL));
+    for (PetscInt n = 0; n < p->npulses; n++) {
+      PetscCheck(isfinite(h[n]), s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_fluence_J_cm2: %g J/cm^2 heats the sample by %.0f K (%g K per pulse) by pulse %" PetscInt_FMT ", beyond the solvent's viscosity law (boiling)", (double)p->fluence_J_cm2, s->T_K[n], (double)p->dT_per_pulse_K, n);
+      s->D_A2_s[n] = p->D0_um2_s * 1e8 * h[n];
+      s->T_K[n] += p->T0_K;
     }
-    s->D_A2_s[n] = D;
-    s->T_K[n]    = T;
-  }
+    PetscCall(PetscFree(h));
+  } else
+    for (PetscInt n = 0; n < p->npulses; n++) {
+      double T = p->T0_K, D = p->D0_um2_s * 1e8; /* um^2/s -> angstrom^2/s */
+      if (!strcmp(p->heating, "linear")) D *= 1 + p->kappa_per_pulse * (n + 1);
+      else if (!strcmp(p->heating, "stokes")) {
+        /* Stokes-Einstein D = kT/(6 pi eta R_h), eta Arrhenius: D/D0 = T/T0 eta(T0)/eta(T) */
+        T = p->T0_K + p->dT_per_pulse_K * (n + 1);
+        D *= (T / p->T0_K) * exp(-p->Ea_kJ_mol * 1e3 / MX_R_GAS * (1 / T - 1 / p->T0_K));
+      }
+      s->D_A2_s[n] = D;
+      s->T_K[n]    = T;
+    }
   PetscFunctionReturn(0);
 }
 
@@ -213,7 +227,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
   MxSpeckleInit(&m->win, &gs); /* a fresh sample: 100 ms between trains decorrelates it */
   for (PetscInt n = 0; n < p->npulses; n++) {
     float *f = frames + (size_t)n * MX_MODPIX;
-    if (n) MxSpeckleAdvance(&m->win, &gs, 0.5 * (s->D_A2_s[n - 1] + s->D_A2_s[n]) * p->dt_s);
+    if (n) MxSpeckleAdvance(&m->win, &gs, s->D_A2_s[n - 1] * p->dt_s); /* the interval after pulse n - 1 */
     MxSpeckleField(&m->win);
     for (PetscInt i = 0; i < MX_MODPIX; i++) {
       const float *qs = m->qsub + (size_t)i * ns * 2;

@@ -43,7 +43,11 @@ static PetscErrorCode Preset(MxSimParams *p, const char *name, MPI_Comm comm)
   p->D0_um2_s = 57;
   p->Ds_over_D0 = 1;
   snprintf(p->hydro, sizeof p->hydro, "none");
-  snprintf(p->heating, sizeof p->heating, "stokes");
+  snprintf(p->heating, sizeof p->heating, "diffusive");
+  p->solvent       = MX_SOLVENT_DMF;
+  p->fluence_J_cm2 = 0.8; /* effective: dT_c0 1.3 K per pulse at phi = 0.005, D +25 % at 15 us */
+  p->path_mm       = 0.9;
+  p->heat_phi      = -1; /* the sample's phi */
   p->T0_K = 298.15;
   p->dT_per_pulse_K = 0.4;
   p->Ea_kJ_mol = 12;
@@ -75,6 +79,7 @@ static PetscErrorCode Preset(MxSimParams *p, const char *name, MPI_Comm comm)
     p->photons = 0.1;
     p->q_ref = 0.11;
     p->porod = 0.0;
+    p->heat_phi = 0.02; /* the dose sees the capillary's overall composition (docs/physics.md) */
     p->modules[0] = 0; /* q = 0.085 .. 0.15 at 7 m, 12.3 keV: around the S(q) peak */
     p->modules[1] = 12;
   } else if (!strcmp(name, "full")) {
@@ -132,7 +137,12 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCall(PetscOptionsReal("-sim_D0_um2_s", "Free-particle diffusion coefficient at T0 (um^2/s)", "", p->D0_um2_s, &p->D0_um2_s, NULL));
   PetscCall(PetscOptionsString("-sim_hydro", "Hydrodynamic function: none (H = 1) | deltagamma (Ds/D0 + H_d)", "", hydro, hydro, sizeof hydro, NULL));
   PetscCall(PetscOptionsReal("-sim_Ds_over_D0", "Self part Ds/D0 of H(q) for -sim_hydro deltagamma", "", p->Ds_over_D0, &p->Ds_over_D0, NULL));
-  PetscCall(PetscOptionsString("-sim_heating", "X-ray heating law: none | linear | stokes", "", heating, heating, sizeof heating, NULL));
+  PetscCall(PetscOptionsString("-sim_heating", "X-ray heating: diffusive (dose from the composition, heat diffusing out of the beam, solved by finite differences) | none | linear | stokes (adiabatic, a fixed rise per pulse)", "", heating, heating, sizeof heating, NULL));
+  PetscCall(PetscOptionsReal("-sim_fluence_J_cm2", "diffusive: effective peak fluence of a pulse of mean energy at the sample (J/cm^2)", "", p->fluence_J_cm2, &p->fluence_J_cm2, NULL));
+  PetscCall(PetscOptionsEnum("-sim_solvent", "diffusive: solvent (absorption, heat capacity, diffusivity, viscosity law)", "", MxSolventNames, (PetscEnum)p->solvent, (PetscEnum *)&p->solvent, NULL));
+  PetscCall(PetscOptionsBool("-sim_arrhenius", "diffusive: Arrhenius viscosity with -sim_Ea_kJ_mol instead of the solvent's law (NMF has none: always)", "", p->arrhenius, &p->arrhenius, NULL));
+  PetscCall(PetscOptionsReal("-sim_heating_phi", "diffusive: PbS volume fraction along the beam for the dose (-1: -sim_phi)", "", p->heat_phi, &p->heat_phi, NULL));
+  PetscCall(PetscOptionsReal("-sim_path_mm", "diffusive: sample thickness along the beam (mm)", "", p->path_mm, &p->path_mm, NULL));
   PetscCall(PetscOptionsReal("-sim_kappa_per_pulse", "linear: D_n = D0 (1 + kappa n)", "", p->kappa_per_pulse, &p->kappa_per_pulse, NULL));
   PetscCall(PetscOptionsReal("-sim_T0_K", "stokes: temperature before the train (K)", "", p->T0_K, &p->T0_K, NULL));
   PetscCall(PetscOptionsReal("-sim_dT_per_pulse_K", "stokes: temperature rise per pulse (K)", "", p->dT_per_pulse_K, &p->dT_per_pulse_K, NULL));
@@ -182,7 +192,15 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCheck(p->gain_noise >= 0 && p->gain_noise < 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_gain_noise: must be in [0, 1)");
   PetscCheck(p->D0_um2_s > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_D0_um2_s: %g must be > 0", (double)p->D0_um2_s);
   PetscCheck(!strcmp(p->hydro, "none") || !strcmp(p->hydro, "deltagamma"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_hydro: '%s' is not none or deltagamma", p->hydro);
-  PetscCheck(!strcmp(p->heating, "none") || !strcmp(p->heating, "linear") || !strcmp(p->heating, "stokes"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_heating: '%s' is not none, linear or stokes", p->heating);
+  PetscCheck(!strcmp(p->heating, "none") || !strcmp(p->heating, "linear") || !strcmp(p->heating, "stokes") || !strcmp(p->heating, "diffusive"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_heating: '%s' is not diffusive, none, linear or stokes", p->heating);
+  if (p->heat_phi < 0) p->heat_phi = p->phi;
+  {
+    MxHeatProps hp;
+    PetscCheck(!MxHeatSampleProps(&(MxHeatSample){p->solvent, p->heat_phi, p->path_mm, p->T0_K, 0}, &hp), s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_heating_phi %g, -sim_path_mm %g: the heated sample needs phi in [0, 0.74) and a path > 0", (double)p->heat_phi, (double)p->path_mm);
+    PetscCheck(p->fluence_J_cm2 >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_fluence_J_cm2: %g must be >= 0", (double)p->fluence_J_cm2);
+    p->tauI_s = MxHeatTauI(p->beam_fwhm_um, hp.alpha_m2_s);
+    if (!strcmp(p->heating, "diffusive")) p->dT_per_pulse_K = p->fluence_J_cm2 * hp.dT_per_J_cm2;
+  }
   PetscCheck(p->T0_K > 0 && p->dT_per_pulse_K >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_T0_K > 0 and -sim_dT_per_pulse_K >= 0");
   PetscCheck(p->kappa_per_pulse > -1.0 / p->npulses, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_kappa_per_pulse: D would become negative");
   for (PetscInt i = 0; i < p->ndud; i++) PetscCheck(p->dud_trains[i] >= 0 && p->dud_trains[i] < p->ntrains, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_dud_trains: %" PetscInt_FMT " is not a train index in 0..%" PetscInt_FMT, p->dud_trains[i], p->ntrains - 1);
@@ -302,7 +320,8 @@ PetscErrorCode MxSimView(MxSim s, PetscViewer v)
   PetscCall(PetscViewerASCIIPrintf(v, "MxSim: preset %s, %" PetscInt_FMT " trains x %" PetscInt_FMT " pulses at %g MHz (%.2f ns apart), modules", p->preset, p->ntrains, p->npulses, (double)p->rep_rate_mhz, p->dt_s * 1e9));
   for (PetscInt i = 0; i < p->nmodules; i++) PetscCall(PetscViewerASCIIPrintf(v, " %" PetscInt_FMT, p->modules[i]));
   PetscCall(PetscViewerASCIIPrintf(v, "\n  sample: R = %g A, pd = %g, phi = %g, S(q) %s, hydro %s (Ds/D0 = %g), D0 = %g um^2/s\n", (double)p->radius_A, (double)p->pd, (double)p->phi, p->structure_py ? "Percus-Yevick" : "= 1", p->hydro, (double)p->Ds_over_D0, (double)p->D0_um2_s));
-  PetscCall(PetscViewerASCIIPrintf(v, "  heating %s: D at the last pulse = %.3g x D0\n", p->heating, s->D_A2_s ? s->D_A2_s[p->npulses - 1] / (p->D0_um2_s * 1e8) : 1.0));
+  PetscCall(PetscViewerASCIIPrintf(v, "  heating %s: D after the last pulse = %.3g x D0\n", p->heating, s->D_A2_s ? s->D_A2_s[p->npulses - 1] / (p->D0_um2_s * 1e8) : 1.0));
+  if (!strcmp(p->heating, "diffusive")) PetscCall(PetscViewerASCIIPrintf(v, "  dose: fluence %g J/cm^2, PbS phi %g in %s, path %g mm: dT_c0 = %.3g K per pulse, tau_I = %.3g us\n", (double)p->fluence_J_cm2, (double)p->heat_phi, MxSolventNames[p->solvent], (double)p->path_mm, (double)p->dT_per_pulse_K, (double)p->tauI_s * 1e6));
   PetscCall(PetscViewerASCIIPrintf(v, "  beam %g um FWHM, %g photons/pixel/pulse at q = %g 1/A, artifacts %s\n", (double)p->beam_fwhm_um, (double)p->photons, (double)p->q_ref, p->artifacts ? "on" : "off"));
   for (PetscInt i = 0; i < s->nmods; i++) PetscCall(PetscViewerASCIIPrintf(v, "  module %d: speckle window %d x %d modes, dq = %.3g 1/A\n", s->mods[i].module, s->mods[i].win.nx, s->mods[i].win.ny, s->mods[i].win.dq));
   PetscFunctionReturn(0);

@@ -3,6 +3,7 @@
 #include <mxpcs/sim.h>
 #include <mxpcs/speckle.h>
 #include <mxpcs/rng.h>
+#include <mxpcs/heating.h>
 
 #define MX_BUNCH_CLOCK_HZ 4.513e6 /* EuXFEL bunch clock: pulse spacing = step / 4.513 MHz */
 
@@ -22,6 +23,10 @@ typedef struct {
   /* dynamics */
   PetscReal D0_um2_s, Ds_over_D0, kappa_per_pulse, T0_K, dT_per_pulse_K, Ea_kJ_mol;
   char      hydro[16], heating[16];
+  /* diffusive heating: dose from the composition along the beam, heat diffusion (heating.h) */
+  MxSolvent solvent;
+  PetscBool arrhenius; /* Arrhenius viscosity with Ea_kJ_mol instead of the solvent's law */
+  PetscReal fluence_J_cm2, heat_phi, path_mm, tauI_s; /* tauI_s: derived */
   /* detector artifacts */
   PetscBool artifacts;
   PetscReal offset_amp, gain_amp, dead_frac, hot_frac;

@@ -46,6 +46,14 @@ static PetscErrorCode WriteTruth(MxSim s, MxOut o)
   PetscCall(MxOutScalar(o, MX_PARAMS_T0_K, p->T0_K));
   PetscCall(MxOutScalar(o, MX_PARAMS_DT_PER_PULSE_K, p->dT_per_pulse_K));
   PetscCall(MxOutScalar(o, MX_PARAMS_EA_KJ_MOL, p->Ea_kJ_mol));
+  if (!strcmp(p->heating, "diffusive")) {
+    PetscCall(MxOutScalar(o, MX_PARAMS_FLUENCE_J_CM2, p->fluence_J_cm2));
+    PetscCall(MxOutScalar(o, MX_PARAMS_HEATING_PHI, p->heat_phi));
+    PetscCall(MxOutScalar(o, MX_PARAMS_PATH_MM, p->path_mm));
+    PetscCall(MxOutScalar(o, MX_PARAMS_TAU_I_S, p->tauI_s));
+    PetscCall(MxOutAttrString(o, MX_ROOT, "solvent", MxSolventNames[p->solvent]));
+    PetscCall(MxOutAttrString(o, MX_ROOT, "viscosity", p->arrhenius || p->solvent == MX_SOLVENT_NMF ? "arrhenius" : "solvent"));
+  }
   PetscCall(MxOutScalar(o, MX_PARAMS_KAPPA_PER_PULSE, p->kappa_per_pulse));
   PetscCall(MxOutScalar(o, MX_PARAMS_ARTIFACTS, p->artifacts));
   PetscCall(MxOutScalar(o, MX_PARAMS_OFFSET_AMP, p->offset_amp));
@@ -85,7 +93,7 @@ static PetscErrorCode WriteTruth(MxSim s, MxOut o)
   d2[0] = (hsize_t)s->ntab;
   d2[1] = (hsize_t)p->npulses;
   PetscCall(MxOutDoubles(o, MX_TRUTH_GAMMA, 2, d2, buf));
-  PetscCall(MxOutAttrString(o, MX_ROOT, "gamma_note", "Gamma(q, age_n) = D(age_n) q^2 H(q)/S(q); between pulses n and n+1 the modes relax with the trapezoid of D, so g1(t1,t2) = exp(-int Gamma dt)"));
+  PetscCall(MxOutAttrString(o, MX_ROOT, "gamma_note", "Gamma(q, age_n) = D_n q^2 H(q)/S(q), D_n the D of the interval between frames n and n+1 (after pulses 0..n; zero dose is one pulse spacing before age 0), so g1(t1,t2) = exp(-sum of Gamma dt over the intervals)"));
   /* realised speckle contrast: <s^2>/<s>^2 - 1 of the noise-free speckle intensity s = I/<I>(q) */
   double *edges = buf, *bq = buf + s->nbins + 1, *beta = buf + 2 * s->nbins + 1, *cnt = buf + 3 * s->nbins + 1;
   for (PetscInt b = 0; b <= s->nbins; b++) edges[b] = s->bin_q0 + b * s->bin_dq;

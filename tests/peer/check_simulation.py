@@ -83,8 +83,9 @@ for im, m in enumerate(mods):
             print('beta  m%d q=%.4f  beta=%.4f +- %.4f  truth %.4f  %s' % (m, qc, beta, beta_se, tb, 'ok' if ok else 'FAIL'))
             if not ok: fails.append('beta q=%.4f' % qc)
         if 'decay' in checks:
-            gam_truth = np.array([np.interp(qc, tq, tgam[:, k]) for k in range(7)])
-            gt = 0.5 * (gam_truth[:-1] + gam_truth[1:]).mean()
+            # truth/gamma[:, n]: the interval after pulse n; lag 1 over frames 0..6 spans intervals 0..5
+            gam_truth = np.array([np.interp(qc, tq, tgam[:, k]) for k in range(6)])
+            gt = gam_truth.mean()
             expect = np.exp(-2 * dt * gt)
             if 0.05 < expect < 0.9:
                 fgam = lambda idx: -np.log(max((s11[idx].mean() - 1) / (s2[idx].mean() - 1), 1e-9)) / (2 * dt)
