@@ -14,10 +14,15 @@
 
 typedef struct _p_MxJoint *MxJoint;
 
-typedef enum { MX_HEAT_NONE, MX_HEAT_LINEAR, MX_HEAT_STOKES } MxHeatingLaw;
+typedef enum { MX_HEAT_NONE, MX_HEAT_LINEAR, MX_HEAT_STOKES, MX_HEAT_DOSE } MxHeatingLaw;
+/* "none", "linear", "stokes", "dose" */
+extern const char *const MxHeatingLawNames[];
 
-/* Kernels. h(age) of the heating laws: linear 1 + k age_us (k in 1/us); stokes: Stokes-Einstein
-   with an Arrhenius viscosity, T = T0 + k age_us (k in K/us), h = (T/T0) exp(-Ea/R (1/T - 1/T0)). */
+/* Kernels. h(age) of the adiabatic laws, age counted from zero dose (half a pulse spacing before
+   the first frame's mean age): linear 1 + k age_us (k in 1/us); stokes: Stokes-Einstein with an
+   Arrhenius viscosity, T = T0 + k age_us (k in K/us), h = (T/T0) exp(-Ea/R (1/T - 1/T0)). The
+   dose law is heating.h's model: one effective fluence shared by the samples (a property of the
+   beam), each sample's jump per pulse from its own composition, heat diffusing out of the beam. */
 double MxHeatingFactor(MxHeatingLaw law, double k, double T0_K, double Ea_kJ_mol, double age_s);
 
 PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *j);
@@ -26,7 +31,9 @@ PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *j);
    letters, digits, '_') and its group name in the output. Without names a sample is named after
    its file (colloid.h5: colloid) and has no options of its own. Collective. */
 PetscErrorCode MxJointSetSampleNames(MxJoint j, PetscInt n, const char *const names[]);
-/* -joint_heating none|linear|stokes, -joint_T0_K, -joint_Ea_kJ_mol, -joint_porod, -joint_q_range
+/* -joint_heating dose|none|linear|stokes, -joint_T0_K, -joint_Ea_kJ_mol, -joint_arrhenius,
+   -joint_heating_tau_us, per sample -NAME_heating_phi and -NAME_heating_path_mm (dose: default
+   the composition its analyze used, /xpcs/fit/heating_*), -joint_porod, -joint_q_range
    (SAXS q range a:b in 1/angstrom for all samples), -joint_hd sg0|full, -joint_xtol, TAO options
    with prefix -joint_ (e.g. -joint_tao_monitor), and per sample NAME (MxJointSetSampleNames):
    -NAME_hydro_D0 (um^2/s, 0 = free, the default), -NAME_joint_dense 0|1 (default 0, dilute),

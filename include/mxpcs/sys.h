@@ -59,6 +59,9 @@ PetscErrorCode MxH5CreateParallel(MPI_Comm comm, const char path[], hid_t *file)
 /* Write a whole small dataset from rank 0's buffer (every rank calls it); units may be NULL. */
 PetscErrorCode MxH5WriteArray(MPI_Comm comm, hid_t file, const char path[], hid_t memtype, int rank, const hsize_t dims[], const void *buf, const char units[]);
 PetscErrorCode MxH5WriteAttrString(hid_t obj, const char name[], const char value[]);
+/* A string attribute of obj (fixed or variable length, scalar or the first element of an array)
+   into buf; PETSC_FALSE (buf "") when absent or not a string. */
+PetscBool MxH5ReadAttrString(hid_t obj, const char name[], char *buf, size_t len);
 /* A scalar string dataset holding rank 0's text. Collective. */
 PetscErrorCode MxH5WriteString(MPI_Comm comm, hid_t file, const char path[], const char text[]);
 

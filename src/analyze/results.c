@@ -270,6 +270,11 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
     PetscCall(MxOutScalar(o, MX_FIT_HEATING_FLUENCE, a->heat_dT0[0] / a->heat_per_fluence));
     PetscCall(MxOutScalar(o, MX_FIT_HEATING_FLUENCE_ERR, a->heat_dT0[1] / a->heat_per_fluence));
     PetscCall(MxOutScalar(o, MX_FIT_HEATING_TAU_I, a->heat_tauI_s));
+    PetscCall(MxOutScalar(o, MX_FIT_HEATING_PHI, a->heat.phi));
+    PetscCall(MxOutScalar(o, MX_FIT_HEATING_PATH_MM, a->heat.path_mm));
+    PetscCall(MxOutAttrString(o, MX_FIT_HEATING_PHI, "solvent", MxSolventNames[a->heat.solvent]));
+    PetscCall(MxOutAttrDouble(o, MX_FIT_HEATING_PHI, "Ea_kJ_mol", a->heat.Ea_kJ_mol));
+    PetscCall(MxOutAttrDouble(o, MX_FIT_HEATING_PHI, "T0_K", a->heat.T0_K));
   }
   if (a->jk_groups_used) {
     hsize_t d3j[3] = {(hsize_t)a->jk_groups_used, (hsize_t)a->nring, (hsize_t)a->nwin};

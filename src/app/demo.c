@@ -14,12 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *sim_colloid = "-sim_preset colloid -sim_modules 3,4 -sim_pulses 50 -sim_rep_rate_mhz 2.2 -sim_radius_A 29 -sim_pd 0.05 -sim_D0_um2_s 57 -sim_heating stokes -sim_dT_per_pulse_K 0.4 -sim_photons 0.3 -sim_q_ref 0.01 -sim_beam_fwhm_um 2.5 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 1 -sim_compress 1";
-static const char *sim_liquid  = "-sim_preset liquid -sim_modules 0,12 -sim_phi 0.3 -sim_structure_py 1 -sim_hydro deltagamma -sim_Ds_over_D0 0.23 -sim_D0_um2_s 5 -sim_photons 0.1 -sim_q_ref 0.11 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 2 -sim_compress 1";
-static const char *an_common   = "-geom_distance_m 7 -geom_energy_kev 12.3 -rings_spacing lin -rings_min_pixels 200 -g2_age_step 5 -g2_extrapolation exponential -corr_xc 1 -fit_beta fixed -analyze_progress 0 -analyze_checkpoint none";
-static const char *an_colloid  = "-rings_q_min 0.006 -rings_q_max 0.022 -rings_n 8";
-static const char *an_liquid   = "-rings_q_min 0.08 -rings_q_max 0.13 -rings_n 6";
-static const char *fit_joint   = "-joint_heating stokes -joint_T0_K 298.15 -joint_Ea_kJ_mol 12 -colloid_joint_dense 0 -colloid_hydro_D0 0 -colloid_joint_q_range 0.005:0.1 -liquid_joint_dense 1 -liquid_hydro_D0 5 -liquid_joint_q_range 0.085:0.13";
+static const char *sim_colloid = "-sim_preset colloid -sim_modules 3,4 -sim_pulses 50 -sim_rep_rate_mhz 2.2 -sim_radius_A 29 -sim_pd 0.05 -sim_D0_um2_s 57 -sim_heating diffusive -sim_solvent dmf -sim_fluence_J_cm2 0.8 -sim_photons 0.3 -sim_q_ref 0.01 -sim_beam_fwhm_um 2.5 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 1 -sim_compress 1";
+static const char *sim_liquid  = "-sim_preset liquid -sim_modules 0,12 -sim_phi 0.3 -sim_structure_py 1 -sim_hydro deltagamma -sim_Ds_over_D0 0.23 -sim_D0_um2_s 5 -sim_photons 0.1 -sim_q_ref 0.11 -sim_heating diffusive -sim_solvent dmf -sim_heating_phi 0.02 -sim_fluence_J_cm2 0.8 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 2 -sim_compress 1";
+static const char *an_common   = "-geom_distance_m 7 -geom_energy_kev 12.3 -rings_spacing lin -rings_min_pixels 200 -g2_age_step 5 -g2_extrapolation heating -heating_solvent dmf -heating_path_mm 0.9 -heating_beam_fwhm_um 2.5 -corr_xc 1 -fit_beta fixed -analyze_progress 0 -analyze_checkpoint none";
+static const char *an_colloid  = "-rings_q_min 0.006 -rings_q_max 0.022 -rings_n 8 -heating_phi 0.005";
+static const char *an_liquid   = "-rings_q_min 0.08 -rings_q_max 0.13 -rings_n 6 -heating_phi 0.02";
+static const char *fit_joint   = "-joint_heating dose -joint_T0_K 298.15 -colloid_joint_dense 0 -colloid_hydro_D0 0 -colloid_joint_q_range 0.005:0.1 -liquid_joint_dense 1 -liquid_hydro_D0 5 -liquid_joint_q_range 0.085:0.13";
 static const char *md_paper    = "-md_epsilon 0,0.5,1,1.5,2 -md_n 500 -md_phi 0.3 -md_equil_steps 20000";
 
 static PetscOptions stage_db; /* the database of the stage being configured */
@@ -191,7 +191,8 @@ static void Summary(const char *dir)
   printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "phi of the liquid (joint fit)", Sc(jf, MX_SAXS_SAMPLE_PHI, "liquid"), Sc(jf, MX_SAXS_SAMPLE_PHI_ERR, "liquid"), Sc(tl, MX_PARAMS_PHI, NULL));
   printf("  %-36s %.3f+-%.3f .. %.3f+-%.3f  %.3f .. %.3f\n", "H(q) of the liquid, range over q", Hmin, Hmin_e, Hmax, Hmax_e, tHmin, tHmax);
   printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "Ds/D0 of the liquid (delta-gamma)", Sc(jf, MX_HYDRO_DS_OVER_D0, "liquid"), Sc(jf, MX_HYDRO_DS_OVER_D0_ERR, "liquid"), Sc(tl, MX_PARAMS_DS_OVER_D0, NULL));
-  printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "heating dT/dt (joint fit; K/us)", Sc(jf, MX_JOINT_HEATING_K, NULL), Sc(jf, MX_JOINT_HEATING_K_ERR, NULL), Sc(tc, MX_PARAMS_DT_PER_PULSE_K, NULL) / Sc(tc, MX_PARAMS_PULSE_SPACING_S, NULL) * 1e-6);
+  printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "heating: fluence (joint fit; J/cm^2)", Sc(jf, MX_JOINT_HEATING_K, NULL), Sc(jf, MX_JOINT_HEATING_K_ERR, NULL), Sc(tc, MX_PARAMS_FLUENCE_J_CM2, NULL));
+  printf("  %-36s %8.3f / %-14.3f %5.3f / %.3f\n", "  jump per pulse colloid / liquid (K)", Sc(jf, MX_HYDRO_HEATING_DT0, "colloid"), Sc(jf, MX_HYDRO_HEATING_DT0, "liquid"), Sc(tc, MX_PARAMS_DT_PER_PULSE_K, NULL), Sc(tl, MX_PARAMS_DT_PER_PULSE_K, NULL));
   printf("  %-36s %8.3f +- %-14.3f %s\n", "epsilon* (MD match of Ds/D0; kT)", Sc(md, MX_MD_EPSILON_MATCH, NULL), Sc(md, MX_MD_EPSILON_MATCH_ERR, NULL), "~1.5 (seed paper)");
   if (Sc(md, MX_MD_MATCH_IN_COEXISTENCE, NULL) > 0) printf("  note: epsilon* lies where the LJ fluid at phi = 0.3 is inside gas-liquid coexistence (docs/md.md)\n");
   fflush(stdout);
@@ -251,7 +252,7 @@ PetscErrorCode MxAppDemo(MPI_Comm comm)
   {
     MxJoint j;
     ts = Now();
-    PetscCall(PetscPrintf(comm, "[5/6] joint fit: SAXS of both samples (shared radius, polydispersity), Gamma(q, age) with a shared heating law, PY S(q), delta-gamma H(q)\n"));
+    PetscCall(PetscPrintf(comm, "[5/6] joint fit: SAXS of both samples (shared radius, polydispersity), Gamma(q, age) heated by one shared beam fluence, PY S(q), delta-gamma H(q)\n"));
     PetscCall(StagePush(fit_joint, NULL));
     PetscCall(MxJointCreate(comm, &j));
     PetscCall(MxJointSetSampleNames(j, 2, (const char *const[]){"colloid", "liquid"}));

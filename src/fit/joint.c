@@ -1,6 +1,7 @@
 /* MxJoint: one TAO least-squares problem over the SAXS patterns and the age-resolved decay
    rates of several samples. See include/mxpcs/joint.h. */
 #include <mxpcs/joint.h>
+#include <mxpcs/heating.h>
 #include <mxpcs/models.h>
 #include <mxpcs/saxsfit.h>
 #include <mxpcs/sys.h>
@@ -35,6 +36,15 @@ typedef struct {
   PetscInt n_saxs, n_gam;
   double  *P, *S, *Ifit, *Smeas, *Smeas_err, *Sq, *Hdata, *Herr, *Hmodel, *Hdq, *g0, *g0err;
   double   Ds_data, Ds_data_err;
+  /* heating: the windows (pulse spacing dt, win_len frames from win_start), the zero-dose ages,
+     and for the dose law the sample's composition, model and window factors */
+  double       dt, *age0, *h;
+  PetscInt     wlen, *wstart;
+  double      *pulse_rel; /* nint relative XGM pulse energies, or NULL */
+  MxHeatSample hs;
+  double       tauI, per_fluence, dT0;
+  MxHeatModel  hm;
+  double      *hn; /* the model's factor of each interval */
   double   mq[64], mH[64], mS[64]; /* the model's H(q) and S(q) on a fine grid over the SAXS q range */
 } Sample;
 
@@ -47,6 +57,8 @@ struct _p_MxJoint {
   double       qa[MX_MAXS], qb[MX_MAXS]; /* SAXS q range of each sample */
   PetscBool    porod, hd_full, gcorr;
   PetscReal    D0opt[MX_MAXS];
+  PetscReal    hphi[MX_MAXS], hpath[MX_MAXS], htau_us; /* -NAME_heating_phi/_path_mm (< 0: the file's), -joint_heating_tau_us */
+  PetscBool    harr;
   PetscInt     nD0, ndense, dense[MX_MAXS];
   char         sname[MX_MAXS][128]; /* MxJointSetSampleNames: the option prefix of each sample */
   PetscInt     nsname;
@@ -57,6 +69,8 @@ struct _p_MxJoint {
   PetscBool    solved;
   char        *opts; /* the options database as SetFromOptions saw it (provenance) */
 };
+
+const char *const MxHeatingLawNames[] = {"none", "linear", "stokes", "dose"};
 
 double MxHeatingFactor(MxHeatingLaw law, double k, double T0_K, double Ea_kJ_mol, double age_s)
 {
@@ -78,7 +92,7 @@ PetscErrorCode MxJointCreate(MPI_Comm comm, MxJoint *out)
   PetscCall(MxLogEventRegisterOnce("MxJoint", "MxJointSolve", &MX_JOINT_SOLVE));
   PetscCall(PetscNew(&j));
   j->comm = comm;
-  j->heat = MX_HEAT_STOKES;
+  j->heat = MX_HEAT_DOSE;
   j->T0   = 298.15;
   j->Ea   = 12;
   j->xtol = 1e-8;
@@ -119,6 +133,8 @@ static PetscErrorCode SampleOptions(MxJoint j, PetscInt i, const char prefix[])
   PetscCall(PetscOptionsReal("-hydro_D0", "D0 of this sample (um^2/s, e.g. from DLS); 0: a free parameter (a dilute sample measures it)", "", j->D0opt[i], &j->D0opt[i], NULL));
   PetscCall(PetscOptionsBool("-joint_dense", "1: dense (Percus-Yevick S(q), delta-gamma H(q), phi and Ds/D0 fitted); 0: dilute (S = H = 1)", "", dense, &dense, NULL));
   PetscCall(PetscOptionsString("-joint_q_range", "SAXS q range a:b of this sample's fit (1/angstrom; default: -joint_q_range)", "", range, range, sizeof range, &set));
+  PetscCall(PetscOptionsReal("-heating_phi", "-joint_heating dose: PbS volume fraction along the beam (default: the one its analyze used)", "", j->hphi[i], &j->hphi[i], NULL));
+  PetscCall(PetscOptionsReal("-heating_path_mm", "-joint_heating dose: sample thickness (mm; default: the one its analyze used)", "", j->hpath[i], &j->hpath[i], NULL));
   PetscOptionsEnd();
   j->dense[i] = dense;
   snprintf(opt, sizeof opt, "-%sjoint_q_range", prefix);
@@ -130,7 +146,7 @@ static PetscErrorCode SampleOptions(MxJoint j, PetscInt i, const char prefix[])
 
 PetscErrorCode MxJointSetFromOptions(MxJoint j)
 {
-  const char *laws[] = {"none", "linear", "stokes"}, *hds[] = {"sg0", "full"};
+  const char *hds[] = {"sg0", "full"};
   PetscInt    law = j->heat, hd = j->hd_full, nD0 = MX_MAXS, ndense = MX_MAXS, n;
   char        range[1024] = "";
   PetscBool   set, help;
@@ -139,9 +155,11 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j)
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(j->comm, NULL, "Joint fit across samples (mxpcs fit)", "MxJoint");
-  PetscCall(PetscOptionsEList("-joint_heating", "Heating law shared by all samples: Gamma(q, age) = Gamma0(q) h(age); linear: h = 1 + k age; stokes: Stokes-Einstein with an Arrhenius viscosity at T = T0 + k age", "", laws, 3, laws[law], &law, NULL));
-  PetscCall(PetscOptionsReal("-joint_T0_K", "stokes: temperature before the first pulse (K)", "", j->T0, &j->T0, NULL));
-  PetscCall(PetscOptionsReal("-joint_Ea_kJ_mol", "stokes: activation energy of the solvent viscosity (kJ/mol)", "", j->Ea, &j->Ea, NULL));
+  PetscCall(PetscOptionsEList("-joint_heating", "Heating shared by all samples: Gamma(q, age) = Gamma0(q) h(age); dose: one effective fluence (a property of the beam), each sample's jump per pulse from its composition, heat diffusing out of the beam (docs/physics.md); adiabatic, age from zero dose: linear h = 1 + k age; stokes: Stokes-Einstein with an Arrhenius viscosity at T = T0 + k age", "", MxHeatingLawNames, 4, MxHeatingLawNames[law], &law, NULL));
+  PetscCall(PetscOptionsReal("-joint_T0_K", "stokes, dose: temperature before the first pulse (K)", "", j->T0, &j->T0, NULL));
+  PetscCall(PetscOptionsReal("-joint_Ea_kJ_mol", "stokes (and dose with -joint_arrhenius or NMF): activation energy of the solvent viscosity (kJ/mol)", "", j->Ea, &j->Ea, NULL));
+  PetscCall(PetscOptionsBool("-joint_arrhenius", "dose: an Arrhenius viscosity with -joint_Ea_kJ_mol instead of each solvent's own law", "", j->harr, &j->harr, NULL));
+  PetscCall(PetscOptionsReal("-joint_heating_tau_us", "dose: intensity-weighted decay time of the heat (us; 0: each sample's from its analyze, /xpcs/fit/heating_tau_I_s)", "", j->htau_us, &j->htau_us, NULL));
   PetscCall(PetscOptionsBool("-joint_gamma_corr", "Weight Gamma(q, age) with the correlation of the age windows (analyze's /xpcs/fit/gamma_jackknife, shrunk 10 % toward independence); 0: windows taken as independent", "", j->gcorr, &j->gcorr, NULL));
   PetscCall(PetscOptionsBool("-joint_porod", "A q^-4 term in every sample's SAXS model", "", j->porod, &j->porod, NULL));
   PetscCall(PetscOptionsString("-joint_q_range", "SAXS q range a:b of the fit for every sample (1/angstrom; default: all); per sample: -<sample>_joint_q_range", "", range, range, sizeof range, &set));
@@ -168,12 +186,14 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j)
   PetscCheck(j->T0 > 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_T0_K: must be > 0");
   PetscCheck(j->Ea >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_Ea_kJ_mol: must be >= 0");
   PetscCheck(j->xtol > 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_xtol: must be > 0");
+  PetscCheck(j->htau_us >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_heating_tau_us: must be >= 0");
 
   /* per sample: the deprecated lists first, then each sample's own options */
   for (int i = 0; i < MX_MAXS; i++) {
     j->qa[i]    = 0;
     j->qb[i]    = INFINITY;
     j->D0opt[i] = i < nD0 ? D0[i] : 0;
+    j->hphi[i] = j->hpath[i] = -1;
     j->dense[i] = i < ndense ? dense[i] : 0;
   }
   for (PetscInt i = 0; i < nD0; i++) PetscCheck(D0[i] >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -hydro_D0: value %" PetscInt_FMT " is %g; D0 must be > 0 (or 0 for a free D0)", i + 1, (double)D0[i]);
@@ -307,6 +327,53 @@ static PetscErrorCode LoadSample(Sample *s, const char path[])
   s->nq = (PetscInt)d1[0];
   PetscCall(ReadD(f, path, Path(MX_G2_AGE), 1, e1, &s->age));
   s->nage = (PetscInt)e1[0];
+  { /* the windows: win_len = lags + 1 frames, starting at age/dt - (win_len - 1)/2 */
+    double *tau;
+    PetscCall(ReadD(f, path, Path(MX_G2_TAU), 1, d1, &tau));
+    s->dt   = tau[0];
+    s->wlen = (PetscInt)d1[0] + 1;
+    PetscCall(PetscFree(tau));
+    PetscCheck(s->dt > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s starts at %g s, not at the pulse spacing", path, Path(MX_G2_TAU), s->dt);
+    PetscCall(PetscMalloc3(s->nage, &s->wstart, s->nage, &s->age0, s->nage, &s->h));
+    for (PetscInt a = 0; a < s->nage; a++) {
+      s->wstart[a] = (PetscInt)lround(s->age[a] / s->dt - 0.5 * (s->wlen - 1));
+      s->age0[a]   = s->age[a] + 0.5 * s->dt; /* from zero dose */
+      PetscCheck(s->wstart[a] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: age window %" PetscInt_FMT " (%g s) starts before the first frame", path, a, s->age[a]);
+    }
+  }
+  s->hs = (MxHeatSample){MX_SOLVENT_DMF, -1, -1, 298.15, 0};
+  s->tauI = 0;
+  if (MxH5Exists(f, Path(MX_FIT_HEATING_PHI))) { /* the composition analyze's heating model used */
+    double *v;
+    char    sv[32];
+    hid_t   dh;
+    PetscCall(ReadD(f, path, Path(MX_FIT_HEATING_PHI), 0, e1, &v));
+    s->hs.phi = v[0];
+    PetscCall(PetscFree(v));
+    PetscCall(ReadD(f, path, Path(MX_FIT_HEATING_PATH_MM), 0, e1, &v));
+    s->hs.path_mm = v[0];
+    PetscCall(PetscFree(v));
+    PetscCall(ReadD(f, path, Path(MX_FIT_HEATING_TAU_I), 0, e1, &v));
+    s->tauI = v[0];
+    PetscCall(PetscFree(v));
+    dh = H5Dopen2(f, Path(MX_FIT_HEATING_PHI), H5P_DEFAULT);
+    if (dh >= 0 && MxH5ReadAttrString(dh, "solvent", sv, sizeof sv))
+      for (int k = 0; k <= MX_SOLVENT_WATER; k++)
+        if (!strcmp(sv, MxSolventNames[k])) s->hs.solvent = (MxSolvent)k;
+    if (dh >= 0) H5Dclose(dh);
+  }
+  s->pulse_rel = NULL;
+  if (MxH5Exists(f, Path(MX_META_PULSE_ENERGY))) { /* relative pulse energies of the frames */
+    double  m = 0;
+    PetscInt ok = 1;
+    PetscCall(ReadD(f, path, Path(MX_META_PULSE_ENERGY), 1, e1, &s->pulse_rel));
+    for (hsize_t k = 0; k < e1[0]; k++) m += s->pulse_rel[k] / (double)e1[0];
+    for (hsize_t k = 0; k < e1[0]; k++) {
+      s->pulse_rel[k] /= m;
+      ok &= s->pulse_rel[k] >= 0 && isfinite(s->pulse_rel[k]);
+    }
+    if (!ok || e1[0] < (hsize_t)(s->wstart[s->nage - 1] + s->wlen - 1)) PetscCall(PetscFree(s->pulse_rel));
+  }
   PetscCall(ReadD(f, path, gam, 2, d2, &s->gam));
   PetscCheck(d2[0] == (hsize_t)s->nq && d2[1] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is %llu x %llu, expected rings x ages = %" PetscInt_FMT " x %" PetscInt_FMT, path, gam, (unsigned long long)d2[0], (unsigned long long)d2[1], s->nq, s->nage);
   PetscCall(ReadD(f, path, Path(MX_FIT_GAMMA_ERR), 2, d2, &s->gerr));
@@ -407,18 +474,19 @@ static int GamValid(const Sample *s, PetscInt k, PetscInt a)
 
 static double D0Of(const Sample *s, const double *p) { return s->iD0 >= 0 ? p[s->iD0] : s->D0_fixed; }
 
+static int SampleHeat(MxJoint j, Sample *s, const double *p);
+
 /* Residuals of every sample: SAXS, then Gamma(q, age). Blocks' chi^2 kept on the samples. */
 static int Residuals(const double *p, double *r, void *ctx)
 {
   ResCtx *c = (ResCtx *)ctx;
   MxJoint j = c->j;
   size_t  n = 0;
-  double  k = Par(p, j->iheat, 0);
 
   for (PetscInt is = 0; is < j->ns; is++) {
     Sample *s  = &j->s[is];
     double *Ir = c->P + s->ns, *Hr = c->Sr + s->nq;
-    if (SampleModel(j, s, p, c->P, c->S, Ir, c->Sr, Hr, c->qsig)) return 1;
+    if (SampleModel(j, s, p, c->P, c->S, Ir, c->Sr, Hr, c->qsig) || SampleHeat(j, s, p)) return 1;
     s->chi2_saxs = s->chi2_gam = 0;
     for (PetscInt i = 0; i < s->ns; i++)
       if (InRange(j, s, i)) {
@@ -432,7 +500,7 @@ static int Residuals(const double *p, double *r, void *ctx)
       size_t        n0 = n;
       for (PetscInt a = 0; a < s->nage; a++)
         if (GamValid(s, q, a)) {
-          double model = D0 * s->q[q] * s->q[q] * Hr[q] / c->Sr[q] * MxHeatingFactor(j->heat, k, j->T0, j->Ea, s->age[a]);
+          double model = D0 * s->q[q] * s->q[q] * Hr[q] / c->Sr[q] * s->h[a];
           r[n]         = (model - s->gam[q * s->nage + a]) / s->gerr[q * s->nage + a];
           n++;
         }
@@ -470,6 +538,50 @@ static double LinearScale(MxJoint j, const Sample *s, const double *P, double *a
 }
 
 /* Parameters, bounds and start values derived from the data. */
+/* -joint_heating dose: the sample's composition (its analyze's, or -NAME_heating_*), decay time
+   and heating model. Rank 0. */
+static PetscErrorCode SampleHeatSetUp(MxJoint j, PetscInt is)
+{
+  Sample     *s = &j->s[is];
+  MxHeatProps hp;
+  PetscInt    nint = s->wstart[s->nage - 1] + s->wlen - 1;
+
+  PetscFunctionBeginUser;
+  if (j->hphi[is] >= 0) s->hs.phi = j->hphi[is];
+  if (j->hpath[is] >= 0) s->hs.path_mm = j->hpath[is];
+  if (j->htau_us > 0) s->tauI = j->htau_us * 1e-6;
+  s->hs.T0_K      = j->T0;
+  s->hs.Ea_kJ_mol = j->harr || s->hs.solvent == MX_SOLVENT_NMF ? j->Ea : 0;
+  PetscCheck(s->hs.phi >= 0 && s->hs.path_mm > 0 && s->tauI > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: -joint_heating dose needs the sample's composition and decay time, which its results file does not have (analysed without the heating model?): give -%s_heating_phi, -%s_heating_path_mm and -joint_heating_tau_us", s->path, s->name, s->name);
+  PetscCheck(!MxHeatSampleProps(&s->hs, &hp), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%s: heating composition phi %g, path %g mm out of range", s->path, s->hs.phi, s->hs.path_mm);
+  s->per_fluence = hp.dT_per_J_cm2;
+  PetscCall(MxHeatModelDestroy(&s->hm));
+  PetscCall(PetscFree(s->hn));
+  PetscCall(MxHeatModelCreate(nint, s->dt, s->tauI, s->pulse_rel, &s->hm));
+  PetscCall(PetscMalloc1(nint, &s->hn));
+  PetscFunctionReturn(0);
+}
+
+/* s->h[a]: the heating factor of each age window at the parameters p; nonzero outside the
+   model's domain (beyond the viscosity law) */
+static int SampleHeat(MxJoint j, Sample *s, const double *p)
+{
+  const double k = Par(p, j->iheat, 0);
+  if (j->heat != MX_HEAT_DOSE) {
+    for (PetscInt a = 0; a < s->nage; a++) s->h[a] = MxHeatingFactor(j->heat, k, j->T0, j->Ea, s->age0[a]);
+    return 0;
+  }
+  s->dT0 = k * s->per_fluence;
+  MxHeatModelFactors(s->hm, &s->hs, s->dT0, s->hn);
+  for (PetscInt a = 0; a < s->nage; a++) {
+    double m = 0;
+    for (PetscInt n = s->wstart[a]; n < s->wstart[a] + s->wlen - 1; n++) m += s->hn[n];
+    s->h[a] = m / (s->wlen - 1);
+    if (!isfinite(s->h[a])) return 1;
+  }
+  return 0;
+}
+
 static PetscErrorCode SetUpProblem(MxJoint j)
 {
   double    start[MX_NPARMAX], lo[MX_NPARMAX], hi[MX_NPARMAX], scl[MX_NPARMAX];
@@ -509,6 +621,10 @@ static PetscErrorCode SetUpProblem(MxJoint j)
   } else if (j->heat == MX_HEAT_STOKES) {
     j->iheat = (PetscInt)np;
     ADD("heating_dT_dt_K_per_us", 0.0, -5.0, 100.0, 1.0);
+  } else if (j->heat == MX_HEAT_DOSE) {
+    j->iheat = (PetscInt)np;
+    ADD("heating_fluence_J_cm2", 0.3, 0.0, 1e3, 0.3);
+    for (PetscInt is = 0; is < j->ns; is++) PetscCall(SampleHeatSetUp(j, is));
   }
   for (PetscInt is = 0; is < j->ns; is++) {
     Sample *s = &j->s[is];
@@ -594,7 +710,6 @@ static PetscErrorCode SetUpProblem(MxJoint j)
 static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
 {
   double *qsig;
-  double  k = Par(p, j->iheat, 0);
 
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc5(s->ns, &s->P, s->ns, &s->S, s->ns, &s->Ifit, s->ns, &s->Smeas, s->ns, &s->Smeas_err));
@@ -602,6 +717,7 @@ static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
   PetscCall(PetscMalloc2(s->nq, &s->g0, s->nq, &s->g0err));
   PetscCall(PetscMalloc1(s->nq + 1, &qsig));
   SampleModel(j, s, p, s->P, s->S, s->Ifit, s->Sq, s->Hmodel, qsig);
+  SampleHeat(j, s, p);
   double q0 = s->qs[0] > 0 ? s->qs[0] : 1e-3;
   for (PetscInt i = 0; i < s->ns; i++) {
     double den    = p[s->iscale] * s->P[i];
@@ -613,7 +729,7 @@ static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
     double w = 0, wx = 0;
     for (PetscInt a = 0; a < s->nage; a++)
       if (GamValid(s, q, a)) {
-        double h = MxHeatingFactor(j->heat, k, j->T0, j->Ea, s->age[a]), g = s->gam[q * s->nage + a] / h, e = s->gerr[q * s->nage + a] / h;
+        double h = s->h[a], g = s->gam[q * s->nage + a] / h, e = s->gerr[q * s->nage + a] / h;
         w += 1 / (e * e);
         wx += g / (e * e);
       }
@@ -722,8 +838,7 @@ PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
 {
   PetscMPIInt        rank;
   const double      *p = j->lsq.p, *e = j->lsq.err;
-  static const char *laws[] = {"none", "linear", "stokes"};
-  const char        *ku     = j->heat == MX_HEAT_STOKES ? "K/us" : "1/us"; /* the schema has stokes' K/us */
+  const char *ku = j->heat == MX_HEAT_STOKES ? "K/us" : j->heat == MX_HEAT_DOSE ? "J/cm^2" : "1/us"; /* the schema has stokes' K/us */
 
   PetscFunctionBeginUser;
   PetscCheck(j->solved, j->comm, PETSC_ERR_ARG_WRONGSTATE, "MxJointWrite: call MxJointSolve first");
@@ -789,6 +904,7 @@ PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
     PS(MX_HYDRO_DS_OVER_D0_DATA, s->Ds_data);
     PS(MX_HYDRO_DS_OVER_D0_DATA_ERR, s->Ds_data_err);
     PS(MX_HYDRO_D0, D0Of(s, p));
+    if (j->heat == MX_HEAT_DOSE) PS(MX_HYDRO_HEATING_DT0, s->dT0);
     PS(MX_HYDRO_D0_ERR, s->iD0 >= 0 ? e[s->iD0] : 0);
     PS(MX_HYDRO_D0_FREE, s->iD0 >= 0 ? 1 : 0);
     PS(MX_HYDRO_DENSE, s->dense);
@@ -826,7 +942,7 @@ PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
   }
   PetscCall(MxOutScalar(o, MX_JOINT_T0, j->T0));
   PetscCall(MxOutScalar(o, MX_JOINT_EA, j->Ea));
-  PetscCall(MxOutAttrString(o, MX_JOINT, "heating_law", laws[j->heat]));
+  PetscCall(MxOutAttrString(o, MX_JOINT, "heating_law", MxHeatingLawNames[j->heat]));
   PetscCall(MxOutAttrString(o, MX_JOINT, "hd", j->hd_full ? "full" : "sg0"));
   PetscFunctionReturn(0);
 }
@@ -877,6 +993,10 @@ PetscErrorCode MxJointDestroy(MxJoint *pj)
     PetscCall(PetscFree(s->dI));
     PetscCall(PetscFree(s->q));
     PetscCall(PetscFree(s->age));
+    if (s->wstart) PetscCall(PetscFree3(s->wstart, s->age0, s->h));
+    PetscCall(PetscFree(s->pulse_rel));
+    PetscCall(PetscFree(s->hn));
+    PetscCall(MxHeatModelDestroy(&s->hm));
     PetscCall(PetscFree(s->gam));
     PetscCall(PetscFree(s->gerr));
     PetscCall(PetscFree(s->Lw));

@@ -51,53 +51,6 @@ PetscErrorCode MxSaxsDataBcast(MPI_Comm comm, MxSaxsData *d)
 
 /* ------------------------------------------------------------------------ HDF5 helpers */
 
-/* A string attribute (fixed or variable length, scalar or the first element of an array) into
-   buf; returns PETSC_FALSE (buf "") when absent or not a string. */
-static PetscBool AttrString(hid_t obj, const char name[], char *buf, size_t len)
-{
-  hid_t     a, t, sp, mt;
-  hssize_t  np;
-  PetscBool ok = PETSC_FALSE;
-
-  buf[0] = 0;
-  if (H5Aexists(obj, name) <= 0) return PETSC_FALSE;
-  a = H5Aopen(obj, name, H5P_DEFAULT);
-  if (a < 0) return PETSC_FALSE;
-  t  = H5Aget_type(a);
-  sp = H5Aget_space(a);
-  np = H5Sget_simple_extent_npoints(sp);
-  if (H5Tget_class(t) == H5T_STRING && np >= 1) {
-    if (H5Tis_variable_str(t) > 0) {
-      char **v = calloc((size_t)np, sizeof(char *));
-      mt       = H5Tcopy(H5T_C_S1);
-      H5Tset_size(mt, H5T_VARIABLE);
-      H5Tset_cset(mt, H5Tget_cset(t));
-      if (v && H5Aread(a, mt, v) >= 0) {
-        snprintf(buf, len, "%s", v[0] ? v[0] : "");
-        H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, v);
-        ok = PETSC_TRUE;
-      }
-      H5Tclose(mt);
-      free(v);
-    } else {
-      size_t fl  = H5Tget_size(t);
-      char  *raw = calloc((size_t)np * (fl + 1) + 1, 1);
-      mt         = H5Tcopy(H5T_C_S1);
-      H5Tset_size(mt, fl + 1);
-      H5Tset_strpad(mt, H5T_STR_NULLTERM);
-      if (raw && H5Aread(a, mt, raw) >= 0) {
-        snprintf(buf, len, "%s", raw);
-        ok = PETSC_TRUE;
-      }
-      H5Tclose(mt);
-      free(raw);
-    }
-  }
-  H5Sclose(sp);
-  H5Tclose(t);
-  H5Aclose(a);
-  return ok;
-}
 
 /* 1-D double dataset (shape (N,) or (N,1)) of group g: *n points into a new array. */
 static PetscErrorCode ReadVector(hid_t g, const char fname[], const char gname[], const char dname[], hsize_t *n, double **v)
@@ -136,7 +89,7 @@ static void DatasetUnits(hid_t g, const char dname[], char *buf, size_t len)
   if (H5Lexists(g, dname, H5P_DEFAULT) <= 0) return;
   d = H5Oopen(g, dname, H5P_DEFAULT);
   if (d < 0) return;
-  if (!AttrString(d, "units", buf, len)) AttrString(d, "unit", buf, len);
+  if (!MxH5ReadAttrString(d, "units", buf, len)) MxH5ReadAttrString(d, "unit", buf, len);
   H5Oclose(d);
 }
 
@@ -232,10 +185,10 @@ static herr_t VisitSasData(hid_t obj, const char *name, const H5O_info_t *info, 
   if (info->type != H5O_TYPE_GROUP || fd->found[0]) return 0;
   g = H5Oopen(obj, name, H5P_DEFAULT);
   if (g < 0) return 0;
-  AttrString(g, "canSAS_class", cls, sizeof cls);
-  AttrString(g, "NX_class", ncls, sizeof ncls);
+  MxH5ReadAttrString(g, "canSAS_class", cls, sizeof cls);
+  MxH5ReadAttrString(g, "NX_class", ncls, sizeof ncls);
   if (!strcmp(cls, "SASdata") || !strcmp(ncls, "SASdata")) snprintf(fd->found, sizeof fd->found, "/%s", name);
-  else if (!fd->fallback[0] && !strcmp(ncls, "NXdata") && AttrString(g, "signal", sig, sizeof sig)) snprintf(fd->fallback, sizeof fd->fallback, "/%s", name);
+  else if (!fd->fallback[0] && !strcmp(ncls, "NXdata") && MxH5ReadAttrString(g, "signal", sig, sizeof sig)) snprintf(fd->fallback, sizeof fd->fallback, "/%s", name);
   H5Oclose(g);
   return fd->found[0] ? 1 : 0;
 }
@@ -267,12 +220,12 @@ PetscErrorCode MxSaxsDataReadNXcanSAS(const char path[], MxSaxsData *d)
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: no NXcanSAS data group (no group with canSAS_class or NX_class SASdata, nor an NXdata with a signal)", path);
   }
   g = H5Gopen2(f, fd.found, H5P_DEFAULT);
-  AttrString(g, "signal", sig, sizeof sig);
+  MxH5ReadAttrString(g, "signal", sig, sizeof sig);
   if (!sig[0]) snprintf(sig, sizeof sig, "I");
   {
     char key[80];
     snprintf(key, sizeof key, "%s_axes", sig);
-    if (AttrString(g, key, axis, sizeof axis)) FirstName(axis);
+    if (MxH5ReadAttrString(g, key, axis, sizeof axis)) FirstName(axis);
     if (!axis[0]) snprintf(axis, sizeof axis, "Q");
   }
   /* uncertainty: the signal's "uncertainties" (NXcanSAS) or "uncertainty" (canSAS 1.0 writers),
@@ -280,16 +233,16 @@ PetscErrorCode MxSaxsDataReadNXcanSAS(const char path[], MxSaxsData *d)
   if (H5Lexists(g, sig, H5P_DEFAULT) > 0) {
     hid_t ds = H5Oopen(g, sig, H5P_DEFAULT);
     if (ds >= 0) {
-      if (!AttrString(ds, "uncertainties", unc, sizeof unc)) AttrString(ds, "uncertainty", unc, sizeof unc);
+      if (!MxH5ReadAttrString(ds, "uncertainties", unc, sizeof unc)) MxH5ReadAttrString(ds, "uncertainty", unc, sizeof unc);
       H5Oclose(ds);
     }
   }
   if (!unc[0]) {
     char key[80];
     snprintf(key, sizeof key, "%s_uncertainties", sig);
-    if (!AttrString(g, key, unc, sizeof unc)) {
+    if (!MxH5ReadAttrString(g, key, unc, sizeof unc)) {
       snprintf(key, sizeof key, "%s_uncertainty", sig);
-      AttrString(g, key, unc, sizeof unc);
+      MxH5ReadAttrString(g, key, unc, sizeof unc);
     }
   }
   FirstName(unc);

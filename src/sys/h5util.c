@@ -211,6 +211,54 @@ PetscErrorCode MxH5CreateParallel(MPI_Comm comm, const char path[], hid_t *file)
   PetscFunctionReturn(0);
 }
 
+/* A string attribute (fixed or variable length, scalar or the first element of an array) into
+   buf; returns PETSC_FALSE (buf "") when absent or not a string. */
+PetscBool MxH5ReadAttrString(hid_t obj, const char name[], char *buf, size_t len)
+{
+  hid_t     a, t, sp, mt;
+  hssize_t  np;
+  PetscBool ok = PETSC_FALSE;
+
+  buf[0] = 0;
+  if (H5Aexists(obj, name) <= 0) return PETSC_FALSE;
+  a = H5Aopen(obj, name, H5P_DEFAULT);
+  if (a < 0) return PETSC_FALSE;
+  t  = H5Aget_type(a);
+  sp = H5Aget_space(a);
+  np = H5Sget_simple_extent_npoints(sp);
+  if (H5Tget_class(t) == H5T_STRING && np >= 1) {
+    if (H5Tis_variable_str(t) > 0) {
+      char **v = calloc((size_t)np, sizeof(char *));
+      mt       = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, H5T_VARIABLE);
+      H5Tset_cset(mt, H5Tget_cset(t));
+      if (v && H5Aread(a, mt, v) >= 0) {
+        snprintf(buf, len, "%s", v[0] ? v[0] : "");
+        H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, v);
+        ok = PETSC_TRUE;
+      }
+      H5Tclose(mt);
+      free(v);
+    } else {
+      size_t fl  = H5Tget_size(t);
+      char  *raw = calloc((size_t)np * (fl + 1) + 1, 1);
+      mt         = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, fl + 1);
+      H5Tset_strpad(mt, H5T_STR_NULLTERM);
+      if (raw && H5Aread(a, mt, raw) >= 0) {
+        snprintf(buf, len, "%s", raw);
+        ok = PETSC_TRUE;
+      }
+      H5Tclose(mt);
+      free(raw);
+    }
+  }
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Aclose(a);
+  return ok;
+}
+
 PetscErrorCode MxH5WriteAttrString(hid_t obj, const char name[], const char value[])
 {
   hid_t  t, s, a;
