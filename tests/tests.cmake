@@ -77,6 +77,9 @@ mx_script_test(peer.direct_read peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/pe
 set_tests_properties(peer.direct_read PROPERTIES PROCESSORS 4)
 mx_script_test(sim.analyze_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_analyze.sh ${MX_TESTDATA} 2 1)
 set_tests_properties(sim.analyze_truth PROPERTIES PROCESSORS 2)
+# the dose as a second axis: trains grouped by XGM pulse energy (heating)
+mx_script_test(sim.analyze_dose sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_dose.sh ${MX_TESTDATA} 2)
+set_tests_properties(sim.analyze_dose PROPERTIES PROCESSORS 2)
 foreach(np 1 2)
   mx_script_test(sim.analyze_filter_n${np} sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_filter.sh ${MX_TESTDATA} ${np})
   set_tests_properties(sim.analyze_filter_n${np} PROPERTIES PROCESSORS 2) # its simulate: 2 ranks
@@ -168,7 +171,7 @@ set_property(TEST ${mx_all_tests} APPEND PROPERTY ENVIRONMENT OMPI_MCA_pml=ob1)
 # long ones give theirs (seconds on the 2-core development machine): the one-core tests among
 # them start early and run beside others instead of alone at the end.
 set(mx_costs
-  sim.analyze_truth 110 fuzz.short 35 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
+  sim.analyze_truth 110 sim.analyze_dose 30 fuzz.short 35 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
   md.monotonic 38 bad.input_n4 36 peer.online 32 fuzz.build 27 bad.input_n1 24 bad.input_n2 24
   mpi.kill_rerun_n1 20 mpi.kill_rerun_n2 18 peer.bridge 17 md.ranks_per_sim 16)
 while(mx_costs)

@@ -28,6 +28,8 @@ typedef struct {
   const PetscInt *win_start;  /* nwin: first pulse of each window */
   PetscBool       xc;         /* subtract the neighbour-train cross term XC */
   PetscInt        jk;         /* jackknife groups (train index mod jk); < 2: none */
+  PetscInt        ndose;      /* dose groups (trains grouped by XGM pulse energy); 0: none */
+  const PetscInt *dose_bin;   /* ntrains: each train's dose group, -1: none (filled before the trains run) */
   PetscInt        block;      /* pixels per BLAS-3 block of the Gram products */
   PetscInt        saxs_nbins; /* SAXS bins (>= 1) */
   const int      *saxs_bin;   /* npix: SAXS bin of each pixel, -1: none */
@@ -96,6 +98,10 @@ PetscErrorCode MxEngineGetMeans(MxEngine e, double *C, double *Craw, double *XC,
 PetscErrorCode MxEngineGetCounts(MxEngine e, double *nused, double *nnoneighbour);
 /* The jackknife sums (rank 0 after the reduction): per group the g2 - 1 sums (jk x nring x nwin
    x ntau), contrast sums (jk x nring) and trains (jk); NULL when jk < 2. */
+/* The dose groups' sums (rank 0 after the reduction): per group the g2 - 1 sums and squares
+   (ndose x nring x nwin x ntau), contrast sums (ndose x nring) and trains (ndose); 0 and NULL
+   when off. */
+PetscErrorCode MxEngineGetDose(MxEngine e, PetscInt *ndose, const double **g2grp, const double **g2sqgrp, const double **bgrp, const double **ngrp);
 PetscErrorCode MxEngineGetJackknife(MxEngine e, PetscInt *jk, const double **g2sum, const double **g2grp, const double **bsum, const double **bgrp, const double **ngrp);
 /* SAXS sums (rank 0 after the reduction): per bin and pulse (sum of per-train means, of their
    squares, trains) saxs_nbins x nf x 3, and per bin over the run saxs_nbins x 3. */

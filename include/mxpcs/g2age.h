@@ -48,3 +48,10 @@ PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, P
    ge: the alternatives a run reports beside the one it uses. Heating needs L's heating fields;
    a ring without an estimate is NaN. */
 PetscErrorCode MxG2AgeExtrapolate(const MxG2AgeLayout *L, MxExtrapolation method, const double *gam, const double *ge, double *gam0, double *g0err);
+
+/* The heating model fitted to several sets of the same age windows at once (trains grouped by
+   XGM pulse energy: the dose as a second axis): Gamma_s(q, w) = Gamma0(q) <h>_w(dT0 scale_s),
+   one dT0 (L->heat_dT0 when fixed) and one Gamma0 per ring for all sets. gam[s], ge[s]:
+   nring x nwin. Out: gam0, g0err (NaN where a ring has no estimate), dT0 (NULL, or [2] the dT0
+   and its error). */
+PetscErrorCode MxG2AgeHeatingFit(const MxG2AgeLayout *L, PetscInt nset, const double *scale, const double *const *gam, const double *const *ge, double *gam0, double *g0err, double *dT0);

@@ -36,6 +36,7 @@ typedef struct {
   double alpha_m2_s;      /* thermal diffusivity of the solvent */
   double transmission;    /* exp(-mu L) */
   double dT_per_J_cm2;    /* path-averaged centre jump dT_c0 per unit fluence (K cm^2/J) */
+  double Gy_per_J_cm2;    /* the path-averaged centre dose per pulse per unit fluence (Gy cm^2/J) */
 } MxHeatProps;
 
 /* Properties of s; nonzero when s is out of range (phi outside [0, 0.74), path <= 0, T0 <= 0). */

@@ -87,6 +87,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsReal("-heating_Ea_kJ_mol", "heating: Arrhenius activation energy of the viscosity (0: the solvent's own law; NMF has none, 12 as a placeholder)", "", a->heat.Ea_kJ_mol, &a->heat.Ea_kJ_mol, NULL));
   PetscCall(PetscOptionsReal("-heating_beam_fwhm_um", "heating: beam size at the sample, FWHM (um)", "", a->heat_fwhm_um, &a->heat_fwhm_um, NULL));
   PetscCall(PetscOptionsReal("-heating_tau_us", "heating: intensity-weighted decay time tau_I = sigma^2/alpha (us; 0: from -heating_beam_fwhm_um and the solvent)", "", a->heat_tau_us, &a->heat_tau_us, NULL));
+  PetscCall(PetscOptionsInt("-g2_dose_bins", "Group the trains by their XGM pulse energy into this many groups of equal size and fit Gamma(q, age, group) with the heating model together, the dose as a second axis (0: off)", "", a->ndose, &a->ndose, NULL));
   PetscCall(PetscOptionsReal("-heating_fluence_J_cm2", "heating: effective fluence of a pulse of mean energy, fixed (J/cm^2; 0: fitted per run)", "", a->heat_fluence, &a->heat_fluence, NULL));
   PetscCall(PetscOptionsReal("-heating_pulse_energy_uJ", "heating: fix the fluence from this pulse energy at the sample and the beam size, E/(2 pi sigma^2) (uJ; 0: fitted per run)", "", a->heat_energy_uJ, &a->heat_energy_uJ, NULL));
   PetscCall(PetscOptionsReal("-analyze_filter_sigma", "Drop trains whose total intensity is more than this many robust sigmas (1.4826 MAD) from the median (0: keep all)", "", a->filter_sigma, &a->filter_sigma, NULL));
@@ -117,6 +118,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCheck(a->count_time > 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_count_time: must be > 0 s");
   PetscCheck(a->xgm_offset >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -analyze_xgm_pulse_offset: must be >= 0");
   PetscCheck(a->saxs_nbins >= 1, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -saxs_nbins: must be >= 1");
+  PetscCheck(a->ndose >= 0 && a->ndose <= 64, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_dose_bins: %" PetscInt_FMT " must be in 0..64", a->ndose);
   {
     MxHeatProps hp;
     PetscCheck(!MxHeatSampleProps(&a->heat, &hp), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -heating_phi %g, -heating_path_mm %g, -heating_T0_K %g: phi must be in [0, 0.74), the path and T0 > 0", a->heat.phi, a->heat.path_mm, a->heat.T0_K);
@@ -194,7 +196,12 @@ static PetscErrorCode EngineCreate(MxAnalyze a)
   t0       = a->run.t0;
   t1       = a->run.t1;
   ipart    = a->run.ipart;
-  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0};
+  PetscCheck(!(a->stream && a->ndose > 0), a->comm, PETSC_ERR_ARG_WRONG, "option -g2_dose_bins: not available on a stream (the groups need every train's XGM energy before the first is correlated)");
+  if (a->ndose > 0) {
+    PetscCall(PetscMalloc1(ntr + 1, &a->dose_bin));
+    for (PetscInt t = 0; t < ntr; t++) a->dose_bin[t] = -1;
+  }
+  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .ndose = a->ndose, .dose_bin = a->dose_bin, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0};
   PetscCall(MxEngineCreate(a->comm, pix_comm, &s, &a->eng));
   PetscCall(MxEngineAccumAdd(a->eng, "unread", (size_t)ntr, MX_ACC_ALL, PETSC_TRUE, &a->unread));
   PetscCall(MxEngineAccumAdd(a->eng, "nonfinite", 1, MX_ACC_ALL, PETSC_TRUE, &a->nnonfinite));

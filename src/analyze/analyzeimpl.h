@@ -83,6 +83,12 @@ struct _p_MxAnalyze {
   double       heat_tauI_s, heat_per_fluence; /* tau_I used; dT_c0 per J/cm^2 of the composition */
   double       heat_dT0[2];                   /* the run's dT_c0 per pulse (fitted or fixed) and its error */
   double       alt_Deff_mean[4], alt_Deff_mean_err[4]; /* D_eff_mean by each extrapolation (fit errors) */
+  /* -g2_dose_bins: trains grouped by XGM pulse energy, fitted with the heating model together */
+  PetscInt     ndose, *dose_bin;       /* groups; each train's group (-1: none) */
+  double      *dose_rel;               /* ndose: mean pulse energy of the group / of the run */
+  double      *dose_gam, *dose_gam_err; /* ndose x nring x nwin */
+  double      *dose_gam0, *dose_gam0_err, dose_dT0[2], dose_Deff_mean[2], *dose_Gy; /* nring; ndose x nwin */
+  double      *dose_n;                 /* ndose: trains used */
   /* checkpoint / restart (src/analyze/checkpoint.c) */
   char      ckpt_dir[PETSC_MAX_PATH_LEN];
   PetscReal ckpt_interval;  /* s between checkpoints (0: only on SIGTERM/SIGUSR1) */

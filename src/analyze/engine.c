@@ -108,6 +108,8 @@ PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSp
   e->win_len    = s->win_len;
   e->xc         = s->xc;
   e->jk         = s->jk;
+  e->ndose      = s->dose_bin ? s->ndose : 0;
+  e->dose_bin   = s->dose_bin;
   e->block      = s->block;
   e->saxs_nbins = s->saxs_nbins;
   e->ntr        = s->ntrains;
@@ -171,6 +173,12 @@ PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSp
     PetscCall(MxEngineAccumAdd(e, "jk_g2", (size_t)e->jk * ng, MX_ACC_ROOT, PETSC_TRUE, &e->jk_g2));
     PetscCall(MxEngineAccumAdd(e, "jk_b", (size_t)e->jk * e->nring, MX_ACC_ROOT, PETSC_TRUE, &e->jk_b));
     PetscCall(MxEngineAccumAdd(e, "jk_n", (size_t)e->jk, MX_ACC_ROOT, PETSC_TRUE, &e->jk_n));
+  }
+  if (e->ndose > 0) {
+    PetscCall(MxEngineAccumAdd(e, "dose_g2", (size_t)e->ndose * ng, MX_ACC_ROOT, PETSC_TRUE, &e->dose_g2));
+    PetscCall(MxEngineAccumAdd(e, "dose_g2sq", (size_t)e->ndose * ng, MX_ACC_ROOT, PETSC_TRUE, &e->dose_g2sq));
+    PetscCall(MxEngineAccumAdd(e, "dose_b", (size_t)e->ndose * e->nring, MX_ACC_ROOT, PETSC_TRUE, &e->dose_b));
+    PetscCall(MxEngineAccumAdd(e, "dose_n", (size_t)e->ndose, MX_ACC_ROOT, PETSC_TRUE, &e->dose_n));
   }
   PetscCall(MxEngineAccumAdd(e, "saxs", (size_t)e->saxs_nbins * nf * 3, MX_ACC_ROOT, PETSC_TRUE, &e->saxs));
   PetscCall(MxEngineAccumAdd(e, "saxs_run", (size_t)e->saxs_nbins * 3, MX_ACC_ROOT, PETSC_TRUE, &e->saxs_run));
@@ -353,6 +361,7 @@ static PetscErrorCode Fold(MxEngine e, PetscInt train, const double *rs, const d
     e->counts[1]++;
     PetscFunctionReturn(0);
   }
+  const PetscInt dg = e->ndose > 0 && e->dose_bin[train] < e->ndose ? e->dose_bin[train] : -1; /* the train's dose group */
   PetscCall(PetscMalloc3(PetscMax(e->nwin * ntau, nf) + 1, &np, PetscMax(e->nwin * ntau, nf) + 1, &g2, nf, &beta));
   for (PetscInt r = 0; r < e->nring; r++) {
     const double *N = rs + r * (1 + nf + nf * nf), *s1 = N + 1, *gram = s1 + nf;
@@ -374,6 +383,10 @@ static PetscErrorCode Fold(MxEngine e, PetscInt train, const double *rs, const d
       e->g2sum[r * e->nwin * ntau + k] += g2[k];
       e->g2sq[r * e->nwin * ntau + k] += g2[k] * g2[k];
       if (e->jk >= 2) e->jk_g2[jg * ng + r * e->nwin * ntau + k] += g2[k];
+      if (dg >= 0) {
+        e->dose_g2[dg * ng + r * e->nwin * ntau + k] += g2[k];
+        e->dose_g2sq[dg * ng + r * e->nwin * ntau + k] += g2[k] * g2[k];
+      }
     }
     { /* and over the whole train (the g2 that pyXpcsViewer shows) */
       int s0 = 0;
@@ -389,8 +402,10 @@ static PetscErrorCode Fold(MxEngine e, PetscInt train, const double *rs, const d
     e->bsum[r] += bm;
     e->bsq[r] += bm * bm;
     if (e->jk >= 2) e->jk_b[jg * e->nring + r] += bm;
+    if (dg >= 0) e->dose_b[dg * e->nring + r] += bm;
   }
   if (e->jk >= 2) e->jk_n[train % e->jk] += 1;
+  if (dg >= 0) e->dose_n[dg] += 1;
   PetscCall(PetscFree3(np, g2, beta));
   e->counts[0]++;
   PetscFunctionReturn(0);
@@ -582,6 +597,17 @@ PetscErrorCode MxEngineGetCounts(MxEngine e, double *nused, double *nnoneighbour
   PetscFunctionBeginUser;
   if (nused) *nused = e->counts[0];
   if (nnoneighbour) *nnoneighbour = e->counts[1];
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxEngineGetDose(MxEngine e, PetscInt *ndose, const double **g2grp, const double **g2sqgrp, const double **bgrp, const double **ngrp)
+{
+  PetscFunctionBeginUser;
+  *ndose   = e->ndose;
+  *g2grp   = e->dose_g2;
+  *g2sqgrp = e->dose_g2sq;
+  *bgrp    = e->dose_b;
+  *ngrp    = e->dose_n;
   PetscFunctionReturn(0);
 }
 

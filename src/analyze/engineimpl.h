@@ -14,7 +14,8 @@ typedef struct {
 
 struct _p_MxEngine {
   MPI_Comm  comm, pix_comm; /* not owned */
-  PetscInt  nf, nring, nwin, win_len, jk, block, saxs_nbins, ntr, t0, t1;
+  PetscInt  nf, nring, nwin, win_len, jk, ndose, block, saxs_nbins, ntr, t0, t1;
+  const PetscInt *dose_bin;
   PetscBool xc, part0;
   size_t    npix;
   int      *ring_off, *ring_pix, *win_start;
@@ -42,6 +43,7 @@ struct _p_MxEngine {
   double    *g2t_sum, *g2t_sq;        /* nring x (nf - 1) */
   double    *bsum, *bsq;              /* nring */
   double    *jk_g2, *jk_b, *jk_n;     /* jk x (nring x nwin x ntau), jk x nring, jk */
+  double    *dose_g2, *dose_g2sq, *dose_b, *dose_n; /* ndose x (nring x nwin x ntau) twice, ndose x nring, ndose */
   double    *saxs, *saxs_run;         /* nbins x nf x 3, nbins x 3 */
   double    *img_sum, *img_n;         /* npix */
   double    *used;                    /* ntr */

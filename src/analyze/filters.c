@@ -31,12 +31,14 @@ static PetscErrorCode FilterXgm(MxAnalyze a)
   size_t          nf = (size_t)a->nf, nv = 0;
 
   PetscFunctionBeginUser;
+  PetscCheck(!(a->ndose > 0 && !strcmp(a->xgm, "off")), a->comm, PETSC_ERR_ARG_WRONG, "option -g2_dose_bins: needs the XGM's pulse energies, but -analyze_xgm is off");
   if (!strcmp(a->xgm, "off")) PetscFunctionReturn(0);
   PetscCall(MxReaderGetTrains(a->reader, &ntr, &tid));
   PetscCall(PetscMalloc3(ntr * nf + 1, &E, ntr * nf + 1, &sorted, ntr + 1, &mean));
   PetscCall(MxReaderReadXgm(a->reader, strcmp(a->xgm, "auto") ? a->xgm : "", a->xgm_source, a->xgm_offset, E, a->xgm_used, sizeof a->xgm_used, &found));
   if (!found) {
     PetscCall(PetscFree3(E, sorted, mean));
+    PetscCheck(a->ndose == 0, a->comm, PETSC_ERR_FILE_OPEN, "option -g2_dose_bins: needs the XGM's pulse energies, and no XGM record was found beside the run (give its file or directory with -analyze_xgm)");
     PetscFunctionReturn(0);
   }
   for (size_t k = 0; k < (size_t)ntr * nf; k++)
@@ -82,6 +84,25 @@ static PetscErrorCode FilterXgm(MxAnalyze a)
     n++;
   }
   for (size_t k = 0; k < nf; k++) a->xgm_mean[k] = n > 0 ? a->xgm_mean[k] / n : NAN;
+  if (a->ndose > 0) { /* groups of equal size by the trains' mean pulse energy */
+    double   all = 0;
+    PetscInt nk  = 0;
+    for (PetscInt t = 0; t < ntr; t++)
+      if (!a->drop[t] && isfinite(mean[t])) sorted[nk++] = mean[t];
+    PetscCheck(nk >= 2 * a->ndose, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -g2_dose_bins: %" PetscInt_FMT " groups need at least 2 trains with an XGM record each; %" PetscInt_FMT " trains have one", a->ndose, nk);
+    qsort(sorted, (size_t)nk, sizeof *sorted, CmpD);
+    PetscCall(PetscCalloc2(a->ndose, &a->dose_rel, a->ndose, &a->dose_n));
+    for (PetscInt t = 0; t < ntr; t++) {
+      if (a->drop[t] || !isfinite(mean[t])) continue;
+      PetscInt b = 0; /* the group: how many upper quantile edges lie at or below the energy */
+      for (PetscInt k = 1; k < a->ndose; k++) b += mean[t] >= sorted[k * nk / a->ndose];
+      a->dose_bin[t] = b;
+      a->dose_rel[b] += mean[t];
+      a->dose_n[b] += 1;
+      all += mean[t];
+    }
+    for (PetscInt b = 0; b < a->ndose; b++) a->dose_rel[b] = a->dose_n[b] > 0 ? a->dose_rel[b] / a->dose_n[b] / (all / nk) : NAN;
+  }
   PetscCall(PetscFree3(E, sorted, mean));
   PetscFunctionReturn(0);
 }

@@ -18,6 +18,58 @@ static PetscErrorCode ResultsFree(MxAnalyze a)
   if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
   PetscCall(PetscFree(a->gamJ));
   PetscCall(PetscFree(a->ring_empty));
+  if (a->dose_gam) PetscCall(PetscFree4(a->dose_gam, a->dose_gam_err, a->dose_gam0, a->dose_gam0_err));
+  PetscCall(PetscFree(a->dose_Gy));
+  PetscFunctionReturn(0);
+}
+
+/* -g2_dose_bins: g2 and Gamma(q, age) of each group of trains (by XGM pulse energy), then the
+   heating model over all groups at once, each at its group's relative pulse energy. Rank 0. */
+static PetscErrorCode DoseResults(MxAnalyze a, const MxG2AgeLayout *L, const double *qm)
+{
+  PetscInt       nd;
+  const double  *g2s, *g2q, *bs, *ns;
+  const size_t   ng = (size_t)a->nring * a->nwin * L->ntau, nrw = (size_t)a->nring * a->nwin;
+  double        *g2, *g2e, *beta, *g0, *e0, *scale;
+  const double **gp, **ep;
+  MxG2AgeLayout  Lb = *L;
+  MxHeatProps    hp;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxEngineGetDose(a->eng, &nd, &g2s, &g2q, &bs, &ns));
+  PetscCall(PetscMalloc4(nd * nrw, &a->dose_gam, nd * nrw, &a->dose_gam_err, a->nring, &a->dose_gam0, a->nring, &a->dose_gam0_err));
+  PetscCall(PetscMalloc1(nd * a->nwin, &a->dose_Gy));
+  PetscCall(PetscMalloc5(ng, &g2, ng, &g2e, a->nring, &beta, a->nring, &g0, a->nring, &e0));
+  PetscCall(PetscMalloc3(nd, &scale, nd, &gp, nd, &ep));
+  Lb.extrap_order = MX_EXTRAP_LINEAR; /* per group only Gamma(q, age) is wanted */
+  Lb.heat_out     = NULL;
+  for (PetscInt b = 0; b < nd; b++) {
+    const double n = ns[b];
+    for (size_t i = 0; i < ng; i++) {
+      double m = g2s[b * ng + i] / n, v = n > 1 ? (g2q[b * ng + i] / n - m * m) * n / (n - 1) : NAN;
+      g2[i]  = m + 1;
+      g2e[i] = sqrt(PetscMax(v, 0) / n);
+    }
+    for (PetscInt r = 0; r < a->nring; r++) beta[r] = bs[b * a->nring + r] / n;
+    if (n >= 2) PetscCall(MxG2AgeFit(a->fit, &Lb, g2, g2e, beta, NULL, a->dose_gam + b * nrw, a->dose_gam_err + b * nrw, g0, e0, PETSC_TRUE));
+    else
+      for (size_t i = 0; i < nrw; i++) a->dose_gam[b * nrw + i] = a->dose_gam_err[b * nrw + i] = NAN;
+    scale[b] = a->dose_rel[b];
+    gp[b]    = a->dose_gam + b * nrw;
+    ep[b]    = a->dose_gam_err + b * nrw;
+  }
+  PetscCall(MxG2AgeHeatingFit(L, nd, scale, gp, ep, a->dose_gam0, a->dose_gam0_err, a->dose_dT0));
+  for (PetscInt r = 0; r < a->nring; r++) {
+    g0[r] = a->dose_gam0[r] / (qm[r] * qm[r] * 1e8);
+    e0[r] = a->dose_gam0_err[r] / (qm[r] * qm[r] * 1e8);
+  }
+  if (MxWeightedMean((int)a->nring, g0, e0, &a->dose_Deff_mean[0], &a->dose_Deff_mean[1])) a->dose_Deff_mean[0] = a->dose_Deff_mean[1] = NAN;
+  /* the absorbed dose at the beam centre by each window's middle: pulses absorbed x dose per pulse */
+  MxHeatSampleProps(&a->heat, &hp);
+  for (PetscInt b = 0; b < nd; b++)
+    for (PetscInt w = 0; w < a->nwin; w++) a->dose_Gy[b * a->nwin + w] = (a->win_start[w] + 0.5 * a->win_len) * a->dose_rel[b] * a->dose_dT0[0] / a->heat_per_fluence * hp.Gy_per_J_cm2;
+  PetscCall(PetscFree5(g2, g2e, beta, g0, e0));
+  PetscCall(PetscFree3(scale, gp, ep));
   PetscFunctionReturn(0);
 }
 
@@ -86,6 +138,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
     L.heat_out = NULL; /* the jackknife's samples leave the run's dT0 alone */
     PetscCall(PetscFree2(g0, e0));
   }
+  if (a->ndose > 0) PetscCall(DoseResults(a, &L, qm));
   double *g0J = NULL; /* jackknife: Gamma0 of each group-deleted sample, K x nring */
   {
     PetscInt      jk;
@@ -276,6 +329,24 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
     PetscCall(MxOutAttrDouble(o, MX_FIT_HEATING_PHI, "Ea_kJ_mol", a->heat.Ea_kJ_mol));
     PetscCall(MxOutAttrDouble(o, MX_FIT_HEATING_PHI, "T0_K", a->heat.T0_K));
   }
+  if (a->ndose > 0) { /* the dose-resolved view */
+    hsize_t dd[1] = {(hsize_t)a->ndose}, d3[3] = {(hsize_t)a->ndose, (hsize_t)a->nring, (hsize_t)a->nwin}, dw[2] = {(hsize_t)a->ndose, (hsize_t)a->nwin}, dq[1] = {(hsize_t)a->nring};
+    const double *ns;
+    const double *unused[3];
+    PetscInt      nd;
+    PetscCall(MxEngineGetDose(a->eng, &nd, &unused[0], &unused[1], &unused[2], &ns));
+    PetscCall(MxOutDoubles(o, MX_FIT_DOSE_PULSE_ENERGY_REL, 1, dd, a->dose_rel));
+    PetscCall(MxOutDoubles(o, MX_FIT_DOSE_NTRAINS, 1, dd, ns));
+    PetscCall(MxOutDoubles(o, MX_FIT_DOSE_GAMMA, 3, d3, a->dose_gam));
+    PetscCall(MxOutDoubles(o, MX_FIT_DOSE_GAMMA_ERR, 3, d3, a->dose_gam_err));
+    PetscCall(MxOutDoubles(o, MX_FIT_DOSE_GY, 2, dw, a->dose_Gy));
+    PetscCall(MxOutDoubles(o, MX_FIT_DOSE_GAMMA0, 1, dq, a->dose_gam0));
+    PetscCall(MxOutDoubles(o, MX_FIT_DOSE_GAMMA0_ERR, 1, dq, a->dose_gam0_err));
+    PetscCall(MxOutScalar(o, MX_FIT_DOSE_D_EFF_MEAN, a->dose_Deff_mean[0]));
+    PetscCall(MxOutScalar(o, MX_FIT_DOSE_D_EFF_MEAN_ERR, a->dose_Deff_mean[1]));
+    PetscCall(MxOutScalar(o, MX_FIT_DOSE_FLUENCE, a->dose_dT0[0] / a->heat_per_fluence));
+    PetscCall(MxOutScalar(o, MX_FIT_DOSE_FLUENCE_ERR, a->dose_dT0[1] / a->heat_per_fluence));
+  }
   if (a->jk_groups_used) {
     hsize_t d3j[3] = {(hsize_t)a->jk_groups_used, (hsize_t)a->nring, (hsize_t)a->nwin};
     PetscCall(MxOutDoubles(o, MX_FIT_GAMMA_JACKKNIFE, 3, d3j, a->gamJ));
@@ -383,6 +454,11 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s (extrapolated to zero dose: %s)\n", a->Deff_mean, a->Deff_mean_err, MxExtrapolationNames[a->extrap_order - 1]));
     PetscCall(PetscViewerASCIIPrintf(v, "  by extrapolation (fit errors):"));
     for (int m = 0; m < 4; m++) PetscCall(PetscViewerASCIIPrintf(v, "%s %s %.3f +- %.3f (%+.1f %%)", m ? "," : "", MxExtrapolationNames[m], a->alt_Deff_mean[m], a->alt_Deff_mean_err[m], 100 * (a->alt_Deff_mean[m] / a->alt_Deff_mean[a->extrap_order - 1] - 1)));
+    if (a->ndose > 0) {
+      PetscCall(PetscViewerASCIIPrintf(v, "\n  dose-resolved (%" PetscInt_FMT " groups of trains by XGM pulse energy, relative", a->ndose));
+      for (PetscInt b = 0; b < a->ndose; b++) PetscCall(PetscViewerASCIIPrintf(v, " %.3f", a->dose_rel[b]));
+      PetscCall(PetscViewerASCIIPrintf(v, "): D_eff_mean %.3f +- %.3f um^2/s, effective fluence %.3g +- %.2g J/cm^2", a->dose_Deff_mean[0], a->dose_Deff_mean[1], a->dose_dT0[0] / a->heat_per_fluence, a->dose_dT0[1] / a->heat_per_fluence));
+    }
     PetscCall(PetscViewerASCIIPrintf(v, "\n  heating model (%s, PbS phi %g, %g mm, tau_I %.3g us): dT_c0 = %.3g +- %.2g K per pulse (%s), effective fluence %.3g J/cm^2\n", MxSolventNames[a->heat.solvent], a->heat.phi, a->heat.path_mm, a->heat_tauI_s * 1e6, a->heat_dT0[0], a->heat_dT0[1], a->heat_fluence > 0 ? "fixed" : "fitted", a->heat_dT0[0] / a->heat_per_fluence));
     if (a->jk_groups_used) PetscCall(PetscViewerASCIIPrintf(v, "  errors: jackknife over %" PetscInt_FMT " train groups (the fits alone give +- %.3f for D_eff_mean)%s\n", a->jk_groups_used, a->Deff_mean_err_fit, a->jk_fallback ? "; some rings keep fit errors" : ""));
     else PetscCall(PetscViewerASCIIPrintf(v, "  errors: from the fits (lags and age windows taken as independent; -g2_jackknife N for a jackknife over train groups)\n"));
@@ -463,6 +539,9 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   if (a->saxs_q) PetscCall(PetscFree5(a->saxs_q, a->saxs_I, a->saxs_err, a->saxs_Ip, a->saxs_Ip_err));
   PetscCall(PetscFree(a->train_ids_used));
   PetscCall(PetscFree(a->drop));
+  PetscCall(PetscFree(a->dose_bin));
+  if (a->dose_rel) PetscCall(PetscFree2(a->dose_rel, a->dose_n));
+
   PetscCall(PetscFree(a->xgm_mean));
   PetscCall(PetscFree(a->opts));
   PetscCall(PetscFree(a->image));

@@ -9,28 +9,32 @@ const char *const MxExtrapolationNames[] = {"linear", "quadratic", "exponential"
 
 typedef struct {
   const MxG2AgeLayout *L;
-  const double        *gam, *ge;
-  PetscInt             nr, *ring; /* rings fitted */
-  double              *h, *hw, *hw1; /* h_n; window means at dT0 and at dT0 + d */
+  PetscInt             nset;       /* sets of the same windows (dose groups), each with its amplitude scale */
+  const double        *scale;
+  const double *const *gam, *const *ge; /* per set: nring x nwin */
+  PetscInt             nr, *ring;  /* rings fitted */
+  double              *h, *hw, *hw1; /* h_n; per set the window means at dT0 and at dT0 + d */
 } HeatCtx;
 
-/* window means of the model's factors at dT0; nonzero when the model leaves its domain */
+/* per set, the window means of the model's factors at dT0 scale_s; nonzero outside the domain */
 static int HeatWindows(HeatCtx *c, double dT0, double *hw)
 {
   const MxG2AgeLayout *L = c->L;
-  MxHeatModelFactors(L->heat, L->heat_sample, dT0, c->h);
-  for (PetscInt w = 0; w < L->nwin; w++) {
-    double m = 0;
-    for (PetscInt n = L->win_start[w]; n < L->win_start[w] + L->win_len - 1; n++) m += c->h[n];
-    hw[w] = m / (L->win_len - 1);
-    if (!isfinite(hw[w])) return 1;
+  for (PetscInt st = 0; st < c->nset; st++) {
+    MxHeatModelFactors(L->heat, L->heat_sample, dT0 * c->scale[st], c->h);
+    for (PetscInt w = 0; w < L->nwin; w++) {
+      double m = 0;
+      for (PetscInt n = L->win_start[w]; n < L->win_start[w] + L->win_len - 1; n++) m += c->h[n];
+      hw[st * L->nwin + w] = m / (L->win_len - 1);
+      if (!isfinite(hw[st * L->nwin + w])) return 1;
+    }
   }
   return 0;
 }
 
-static int Usable(const HeatCtx *c, PetscInt r, PetscInt w)
+static int Usable(const HeatCtx *c, PetscInt st, PetscInt r, PetscInt w)
 {
-  const double g = c->gam[r * c->L->nwin + w], e = c->ge[r * c->L->nwin + w];
+  const double g = c->gam[st][r * c->L->nwin + w], e = c->ge[st][r * c->L->nwin + w];
   return isfinite(g) && e > 0 && isfinite(e);
 }
 
@@ -41,12 +45,13 @@ static int HeatResidual(const double *p, double *res, void *ctx)
   const MxG2AgeLayout *L = c->L;
   PetscInt             k = 0;
   if (HeatWindows(c, p[c->nr], c->hw)) return 1;
-  for (PetscInt i = 0; i < c->nr; i++)
-    for (PetscInt w = 0; w < L->nwin; w++) {
-      const PetscInt r = c->ring[i];
-      if (!Usable(c, r, w)) continue;
-      res[k++] = (p[i] * c->hw[w] - c->gam[r * L->nwin + w]) / c->ge[r * L->nwin + w];
-    }
+  for (PetscInt st = 0; st < c->nset; st++)
+    for (PetscInt i = 0; i < c->nr; i++)
+      for (PetscInt w = 0; w < L->nwin; w++) {
+        const PetscInt r = c->ring[i];
+        if (!Usable(c, st, r, w)) continue;
+        res[k++] = (p[i] * c->hw[st * L->nwin + w] - c->gam[st][r * L->nwin + w]) / c->ge[st][r * L->nwin + w];
+      }
   return 0;
 }
 
@@ -57,36 +62,39 @@ static int HeatJacobian(const double *p, double *J, void *ctx)
   const double         d = 1e-4 * PetscMax(p[c->nr], 0.01);
   PetscInt             nres = 0, k = 0;
   if (HeatWindows(c, p[c->nr] + d, c->hw1) || HeatWindows(c, p[c->nr], c->hw)) return 1;
-  for (PetscInt i = 0; i < c->nr; i++)
-    for (PetscInt w = 0; w < L->nwin; w++) nres += Usable(c, c->ring[i], w);
+  for (PetscInt st = 0; st < c->nset; st++)
+    for (PetscInt i = 0; i < c->nr; i++)
+      for (PetscInt w = 0; w < L->nwin; w++) nres += Usable(c, st, c->ring[i], w);
   for (size_t j = 0; j < (size_t)(c->nr + 1) * nres; j++) J[j] = 0;
-  for (PetscInt i = 0; i < c->nr; i++)
-    for (PetscInt w = 0; w < L->nwin; w++) {
-      const PetscInt r = c->ring[i];
-      if (!Usable(c, r, w)) continue;
-      const double e = c->ge[r * L->nwin + w];
-      J[(size_t)i * nres + k]     = c->hw[w] / e;
-      J[(size_t)c->nr * nres + k] = p[i] * (c->hw1[w] - c->hw[w]) / d / e;
-      k++;
-    }
+  for (PetscInt st = 0; st < c->nset; st++)
+    for (PetscInt i = 0; i < c->nr; i++)
+      for (PetscInt w = 0; w < L->nwin; w++) {
+        const PetscInt r = c->ring[i], sw = st * L->nwin + w;
+        if (!Usable(c, st, r, w)) continue;
+        const double e = c->ge[st][r * L->nwin + w];
+        J[(size_t)i * nres + k]     = c->hw[sw] / e;
+        J[(size_t)c->nr * nres + k] = p[i] * (c->hw1[sw] - c->hw[sw]) / d / e;
+        k++;
+      }
   return 0;
 }
 
-static PetscErrorCode HeatingFit(const MxG2AgeLayout *L, const double *gam, const double *ge, double *gam0, double *g0err)
+PetscErrorCode MxG2AgeHeatingFit(const MxG2AgeLayout *L, PetscInt nset, const double *scale, const double *const *gam, const double *const *ge, double *gam0, double *g0err, double *dT0)
 {
-  HeatCtx      c = {L, gam, ge, 0, NULL, NULL, NULL, NULL};
+  HeatCtx      c = {L, nset, scale, gam, ge, 0, NULL, NULL, NULL, NULL};
   PetscInt     nres = 0, nint = 0;
   MxLsqProblem P;
   MxLsq        lsq;
 
   PetscFunctionBeginUser;
   for (PetscInt r = 0; r < L->nring; r++) gam0[r] = g0err[r] = NAN;
-  if (L->heat_out) L->heat_out[0] = L->heat_out[1] = NAN;
+  if (dT0) dT0[0] = dT0[1] = NAN;
   for (PetscInt w = 0; w < L->nwin; w++) nint = PetscMax(nint, L->win_start[w] + L->win_len - 1);
-  PetscCall(PetscMalloc4(L->nring, &c.ring, nint, &c.h, L->nwin, &c.hw, L->nwin, &c.hw1));
+  PetscCall(PetscMalloc4(L->nring, &c.ring, nint, &c.h, nset * L->nwin, &c.hw, nset * L->nwin, &c.hw1));
   for (PetscInt r = 0; r < L->nring; r++) {
     PetscInt m = 0;
-    for (PetscInt w = 0; w < L->nwin; w++) m += Usable(&c, r, w);
+    for (PetscInt st = 0; st < nset; st++)
+      for (PetscInt w = 0; w < L->nwin; w++) m += Usable(&c, st, r, w);
     if (m) c.ring[c.nr++] = r;
     nres += m;
   }
@@ -95,26 +103,28 @@ static PetscErrorCode HeatingFit(const MxG2AgeLayout *L, const double *gam, cons
       for (PetscInt i = 0; i < c.nr; i++) {
         const PetscInt r = c.ring[i];
         double         sy = 0, shh = 0;
-        for (PetscInt w = 0; w < L->nwin; w++) {
-          if (!Usable(&c, r, w)) continue;
-          const double iw = 1 / (ge[r * L->nwin + w] * ge[r * L->nwin + w]);
-          sy += iw * gam[r * L->nwin + w] * c.hw[w];
-          shh += iw * c.hw[w] * c.hw[w];
-        }
+        for (PetscInt st = 0; st < nset; st++)
+          for (PetscInt w = 0; w < L->nwin; w++) {
+            if (!Usable(&c, st, r, w)) continue;
+            const double iw = 1 / (ge[st][r * L->nwin + w] * ge[st][r * L->nwin + w]), hh = c.hw[st * L->nwin + w];
+            sy += iw * gam[st][r * L->nwin + w] * hh;
+            shh += iw * hh * hh;
+          }
         gam0[r]  = sy / shh;
         g0err[r] = 1 / sqrt(shh);
       }
-    if (L->heat_out) {
-      L->heat_out[0] = L->heat_dT0;
-      L->heat_out[1] = 0;
+    if (dT0) {
+      dT0[0] = L->heat_dT0;
+      dT0[1] = 0;
     }
   } else if (c.nr >= 1 && nres > c.nr + 1) {
     PetscCall(MxLsqProblemCreate(c.nr + 1, nres, &P));
     for (PetscInt i = 0; i < c.nr; i++) {
       const PetscInt r = c.ring[i];
       P.p[i] = NAN;
-      for (PetscInt w = 0; w < L->nwin && !isfinite(P.p[i]); w++)
-        if (Usable(&c, r, w)) P.p[i] = gam[r * L->nwin + w];
+      for (PetscInt st = 0; st < nset; st++)
+        for (PetscInt w = 0; w < L->nwin && !isfinite(P.p[i]); w++)
+          if (Usable(&c, st, r, w)) P.p[i] = gam[st][r * L->nwin + w];
       P.lo[i] = 0;
       P.hi[i] = INFINITY;
     }
@@ -130,9 +140,9 @@ static PetscErrorCode HeatingFit(const MxG2AgeLayout *L, const double *gam, cons
         gam0[c.ring[i]]  = P.p[i];
         g0err[c.ring[i]] = P.err[i];
       }
-      if (L->heat_out) {
-        L->heat_out[0] = P.p[c.nr];
-        L->heat_out[1] = P.err[c.nr];
+      if (dT0) {
+        dT0[0] = P.p[c.nr];
+        dT0[1] = P.err[c.nr];
       }
     }
     PetscCall(MxLsqDestroy(&lsq));
@@ -148,7 +158,8 @@ PetscErrorCode MxG2AgeExtrapolate(const MxG2AgeLayout *L, MxExtrapolation method
 
   PetscFunctionBeginUser;
   if (method == MX_EXTRAP_HEATING) {
-    PetscCall(HeatingFit(L, gam, ge, gam0, g0err));
+    const double one = 1;
+    PetscCall(MxG2AgeHeatingFit(L, 1, &one, &gam, &ge, gam0, g0err, L->heat_out));
     PetscFunctionReturn(0);
   }
   for (PetscInt w = 0; w < L->nwin && w < 64; w++) x[w] = L->age[w] + 0.5 * L->dt_s; /* from zero dose */

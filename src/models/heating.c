@@ -59,6 +59,7 @@ int MxHeatSampleProps(const MxHeatSample *s, MxHeatProps *p)
   p->transmission = exp(-p->mu_cm * L);
   f               = p->mu_cm * L > 1e-12 ? -expm1(-p->mu_cm * L) / (p->mu_cm * L) : 1.0;
   p->dT_per_J_cm2 = p->muen_cm * f / p->Cv_J_cm3K;
+  p->Gy_per_J_cm2 = 1e3 * p->muen_cm * f / (s->phi * pbs.rho + (1 - s->phi) * sv->rho);
   return 0;
 }
 

@@ -75,14 +75,32 @@ PetscErrorCode MxSimTables(MxSim s)
   if (!strcmp(p->heating, "diffusive")) {
     MxHeatSample hs = {p->solvent, p->heat_phi, p->path_mm, p->T0_K, p->arrhenius || p->solvent == MX_SOLVENT_NMF ? p->Ea_kJ_mol : 0};
     double      *h;
-    PetscCall(PetscMalloc1(p->npulses, &h));
+    double       rmin = INFINITY, rmax = -INFINITY, *e;
+    PetscCall(PetscMalloc2(p->npulses, &h, p->npulses, &e));
     PetscCall(MxHeatSolveFD(p->npulses, p->dt_s, p->tauI_s, NULL, &hs, p->dT_per_pulse_K, 0, 100, h, s->T_K, NULL));
+    /* trains of other energies (SASE, -sim_train_energy_rms): a table over the train's mean
+       relative energy, 9 points, cubic interpolation (the pulses of a train heat at their mean) */
+    for (PetscInt t = 0; t < p->ntrains; t++) {
+      double r = 0;
+      MxSimPulseEnergies(p, t, e);
+      for (PetscInt n = 0; n < p->npulses; n++) r += e[n] / p->npulses;
+      rmin = PetscMin(rmin, r);
+      rmax = PetscMax(rmax, r);
+    }
+    if (rmax - rmin > 1e-12 && p->dT_per_pulse_K > 0) {
+      s->heat_K  = 9;
+      s->heat_dr = (rmax - rmin) / (s->heat_K - 4) + 1e-9; /* one point beyond each end */
+      s->heat_r0 = rmin - s->heat_dr;
+      PetscCall(PetscMalloc1((size_t)s->heat_K * p->npulses, &s->heat_h));
+      for (PetscInt k = 0; k < s->heat_K; k++) PetscCall(MxHeatSolveFD(p->npulses, p->dt_s, p->tauI_s, NULL, &hs, p->dT_per_pulse_K * PetscMax(0, s->heat_r0 + k * s->heat_dr), 0, 100, s->heat_h + k * p->npulses, NULL, NULL));
+      for (size_t i = 0; i < (size_t)s->heat_K * p->npulses; i++) PetscCheck(isfinite(s->heat_h[i]), s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_fluence_J_cm2 %g and -sim_train_energy_rms %g: the strongest train heats the sample beyond the solvent's viscosity law (boiling)", (double)p->fluence_J_cm2, (double)p->train_energy_rms);
+    }
     for (PetscInt n = 0; n < p->npulses; n++) {
       PetscCheck(isfinite(h[n]), s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_fluence_J_cm2: %g J/cm^2 heats the sample by %.0f K (%g K per pulse) by pulse %" PetscInt_FMT ", beyond the solvent's viscosity law (boiling)", (double)p->fluence_J_cm2, s->T_K[n], (double)p->dT_per_pulse_K, n);
       s->D_A2_s[n] = p->D0_um2_s * 1e8 * h[n];
       s->T_K[n] += p->T0_K;
     }
-    PetscCall(PetscFree(h));
+    PetscCall(PetscFree2(h, e));
   } else
     for (PetscInt n = 0; n < p->npulses; n++) {
       double T = p->T0_K, D = p->D0_um2_s * 1e8; /* um^2/s -> angstrom^2/s */
@@ -225,9 +243,29 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
   MxRngInit(&gs, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)m->module, 2);
   MxRngInit(&gp, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)m->module, 3);
   MxSpeckleInit(&m->win, &gs); /* a fresh sample: 100 ms between trains decorrelates it */
+  const double *D = s->D_A2_s;
+  double       *Dt = NULL;
+  if (s->heat_K) { /* this train's heating, at its mean relative pulse energy */
+    double r = 0, x;
+    for (PetscInt n = 0; n < p->npulses; n++) r += e[n] / p->npulses;
+    x = (r - s->heat_r0) / s->heat_dr;
+    PetscInt k0 = PetscMin(PetscMax((PetscInt)floor(x) - 1, 0), s->heat_K - 4);
+    PetscCall(PetscMalloc1(p->npulses, &Dt));
+    for (PetscInt n = 0; n < p->npulses; n++) {
+      double v = 0;
+      for (PetscInt i = 0; i < 4; i++) { /* Lagrange through k0 .. k0 + 3 */
+        double w = 1;
+        for (PetscInt j = 0; j < 4; j++)
+          if (j != i) w *= (x - (k0 + j)) / (double)(i - j);
+        v += w * s->heat_h[(k0 + i) * p->npulses + n];
+      }
+      Dt[n] = p->D0_um2_s * 1e8 * v;
+    }
+    D = Dt;
+  }
   for (PetscInt n = 0; n < p->npulses; n++) {
     float *f = frames + (size_t)n * MX_MODPIX;
-    if (n) MxSpeckleAdvance(&m->win, &gs, s->D_A2_s[n - 1] * p->dt_s); /* the interval after pulse n - 1 */
+    if (n) MxSpeckleAdvance(&m->win, &gs, D[n - 1] * p->dt_s); /* the interval after pulse n - 1 */
     MxSpeckleField(&m->win);
     for (PetscInt i = 0; i < MX_MODPIX; i++) {
       const float *qs = m->qsub + (size_t)i * ns * 2;
@@ -254,5 +292,6 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       f[i] = (float)(v * p->adu_per_photon);
     }
   }
+  PetscCall(PetscFree(Dt));
   PetscFunctionReturn(0);
 }

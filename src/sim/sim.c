@@ -158,6 +158,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   if (set) p->nmissing = nmiss;
   PetscCall(PetscOptionsBool("-sim_xgm", "Write the XGM's per-pulse energies (raw/r####/RAW-R####-DA01-S00000.h5)", "", p->xgm, &p->xgm, NULL));
   PetscCall(PetscOptionsReal("-sim_pulse_energy_uJ", "Mean pulse energy at the sample (uJ; the XGM record)", "", p->pulse_energy_uJ, &p->pulse_energy_uJ, NULL));
+  PetscCall(PetscOptionsReal("-sim_train_energy_rms", "Relative rms of the trains' pulse energy from train to train (drifts, attenuators; the heating follows it)", "", p->train_energy_rms, &p->train_energy_rms, NULL));
   PetscCall(PetscOptionsReal("-sim_xgm_noise", "Relative Gaussian noise of the XGM reading", "", p->xgm_noise, &p->xgm_noise, NULL));
   nmiss = 64;
   PetscCall(PetscOptionsIntArray("-sim_dud_trains", "Train indices with a dud pulse (the middle pulse at 2 % of its energy)", "", p->dud_trains, &nmiss, &set));
@@ -205,6 +206,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCheck(p->kappa_per_pulse > -1.0 / p->npulses, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_kappa_per_pulse: D would become negative");
   for (PetscInt i = 0; i < p->ndud; i++) PetscCheck(p->dud_trains[i] >= 0 && p->dud_trains[i] < p->ntrains, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_dud_trains: %" PetscInt_FMT " is not a train index in 0..%" PetscInt_FMT, p->dud_trains[i], p->ntrains - 1);
   PetscCheck(p->pulse_energy_uJ > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_pulse_energy_uJ: must be > 0");
+  PetscCheck(p->train_energy_rms >= 0 && p->train_energy_rms < 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_train_energy_rms: %g must be in [0, 1)", (double)p->train_energy_rms);
   PetscCheck(p->xgm_noise >= 0 && p->xgm_noise < 0.5, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_xgm_noise: must be in [0, 0.5)");
   PetscCheck(p->missing_module >= -1 && p->missing_module < MX_NMOD, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_missing_module: must be -1 or 0..15");
   for (PetscInt i = 0; i < p->nmissing; i++) PetscCheck(p->missing_trains[i] >= 0 && p->missing_trains[i] < p->ntrains, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_missing_trains: %" PetscInt_FMT " is not a train index in 0..%" PetscInt_FMT, p->missing_trains[i], p->ntrains - 1);
@@ -345,6 +347,7 @@ PetscErrorCode MxSimDestroy(MxSim *ps)
   PetscCall(PetscFree(s->mods));
   if (s->tab_q) PetscCall(PetscFree5(s->tab_q, s->tab_I, s->tab_P, s->tab_S, s->tab_H));
   if (s->D_A2_s) PetscCall(PetscFree2(s->D_A2_s, s->T_K));
+  PetscCall(PetscFree(s->heat_h));
   PetscCall(PetscFree(s->beta_acc));
   PetscCall(PetscFree(s->train_ids));
   PetscCall(MxGeomDestroy(&s->geom));

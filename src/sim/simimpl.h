@@ -33,7 +33,7 @@ typedef struct {
   PetscInt  masked_asics, missing_module, missing_trains[64], nmissing;
   /* X-ray gas monitor (XGM) file beside the run, and trains with a dud pulse */
   PetscBool xgm;
-  PetscReal pulse_energy_uJ, xgm_noise;
+  PetscReal pulse_energy_uJ, xgm_noise, train_energy_rms;
   PetscInt  dud_trains[64], ndud;
 } MxSimParams;
 
@@ -61,7 +61,11 @@ struct _p_MxSim {
   /* truth tables on a fine q grid */
   PetscInt    ntab;
   double      tab_dq, *tab_q, *tab_I, *tab_P, *tab_S, *tab_H;
-  double     *D_A2_s, *T_K; /* per pulse */
+  double     *D_A2_s, *T_K; /* per pulse, at the run's mean pulse energy */
+  /* diffusive heating of trains whose energy differs from the mean: D/D0 per interval on a grid
+     of the train's relative energy (heat_K points from heat_r0 by heat_dr), interpolated */
+  PetscInt    heat_K;
+  double      heat_r0, heat_dr, *heat_h; /* heat_K x npulses */
   /* realised contrast, per truth q-bin */
   PetscInt    nbins;
   double      bin_q0, bin_dq, *beta_acc; /* per train and bin: sum s, sum s^2, count (fixed summation order at any rank count) */

@@ -11,6 +11,13 @@ void MxSimPulseEnergies(const MxSimParams *p, PetscInt t, double *e)
   MxRng ge;
   MxRngInit(&ge, (uint64_t)p->seed, (uint64_t)t, 0xE, 4);
   for (PetscInt n = 0; n < p->npulses; n++) e[n] = p->sase_modes > 0 ? MxRngGamma(&ge, p->sase_modes) / p->sase_modes : 1.0;
+  if (p->train_energy_rms > 0) { /* train-to-train: drifts, attenuator steps, the machine's feedback */
+    MxRng  gt;
+    double f;
+    MxRngInit(&gt, (uint64_t)p->seed, (uint64_t)t, 0xF, 4);
+    f = PetscMax(0.05, 1 + p->train_energy_rms * MxRngNormal(&gt));
+    for (PetscInt n = 0; n < p->npulses; n++) e[n] *= f;
+  }
   for (PetscInt i = 0; i < p->ndud; i++)
     if (p->dud_trains[i] == t) e[p->npulses / 2] *= 0.02;
 }

@@ -16,7 +16,7 @@ import h5py, numpy as np
 
 ap = argparse.ArgumentParser()
 ap.add_argument('results'); ap.add_argument('sim')
-ap.add_argument('--noxc'); ap.add_argument('--disjoint')
+ap.add_argument('--noxc'); ap.add_argument('--disjoint'); ap.add_argument('--dose')
 a = ap.parse_args()
 t = h5py.File(a.sim + '/truth.h5', 'r')
 tq, tg0, tH, tS = t['truth/q'][...], t['truth/gamma0'][...], t['truth/H'][...], t['truth/S'][...]
@@ -78,6 +78,22 @@ if (heat.decode() if isinstance(heat, bytes) else str(heat)) == 'diffusive':
     if not okh: fails.append('heating extrapolation')
     if not biased: fails.append('age-linear extrapolation not biased')
     if not okF: fails.append('fluence')
+if a.dose:
+    # trains grouped by XGM pulse energy: Gamma at the last age rises with the group's energy in
+    # every measurable ring, and the heating model over all groups recovers D_eff and the fluence
+    d = h5py.File(a.dose, 'r')['xpcs/fit/dose']
+    rel, g = d['pulse_energy_rel'][...], d['gamma'][...]
+    Dd, Dde = float(d['D_eff_mean'][()]), float(d['D_eff_mean_err'][()])
+    Fd, Fde = float(d['heating_fluence_J_cm2'][()]), float(d['heating_fluence_J_cm2_err'][()])
+    Ft = float(t['params/fluence_J_cm2'][()])
+    last = g[:, :, -1]
+    rises = np.all(np.diff(last[:, np.isfinite(last).all(axis=0)], axis=0) > 0, axis=0)
+    print('dose groups at relative energy %s: Gamma at the last age rises with the energy in %d of %d rings; '
+          'D_eff_mean %.2f +- %.2f (%+.1f %%), fluence %.3f +- %.3f J/cm^2 (simulated %.3f)' % (
+          np.round(rel, 3).tolist(), rises.sum(), rises.size, Dd, Dde, 100 * (Dd / Dt - 1), Fd, Fde, Ft))
+    if not (np.all(np.diff(rel) > 0.1) and rises.mean() >= 0.75): fails.append('dose groups: Gamma does not follow the pulse energy')
+    if abs(Dd / Dt - 1) >= 0.03: fails.append('dose-resolved D_eff_mean')
+    if abs(Fd - Ft) >= 3 * Fde + 0.1 * Ft: fails.append('dose-resolved fluence')
 if a.noxc:
     n = load(a.noxc)
     dev = np.abs(r['xpcs/contrast/beta'] / truth_beta - 1)
