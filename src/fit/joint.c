@@ -45,6 +45,8 @@ typedef struct {
   double       tauI, per_fluence, dT0;
   MxHeatModel  hm;
   double      *hn; /* the model's factor of each interval */
+  PetscInt     nset, *aset;  /* dose groups (analyze -g2_dose_bins): the windows of every group, each entry's group */
+  double      *scale;        /* nset: the group's mean pulse energy over the run's */
   double   mq[64], mH[64], mS[64]; /* the model's H(q) and S(q) on a fine grid over the SAXS q range */
 } Sample;
 
@@ -308,6 +310,59 @@ static const char *Path(MxSchemaId id)
   return MxSchemaGet(id)->path;
 }
 
+/* analyze -g2_dose_bins: Gamma(q, age) of each group of trains replaces the run's, as nset x nage
+   windows (ring-major), each group with its relative pulse energy; the windows' jackknife
+   correlation is the run's, so it is not used. */
+static PetscErrorCode LoadDoseGroups(hid_t f, const char path[], Sample *s)
+{
+  hsize_t  d3[3], e3[3], d1[1];
+  double  *g, *ge, *rel, *gam, *gerr, *age, *age0, *h;
+  PetscInt nd, na = s->nage, *ws, *aset;
+
+  PetscFunctionBeginUser;
+  PetscCall(ReadD(f, path, Path(MX_FIT_DOSE_GAMMA), 3, d3, &g));
+  PetscCall(ReadD(f, path, Path(MX_FIT_DOSE_GAMMA_ERR), 3, e3, &ge));
+  PetscCall(ReadD(f, path, Path(MX_FIT_DOSE_PULSE_ENERGY_REL), 1, d1, &rel));
+  nd = (PetscInt)d3[0];
+  PetscCheck(d3[1] == (hsize_t)s->nq && d3[2] == (hsize_t)na && e3[0] == d3[0] && e3[1] == d3[1] && e3[2] == d3[2] && d1[0] == d3[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is %llu x %llu x %llu, expected groups x rings x ages with %" PetscInt_FMT " x %" PetscInt_FMT ", and its errors and %s alike", path, Path(MX_FIT_DOSE_GAMMA), (unsigned long long)d3[0], (unsigned long long)d3[1], (unsigned long long)d3[2], s->nq, na, Path(MX_FIT_DOSE_PULSE_ENERGY_REL));
+  PetscCall(PetscMalloc1((size_t)s->nq * nd * na, &gam)); /* freed one by one, as ReadD's */
+  PetscCall(PetscMalloc1((size_t)s->nq * nd * na, &gerr));
+  PetscCall(PetscMalloc1(nd * na, &age));
+  PetscCall(PetscMalloc3(nd * na, &ws, nd * na, &age0, nd * na, &h));
+  PetscCall(PetscMalloc2(nd, &s->scale, nd * na, &aset));
+  for (PetscInt b = 0; b < nd; b++) {
+    s->scale[b] = rel[b];
+    for (PetscInt a = 0; a < na; a++) {
+      age[b * na + a]  = s->age[a];
+      age0[b * na + a] = s->age0[a];
+      ws[b * na + a]   = s->wstart[a];
+      aset[b * na + a] = b;
+      for (PetscInt q = 0; q < s->nq; q++) {
+        gam[(size_t)q * nd * na + b * na + a]  = g[((size_t)b * s->nq + q) * na + a];
+        gerr[(size_t)q * nd * na + b * na + a] = ge[((size_t)b * s->nq + q) * na + a];
+      }
+    }
+  }
+  PetscCall(PetscFree(g));
+  PetscCall(PetscFree(ge));
+  PetscCall(PetscFree(rel));
+  PetscCall(PetscFree(s->gam));
+  PetscCall(PetscFree(s->gerr));
+  PetscCall(PetscFree(s->age));
+  PetscCall(PetscFree3(s->wstart, s->age0, s->h));
+  PetscCall(PetscFree(s->Lw));
+  s->gam    = gam;
+  s->gerr   = gerr;
+  s->age    = age;
+  s->wstart = ws;
+  s->age0   = age0;
+  s->h      = h;
+  s->aset   = aset;
+  s->nset   = nd;
+  s->nage   = nd * na;
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode LoadSample(Sample *s, const char path[])
 {
   hid_t       f;
@@ -385,6 +440,13 @@ static PetscErrorCode LoadSample(Sample *s, const char path[])
     PetscCheck(d3[1] == (hsize_t)s->nq && d3[2] == (hsize_t)s->nage, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is %llu x %llu x %llu, expected groups x rings x ages with %" PetscInt_FMT " x %" PetscInt_FMT, path, gjk, (unsigned long long)d3[0], (unsigned long long)d3[1], (unsigned long long)d3[2], s->nq, s->nage);
     PetscCall(WindowCorrelation(s, (PetscInt)d3[0], gJ));
     PetscCall(PetscFree(gJ));
+  }
+  s->nset = 1;
+  if (MxH5Exists(f, Path(MX_FIT_DOSE_GAMMA))) PetscCall(LoadDoseGroups(f, path, s));
+  else {
+    PetscCall(PetscMalloc2(1, &s->scale, s->nage, &s->aset));
+    s->scale[0] = 1;
+    for (PetscInt a = 0; a < s->nage; a++) s->aset[a] = 0;
   }
   H5Fclose(f);
   {
@@ -572,12 +634,15 @@ static int SampleHeat(MxJoint j, Sample *s, const double *p)
     return 0;
   }
   s->dT0 = k * s->per_fluence;
-  MxHeatModelFactors(s->hm, &s->hs, s->dT0, s->hn);
-  for (PetscInt a = 0; a < s->nage; a++) {
-    double m = 0;
-    for (PetscInt n = s->wstart[a]; n < s->wstart[a] + s->wlen - 1; n++) m += s->hn[n];
-    s->h[a] = m / (s->wlen - 1);
-    if (!isfinite(s->h[a])) return 1;
+  for (PetscInt st = 0; st < s->nset; st++) { /* each dose group at its pulse energy */
+    MxHeatModelFactors(s->hm, &s->hs, s->dT0 * s->scale[st], s->hn);
+    for (PetscInt a = 0; a < s->nage; a++) {
+      double m = 0;
+      if (s->aset[a] != st) continue;
+      for (PetscInt n = s->wstart[a]; n < s->wstart[a] + s->wlen - 1; n++) m += s->hn[n];
+      s->h[a] = m / (s->wlen - 1);
+      if (!isfinite(s->h[a])) return 1;
+    }
   }
   return 0;
 }
@@ -996,6 +1061,7 @@ PetscErrorCode MxJointDestroy(MxJoint *pj)
     if (s->wstart) PetscCall(PetscFree3(s->wstart, s->age0, s->h));
     PetscCall(PetscFree(s->pulse_rel));
     PetscCall(PetscFree(s->hn));
+    if (s->scale) PetscCall(PetscFree2(s->scale, s->aset));
     PetscCall(MxHeatModelDestroy(&s->hm));
     PetscCall(PetscFree(s->gam));
     PetscCall(PetscFree(s->gerr));
