@@ -193,16 +193,16 @@ def fig_rates(res, out):
         for r in (0, len(q) // 2, len(q) - 1):
             c = plt.get_cmap('Greys' if name == 'colloid' else 'Blues')(0.45 + 0.5 * r / max(len(q) - 1, 1))
             ax.errorbar(age, gam[r] / g0[r], gerr[r] / g0[r], fmt='o', ms=3, color=c, lw=0.6, label='%s q = %.4f' % (name, q[r]))
-            ok = np.isfinite(gam[r]) & (gerr[r] > 0)
-            if ok.sum() >= 2:
-                w = 1 / gerr[r][ok] ** 2
-                A = np.vstack([np.ones(ok.sum()), age[ok]]).T
-                coef = np.linalg.solve(A.T @ (A * w[:, None]), A.T @ (w * gam[r][ok]))
-                aa = np.linspace(0, age.max(), 50)
-                ax.plot(aa, (coef[0] + coef[1] * aa) / g0[r], '-', color=c, lw=0.8)
+        # the heating model at the run's fitted jump per pulse (the same for every ring), from
+        # zero dose: half a pulse spacing before the first window's mean age
+        if S.path('FIT_HEATING_H') in f:
+            h = f[S.path('FIT_HEATING_H')][...]
+            dt = f[S.path('G2_TAU')][0] * 1e6
+            ax.plot(np.concatenate([[-dt / 2], age]), np.concatenate([[1.0], h]), '-', color='C3' if name == 'colloid' else 'C0', lw=1.0,
+                    label='%s: heating model, %.2f K per pulse' % (name, f[S.path('FIT_HEATING_DT0_K')][()]))
     ax.axhline(1, color='0.6', lw=0.6)
     ax.set_xlabel('sample age t (µs)'); ax.set_ylabel('Γ(q, t) / Γ(q, 0)')
-    ax.set_title('X-ray heating: Γ against age, extrapolated to zero')
+    ax.set_title('X-ray heating: Γ against age, from zero dose')
     ax.legend(ncol=2)
     save(fig, out, 'fig5_rates')
 

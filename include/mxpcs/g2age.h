@@ -49,6 +49,10 @@ PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, P
    a ring without an estimate is NaN. */
 PetscErrorCode MxG2AgeExtrapolate(const MxG2AgeLayout *L, MxExtrapolation method, const double *gam, const double *ge, double *gam0, double *g0err);
 
+/* The heating model's factor of each age window, hw[w] = <h_n>_w at the centre jump dT0 (h: scratch
+of the model's intervals); nonzero when the model leaves its domain. */
+int MxG2AgeHeatingWindows(const MxG2AgeLayout *L, double dT0, double *h, double *hw);
+
 /* The heating model fitted to several sets of the same age windows at once (trains grouped by
    XGM pulse energy: the dose as a second axis): Gamma_s(q, w) = Gamma0(q) <h>_w(dT0 scale_s),
    one dT0 (L->heat_dT0 when fixed) and one Gamma0 per ring for all sets. gam[s], ge[s]:

@@ -82,6 +82,7 @@ struct _p_MxAnalyze {
   PetscBool    heat_arrhenius;
   double       heat_tauI_s, heat_per_fluence; /* tau_I used; dT_c0 per J/cm^2 of the composition */
   double       heat_dT0[2];                   /* the run's dT_c0 per pulse (fitted or fixed) and its error */
+  double      *heat_hw;                       /* nwin: the model's h(age) at it */
   double       alt_Deff_mean[4], alt_Deff_mean_err[4]; /* D_eff_mean by each extrapolation (fit errors) */
   /* -g2_dose_bins: trains grouped by XGM pulse energy, fitted with the heating model together */
   PetscInt     ndose, *dose_bin;       /* groups; each train's group (-1: none) */

@@ -20,6 +20,7 @@ static PetscErrorCode ResultsFree(MxAnalyze a)
   PetscCall(PetscFree(a->ring_empty));
   if (a->dose_gam) PetscCall(PetscFree4(a->dose_gam, a->dose_gam_err, a->dose_gam0, a->dose_gam0_err));
   PetscCall(PetscFree(a->dose_Gy));
+  PetscCall(PetscFree(a->heat_hw));
   PetscFunctionReturn(0);
 }
 
@@ -136,6 +137,14 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
       if (MxWeightedMean((int)a->nring, g0, e0, &a->alt_Deff_mean[m - 1], &a->alt_Deff_mean_err[m - 1])) a->alt_Deff_mean[m - 1] = a->alt_Deff_mean_err[m - 1] = NAN;
     }
     L.heat_out = NULL; /* the jackknife's samples leave the run's dT0 alone */
+    {
+      double *hn;
+      PetscCall(PetscMalloc1(a->win_start[a->nwin - 1] + a->win_len, &hn));
+      PetscCall(PetscMalloc1(a->nwin, &a->heat_hw));
+      if (!isfinite(a->heat_dT0[0]) || MxG2AgeHeatingWindows(&L, a->heat_dT0[0], hn, a->heat_hw))
+        for (PetscInt w = 0; w < a->nwin; w++) a->heat_hw[w] = NAN;
+      PetscCall(PetscFree(hn));
+    }
     PetscCall(PetscFree2(g0, e0));
   }
   if (a->ndose > 0) PetscCall(DoseResults(a, &L, qm));
@@ -323,6 +332,8 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
     PetscCall(MxOutScalar(o, MX_FIT_HEATING_FLUENCE, a->heat_dT0[0] / a->heat_per_fluence));
     PetscCall(MxOutScalar(o, MX_FIT_HEATING_FLUENCE_ERR, a->heat_dT0[1] / a->heat_per_fluence));
     PetscCall(MxOutScalar(o, MX_FIT_HEATING_TAU_I, a->heat_tauI_s));
+    d4[0] = (hsize_t)a->nwin;
+    PetscCall(MxOutDoubles(o, MX_FIT_HEATING_H, 1, d4, a->heat_hw));
     PetscCall(MxOutScalar(o, MX_FIT_HEATING_PHI, a->heat.phi));
     PetscCall(MxOutScalar(o, MX_FIT_HEATING_PATH_MM, a->heat.path_mm));
     PetscCall(MxOutAttrString(o, MX_FIT_HEATING_PHI, "solvent", MxSolventNames[a->heat.solvent]));

@@ -16,19 +16,23 @@ typedef struct {
   double              *h, *hw, *hw1; /* h_n; per set the window means at dT0 and at dT0 + d */
 } HeatCtx;
 
+int MxG2AgeHeatingWindows(const MxG2AgeLayout *L, double dT0, double *h, double *hw)
+{
+  MxHeatModelFactors(L->heat, L->heat_sample, dT0, h);
+  for (PetscInt w = 0; w < L->nwin; w++) {
+    double m = 0;
+    for (PetscInt n = L->win_start[w]; n < L->win_start[w] + L->win_len - 1; n++) m += h[n];
+    hw[w] = m / (L->win_len - 1);
+    if (!isfinite(hw[w])) return 1;
+  }
+  return 0;
+}
+
 /* per set, the window means of the model's factors at dT0 scale_s; nonzero outside the domain */
 static int HeatWindows(HeatCtx *c, double dT0, double *hw)
 {
-  const MxG2AgeLayout *L = c->L;
-  for (PetscInt st = 0; st < c->nset; st++) {
-    MxHeatModelFactors(L->heat, L->heat_sample, dT0 * c->scale[st], c->h);
-    for (PetscInt w = 0; w < L->nwin; w++) {
-      double m = 0;
-      for (PetscInt n = L->win_start[w]; n < L->win_start[w] + L->win_len - 1; n++) m += c->h[n];
-      hw[st * L->nwin + w] = m / (L->win_len - 1);
-      if (!isfinite(hw[st * L->nwin + w])) return 1;
-    }
-  }
+  for (PetscInt st = 0; st < c->nset; st++)
+    if (MxG2AgeHeatingWindows(c->L, dT0 * c->scale[st], c->h, hw + st * c->L->nwin)) return 1;
   return 0;
 }
 
