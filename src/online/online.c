@@ -571,8 +571,8 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
       fclose(ff);
     }
     if (h.update) { /* live results: the file is replaced atomically */
+      PetscCall(XgmResults(o)); /* first: the heating model weights the pulses by their energy */
       PetscCall(MxAnalyzeStreamResults(o->an, t, PETSC_FALSE));
-      PetscCall(XgmResults(o));
       PetscCall(MxAnalyzeSetWriteQuiet(o->an, PETSC_TRUE));
       PetscCall(MxAnalyzeWrite(o->an, out));
       nwritten++;
@@ -585,8 +585,8 @@ PetscErrorCode MxOnlineRun(MxOnline o, const char out[])
   sigaction(SIGTERM, &old_term, NULL);
   PetscCallMPI(MPI_Bcast(&t, 1, MPIU_INT, 0, o->comm));
   PetscCheck(t > 0, o->comm, PETSC_ERR_ARG_WRONGSTATE, "mxpcs online: no train was analysed");
-  PetscCall(MxAnalyzeStreamResults(o->an, t, PETSC_TRUE));
   PetscCall(XgmResults(o));
+  PetscCall(MxAnalyzeStreamResults(o->an, t, PETSC_TRUE));
   PetscCall(MxAnalyzeSetWriteQuiet(o->an, PETSC_FALSE));
   PetscCall(MxAnalyzeWrite(o->an, out));
   if (!o->rank) PetscCall(Table(o, t_first, PETSC_TRUE));
