@@ -2,8 +2,12 @@
    the SAXS pattern of every sample with a shared sphere radius and polydispersity, and the
    age-resolved decay rates Gamma(q, age) with a heating law shared across samples,
      Gamma_i(q, age) = D0_i q^2 H_i(q)/S_i(q) h(age),
-   where dilute samples have S = H = 1 and dense ones the Percus-Yevick S(q) at their phi_i and
-   the delta-gamma H_i(q) = Ds_i/D0 + H_d(q; phi_i) with Ds_i/D0 free. D0_i is free (a dilute
+   where dilute samples have S = H = 1 and dense ones the Percus-Yevick S(q; sigma_HS,i, phi_i)
+   and the delta-gamma H_i(q) = Ds_i/D0 + H_d(q sigma_HS,i; phi_i) with Ds_i/D0 free. A dense
+   sample's hard-sphere diameter sigma_HS,i is its own (free, 2R + an excess >= 0, or given), and
+   its SAXS model the seed paper's I = c1 P + c2 P (S_PY + porod (q0/q)^4) + background
+   (colloid part + liquid part, the q^-4 term inside S_liquid); a dilute one's c P + background
+   + porod (q0/q)^4. D0_i is free (a dilute
    sample measures it) or given (-hydro_D0, e.g. from DLS). The measured S(q) = I/P of the
    best-fit P and the measured H(q) = Gamma0(q) S(q)/(D0 q^2) are returned beside the model.
    Formulas: docs/reference/physics-reference.md sections 1-3 and 5. Rank 0 fits; collective
@@ -37,7 +41,8 @@ PetscErrorCode MxJointSetSampleNames(MxJoint j, PetscInt n, const char *const na
    (SAXS q range a:b in 1/angstrom for all samples), -joint_hd sg0|full, -joint_xtol, TAO options
    with prefix -joint_ (e.g. -joint_tao_monitor), and per sample NAME (MxJointSetSampleNames):
    -NAME_hydro_D0 (um^2/s, 0 = free, the default), -NAME_joint_dense 0|1 (default 0, dilute),
-   -NAME_joint_q_range a:b. Deprecated (one release, with a warning): -hydro_D0 d1,d2,...,
+   -NAME_joint_q_range a:b, -NAME_joint_hs_diameter_A (dense: sigma_HS in angstrom, 0 = free, the
+   default), -NAME_joint_colloid 0|1 (dense: the colloid part c1 P, default 1). Deprecated (one release, with a warning): -hydro_D0 d1,d2,...,
    -joint_dense 0,1,... and -joint_q_range a:b,c:d,... in input order. Collective. */
 PetscErrorCode MxJointSetFromOptions(MxJoint j);
 /* Add a sample from an `mxpcs analyze` results file (SAXS and Gamma(q, age) read on rank 0).

@@ -28,6 +28,10 @@ void MxHardSphereSq(size_t nq, const double *q, double radius_eff, double phi, d
 /* sasmodels `sphere@hardsphere`, structure_factor_mode 0 (P*S) or 1 (beta), radius_effective
    = the number-weighted mean radius of the pd grid. I = scale*phi*(...)/<V> + background. */
 void MxSphereHardSphereIq(size_t nq, const double *q, double radius, double pd, int npts, double nsigmas, double drho, double phi, double scale, double background, int beta_mode, double *Iq);
+/* The same with S_PY's own radius (sasmodels radius_effective_mode 0, radius_effective =
+   radius_eff, angstrom: half the hard-sphere diameter, which may exceed the form factor's radius);
+   radius_eff <= 0 is mode 1 as above. */
+void MxSphereHardSphereIqReff(size_t nq, const double *q, double radius, double pd, int npts, double nsigmas, double drho, double phi, double radius_eff, double scale, double background, int beta_mode, double *Iq);
 
 /* Gauss-Legendre nodes x and weights w of order n on [-1, 1] (Newton on P_n; n <= 64). */
 void MxGaussLegendre(int n, double *x, double *w);

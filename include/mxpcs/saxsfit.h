@@ -12,7 +12,8 @@
 typedef enum {
   MX_SAXS_SPHERE,          /* scale P(q) + background                                        */
   MX_SAXS_SPHERE_HS,       /* sasmodels sphere@hardsphere: scale phi P(q) S_PY(q) + background */
-  MX_SAXS_COLLOID_LIQUID,  /* seed paper: scale P(q) + scale_liquid P(q) S_PY(q) + background  */
+  MX_SAXS_COLLOID_LIQUID,  /* seed paper: scale P(q) + scale_liquid P(q) S_PY(q) + background,
+                              S_PY with its own diameter 2 R_eff + hs_excess                   */
   MX_SAXS_NMODELS
 } MxSaxsModelType;
 extern const char *const MxSaxsModelTypes[]; /* "sphere", "sphere@hardsphere", "colloid+liquid" */
@@ -26,6 +27,7 @@ enum {
   MX_SAXS_PHI,          /* hard-sphere volume fraction of S_PY                               */
   MX_SAXS_SCALE_LIQUID, /* colloid+liquid: amplitude of the structured (liquid) part          */
   MX_SAXS_POROD,        /* I units * angstrom^-4: porod / q^4 low-q term                      */
+  MX_SAXS_HS_EXCESS,    /* colloid+liquid, angstrom: hard-sphere diameter of S_PY minus 2 R_eff */
   MX_SAXS_NPAR
 };
 extern const char *const MxSaxsParamNames[]; /* "radius", "pd", "scale", ... in slot order */
@@ -52,7 +54,8 @@ int MxSaxsParamUsed(const MxSaxsSpec *spec, int k);
                (scale + scale_liquid)<F^2>/<V> (colloid+liquid): I = P S_fit + porod/q^4 + background
      S[nq]     S_fit: 1, S_PY(q), (scale + scale_liquid S_PY)/(scale + scale_liquid)
      Reff      radius_effective of S_PY: the number-weighted mean radius of the pd grid (sasmodels
-               radius_effective_mode 1)
+               radius_effective_mode 1), plus hs_excess/2 for colloid+liquid (its hard-sphere
+               diameter is 2 Reff, bounded below by the form factor's)
    <F^2>/<V> is sasmodels' `sphere` at sld contrast 1 (1e-6/A^2) and scale 1, in 1/cm.
    Valid for 0 <= pd < 1/nsigmas (no grid point below r = 0). Returns 0, or 1 when out of memory
    (outputs then NaN). Not collective. */
@@ -117,7 +120,7 @@ typedef struct {
 PetscErrorCode MxSaxsModelCreate(MPI_Comm comm, MxSaxsModel *m);
 /* Options (prefix -saxs_): -saxs_model sphere|sphere@hardsphere|colloid+liquid, -saxs_porod 0|1,
    -saxs_radius, -saxs_pd, -saxs_phi, -saxs_scale, -saxs_background, -saxs_scale_liquid,
-   -saxs_porod_amplitude (starting values), -saxs_fix radius,pd,..., -saxs_<parameter>_bounds lo,hi,
+   -saxs_porod_amplitude, -saxs_hs_excess (starting values), -saxs_fix radius,pd,..., -saxs_<parameter>_bounds lo,hi,
    -saxs_q_range a:b (1/angstrom), -saxs_pd_npts, -saxs_pd_nsigmas, -saxs_xtol, -saxs_view, and
    TAO's options with prefix -saxs_ (-saxs_tao_max_it, -saxs_tao_type, ...). Collective on comm. */
 PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel m);
@@ -141,6 +144,9 @@ PetscErrorCode MxSaxsModelGetResult(MxSaxsModel m, MxSaxsResult *r);
 /* The absolute width of the size distribution sigma_r = pd*radius (angstrom) and its error from
    the covariance of radius and pd. Not collective. */
 void MxSaxsResultRadiusSigma(const MxSaxsResult *r, double *sigma_r, double *sigma_r_err);
+/* colloid+liquid: the hard-sphere diameter of S_PY, 2 radius_effective (= 2 R_eff + hs_excess),
+   and its error from the covariance of radius and hs_excess (angstrom). Not collective. */
+void MxSaxsResultHsDiameter(const MxSaxsResult *r, double *sigma_hs, double *sigma_hs_err);
 /* The data kept by SetData (valid points, in the given order; not owned). */
 PetscErrorCode MxSaxsModelGetData(MxSaxsModel m, PetscInt *n, const double **q, const double **Iq, const double **Ierr);
 /* On the data's whole q grid (n points, as given to SetData): the model I_fit, the form-factor

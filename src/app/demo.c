@@ -189,6 +189,7 @@ static void Summary(const char *dir)
   printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "D0 (joint fit, colloid; um^2/s)", Sc(jf, MX_HYDRO_D0, "colloid"), Sc(jf, MX_HYDRO_D0_ERR, "colloid"), Sc(tc, MX_PARAMS_D0_UM2_S, NULL));
   printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "radius (joint fit; angstrom)", Sc(jf, MX_SAXS_SAMPLE_RADIUS, "colloid"), Sc(jf, MX_SAXS_SAMPLE_RADIUS_ERR, "colloid"), Sc(tc, MX_PARAMS_RADIUS_A, NULL));
   printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "phi of the liquid (joint fit)", Sc(jf, MX_SAXS_SAMPLE_PHI, "liquid"), Sc(jf, MX_SAXS_SAMPLE_PHI_ERR, "liquid"), Sc(tl, MX_PARAMS_PHI, NULL));
+  printf("  %-36s %8.2f +- %-14.2f %8.2f\n", "hard-sphere diameter, liquid (A)", Sc(jf, MX_SAXS_SAMPLE_HS_DIAMETER, "liquid"), Sc(jf, MX_SAXS_SAMPLE_HS_DIAMETER_ERR, "liquid"), Sc(tl, MX_PARAMS_HS_DIAMETER_A, NULL));
   printf("  %-36s %.3f+-%.3f .. %.3f+-%.3f  %.3f .. %.3f\n", "H(q) of the liquid, range over q", Hmin, Hmin_e, Hmax, Hmax_e, tHmin, tHmax);
   printf("  %-36s %8.4f +- %-14.4f %8.4f\n", "Ds/D0 of the liquid (delta-gamma)", Sc(jf, MX_HYDRO_DS_OVER_D0, "liquid"), Sc(jf, MX_HYDRO_DS_OVER_D0_ERR, "liquid"), Sc(tl, MX_PARAMS_DS_OVER_D0, NULL));
   printf("  %-36s %8.3f +- %-14.3f %8.3f\n", "heating: fluence (joint fit; J/cm^2)", Sc(jf, MX_JOINT_HEATING_K, NULL), Sc(jf, MX_JOINT_HEATING_K_ERR, NULL), Sc(tc, MX_PARAMS_FLUENCE_J_CM2, NULL));

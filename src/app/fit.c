@@ -213,6 +213,13 @@ static PetscErrorCode FitWriteSaxs(MxOut o, PetscBool one, const MxFitSample *s)
     PetscCall(WriteD(o, ID(RADIUS_EFFECTIVE), s, 0, NULL, &r->radius_effective));
   }
   if (r->used[MX_SAXS_SCALE_LIQUID]) PetscCall(WriteParam(o, s, MX_SAXS_SCALE_LIQUID, ID(SCALE_LIQUID), ID(SCALE_LIQUID_ERR)));
+  if (r->used[MX_SAXS_HS_EXCESS]) { /* the liquid's own hard-sphere diameter */
+    double sg, sg_err;
+    PetscCall(WriteParam(o, s, MX_SAXS_HS_EXCESS, ID(HS_EXCESS), ID(HS_EXCESS_ERR)));
+    MxSaxsResultHsDiameter(r, &sg, &sg_err);
+    PetscCall(WriteD(o, ID(HS_DIAMETER), s, 0, NULL, &sg));
+    PetscCall(WriteD(o, ID(HS_DIAMETER_ERR), s, 0, NULL, &sg_err));
+  }
   PetscCall(WriteParam(o, s, MX_SAXS_POROD, ID(POROD), ID(POROD_ERR))); /* 0 +- 0 without -saxs_porod */
   PetscCall(WriteD(o, ID(CHI2), s, 0, NULL, &r->chi2));
   PetscCall(WriteD(o, ID(CHI2_RED), s, 0, NULL, &r->chi2_red));

@@ -11,7 +11,7 @@
 #define MX_MAXS     16
 #define MX_R_GAS    8.314462618
 #define MX_UM2_A2   1e8 /* um^2 -> angstrom^2 */
-#define MX_NPARMAX  (3 + 6 * MX_MAXS)
+#define MX_NPARMAX  (3 + 8 * MX_MAXS)
 
 static PetscLogEvent MX_JOINT_SOLVE;
 
@@ -19,6 +19,8 @@ typedef struct {
   char     name[128], path[PETSC_MAX_PATH_LEN];
   int      dense;
   double   D0_fixed; /* um^2/s; 0 = free */
+  double   hs_fixed; /* dense: hard-sphere diameter (angstrom); 0 = free, at least 2R */
+  int      colloid;  /* dense: a colloid part c1 P beside the liquid's c2 P S_liquid */
   /* SAXS */
   PetscInt ns, nfit;     /* points, those inside the q range and with I_err > 0 */
   double  *qs, *Iq, *dI;
@@ -27,14 +29,16 @@ typedef struct {
   double  *q, *age, *gam, *gerr; /* nq x nage */
   double  *Lw;                   /* nq x nage x nage: per ring, the Cholesky factor of the correlation of its
                                     valid age windows (from analyze's jackknife samples), NULL: independent */
-  /* parameter indices (-1: not a parameter) */
-  int      iscale, ibkg, iporod, iphi, iD0, iDs;
+  /* parameter indices (-1: not a parameter); dense: iscale the colloid part c1, iliq the liquid's c2,
+     ihs the hard-sphere diameter's excess over 2R (angstrom) */
+  int      iscale, iliq, ihs, ibkg, iporod, iphi, iD0, iDs;
   /* H_d cache */
-  double   hd_R, hd_phi, *hd;
+  double   hd_sig, hd_phi, *hd;
   /* results */
   double   chi2_saxs, chi2_gam;
   PetscInt n_saxs, n_gam;
   double  *P, *S, *Ifit, *Smeas, *Smeas_err, *Sq, *Hdata, *Herr, *Hmodel, *Hdq, *g0, *g0err;
+  double  *Pterm, *Sfit, *Sliq, *Sliq_err; /* (c1 + c2) P, S_fit, measured S_liquid and its error */
   double   Ds_data, Ds_data_err;
   /* heating: the windows (pulse spacing dt, win_len frames from win_start), the zero-dose ages,
      and for the dose law the sample's composition, model and window factors */
@@ -58,7 +62,8 @@ struct _p_MxJoint {
   PetscReal    T0, Ea, xtol;
   double       qa[MX_MAXS], qb[MX_MAXS]; /* SAXS q range of each sample */
   PetscBool    porod, hd_full, gcorr;
-  PetscReal    D0opt[MX_MAXS];
+  PetscReal    D0opt[MX_MAXS], hsopt[MX_MAXS];
+  PetscBool    colloidopt[MX_MAXS];
   PetscReal    hphi[MX_MAXS], hpath[MX_MAXS], htau_us; /* -NAME_heating_phi/_path_mm (< 0: the file's), -joint_heating_tau_us */
   PetscBool    harr;
   PetscInt     nD0, ndense, dense[MX_MAXS];
@@ -137,12 +142,16 @@ static PetscErrorCode SampleOptions(MxJoint j, PetscInt i, const char prefix[])
   PetscCall(PetscOptionsString("-joint_q_range", "SAXS q range a:b of this sample's fit (1/angstrom; default: -joint_q_range)", "", range, range, sizeof range, &set));
   PetscCall(PetscOptionsReal("-heating_phi", "-joint_heating dose: PbS volume fraction along the beam (default: the one its analyze used)", "", j->hphi[i], &j->hphi[i], NULL));
   PetscCall(PetscOptionsReal("-heating_path_mm", "-joint_heating dose: sample thickness (mm; default: the one its analyze used)", "", j->hpath[i], &j->hpath[i], NULL));
+  PetscCall(PetscOptionsReal("-joint_hs_diameter_A", "dense: hard-sphere diameter sigma_HS of S_PY(q) and H_d(q sigma_HS) (angstrom); 0: free, bounded below by the form factor's 2R", "", j->hsopt[i], &j->hsopt[i], NULL));
+  PetscCall(PetscOptionsBool("-joint_colloid", "dense: I = c1 P + c2 P (S_PY + porod q^-4) (the seed paper's I_colloid + I_liquid); 0: c1 = 0", "", j->colloidopt[i], &j->colloidopt[i], NULL));
   PetscOptionsEnd();
   j->dense[i] = dense;
   snprintf(opt, sizeof opt, "-%sjoint_q_range", prefix);
   if (set && range[0]) PetscCall(ParseQRange(j->comm, opt, range, &j->qa[i], &j->qb[i]));
   snprintf(opt, sizeof opt, "-%shydro_D0", prefix);
   PetscCheck(j->D0opt[i] >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option %s: %g; D0 must be > 0 (or 0 for a free D0)", opt, (double)j->D0opt[i]);
+  snprintf(opt, sizeof opt, "-%sjoint_hs_diameter_A", prefix);
+  PetscCheck(j->hsopt[i] >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option %s: %g; the hard-sphere diameter must be > 0 (or 0 for a free diameter)", opt, (double)j->hsopt[i]);
   PetscFunctionReturn(0);
 }
 
@@ -197,6 +206,8 @@ PetscErrorCode MxJointSetFromOptions(MxJoint j)
     j->D0opt[i] = i < nD0 ? D0[i] : 0;
     j->hphi[i] = j->hpath[i] = -1;
     j->dense[i] = i < ndense ? dense[i] : 0;
+    j->hsopt[i] = 0;
+    j->colloidopt[i] = PETSC_TRUE;
   }
   for (PetscInt i = 0; i < nD0; i++) PetscCheck(D0[i] >= 0, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -hydro_D0: value %" PetscInt_FMT " is %g; D0 must be > 0 (or 0 for a free D0)", i + 1, (double)D0[i]);
   for (PetscInt i = 0; i < ndense; i++) PetscCheck(dense[i] == 0 || dense[i] == 1, j->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -joint_dense: value %" PetscInt_FMT " must be 0 or 1", i + 1);
@@ -484,41 +495,58 @@ typedef struct {
 
 static double SqPY(double qsigma, void *ctx) { return MxSqPercusYevick(qsigma, ctx); }
 
-/* H_d of sample s at its ring q's for (R, phi): cached, recomputed when either changes. */
-static void HdCached(MxJoint j, Sample *s, double R, double phi, double *qsig)
+/* H_d of sample s at its ring q's for (sigma_HS, phi): cached, recomputed when either changes. */
+static void HdCached(MxJoint j, Sample *s, double sig, double phi, double *qsig)
 {
-  if (s->hd && s->hd_R == R && s->hd_phi == phi) return;
+  if (s->hd && s->hd_sig == sig && s->hd_phi == phi) return;
   if (!s->hd) s->hd = malloc(sizeof(double) * (size_t)(s->nq + 1));
-  for (PetscInt k = 0; k < s->nq; k++) qsig[k] = s->q[k] * 2 * R;
+  for (PetscInt k = 0; k < s->nq; k++) qsig[k] = s->q[k] * sig;
   if (j->hd_full) MxDeltaGammaHdFull((size_t)s->nq, qsig, phi, SqPY, &phi, s->hd);
   else MxDeltaGammaHd((size_t)s->nq, qsig, phi, SqPY, &phi, s->hd);
-  s->hd_R   = R;
+  s->hd_sig = sig;
   s->hd_phi = phi;
 }
 
 static double Par(const double *p, int i, double dflt) { return i >= 0 ? p[i] : dflt; }
 
-/* Model of sample s at parameters p: SAXS (P, S, I on the SAXS q's) and S, H at the rings. */
+/* The hard-sphere diameter sigma_HS of a dense sample (angstrom): 2R + the fitted excess, or given. */
+static double HsDiameter(MxJoint j, const Sample *s, const double *p)
+{
+  return s->ihs >= 0 ? 2 * p[j->iR] + p[s->ihs] : s->hs_fixed;
+}
+
+/* (q0/q)^4 of the Porod term, q0 the first SAXS q: its amplitude is the term at q0. */
+static double PorodX4(const Sample *s, PetscInt i)
+{
+  double q0 = s->qs[0] > 0 ? s->qs[0] : 1e-3;
+  return pow(q0 / s->qs[i], 4);
+}
+
+/* Model of sample s at parameters p: SAXS (P, S, I on the SAXS q's) and S, H at the rings.
+   P is the form factor at scale 1, S the structure factor of the dynamics (1, or S_PY at
+   sigma_HS); dilute I = c P + background + porod (q0/q)^4, dense (seed paper, Methods)
+   I = c1 P + c2 P (S_PY + porod (q0/q)^4) + background. */
 static int SampleModel(MxJoint j, Sample *s, const double *p, double *P, double *S, double *Ir, double *Sr, double *Hr, double *qsig)
 {
-  double R = p[j->iR], pd = p[j->ipd], Reff, phi = Par(p, s->iphi, 0);
+  double R = p[j->iR], pd = p[j->ipd], phi = Par(p, s->iphi, 0), porod = Par(p, s->iporod, 0);
   if (!(R > 0) || !(pd >= 0)) return 1;
   MxSphereIq((size_t)s->ns, s->qs, R, pd, 35, 3.0, 1.0, 1.0, 0.0, P);
   if (s->dense) {
-    MxSphereAverages(1, s->qs, R, pd, 35, 3.0, 1.0, NULL, NULL, NULL, &Reff);
-    MxHardSphereSq((size_t)s->ns, s->qs, Reff, phi, S);
-    if (Sr) MxHardSphereSq((size_t)s->nq, s->q, Reff, phi, Sr);
+    double sig = HsDiameter(j, s, p), c1 = Par(p, s->iscale, 0), c2 = p[s->iliq];
+    if (!(sig > 0)) return 1;
+    MxHardSphereSq((size_t)s->ns, s->qs, 0.5 * sig, phi, S);
+    if (Sr) MxHardSphereSq((size_t)s->nq, s->q, 0.5 * sig, phi, Sr);
     if (Hr) {
-      HdCached(j, s, R, phi, qsig);
+      HdCached(j, s, sig, phi, qsig);
       for (PetscInt k = 0; k < s->nq; k++) Hr[k] = p[s->iDs] + s->hd[k];
     }
+    for (PetscInt i = 0; i < s->ns; i++) Ir[i] = c1 * P[i] + c2 * P[i] * (S[i] + porod * PorodX4(s, i)) + p[s->ibkg];
   } else {
     for (PetscInt i = 0; i < s->ns; i++) S[i] = 1;
     for (PetscInt k = 0; Sr && k < s->nq; k++) Sr[k] = 1;
     for (PetscInt k = 0; Hr && k < s->nq; k++) Hr[k] = 1;
+    for (PetscInt i = 0; i < s->ns; i++) Ir[i] = p[s->iscale] * P[i] + p[s->ibkg] + porod * PorodX4(s, i);
   }
-  double q0 = s->qs[0] > 0 ? s->qs[0] : 1e-3, porod = Par(p, s->iporod, 0);
-  for (PetscInt i = 0; i < s->ns; i++) Ir[i] = p[s->iscale] * P[i] * S[i] + p[s->ibkg] + porod * pow(q0 / s->qs[i], 4);
   return 0;
 }
 
@@ -697,6 +725,8 @@ static PetscErrorCode SetUpProblem(MxJoint j)
     double  a, b, Imax = 0;
     s->dense    = is < j->ndense ? (int)j->dense[is] : 0;
     s->D0_fixed = is < j->nD0 ? j->D0opt[is] : 0;
+    s->hs_fixed = j->hsopt[is];
+    s->colloid  = j->colloidopt[is];
     MxSphereIq((size_t)s->ns, s->qs, bestR, 0.1, 35, 3.0, 1.0, 1.0, 0.0, P);
     LinearScale(j, s, P, &a, &b);
     for (PetscInt i = 0; i < s->ns; i++) {
@@ -706,10 +736,23 @@ static PetscErrorCode SetUpProblem(MxJoint j)
       }
     }
     PetscCheck(Imax > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: no SAXS points with positive errors in the q range of the fit", s->path);
-    s->iscale = (int)np;
-    snprintf(nm, sizeof nm, "%s:scale", s->name);
     if (!(a > 0)) a = Imax / PetscMax(P[0], 1e-30);
-    ADD(nm, a, 0.0, INFINITY, a);
+    s->iscale = s->iliq = s->ihs = -1;
+    if (!s->dense || s->colloid) { /* dilute: c; dense: the colloid part c1, started at a tenth */
+      s->iscale = (int)np;
+      snprintf(nm, sizeof nm, "%s:scale", s->name);
+      ADD(nm, s->dense ? 0.1 * a : a, 0.0, INFINITY, a);
+    }
+    if (s->dense) {
+      s->iliq = (int)np;
+      snprintf(nm, sizeof nm, "%s:scale_liquid", s->name);
+      ADD(nm, s->colloid ? 0.9 * a : a, 0.0, INFINITY, a);
+      if (s->hs_fixed <= 0) { /* sigma_HS = 2R + excess, excess >= 0: the form factor bounds it below */
+        s->ihs = (int)np;
+        snprintf(nm, sizeof nm, "%s:hs_excess_A", s->name);
+        ADD(nm, 0.05 * 2 * bestR, 0.0, 2 * bestR, 0.05 * 2 * bestR);
+      }
+    }
     s->ibkg = (int)np;
     snprintf(nm, sizeof nm, "%s:background", s->name);
     ADD(nm, b, -INFINITY, INFINITY, 1e-3 * Imax);
@@ -717,7 +760,7 @@ static PetscErrorCode SetUpProblem(MxJoint j)
     if (j->porod) {
       s->iporod = (int)np;
       snprintf(nm, sizeof nm, "%s:porod", s->name);
-      ADD(nm, 0.0, 0.0, INFINITY, 1e-2 * Imax);
+      ADD(nm, 0.0, 0.0, INFINITY, s->dense ? 1e-2 : 1e-2 * Imax); /* dense: of S_liquid, dimensionless */
     }
     s->iphi = s->iDs = -1;
     if (s->dense) {
@@ -770,8 +813,10 @@ static PetscErrorCode SetUpProblem(MxJoint j)
   PetscFunctionReturn(0);
 }
 
-/* Measured S(q) = (I - background - porod)/(scale P) and H(q) = Gamma0 S/(D0 q^2), Gamma0 the
-   weighted mean over ages of Gamma/h(age); then Ds/D0 from the data: weighted mean of H - H_d. */
+/* Measured S(q) = (I - background - porod)/(scale P) (dense: (I - background)/((c1 + c2) P), and
+   the liquid's S_liquid = (I - background - c1 P)/(c2 P) - porod (q0/q)^4) and H(q) = Gamma0
+   S/(D0 q^2) (dense: S_liquid), Gamma0 the weighted mean over ages of Gamma/h(age); then Ds/D0
+   from the data: weighted mean of H - H_d. */
 static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
 {
   double *qsig;
@@ -780,14 +825,25 @@ static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
   PetscCall(PetscMalloc5(s->ns, &s->P, s->ns, &s->S, s->ns, &s->Ifit, s->ns, &s->Smeas, s->ns, &s->Smeas_err));
   PetscCall(PetscMalloc5(s->nq, &s->Sq, s->nq, &s->Hdata, s->nq, &s->Herr, s->nq, &s->Hmodel, s->nq, &s->Hdq));
   PetscCall(PetscMalloc2(s->nq, &s->g0, s->nq, &s->g0err));
+  PetscCall(PetscMalloc4(s->ns, &s->Pterm, s->ns, &s->Sfit, s->ns, &s->Sliq, s->ns, &s->Sliq_err));
   PetscCall(PetscMalloc1(s->nq + 1, &qsig));
   SampleModel(j, s, p, s->P, s->S, s->Ifit, s->Sq, s->Hmodel, qsig);
   SampleHeat(j, s, p);
-  double q0 = s->qs[0] > 0 ? s->qs[0] : 1e-3;
   for (PetscInt i = 0; i < s->ns; i++) {
-    double den    = p[s->iscale] * s->P[i];
-    s->Smeas[i]     = (s->Iq[i] - p[s->ibkg] - Par(p, s->iporod, 0) * pow(q0 / s->qs[i], 4)) / den;
-    s->Smeas_err[i] = s->dI[i] / fabs(den);
+    double porod = Par(p, s->iporod, 0) * PorodX4(s, i), c1 = Par(p, s->iscale, 0), c2 = Par(p, s->iliq, 0);
+    if (s->dense) {
+      s->Pterm[i]    = (c1 + c2) * s->P[i];
+      s->Sfit[i]     = (c1 + c2 * (s->S[i] + porod)) / (c1 + c2);
+      s->Smeas[i]    = (s->Iq[i] - p[s->ibkg]) / s->Pterm[i];
+      s->Sliq[i]     = (s->Iq[i] - p[s->ibkg] - c1 * s->P[i]) / (c2 * s->P[i]) - porod;
+      s->Sliq_err[i] = s->dI[i] / fabs(c2 * s->P[i]);
+    } else {
+      s->Pterm[i] = c1 * s->P[i];
+      s->Sfit[i]  = 1;
+      s->Smeas[i] = s->Sliq[i] = (s->Iq[i] - p[s->ibkg] - porod) / s->Pterm[i];
+      s->Sliq_err[i] = s->dI[i] / fabs(s->Pterm[i]);
+    }
+    s->Smeas_err[i] = s->dI[i] / fabs(s->Pterm[i]);
   }
   double D0 = D0Of(s, p), sw = 0, swx = 0;
   for (PetscInt q = 0; q < s->nq; q++) {
@@ -805,7 +861,7 @@ static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
     for (PetscInt i = 0; i + 1 < s->ns; i++)
       if (s->qs[i] <= s->q[q] && s->q[q] <= s->qs[i + 1]) {
         double f = (s->q[q] - s->qs[i]) / (s->qs[i + 1] - s->qs[i]);
-        Sm       = (1 - f) * s->Smeas[i] + f * s->Smeas[i + 1];
+        Sm       = (1 - f) * s->Sliq[i] + f * s->Sliq[i + 1];
         break;
       }
     double c     = Sm / (D0 * MX_UM2_A2 * s->q[q] * s->q[q]);
@@ -819,12 +875,12 @@ static PetscErrorCode Derived(MxJoint j, Sample *s, const double *p)
     }
   }
   { /* smooth model curves for figures: H = Ds/D0 + H_d (or 1), S = PY (or 1) */
-    double qlo = s->qs[0], qhi = s->qs[s->ns - 1], R = p[j->iR], Reff, phi = Par(p, s->iphi, 0), qsg[64], hd[64];
+    double qlo = s->qs[0], qhi = s->qs[s->ns - 1], phi = Par(p, s->iphi, 0), qsg[64], hd[64];
     for (int i = 0; i < 64; i++) s->mq[i] = qlo + (qhi - qlo) * i / 63.0;
     if (s->dense) {
-      MxSphereAverages(1, s->qs, R, p[j->ipd], 35, 3.0, 1.0, NULL, NULL, NULL, &Reff);
-      MxHardSphereSq(64, s->mq, Reff, phi, s->mS);
-      for (int i = 0; i < 64; i++) qsg[i] = s->mq[i] * 2 * R;
+      double sig = HsDiameter(j, s, p);
+      MxHardSphereSq(64, s->mq, 0.5 * sig, phi, s->mS);
+      for (int i = 0; i < 64; i++) qsg[i] = s->mq[i] * sig;
       if (j->hd_full) MxDeltaGammaHdFull(64, qsg, phi, SqPY, &phi, hd);
       else MxDeltaGammaHd(64, qsg, phi, SqPY, &phi, hd);
       for (int i = 0; i < 64; i++) s->mH[i] = p[s->iDs] + hd[i];
@@ -895,8 +951,18 @@ PetscErrorCode MxJointSolve(MxJoint j)
    radius and pd counted in every sample). */
 static double SaxsChi2Red(const Sample *s)
 {
-  int np = 2 + (s->iscale >= 0) + (s->ibkg >= 0) + (s->iporod >= 0) + (s->iphi >= 0);
+  int np = 2 + (s->iscale >= 0) + (s->iliq >= 0) + (s->ihs >= 0) + (s->ibkg >= 0) + (s->iporod >= 0) + (s->iphi >= 0);
   return s->n_saxs > np ? s->chi2_saxs / (double)(s->n_saxs - np) : NAN;
+}
+
+/* sigma_HS of a dense sample and its error, var = 4 var R + var excess + 4 cov(R, excess) (0
+   when given); 0 and 0 for a dilute sample. Rank 0. */
+static void HsDiameterFit(MxJoint j, const Sample *s, double *sig, double *err)
+{
+  const double *cov = j->lsq.cov;
+  PetscInt      np = j->np, iR = j->iR, ih = s->ihs;
+  *sig = s->dense ? HsDiameter(j, s, j->lsq.p) : 0;
+  *err = ih >= 0 ? sqrt(PetscMax(4 * cov[iR * np + iR] + cov[ih * np + ih] + 4 * cov[iR * np + ih], 0.0)) : 0;
 }
 
 PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
@@ -929,17 +995,23 @@ PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
     P1(MX_SAXS_SAMPLE_I, s->Iq, ns);
     P1(MX_SAXS_SAMPLE_I_ERR, s->dI, ns);
     P1(MX_SAXS_SAMPLE_I_FIT, s->Ifit, ns);
-    { /* the form-factor term scale P, and the Porod amplitude A of A/q^4: what the saxs mode
-         writes under the same names */
-      double *term;
-      PetscCall(PetscMalloc1(ns + 1, &term));
-      for (hsize_t i = 0; !rank && i < ns; i++) term[i] = p[s->iscale] * s->P[i];
-      P1(MX_SAXS_SAMPLE_P, term, ns);
-      PetscCall(PetscFree(term));
-    }
+    /* the form-factor term scale P (dense: (scale + scale_liquid) P) and the Porod amplitude A of
+       A/q^4: what the saxs mode writes under the same names */
+    P1(MX_SAXS_SAMPLE_P, s->Pterm, ns);
     P1(MX_SAXS_SAMPLE_S, s->Smeas, ns);
     P1(MX_SAXS_SAMPLE_S_ERR, s->Smeas_err, ns);
-    P1(MX_JOINT_SAXS_S_MODEL, s->S, ns);
+    P1(MX_JOINT_SAXS_S_MODEL, s->Sfit, ns);
+    if (s->dense) {
+      P1(MX_SAXS_SAMPLE_S_LIQUID, s->Sliq, ns);
+      P1(MX_SAXS_SAMPLE_S_LIQUID_ERR, s->Sliq_err, ns);
+      PS(MX_SAXS_SAMPLE_SCALE_LIQUID, p[s->iliq]);
+      PS(MX_SAXS_SAMPLE_SCALE_LIQUID_ERR, e[s->iliq]);
+    }
+    double sig = 0, sig_err = 0;
+    if (!rank) HsDiameterFit(j, s, &sig, &sig_err);
+    PS(MX_SAXS_SAMPLE_HS_DIAMETER, sig);
+    PS(MX_SAXS_SAMPLE_HS_DIAMETER_ERR, sig_err);
+    PS(MX_SAXS_SAMPLE_HS_DIAMETER_FREE, s->ihs >= 0 ? 1 : 0);
     PS(MX_SAXS_SAMPLE_RADIUS, p[j->iR]);
     PS(MX_SAXS_SAMPLE_RADIUS_ERR, e[j->iR]);
     PS(MX_SAXS_SAMPLE_RADIUS_SIGMA, p[j->iR] * p[j->ipd]);
@@ -947,9 +1019,10 @@ PetscErrorCode MxJointWrite(MxJoint j, MxOut o)
     PS(MX_SAXS_SAMPLE_PD_ERR, e[j->ipd]);
     PS(MX_SAXS_SAMPLE_PHI, s->iphi >= 0 ? p[s->iphi] : 0);
     PS(MX_SAXS_SAMPLE_PHI_ERR, s->iphi >= 0 ? e[s->iphi] : 0);
-    PS(MX_SAXS_SAMPLE_SCALE, p[s->iscale]);
+    PS(MX_SAXS_SAMPLE_SCALE, Par(p, s->iscale, 0));
     PS(MX_SAXS_SAMPLE_BACKGROUND, p[s->ibkg]);
-    PS(MX_SAXS_SAMPLE_POROD, s->iporod >= 0 ? p[s->iporod] * pow(s->qs[0] > 0 ? s->qs[0] : 1e-3, 4) : 0);
+    PS(MX_SAXS_SAMPLE_POROD, s->iporod >= 0 && !s->dense ? p[s->iporod] * pow(s->qs[0] > 0 ? s->qs[0] : 1e-3, 4) : 0);
+    PS(MX_SAXS_SAMPLE_POROD_LIQUID, s->iporod >= 0 && s->dense ? p[s->iporod] * pow(s->qs[0] > 0 ? s->qs[0] : 1e-3, 4) : 0);
     PS(MX_SAXS_SAMPLE_CHI2, s->chi2_saxs);
     PS(MX_SAXS_SAMPLE_CHI2_RED, SaxsChi2Red(s));
     PS(MX_SAXS_SAMPLE_NPOINTS, (double)s->n_saxs);
@@ -1041,6 +1114,11 @@ PetscErrorCode MxJointView(MxJoint j, PetscViewer v)
   for (PetscInt is = 0; is < j->ns; is++) {
     Sample *s = &j->s[is];
     PetscCall(PetscViewerASCIIPrintf(v, "  %s (%s): chi2 SAXS %.1f / %" PetscInt_FMT " points, Gamma %.1f / %" PetscInt_FMT " points; D0 = %.3f um^2/s%s; Ds/D0 from H(q) data = %.4f +- %.4f\n", s->name, s->dense ? "dense" : "dilute", s->chi2_saxs, s->n_saxs, s->chi2_gam, s->n_gam, D0Of(s, j->lsq.p), s->iD0 >= 0 ? " (fitted)" : " (given)", s->Ds_data, s->Ds_data_err));
+    if (s->dense) {
+      double sig, err;
+      HsDiameterFit(j, s, &sig, &err);
+      PetscCall(PetscViewerASCIIPrintf(v, "  %s: hard-sphere diameter sigma_HS = %.3f +- %.3f A%s (2R = %.3f A)\n", s->name, sig, err, s->ihs >= 0 ? " (fitted)" : " (given)", 2 * j->lsq.p[j->iR]));
+    }
   }
   PetscFunctionReturn(0);
 }
@@ -1070,6 +1148,7 @@ PetscErrorCode MxJointDestroy(MxJoint *pj)
     if (s->P) PetscCall(PetscFree5(s->P, s->S, s->Ifit, s->Smeas, s->Smeas_err));
     if (s->Sq) PetscCall(PetscFree5(s->Sq, s->Hdata, s->Herr, s->Hmodel, s->Hdq));
     if (s->g0) PetscCall(PetscFree2(s->g0, s->g0err));
+    if (s->Pterm) PetscCall(PetscFree4(s->Pterm, s->Sfit, s->Sliq, s->Sliq_err));
   }
   PetscCall(PetscFree(j->lsq.scale));
   PetscCall(PetscFree(j->opts));

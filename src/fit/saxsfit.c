@@ -145,8 +145,8 @@ static PetscErrorCode ParseQRange(MPI_Comm comm, const char *str, double *a, dou
 
 PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
 {
-  static const char *starts[NP] = {"-saxs_radius", "-saxs_pd", "-saxs_scale", "-saxs_background", "-saxs_phi", "-saxs_scale_liquid", "-saxs_porod_amplitude"};
-  static const char *helps[NP]  = {"Mean sphere radius (angstrom), starting value (default: grid search on the data)", "Relative Gaussian width of the radius distribution sigma_r/radius (sasmodels radius_pd), starting value", "Scale: I units per sasmodels sphere (1/cm at sld contrast 1e-6/A^2), starting value (default: linear least squares)", "Flat background (I units), starting value", "Hard-sphere volume fraction of the Percus-Yevick S(q), starting value", "colloid+liquid: amplitude of the liquid part scale_liquid P(q) S(q), starting value", "Amplitude of the porod/q^4 low-q term (I units * angstrom^-4), starting value"};
+  static const char *starts[NP] = {"-saxs_radius", "-saxs_pd", "-saxs_scale", "-saxs_background", "-saxs_phi", "-saxs_scale_liquid", "-saxs_porod_amplitude", "-saxs_hs_excess"};
+  static const char *helps[NP]  = {"Mean sphere radius (angstrom), starting value (default: grid search on the data)", "Relative Gaussian width of the radius distribution sigma_r/radius (sasmodels radius_pd), starting value", "Scale: I units per sasmodels sphere (1/cm at sld contrast 1e-6/A^2), starting value (default: linear least squares)", "Flat background (I units), starting value", "Hard-sphere volume fraction of the Percus-Yevick S(q), starting value", "colloid+liquid: amplitude of the liquid part scale_liquid P(q) S(q), starting value", "Amplitude of the porod/q^4 low-q term (I units * angstrom^-4), starting value", "colloid+liquid: hard-sphere diameter of S_PY minus 2 radius_effective of the form factor (angstrom, >= 0), starting value (default 0.1 radius); -saxs_fix hs_excess -saxs_hs_excess 0: the diameter tied to 2R"};
   PetscInt    model = s->spec.type, nfix = NP, npts = s->spec.npts;
   PetscBool   porod = s->spec.porod ? PETSC_TRUE : PETSC_FALSE, porod_set;
   char       *fix[NP], fixn[NP][64];
@@ -163,7 +163,7 @@ PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
     start_opt[k] = s->start[k];
     PetscCall(PetscOptionsReal(starts[k], helps[k], "MxSaxsModelSetParameter", start_opt[k], &start_opt[k], &start_set[k]));
   }
-  PetscCall(PetscOptionsStringArray("-saxs_fix", "Parameters held at their starting value, e.g. radius,pd (names: radius pd scale background phi scale_liquid porod)", "MxSaxsModelSetParameter", fix, &nfix, NULL));
+  PetscCall(PetscOptionsStringArray("-saxs_fix", "Parameters held at their starting value, e.g. radius,pd (names: radius pd scale background phi scale_liquid porod hs_excess)", "MxSaxsModelSetParameter", fix, &nfix, NULL));
   for (PetscInt i = 0; i < nfix && nfix < NP; i++) { /* copies, so that an error below leaks nothing */
     snprintf(fixn[i], sizeof fixn[i], "%s", fix[i]);
     PetscCall(PetscFree(fix[i]));
@@ -212,7 +212,7 @@ PetscErrorCode MxSaxsModelSetFromOptions(MxSaxsModel s)
       int k = -1;
       for (int j = 0; j < NP; j++)
         if (!strcmp(fix[i], MxSaxsParamNames[j])) k = j;
-      PetscCheck(k >= 0, s->comm, PETSC_ERR_ARG_WRONG, "option -saxs_fix: unknown parameter '%s' (radius, pd, scale, background, phi, scale_liquid, porod)", fix[i]);
+      PetscCheck(k >= 0, s->comm, PETSC_ERR_ARG_WRONG, "option -saxs_fix: unknown parameter '%s' (radius, pd, scale, background, phi, scale_liquid, porod, hs_excess)", fix[i]);
       PetscCheck(MxSaxsParamUsed(&s->spec, k), s->comm, PETSC_ERR_ARG_WRONG, "option -saxs_fix: model %s has no parameter %s", MxSaxsModelTypes[model], fix[i]);
       PetscCheck(isfinite(s->start[k]), s->comm, PETSC_ERR_ARG_WRONG, "option -saxs_fix %s needs its value, %s VALUE", fix[i], starts[k]);
       s->fixed[k] = PETSC_TRUE;
@@ -363,6 +363,8 @@ static PetscErrorCode StartValues(MxSaxsModel s, double *p)
           }
           if (stage == 0 && !isfinite(s->start[MX_SAXS_PD])) t[MX_SAXS_PD] = PetscMin(PetscMax(pd_grid[ia], s->lo[MX_SAXS_PD]), s->hi[MX_SAXS_PD]);
           if (stage == 0 && nb > 1) t[MX_SAXS_PHI] = PetscMin(PetscMax(phi_grid[ib], s->lo[MX_SAXS_PHI]), s->hi[MX_SAXS_PHI]);
+          if (MxSaxsParamUsed(&s->spec, MX_SAXS_HS_EXCESS) && !isfinite(s->start[MX_SAXS_HS_EXCESS])) /* a tenth of the radius, within its bounds */
+            t[MX_SAXS_HS_EXCESS] = PetscMin(PetscMax(0.1 * t[MX_SAXS_RADIUS], s->lo[MX_SAXS_HS_EXCESS]), s->hi[MX_SAXS_HS_EXCESS]);
           chi2 = LinearSolve(s, t);
           if (chi2 < best) {
             best = chi2;
@@ -608,10 +610,26 @@ void MxSaxsResultRadiusSigma(const MxSaxsResult *r, double *sigma_r, double *sig
   *sigma_r_err = sqrt(PetscMax(var, 0.0));
 }
 
+void MxSaxsResultHsDiameter(const MxSaxsResult *r, double *sigma_hs, double *sigma_hs_err)
+{
+  int    iR = -1, ih = -1;
+  double var;
+
+  for (int a = 0; a < r->nfree; a++) {
+    if (r->free_index[a] == MX_SAXS_RADIUS) iR = a;
+    if (r->free_index[a] == MX_SAXS_HS_EXCESS) ih = a;
+  }
+  /* sigma_HS = 2 R_eff(R) + hs_excess, d R_eff/dR = 1 on the symmetric grid */
+  var = (iR >= 0 ? 4.0 * r->cov[iR * r->nfree + iR] : 0.0) + (ih >= 0 ? r->cov[ih * r->nfree + ih] : 0.0);
+  if (iR >= 0 && ih >= 0 && isfinite(r->cov[iR * r->nfree + ih])) var += 4.0 * r->cov[iR * r->nfree + ih];
+  *sigma_hs     = 2.0 * r->radius_effective;
+  *sigma_hs_err = sqrt(PetscMax(var, 0.0));
+}
+
 PetscErrorCode MxSaxsModelView(MxSaxsModel s, PetscViewer v)
 {
   const MxSaxsResult *r = &s->res;
-  static const char  *units[NP] = {"A", "", "", "", "", "", "A^-4"};
+  static const char  *units[NP] = {"A", "", "", "", "", "", "A^-4", "A"};
 
   PetscFunctionBeginUser;
   if (!s->have) {
@@ -630,6 +648,11 @@ PetscErrorCode MxSaxsModelView(MxSaxsModel s, PetscViewer v)
     PetscCall(PetscViewerASCIIPrintf(v, "  %-13s %.8g +- %.3g A\n", "radius_sigma", sr, sr_err));
   }
   if (r->spec.type != MX_SAXS_SPHERE) PetscCall(PetscViewerASCIIPrintf(v, "  %-13s %.8g A\n", "radius_eff", r->radius_effective));
+  if (r->used[MX_SAXS_HS_EXCESS]) {
+    double sg, sg_err;
+    MxSaxsResultHsDiameter(r, &sg, &sg_err);
+    PetscCall(PetscViewerASCIIPrintf(v, "  %-13s %.8g +- %.3g A (hard-sphere diameter of S_PY)\n", "hs_diameter", sg, sg_err));
+  }
   PetscFunctionReturn(0);
 }
 

@@ -11,7 +11,7 @@
 #define MX_4PI_3 4.18879020478639 /* sasmodels kernel_header.c M_4PI_3, as src/models/sphere.c */
 
 const char *const MxSaxsModelTypes[] = {"sphere", "sphere@hardsphere", "colloid+liquid"};
-const char *const MxSaxsParamNames[] = {"radius", "pd", "scale", "background", "phi", "scale_liquid", "porod"};
+const char *const MxSaxsParamNames[] = {"radius", "pd", "scale", "background", "phi", "scale_liquid", "porod", "hs_excess"};
 
 int MxSaxsParamUsed(const MxSaxsSpec *spec, int k)
 {
@@ -24,6 +24,7 @@ int MxSaxsParamUsed(const MxSaxsSpec *spec, int k)
   case MX_SAXS_PHI:
     return spec->type != MX_SAXS_SPHERE;
   case MX_SAXS_SCALE_LIQUID:
+  case MX_SAXS_HS_EXCESS:
     return spec->type == MX_SAXS_COLLOID_LIQUID;
   case MX_SAXS_POROD:
     return spec->porod != 0;
@@ -89,6 +90,7 @@ int MxSaxsModelEvalPart(const MxSaxsSpec *spec, const double p[], size_t nq, con
   const double phi = MxSaxsParamUsed(spec, MX_SAXS_PHI) ? p[MX_SAXS_PHI] : 0.0;
   const double sl  = MxSaxsParamUsed(spec, MX_SAXS_SCALE_LIQUID) ? p[MX_SAXS_SCALE_LIQUID] : 0.0;
   const double po  = spec->porod ? p[MX_SAXS_POROD] : 0.0;
+  const double hx  = MxSaxsParamUsed(spec, MX_SAXS_HS_EXCESS) ? p[MX_SAXS_HS_EXCESS] : 0.0; /* S_PY's radius: reff + hx/2 */
   const int    hs  = spec->type != MX_SAXS_SPHERE;
   double      *r = malloc(3 * (size_t)npts * sizeof(double)), *w, *dr_pd;
   double       wsum = 0.0, total = 0.0, V = 0.0, dV_R = 0.0, dV_pd = 0.0, reff = 0.0, dreff_R = 0.0, dreff_pd = 0.0;
@@ -135,6 +137,7 @@ int MxSaxsModelEvalPart(const MxSaxsSpec *spec, const double p[], size_t nq, con
   dreff_R /= total;
   dreff_pd /= total;
   if (V == 0.0) V = 1.0; /* kernel.py: shell_volume == 0 -> 1 */
+  reff += 0.5 * hx;
   if (Reff) *Reff = reff;
 
   for (size_t i = 0; i < nq; i++) {
@@ -202,6 +205,7 @@ int MxSaxsModelEvalPart(const MxSaxsSpec *spec, const double p[], size_t nq, con
         Ji[MX_SAXS_SCALE]        = A;
         Ji[MX_SAXS_SCALE_LIQUID] = A * s;
         Ji[MX_SAXS_PHI]          = sl * A * ds_phi;
+        Ji[MX_SAXS_HS_EXCESS]    = sl * A * ds_reff * 0.5;
         break;
       default:
         Ji[MX_SAXS_RADIUS] = sc * dA_R;

@@ -149,8 +149,9 @@ double MxSqPercusYevick(double qsigma, void *ctx)
   return PercusYevickX(qsigma, *(const double *)ctx);
 }
 
-/* product.py ProductKernel.Iq with radius_effective_mode 1 and volfraction taken from S. */
-void MxSphereHardSphereIq(size_t nq, const double *q, double radius, double pd, int npts, double nsigmas, double drho, double phi, double scale, double background, int beta_mode, double *I)
+/* product.py ProductKernel.Iq with volfraction taken from S: radius_effective_mode 0 (radius_eff
+   > 0, S's own radius) or 1 (radius_eff <= 0: the number-weighted mean radius of the pd grid). */
+void MxSphereHardSphereIqReff(size_t nq, const double *q, double radius, double pd, int npts, double nsigmas, double drho, double phi, double radius_eff, double scale, double background, int beta_mode, double *I)
 {
   double *F1 = beta_mode ? malloc((nq ? nq : 1) * sizeof(double)) : NULL;
   double  V, Reff, combined;
@@ -160,6 +161,7 @@ void MxSphereHardSphereIq(size_t nq, const double *q, double radius, double pd, 
     return;
   }
   MxSphereAverages(nq, q, radius, pd, npts, nsigmas, drho, I, F1, &V, &Reff);
+  if (radius_eff > 0) Reff = radius_eff;
   if (V == 0.0) V = 1.0;
   combined = scale / V;
   combined *= phi;
@@ -171,4 +173,9 @@ void MxSphereHardSphereIq(size_t nq, const double *q, double radius, double pd, 
     I[i] = combined * (beta_mode ? Fsq + F1[i] * F1[i] * (S - 1) : Fsq * S) + background;
   }
   free(F1);
+}
+
+void MxSphereHardSphereIq(size_t nq, const double *q, double radius, double pd, int npts, double nsigmas, double drho, double phi, double scale, double background, int beta_mode, double *I)
+{
+  MxSphereHardSphereIqReff(nq, q, radius, pd, npts, nsigmas, drho, phi, 0.0, scale, background, beta_mode, I);
 }

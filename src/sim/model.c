@@ -44,18 +44,18 @@ PetscErrorCode MxSimTables(MxSim s)
   s->tab_q[0] = 1e-6 * s->tab_dq; /* q = 0: the kernels' small-q series */
   MxSphereIq((size_t)s->ntab, s->tab_q, p->radius_A, p->pd, 35, 3.0, 1.0, 1.0, 0.0, s->tab_P);
   if (p->structure_py) {
-    double Reff;
+    double Reff; /* S(q)'s radius: half -sim_hs_diameter_A, else the form factor's mean radius */
     MxSphereAverages(1, s->tab_q, p->radius_A, p->pd, 35, 3.0, 1.0, NULL, NULL, NULL, &Reff);
-    MxHardSphereSq((size_t)s->ntab, s->tab_q, Reff, p->phi, s->tab_S);
+    MxHardSphereSq((size_t)s->ntab, s->tab_q, p->hs_diameter_A > 0 ? 0.5 * p->hs_diameter_A : Reff, p->phi, s->tab_S);
   } else
     for (PetscInt i = 0; i < s->ntab; i++) s->tab_S[i] = 1.0;
   /* H(q) = Ds/D0 + H_d(q sigma) (delta-gamma) or 1 */
   if (!strcmp(p->hydro, "deltagamma")) {
     /* H_d is smooth on the scale 1/sigma: a double integral at 192 points, interpolated */
     const PetscInt nc = 192;
-    double        *qs, *hd, phi = p->phi, dqc = s->tab_q[s->ntab - 1] / (nc - 1);
+    double        *qs, *hd, phi = p->phi, dqc = s->tab_q[s->ntab - 1] / (nc - 1), sig = p->hs_diameter_A > 0 ? p->hs_diameter_A : 2 * p->radius_A;
     PetscCall(PetscMalloc2(nc, &qs, nc, &hd));
-    for (PetscInt i = 0; i < nc; i++) qs[i] = PetscMax(i * dqc, 1e-4 / (2 * p->radius_A)) * 2 * p->radius_A;
+    for (PetscInt i = 0; i < nc; i++) qs[i] = PetscMax(i * dqc, 1e-4 / sig) * sig;
     MxDeltaGammaHd((size_t)nc, qs, phi, SqPY, &phi, hd);
     for (PetscInt i = 0; i < s->ntab; i++) s->tab_H[i] = p->Ds_over_D0 + Tab(hd, nc, dqc, s->tab_q[i]);
     PetscCall(PetscFree2(qs, hd));

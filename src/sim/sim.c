@@ -126,6 +126,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCall(PetscOptionsReal("-sim_pd", "Relative Gaussian polydispersity of the radius", "", p->pd, &p->pd, NULL));
   PetscCall(PetscOptionsReal("-sim_phi", "Volume fraction", "", p->phi, &p->phi, NULL));
   PetscCall(PetscOptionsBool("-sim_structure_py", "Percus-Yevick hard-sphere S(q) (else S = 1)", "", p->structure_py, &p->structure_py, NULL));
+  PetscCall(PetscOptionsReal("-sim_hs_diameter_A", "Hard-sphere diameter of S(q) and of the delta-gamma H(q sigma) (angstrom; 0: 2 x -sim_radius_A)", "", p->hs_diameter_A, &p->hs_diameter_A, NULL));
   PetscCall(PetscOptionsReal("-sim_porod", "q^-4 term, as a fraction of P S at q_ref", "", p->porod, &p->porod, NULL));
   PetscCall(PetscOptionsReal("-sim_photons", "Mean photons per pixel per pulse at q_ref", "", p->photons, &p->photons, NULL));
   PetscCall(PetscOptionsReal("-sim_q_ref", "Reference q for -sim_photons (1/angstrom)", "", p->q_ref, &p->q_ref, NULL));
@@ -183,6 +184,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCheck(p->radius_A > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_radius_A: %g must be > 0", (double)p->radius_A);
   PetscCheck(p->pd >= 0 && p->pd < 0.5, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_pd: %g must be in [0, 0.5)", (double)p->pd);
   PetscCheck(p->phi >= 0 && p->phi < 0.55, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_phi: %g must be in [0, 0.55)", (double)p->phi);
+  PetscCheck(p->hs_diameter_A >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_hs_diameter_A: %g must be > 0 (or 0 for 2 x -sim_radius_A)", (double)p->hs_diameter_A);
   PetscCheck(p->photons > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_photons: %g must be > 0", (double)p->photons);
   PetscCheck(p->q_ref > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_q_ref: %g must be > 0", (double)p->q_ref);
   PetscCheck(p->porod >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_porod: %g must be >= 0", (double)p->porod);

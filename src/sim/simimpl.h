@@ -16,6 +16,7 @@ typedef struct {
   PetscReal rep_rate_mhz, dt_s;
   /* sample */
   PetscReal radius_A, pd, phi, porod;
+  PetscReal hs_diameter_A; /* hard-sphere diameter of S(q) and H(q); 0: 2 x radius_A */
   PetscBool structure_py;
   /* photons and beam */
   PetscReal photons, q_ref, beam_fwhm_um, sase_modes, adu_per_photon, gain_noise;

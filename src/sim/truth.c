@@ -30,6 +30,7 @@ static PetscErrorCode WriteTruth(MxSim s, MxOut o)
   PetscCall(MxOutScalar(o, MX_PARAMS_RADIUS_PD, p->pd));
   PetscCall(MxOutScalar(o, MX_PARAMS_PHI, p->phi));
   PetscCall(MxOutScalar(o, MX_PARAMS_STRUCTURE_PY, p->structure_py));
+  PetscCall(MxOutScalar(o, MX_PARAMS_HS_DIAMETER_A, p->hs_diameter_A > 0 ? p->hs_diameter_A : 2 * p->radius_A));
   PetscCall(MxOutScalar(o, MX_PARAMS_POROD, p->porod));
   PetscCall(MxOutScalar(o, MX_PARAMS_PHOTONS, p->photons));
   PetscCall(MxOutScalar(o, MX_PARAMS_Q_REF, p->q_ref));

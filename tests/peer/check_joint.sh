@@ -1,11 +1,13 @@
 #!/bin/bash
 # mxpcs fit, joint fit across samples, against the truth of mxpcs simulate: a dilute colloid
 # (S = H = 1, D0 free) and a phi = 0.3 liquid (Percus-Yevick S(q), delta-gamma H(q) with
-# Ds/D0 = 0.23, D0 given as if from DLS), both heated by the same beam (0.8 J/cm^2 effective; PbS
+# Ds/D0 = 0.23, D0 given as if from DLS) whose hard-sphere diameter is the seed's 63 A, not
+# 2R = 58 A (-sim_hs_diameter_A 63), both heated by the same beam (0.8 J/cm^2 effective; PbS
 # 0.005 and 0.02 along the path: 1.3 and 2.6 K per pulse, the heat diffusing out of the beam, by
 # simulate's finite differences). The fit shares the radius, the polydispersity and the fluence
-# (-joint_heating dose, the analytic kernel). Criteria: radius within 2 %, phi within 5 %,
-# D0 within 3 %, Ds/D0 within 0.05, the fluence within 2 of its errors + 5 %; the H(q) data
+# (-joint_heating dose, the analytic kernel); the liquid's diameter is its own. Criteria: radius
+# within 2 %, phi within 5 %, D0 within 3 %, Ds/D0 within 0.05, the fluence within 2 of its
+# errors + 5 %, the hard-sphere diameter within 3 of its errors; the H(q) data
 # match the truth's H(q) within 10 %; at 1 and 2 ranks the same numbers.
 # usage: check_joint.sh DATADIR
 set -eu
@@ -16,7 +18,8 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 # one sample at a time, its frames removed once analysed (2 GB each)
 for s in colloid liquid; do
   rm -rf "$d/$s" "$d/$s.part" "$d/$s.h5"
-  "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -options_file "$here/inputs/sim_$s.yaml" -sim_trains 32 -sim_subpixels 1 -o "$d/$s" | tail -1
+  extra=(); [ $s = liquid ] && extra=(-sim_hs_diameter_A 63)
+  "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -options_file "$here/inputs/sim_$s.yaml" -sim_trains 32 -sim_subpixels 1 "${extra[@]}" -o "$d/$s" | tail -1
   "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" analyze -run "$d/$s" -options_file "$here/inputs/analyze_$s.yaml" -analyze_progress 0 -o "$d/$s.h5" | tail -2
   [ "${MX_KEEP_TESTDATA:-0}" = 1 ] || rm -rf "$d/$s/proc" "$d/$s/raw"
 done
@@ -41,6 +44,8 @@ phi = j['saxs_model/liquid/phi'][()]; phit = tl['params/phi'][()]
 check(abs(rel(phi, phit)) < 0.05, 'liquid phi %.4f +- %.4f vs truth %.3f (%+.2f %%, limit 5 %%)' % (phi, j['saxs_model/liquid/phi_err'][()], phit, 100 * rel(phi, phit)))
 D0 = j['hydro/colloid/D0'][()]; D0t = tc['params/D0_um2_s'][()]
 check(abs(rel(D0, D0t)) < 0.03 and j['hydro/colloid/D0_free'][()] == 1, 'colloid D0 %.3f +- %.3f um^2/s vs truth %.1f (%+.2f %%, limit 3 %%)' % (D0, j['hydro/colloid/D0_err'][()], D0t, 100 * rel(D0, D0t)))
+sig, sige, sigt = j['saxs_model/liquid/hs_diameter'][()], j['saxs_model/liquid/hs_diameter_err'][()], tl['params/hs_diameter_A'][()]
+check(abs(sig - sigt) < 3 * sige and 0 < sige < 2, 'liquid hard-sphere diameter %.2f +- %.2f A vs truth %.1f (2R %.1f; within 3 errors)' % (sig, sige, sigt, 2 * R))
 Ds = j['hydro/liquid/Ds_over_D0'][()]; Dst = tl['params/Ds_over_D0'][()]
 check(abs(Ds - Dst) < 0.05, 'liquid Ds/D0 %.4f +- %.4f vs truth %.3f (limit 0.05)' % (Ds, j['hydro/liquid/Ds_over_D0_err'][()], Dst))
 k, ke = j['joint/heating_k'][()], j['joint/heating_k_err'][()]
@@ -59,7 +64,7 @@ check(np.allclose(a, b, rtol=1e-6, atol=0), '1 and 2 ranks: same parameters (max
 names = [n.decode() for n in j['joint/names'][...]]
 corr = j['joint/correlation'][...]
 check(corr.shape == (len(names), len(names)) and np.allclose(np.diag(corr), 1), 'correlation matrix %dx%d with unit diagonal' % corr.shape)
-print('%d passed, %d failed' % (10 - len(fails), len(fails))); sys.exit(1 if fails else 0)
+print('%d passed, %d failed' % (11 - len(fails), len(fails))); sys.exit(1 if fails else 0)
 PY
 
 # results files of an older or different layout (issue 9): a one-line error naming the file and

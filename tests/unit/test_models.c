@@ -4,8 +4,10 @@
    sections 1-2) and the test values shipped in sasmodels' own sphere.py and hardsphere.py.
 
    With MX_MODELS_DUMP set in the environment the program runs no tests: it prints
-   `q radius pd phi I_sphere I_ps I_beta S` for 8 seeded pseudo-random parameter sets x 50 q
-   values, which tests/peer/sasmodels_check.py compares with sasmodels itself. */
+   `q radius pd phi I_sphere I_ps I_beta S reff I_ps_reff` for 8 seeded pseudo-random parameter
+   sets and the seed's dense liquid with its own hard-sphere radius (radius 29 A, pd 0.05, phi 0.3,
+   radius_effective 31.5 A) x 50 q values, which tests/peer/sasmodels_check.py compares with
+   sasmodels itself; I_ps_reff is sphere@hardsphere with radius_effective = reff (mode 0). */
 #include <mxpcs/models.h>
 #include <math.h>
 #include <stdarg.h>
@@ -317,24 +319,27 @@ static double Uniform(double a, double b)
 
 static int Dump(void)
 {
-  enum { NSET = 8, NQ = 50 };
+  enum { NSET = 9, NQ = 50 };
   const double drho = 5.3, scale = 1.0, background = 0.0;
   const int    npts = 35;
   const double nsigmas = 3.0;
 
   printf("# drho=%.17g scale=%.17g background=%.17g npts=%d nsigmas=%.17g\n", drho, scale, background, npts, nsigmas);
-  printf("# q radius pd phi I_sphere I_ps I_beta S\n");
+  printf("# q radius pd phi I_sphere I_ps I_beta S reff I_ps_reff\n");
   for (int s = 0; s < NSET; s++) {
-    const double radius = Uniform(10.0, 100.0), pd = s == 0 ? 0.0 : Uniform(0.0, 0.3), phi = Uniform(0.05, 0.45);
-    double       q[NQ], Is[NQ], Ips[NQ], Ib[NQ], S[NQ], Reff;
+    const int    seed = s == NSET - 1; /* the last set: the seed's liquid, sigma_HS = 63 A > 2R */
+    const double radius = seed ? 29.0 : Uniform(10.0, 100.0), pd = seed ? 0.05 : s == 0 ? 0.0 : Uniform(0.0, 0.3), phi = seed ? 0.3 : Uniform(0.05, 0.45);
+    double       q[NQ], Is[NQ], Ips[NQ], Ib[NQ], S[NQ], Ir[NQ], Reff, reff;
 
     for (int i = 0; i < NQ; i++) q[i] = exp(Uniform(log(0.001), log(0.5)));
+    reff = seed ? 31.5 : radius * Uniform(1.0, 1.3);
     MxSphereIq(NQ, q, radius, pd, npts, nsigmas, drho, scale, background, Is);
     MxSphereHardSphereIq(NQ, q, radius, pd, npts, nsigmas, drho, phi, scale, background, 0, Ips);
     MxSphereHardSphereIq(NQ, q, radius, pd, npts, nsigmas, drho, phi, scale, background, 1, Ib);
+    MxSphereHardSphereIqReff(NQ, q, radius, pd, npts, nsigmas, drho, phi, reff, scale, background, 0, Ir);
     MxSphereAverages(0, NULL, radius, pd, npts, nsigmas, drho, NULL, NULL, NULL, &Reff);
     MxHardSphereSq(NQ, q, Reff, phi, S);
-    for (int i = 0; i < NQ; i++) printf("%.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", q[i], radius, pd, phi, Is[i], Ips[i], Ib[i], S[i]);
+    for (int i = 0; i < NQ; i++) printf("%.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n", q[i], radius, pd, phi, Is[i], Ips[i], Ib[i], S[i], reff, Ir[i]);
   }
   return fflush(stdout) == 0 ? 0 : 1;
 }

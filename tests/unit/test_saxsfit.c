@@ -33,10 +33,11 @@ static void LogGrid(int n, double a, double b, double *q)
   for (int i = 0; i < n; i++) q[i] = a * pow(b / a, i / (double)(n - 1));
 }
 
-/* Parameters in slot order: radius, pd, scale, background, phi, scale_liquid, porod */
-static const double P_SPHERE[MX_SAXS_NPAR] = {45.0, 0.08, 2.0e4, 3.0, 0, 0, 0};
-static const double P_HS[MX_SAXS_NPAR]     = {29.0, 0.05, 2.0e5, 2.0, 0.3, 0, 0};
-static const double P_CL[MX_SAXS_NPAR]     = {29.0, 0.06, 5.0e4, 1.0, 0.3, 1.5e5, 2e-5};
+/* Parameters in slot order: radius, pd, scale, background, phi, scale_liquid, porod, hs_excess;
+   the liquid's hard-sphere diameter 2R + 5 = 63 A (issue 17: the seed's S(q) peak, not 2R) */
+static const double P_SPHERE[MX_SAXS_NPAR] = {45.0, 0.08, 2.0e4, 3.0, 0, 0, 0, 0};
+static const double P_HS[MX_SAXS_NPAR]     = {29.0, 0.05, 2.0e5, 2.0, 0.3, 0, 0, 0};
+static const double P_CL[MX_SAXS_NPAR]     = {29.0, 0.06, 5.0e4, 1.0, 0.3, 1.5e5, 2e-5, 5.0};
 
 /* MxSaxsModelEval reproduces MxSphereIq / MxSphereHardSphereIq (sasmodels to 1e-9), and its P,
    S_fit split Iv = P S_fit + porod/q^4 + background for every model */
@@ -70,13 +71,16 @@ static void test_kernels(void **state)
       assert_true(Rel(Iv[i], v) < 1e-12);
     }
   }
-  /* colloid+liquid is the sum of its parts: sphere(scale) + scale_liquid/phi * sphere@hardsphere */
+  /* colloid+liquid is the sum of its parts: sphere(scale) + scale_liquid/phi * sphere@hardsphere
+     with radius_effective R_eff + hs_excess/2 (peer.sasmodels checks that kernel) */
   {
     MxSaxsSpec cl = Spec(MX_SAXS_COLLOID_LIQUID, 0);
-    double     a[NPT], b[NPT];
-    assert_int_equal(MxSaxsModelEval(&cl, P_CL, NPT, q, Iv, NULL, NULL, NULL, NULL), 0);
+    double     a[NPT], b[NPT], Rn;
+    assert_int_equal(MxSaxsModelEval(&cl, P_CL, NPT, q, Iv, NULL, NULL, NULL, &Reff), 0);
+    MxSphereAverages(0, NULL, P_CL[0], P_CL[1], 35, 3.0, 1.0, NULL, NULL, NULL, &Rn);
+    assert_true(Rel(Reff, Rn + 0.5 * P_CL[MX_SAXS_HS_EXCESS]) < 1e-15);
     MxSphereIq(NPT, q, P_CL[0], P_CL[1], 35, 3.0, 1.0, P_CL[2], P_CL[3], a);
-    MxSphereHardSphereIq(NPT, q, P_CL[0], P_CL[1], 35, 3.0, 1.0, P_CL[4], P_CL[5] / P_CL[4], 0.0, 0, b);
+    MxSphereHardSphereIqReff(NPT, q, P_CL[0], P_CL[1], 35, 3.0, 1.0, P_CL[4], Reff, P_CL[5] / P_CL[4], 0.0, 0, b);
     for (int i = 0; i < NPT; i++) assert_true(Rel(Iv[i], a[i] + b[i]) < 1e-12);
   }
 }
