@@ -130,7 +130,7 @@ PetscErrorCode MxMDSetFromOptions(MxMD md)
   PetscCall(PetscOptionsInt("-md_n", "Number of particles", "MxMD", md->n, &md->n, NULL));
   PetscCall(PetscOptionsReal("-md_phi", "Volume fraction phi = pi rho* sigma^3/6 (default 0.3)", "MxMD", md->phi, &md->phi, &set));
   PetscCall(PetscOptionsReal("-md_rho_star", "Number density rho* = N sigma^3/V instead of -md_phi", "MxMD", md->rho_star, &md->rho_star, &setr));
-  PetscCall(PetscOptionsEList("-md_cutoff", "LJ cut-off: shifted (truncated and shifted to 0 at the cut-off, pair_modify shift yes: weaker attraction) or unshifted (truncated only, LAMMPS' default lj/cut)", "MxMD", cutoffs, 2, cutoffs[cut], &cut, NULL));
+  PetscCall(PetscOptionsEList("-md_cutoff", "LJ cut-off at -md_cutoff_sigma: shifted (pair_modify shift yes: u(r) - u(rc), 0 at the cut-off) or unshifted (truncated only, LAMMPS' default lj/cut); the shift moves the energy, not the forces, so the dynamics are the same", "MxMD", cutoffs, 2, cutoffs[cut], &cut, NULL));
   md->par.shift = cut == 0 ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(PetscOptionsReal("-md_cutoff_sigma", "LJ cut-off radius, sigma", "MxMD", md->par.cutoff, &md->par.cutoff, NULL));
   PetscCall(PetscOptionsReal("-md_damp", "Langevin damping time m/gamma, tau (D0 = kT damp/m)", "MxMD", md->par.damp, &md->par.damp, NULL));
