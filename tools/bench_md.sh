@@ -12,7 +12,7 @@ mxpcs=${MXPCS:-$here/build/mxpcs}
 py=${MX_PYTHON:-/usr/bin/python3}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 out=$(mktemp -d)
-common=(-md_n "$n" -md_phi 0.3 -md_epsilon 0.5,1 -md_seeds 1 -md_equil_steps $((steps / 10)) -md_steps "$steps" -md_sq_frames 4)
+common=(-md_n "$n" -md_phi 0.3 -md_epsilon 0.5,1 -md_seeds 1 -md_coex_steps_factor 0 -md_equil_steps $((steps / 10)) -md_steps "$steps" -md_sq_frames 4)
 run() { # label ranks ranks_per_sim
   for r in $(seq "$rep"); do
     load=$(cut -d' ' -f1 /proc/loadavg)

@@ -51,6 +51,33 @@ typedef enum {
 MxMDMatchStatus MxMDMatch(int n, const double *eps, const double *y, const double *yerr, double target, double target_err, double *eps_star, double *eps_star_err, int *ncross);
 const char     *MxMDMatchStatusName(MxMDMatchStatus s);
 
+/* The error budget of epsilon* (docs/md.md "Matching"): the linear estimate of MxMDMatch with
+   its error split into err_seeds (the two nodes' yerr, i.e. the spread over seeds, through the
+   local slope), err_target (target_err through the local slope) and err_interp, the interpolation
+   error |eps_quad - eps_star| with eps_quad the root in the interval of the parabola through the
+   interval and its nearer neighbouring point (with only 2 points: the interval width/sqrt(12), a
+   uniform distribution over it). A flat interval (equal y) puts the whole width in err_seeds.
+   err is the quadrature sum; [a, b] the crossing interval. Status and ncross as MxMDMatch, which
+   returns eps_star and hypot(err_seeds, err_target). */
+typedef struct {
+  double eps_star, eps_quad;
+  double err, err_seeds, err_target, err_interp;
+  double a, b;
+  int    ncross;
+} MxMDMatchBudget;
+MxMDMatchStatus MxMDMatchWithBudget(int n, const double *eps, const double *y, const double *yerr, double target, double target_err, MxMDMatchBudget *r);
+
+/* Bisection of epsilon around the match: [a, b] with y(a) = ya, y(b) = yb crossing the target
+   (MxMDMatch's rule). MxMDBracketFind takes the first crossing interval of a scan (nonzero when
+   none); MxMDBracketMid is the next point; MxMDBracketUpdate keeps the half that crosses (the
+   left one when both do, so the bracket stays the first crossing of every point evaluated). */
+typedef struct {
+  double a, b, ya, yb;
+} MxMDBracket;
+int    MxMDBracketFind(int n, const double *eps, const double *y, double target, MxMDBracket *br);
+double MxMDBracketMid(const MxMDBracket *br);
+void   MxMDBracketUpdate(MxMDBracket *br, double m, double ym, double target);
+
 /* Barker-Henderson effective hard-sphere diameter (in sigma) of the WCA repulsive part of the
    LJ potential at epsilon/kT: d = Int_0^{2^(1/6)} [1 - exp(-u_rep(r)/kT)] dr (0 for epsilon 0). */
 double MxMDBarkerHendersonDiameter(double eps_over_kT);
@@ -100,12 +127,12 @@ PetscInt MxMDSqGoodSize(PetscInt m_min);
 typedef struct {
   PetscInt  n;            /* particles */
   double    L;            /* box side, sigma */
-  double    cutoff;       /* LJ cut-off, sigma */
-  PetscBool shift;        /* truncated-and-shifted */
+  double    cutoff;       /* LJ cut-off, sigma (-md_cutoff_sigma) */
+  PetscBool shift;        /* truncated-and-shifted (-md_cutoff shifted) or truncated only (unshifted) */
   double    damp;         /* Langevin damping time m/gamma, tau */
   double    dt;           /* time step, tau */
   PetscInt  equil_steps;  /* equilibration steps */
-  PetscInt  steps;        /* production steps */
+  PetscInt  steps;        /* production steps (frames: steps/sample_every + 1) */
   PetscInt  sample_every; /* steps between stored frames */
   char      log[PETSC_MAX_PATH_LEN]; /* LAMMPS log file ("" none) */
 } MxMDParams;
@@ -115,17 +142,22 @@ typedef struct {
    receives steps/sample_every + 1 frames of n unwrapped positions (every rank of comm gets them),
    T_mean the mean kinetic temperature (kT) of the stored frames. Collective on comm. */
 PetscErrorCode MxMDLammpsRun(MPI_Comm comm, const MxMDParams *p, double eps_over_kT, PetscInt seed, double *frames, double *T_mean);
+/* The LJ pair energy (kT) of two particles at distance r (sigma) as LAMMPS computes it with the
+   pair settings of p (cutoff, shift: the commands the simulation uses), from a 2-atom system and
+   `run 0`. Collective on comm. For tests and checks of the potential. */
+PetscErrorCode MxMDLammpsPairEnergy(MPI_Comm comm, const MxMDParams *p, double eps_over_kT, double r, double *energy);
 
 /* ---------- the scan object ---------- */
 
 typedef struct _p_MxMD *MxMD;
 
 /* Create with the defaults of the seed paper: N = 500, phi = 0.3, epsilon 0,0.5,1,1.5,2 kT,
-   LJ cut-off 2.5 sigma shifted, damp 0.05 tau, dt 0.002 tau, 20000 + 50000 steps, one seed.
+   LJ cut-off 2.5 sigma shifted, damp 0.05 tau, dt 0.002 tau, 20000 + 50000 steps, 4 seeds,
+   3 bisection steps around epsilon* (with a target), 2 x the steps at/inside coexistence.
    Collective on comm (the object's communicator; the ensemble is split from it). */
 PetscErrorCode MxMDCreate(MPI_Comm comm, MxMD *md);
-/* Options (see 'mxpcs md -help'): -md_epsilon, -md_n, -md_phi | -md_rho_star, -md_cutoff,
-   -md_shift, -md_damp, -md_dt, -md_equil_steps, -md_steps, -md_sample_every, -md_fit_range
+/* Options (see 'mxpcs md -help'): -md_epsilon, -md_n, -md_phi | -md_rho_star,
+   -md_cutoff shifted|unshifted, -md_cutoff_sigma, -md_refine, -md_coex_steps_factor, -md_damp, -md_dt, -md_equil_steps, -md_steps, -md_sample_every, -md_fit_range
    t0:t1|auto, -md_fit_tol, -md_blocks, -md_seeds, -md_seed, -md_ranks_per_sim,
    -md_target_Ds_over_D0, -md_target_Ds_over_D0_err, -md_target_file, -md_sq_frames,
    -md_sq_grid, -md_sq_qmax, -md_tc_star, -md_lammps_log, -md_com_correct, -md_view [viewer]
@@ -149,4 +181,7 @@ PetscErrorCode MxMDView(MxMD md, PetscViewer v);
 /* Where MxMDSetUp prints MxMDView (the set-up; default none; -md_view overrides; NULL: none).
    Not collective. */
 PetscErrorCode MxMDSetView(MxMD md, PetscViewer v);
+/* The parameters of one simulation as the options set them (n, L after MxMDSetUp; cutoff, shift,
+   damp, dt, steps, ...). Not collective; borrowed, valid until MxMDDestroy. */
+PetscErrorCode MxMDGetParams(MxMD md, const MxMDParams **p);
 PetscErrorCode MxMDDestroy(MxMD *md);

@@ -112,41 +112,122 @@ const char *MxMDMatchStatusName(MxMDMatchStatus s)
   }
 }
 
-MxMDMatchStatus MxMDMatch(int n, const double *eps, const double *y, const double *yerr, double target, double target_err, double *eps_star, double *eps_star_err, int *ncross)
-{
-  int first = -1, nc = 0, nabove = 0;
+/* MxMDMatch's crossing rule: y crosses target between d0 = y_i - target and d1 = y_i+1 - target */
+static int Crosses(double d0, double d1, int first) { return (d0 > 0 && d1 <= 0) || (d0 < 0 && d1 >= 0) || (first && d0 == 0); }
 
-  *eps_star = *eps_star_err = NAN;
-  *ncross                   = 0;
+/* checks the scan; the first crossing interval (-1: none), the number of crossings, the points above */
+static MxMDMatchStatus FirstCrossing(int n, const double *eps, const double *y, const double *yerr, double target, double target_err, int *first, int *ncross)
+{
+  int nabove = 0;
+
+  *first  = -1;
+  *ncross = 0;
   if (n < 2 || !isfinite(target) || !(target_err >= 0) || !isfinite(target_err)) return MX_MD_MATCH_BAD_INPUT;
   for (int i = 0; i < n; i++) {
     if (!isfinite(eps[i]) || !isfinite(y[i]) || !(yerr[i] >= 0) || !isfinite(yerr[i])) return MX_MD_MATCH_BAD_INPUT;
     if (i && !(eps[i] > eps[i - 1])) return MX_MD_MATCH_BAD_INPUT;
     if (y[i] > target) nabove++;
   }
-  for (int i = 0; i + 1 < n; i++) {
-    const double d0 = y[i] - target, d1 = y[i + 1] - target;
-    const int    hit = (d0 > 0 && d1 <= 0) || (d0 < 0 && d1 >= 0) || (i == 0 && d0 == 0);
-    if (hit) {
-      if (first < 0) first = i;
-      nc++;
+  for (int i = 0; i + 1 < n; i++)
+    if (Crosses(y[i] - target, y[i + 1] - target, i == 0)) {
+      if (*first < 0) *first = i;
+      (*ncross)++;
     }
+  if (*first < 0) return nabove == n ? MX_MD_MATCH_BELOW_RANGE : MX_MD_MATCH_ABOVE_RANGE;
+  return MX_MD_MATCH_OK;
+}
+
+MxMDMatchStatus MxMDMatch(int n, const double *eps, const double *y, const double *yerr, double target, double target_err, double *eps_star, double *eps_star_err, int *ncross)
+{
+  MxMDMatchBudget r;
+  MxMDMatchStatus st = MxMDMatchWithBudget(n, eps, y, yerr, target, target_err, &r);
+
+  *eps_star     = r.eps_star;
+  *eps_star_err = st == MX_MD_MATCH_OK ? hypot(r.err_seeds, r.err_target) : NAN;
+  *ncross       = r.ncross;
+  return st;
+}
+
+/* the root in [a, b] of the parabola through (a, ya), (b, yb), (c, yc) minus target (exists when
+   the interval crosses the target); NAN when there is none */
+static double QuadraticRoot(double a, double ya, double b, double yb, double c, double yc, double target)
+{
+  const double w = b - a, s = (yb - ya) / w, c2 = ((yc - yb) / (c - b) - s) / (c - a);
+  const double A = c2, B = s - c2 * w, C = ya - target;
+  double       x[2];
+  int          nx = 0;
+
+  if (fabs(A) * w * w <= 1e-14 * (fabs(ya - yb) + fabs(C))) x[nx++] = -C / B;
+  else {
+    const double disc = B * B - 4 * A * C;
+    if (disc < 0) return NAN;
+    const double q = -0.5 * (B + copysign(sqrt(disc), B));
+    if (q != 0) x[nx++] = C / q;
+    x[nx++] = q / A;
   }
-  *ncross = nc;
-  if (first < 0) return nabove == n ? MX_MD_MATCH_BELOW_RANGE : MX_MD_MATCH_ABOVE_RANGE;
+  for (int k = 0; k < nx; k++)
+    if (x[k] >= -1e-12 * w && x[k] <= w * (1 + 1e-12)) return a + fmin(fmax(x[k], 0.0), w);
+  return NAN;
+}
+
+MxMDMatchStatus MxMDMatchWithBudget(int n, const double *eps, const double *y, const double *yerr, double target, double target_err, MxMDMatchBudget *r)
+{
+  int             i;
+  MxMDMatchStatus st;
+
+  r->eps_star = r->eps_quad = r->err = r->err_seeds = r->err_target = r->err_interp = r->a = r->b = NAN;
+  st = FirstCrossing(n, eps, y, yerr, target, target_err, &i, &r->ncross);
+  if (st != MX_MD_MATCH_OK) return st;
+  r->a = eps[i];
+  r->b = eps[i + 1];
   {
-    const int    i  = first;
     const double de = eps[i + 1] - eps[i], dy = y[i + 1] - y[i];
     if (dy == 0) { /* flat interval through the target: the whole interval is compatible */
-      *eps_star     = eps[i];
-      *eps_star_err = de;
+      r->eps_star   = eps[i];
+      r->err_seeds  = de; /* only noise makes it flat */
+      r->err_target = r->err_interp = 0;
     } else {
-      const double u = (target - y[i]) / dy, g = de / dy;
-      *eps_star      = eps[i] + u * de;
-      *eps_star_err  = fabs(g) * sqrt(target_err * target_err + (1 - u) * (1 - u) * yerr[i] * yerr[i] + u * u * yerr[i + 1] * yerr[i + 1]);
+      const double u = (target - y[i]) / dy, g = fabs(de / dy);
+      r->eps_star   = eps[i] + u * de;
+      r->err_target = g * target_err;
+      r->err_seeds  = g * sqrt((1 - u) * (1 - u) * yerr[i] * yerr[i] + u * u * yerr[i + 1] * yerr[i + 1]);
+      /* next order: the parabola through the interval and its nearer neighbour */
+      if (n > 2) {
+        const int k = i == 0 ? i + 2 : i + 2 >= n ? i - 1 : (eps[i] - eps[i - 1] <= eps[i + 2] - eps[i + 1] ? i - 1 : i + 2);
+        r->eps_quad = QuadraticRoot(eps[i], y[i], eps[i + 1], y[i + 1], eps[k], y[k], target);
+      }
+      /* without a third point (or a parabola without a root in the interval): uniform over it */
+      r->err_interp = isfinite(r->eps_quad) ? fabs(r->eps_quad - r->eps_star) : de / sqrt(12.0);
     }
   }
+  r->err = sqrt(r->err_seeds * r->err_seeds + r->err_target * r->err_target + r->err_interp * r->err_interp);
   return MX_MD_MATCH_OK;
+}
+
+int MxMDBracketFind(int n, const double *eps, const double *y, double target, MxMDBracket *br)
+{
+  for (int i = 0; i + 1 < n; i++)
+    if (Crosses(y[i] - target, y[i + 1] - target, i == 0)) {
+      br->a  = eps[i];
+      br->ya = y[i];
+      br->b  = eps[i + 1];
+      br->yb = y[i + 1];
+      return 0;
+    }
+  return 1;
+}
+
+double MxMDBracketMid(const MxMDBracket *br) { return 0.5 * (br->a + br->b); }
+
+void MxMDBracketUpdate(MxMDBracket *br, double m, double ym, double target)
+{
+  if (Crosses(br->ya - target, ym - target, 0)) { /* the left half holds a crossing: keep it (the first one) */
+    br->b  = m;
+    br->yb = ym;
+  } else {
+    br->a  = m;
+    br->ya = ym;
+  }
 }
 
 double MxMDBarkerHendersonDiameter(double eps_over_kT)

@@ -46,6 +46,40 @@ static void MxLammpsExitHook(void)
   fflush(stderr);
 }
 
+/* An empty periodic cube of side L (sigma) for one atom type of mass 1, in lj units. */
+static PetscErrorCode BoxSetup(void *h, MPI_Comm comm, double L)
+{
+  char cmd[256];
+
+  PetscFunctionBeginUser;
+  MxLammpsCall(h, comm, "units lj");
+  MxLammpsCall(h, comm, "atom_style atomic");
+  MxLammpsCall(h, comm, "atom_modify map array");
+  MxLammpsCall(h, comm, "boundary p p p");
+  snprintf(cmd, sizeof cmd, "region box block 0 %.17g 0 %.17g 0 %.17g", L, L, L);
+  MxLammpsCall(h, comm, cmd);
+  MxLammpsCall(h, comm, "create_box 1 box");
+  MxLammpsCall(h, comm, "mass 1 1.0");
+  PetscFunctionReturn(0);
+}
+
+/* The pair potential (-md_cutoff, -md_cutoff_sigma) and the neighbour list: one place, used by the
+   simulation and by MxMDLammpsPairEnergy. */
+static PetscErrorCode PairSetup(void *h, MPI_Comm comm, const MxMDParams *p, double eps)
+{
+  char cmd[256];
+
+  PetscFunctionBeginUser;
+  snprintf(cmd, sizeof cmd, "pair_style lj/cut %.17g", p->cutoff);
+  MxLammpsCall(h, comm, cmd);
+  snprintf(cmd, sizeof cmd, "pair_coeff 1 1 %.17g 1.0 %.17g", eps, p->cutoff);
+  MxLammpsCall(h, comm, cmd);
+  MxLammpsCall(h, comm, p->shift ? "pair_modify shift yes" : "pair_modify shift no");
+  MxLammpsCall(h, comm, "neighbor 0.3 bin");
+  MxLammpsCall(h, comm, "neigh_modify every 1 delay 0 check yes");
+  PetscFunctionReturn(0);
+}
+
 /* The LAMMPS input for this state point; every value was checked by MxMDSetUp. */
 static PetscErrorCode Setup(void *h, MPI_Comm comm, const MxMDParams *p, double eps, PetscInt seed)
 {
@@ -59,14 +93,7 @@ static PetscErrorCode Setup(void *h, MPI_Comm comm, const MxMDParams *p, double 
   while (nside * nside * nside < p->n) nside++;
   nsites = nside * nside * nside;
   a      = p->L / nside;
-  MxLammpsCall(h, comm, "units lj");
-  MxLammpsCall(h, comm, "atom_style atomic");
-  MxLammpsCall(h, comm, "atom_modify map array");
-  MxLammpsCall(h, comm, "boundary p p p");
-  snprintf(cmd, sizeof cmd, "region box block 0 %.17g 0 %.17g 0 %.17g", p->L, p->L, p->L);
-  MxLammpsCall(h, comm, cmd);
-  MxLammpsCall(h, comm, "create_box 1 box");
-  MxLammpsCall(h, comm, "mass 1 1.0");
+  PetscCall(BoxSetup(h, comm, p->L));
   /* simple-cubic start: a seeded random subset of the sites when n is not a cube */
   PetscCall(PetscMalloc4(nsites, &perm, p->n, &ids, p->n, &types, 3 * p->n, &x));
   for (PetscInt i = 0; i < nsites; i++) perm[i] = i;
@@ -90,13 +117,7 @@ static PetscErrorCode Setup(void *h, MPI_Comm comm, const MxMDParams *p, double 
     PetscCheck(!lammps_has_error(h) && created >= 0, comm, PETSC_ERR_LIB, "LAMMPS: lammps_create_atoms failed for %" PetscInt_FMT " particles", p->n);
   }
   PetscCheck((PetscInt)lammps_get_natoms(h) == p->n, comm, PETSC_ERR_LIB, "LAMMPS holds %.0f atoms after lammps_create_atoms, expected %" PetscInt_FMT, lammps_get_natoms(h), p->n);
-  snprintf(cmd, sizeof cmd, "pair_style lj/cut %.17g", p->cutoff);
-  MxLammpsCall(h, comm, cmd);
-  snprintf(cmd, sizeof cmd, "pair_coeff 1 1 %.17g 1.0 %.17g", eps, p->cutoff);
-  MxLammpsCall(h, comm, cmd);
-  MxLammpsCall(h, comm, p->shift ? "pair_modify shift yes" : "pair_modify shift no");
-  MxLammpsCall(h, comm, "neighbor 0.3 bin");
-  MxLammpsCall(h, comm, "neigh_modify every 1 delay 0 check yes");
+  PetscCall(PairSetup(h, comm, p, eps));
   /* seeds for LAMMPS: positive and below 2^30, distinct for velocity and thermostat */
   snprintf(cmd, sizeof cmd, "velocity all create 1.0 %ld mom yes rot no dist gaussian loop geom", (long)(1 + (seed * 2 + 0) % 900000000));
   MxLammpsCall(h, comm, cmd);
@@ -206,6 +227,40 @@ PetscErrorCode MxMDLammpsRun(MPI_Comm comm, const MxMDParams *p, double eps, Pet
   lammps_close(h);
   mx_lmp_active = 0;
   if (!rank && !p->log[0] && logname[0]) unlink(logname);
+  PetscCall(ierr);
+  PetscFunctionReturn(0);
+}
+
+/* two atoms at distance r in a box of side 4 rc + r (no image within the cut-off), run 0 */
+static PetscErrorCode PairEnergyBody(void *h, MPI_Comm comm, const MxMDParams *p, double eps, double r, double *energy)
+{
+  const double L = 4 * p->cutoff + r;
+  int          ids[2] = {1, 2}, types[2] = {1, 1};
+  double       x[6] = {0.25 * L, 0.5 * L, 0.5 * L, 0.25 * L + r, 0.5 * L, 0.5 * L}, *pe;
+
+  PetscFunctionBeginUser;
+  PetscCall(BoxSetup(h, comm, L));
+  PetscCheck(lammps_create_atoms(h, 2, ids, types, x, NULL, NULL, 0) == 2 && !lammps_has_error(h), comm, PETSC_ERR_LIB, "LAMMPS: lammps_create_atoms failed for 2 atoms");
+  PetscCall(PairSetup(h, comm, p, eps));
+  MxLammpsCall(h, comm, "run 0");
+  pe = (double *)lammps_extract_compute(h, "thermo_pe", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR); /* global scalar, not normalised */
+  PetscCheck(pe && !lammps_has_error(h), comm, PETSC_ERR_LIB, "LAMMPS: no potential energy (compute thermo_pe)");
+  *energy = *pe;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxMDLammpsPairEnergy(MPI_Comm comm, const MxMDParams *p, double eps_over_kT, double r, double *energy)
+{
+  char          *argv[] = {(char *)"mxpcs-md", (char *)"-screen", (char *)"none", (char *)"-log", (char *)"none", (char *)"-nocite", NULL};
+  void          *h;
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCheck(r > 0 && p->cutoff > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "MxMDLammpsPairEnergy: r = %g and the cut-off %g sigma must be > 0", r, p->cutoff);
+  h = lammps_open(6, argv, comm, NULL);
+  PetscCheck(h, comm, PETSC_ERR_LIB, "LAMMPS: lammps_open failed");
+  ierr = PairEnergyBody(h, comm, p, eps_over_kT, r, energy);
+  lammps_close(h);
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }

@@ -12,12 +12,15 @@ mx_script_test(md.dilute md ${MX_PYTHON} ${MD}/md_check.py dilute)
 # phi = 0.3: Ds/D0 falls monotonically with epsilon; S(q) vs Percus-Yevick; the match, also
 # from a target file, and a target outside the scan flagged (never extrapolated)
 mx_script_test(md.monotonic md ${MX_PYTHON} ${MD}/md_check.py monotonic)
+# bisection around epsilon* (points, bracket, error budget vs an independent computation), the
+# second run length at coexistence (prefix = the usual run, bitwise), -md_cutoff unshifted
+mx_script_test(md.refine md ${MX_PYTHON} ${MD}/md_check.py refine)
 # same seed and layout: bitwise identical; 2 groups of 1 rank = 1 group of 1 rank, bitwise
 mx_script_test(md.repeat md ${MX_PYTHON} ${MD}/md_check.py repeat)
 # 1 and 2 ranks per LAMMPS instance agree within the statistical errors
 mx_script_test(md.ranks_per_sim md ${MX_PYTHON} ${MD}/md_check.py ranks)
-set_tests_properties(md.repeat md.ranks_per_sim PROPERTIES PROCESSORS 2)
+set_tests_properties(md.repeat md.ranks_per_sim md.refine PROPERTIES PROCESSORS 2)
 # bad input: one clear line, non-zero exit, no output file; -help lists every option
 mx_script_test(md.bad_input md ${MX_PYTHON} ${MD}/md_check.py bad)
 mx_expect_failures(md.bad_input)
-set_tests_properties(md.dilute md.monotonic md.repeat md.ranks_per_sim md.bad_input PROPERTIES TIMEOUT 300)
+set_tests_properties(md.dilute md.monotonic md.refine md.repeat md.ranks_per_sim md.bad_input PROPERTIES TIMEOUT 300)

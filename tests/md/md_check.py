@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """End-to-end checks of `mxpcs md` with short LAMMPS runs (small N, few steps).
 
-usage: md_check.py dilute|monotonic|repeat|ranks|bad
+usage: md_check.py dilute|monotonic|refine|repeat|ranks|bad
 Environment (set by ctest): MXPCS, MPIEXEC. Every check compares numbers with tolerances inside
 this script and exits non-zero on the first failure, printing what was compared.
 """
@@ -66,7 +66,7 @@ SHORT = ["-md_equil_steps", 5000, "-md_steps", 20000, "-md_sample_every", 100]
 
 def dilute():
     out = os.path.join(TMP, "dilute.h5")
-    run(["-o", out, "-md_n", 200, "-md_phi", 0.005, "-md_epsilon", "0,1", "-md_seeds", 2, "-md_blocks", 8, "-md_sq_frames", 0] + SHORT)
+    run(["-o", out, "-md_n", 200, "-md_phi", 0.005, "-md_epsilon", "0,1", "-md_seeds", 2, "-md_blocks", 8, "-md_sq_frames", 0, "-md_coex_steps_factor", 0] + SHORT)
     with h5py.File(out, "r") as f:
         D, E = f["md/Ds_over_D0"][()], f["md/Ds_over_D0_err"][()]
         T = f["md/temperature"][()]
@@ -83,13 +83,14 @@ def dilute():
     with h5py.File(out, "r") as f:
         check(f["entry"].attrs.get("NX_class") in (b"NXentry", "NXentry") and f["entry/process/program"][()].decode().endswith(" md"), "/entry (NXentry) with its NXprocess")
     # writing over an existing file says so
-    p = run(["-o", out, "-md_n", 200, "-md_phi", 0.005, "-md_epsilon", "0,1", "-md_sq_frames", 0, "-md_equil_steps", 100, "-md_steps", 1600])
+    p = run(["-o", out, "-md_n", 200, "-md_phi", 0.005, "-md_epsilon", "0,1", "-md_seeds", 1, "-md_sq_frames", 0, "-md_equil_steps", 100, "-md_steps", 1600])
     check(f"md: replaced {out}" in p.stdout, "writing over an existing md.h5 says 'replaced'")
     finish()
 
 
 def monotonic():
-    base = ["-md_n", 256, "-md_phi", 0.3, "-md_epsilon", "0,0.5,1.5", "-md_seeds", 2, "-md_blocks", 8, "-md_sq_frames", 10] + SHORT
+    # no bisection here (md.refine tests it on a smaller system); 1.5 kT is in coexistence: run twice as long too
+    base = ["-md_n", 256, "-md_phi", 0.3, "-md_epsilon", "0,0.5,1.5", "-md_seeds", 2, "-md_blocks", 8, "-md_sq_frames", 10, "-md_refine", 0] + SHORT
     out = os.path.join(TMP, "mono.h5")
     p = run(["-o", out, "-md_target_Ds_over_D0", 0.45, "-md_target_Ds_over_D0_err", 0.02] + base)
     print(p.stdout)
@@ -117,13 +118,17 @@ def monotonic():
     check(abs(S[1][i] - Sbh[1][j]) < 0.25 * Sbh[1][j], f"epsilon = 0.5: S(q) peak height {S[1][i]:.3f}, PY(d_BH) {Sbh[1][j]:.3f}")
     sel = q > 8
     check(np.sqrt(np.mean((S[1][sel] - Sbh[1][sel]) ** 2)) < 0.1, "epsilon = 0.5: S(q) follows PY(d_BH) beyond the peak")
-    # the match against an independent inverse interpolation
-    k = next(k for k in range(len(D) - 1) if (D[k] - 0.45) * (D[k + 1] - 0.45) <= 0)
-    u = (0.45 - D[k]) / (D[k + 1] - D[k])
-    ref = eps[k] + u * (eps[k + 1] - eps[k])
-    g = (eps[k + 1] - eps[k]) / (D[k + 1] - D[k])
-    ref_err = abs(g) * math.sqrt(0.02**2 + (1 - u) ** 2 * E[k] ** 2 + u**2 * E[k + 1] ** 2)
-    check(status == 0 and abs(em - ref) < 1e-12 and abs(ee - ref_err) < 1e-12, f"epsilon* = {em:.4f} +- {ee:.4f} kT (independent: {ref:.4f} +- {ref_err:.4f})")
+    # the match and its error budget against an independent computation
+    check(status == 0, "the target 0.45 is matched")
+    check_budget(out, 0.45, 0.02)
+    # the settings and the run-length items
+    with h5py.File(out, "r") as f:
+        st = f["md/settings"]
+        check(st["cutoff_mode"][()].decode() == "shifted" and st["shift"][()] == 1 and st["cutoff"][()] == 2.5, "cut-off written: 2.5 sigma, shifted")
+        check(st["seeds"][()] == 2 and f["md/runs/Ds_over_D0"].shape == (3, 2), "seeds written: 2 per epsilon")
+        check(st["coex_steps_factor"][()] == 2 and st["steps_long"][()] == 40000 and st["refine"][()] == 0, "second run length written: 2 x 20000 steps")
+        check_run_length(f)
+    check("run length at/inside coexistence" in p.stdout and "short-time" in p.stdout, "the summary reports the run-length dependence and what the comparison means")
     check(not all_units(out), f"every /md dataset has units (missing: {all_units(out)})")
     # the same target from an mxpcs fit file: same run, same epsilon*
     fit = os.path.join(TMP, "fit.h5")
@@ -131,7 +136,8 @@ def monotonic():
         f["hydro/Ds_over_D0"] = 0.45
         f["hydro/Ds_over_D0_err"] = 0.02
     out2 = os.path.join(TMP, "mono_file.h5")
-    run(["-o", out2, "-md_target_file", fit] + base)
+    # without the long runs: Ds/D0 at -md_steps is the first part of the long run, bitwise
+    run(["-o", out2, "-md_target_file", fit, "-md_coex_steps_factor", 0] + base)
     with h5py.File(out2, "r") as f:
         check(f["md/epsilon_match"][()] == em and f["md/epsilon_match_err"][()] == ee, "-md_target_file gives the same epsilon* bitwise")
     # a joint fit: the one dense sample of /hydro/<sample>
@@ -142,16 +148,107 @@ def monotonic():
             f[f"hydro/{name}/Ds_over_D0_err"] = 0.02
             f[f"hydro/{name}/dense"] = dense
     out4 = os.path.join(TMP, "mono_joint.h5")
-    run(["-o", out4, "-md_target_file", joint] + base)
+    run(["-o", out4, "-md_target_file", joint, "-md_coex_steps_factor", 0] + base)
     with h5py.File(out4, "r") as f:
         check(f["md/epsilon_match"][()] == em and f["md/epsilon_match_err"][()] == ee, "-md_target_file of a joint fit takes its dense sample: the same epsilon*")
     # a target outside the scan is flagged, never extrapolated
     out3 = os.path.join(TMP, "outside.h5")
-    p = run(["-o", out3, "-md_n", 125, "-md_phi", 0.3, "-md_epsilon", "0,1", "-md_equil_steps", 500, "-md_steps", 2000, "-md_sq_frames", 0, "-md_target_Ds_over_D0", 0.05])
+    p = run(["-o", out3, "-md_n", 125, "-md_phi", 0.3, "-md_epsilon", "0,1", "-md_seeds", 1, "-md_equil_steps", 500, "-md_steps", 2000, "-md_sq_frames", 0, "-md_target_Ds_over_D0", 0.05])
     with h5py.File(out3, "r") as f:
         check(f["md/match_status_code"][()] == 2 and math.isnan(f["md/epsilon_match"][()]), "target 0.05 below the scan: status 2, epsilon_match = nan")
         check("above the scanned range" in f["md/match_status"][()].decode(), "the status text says where epsilon* lies")
     check("outside the scanned range" in p.stdout, "the summary warns that the target is outside the scan")
+    finish()
+
+
+def check_budget(path, target, target_err):
+    """epsilon* and its error budget (seeds, interpolation, target) recomputed from the file."""
+    with h5py.File(path, "r") as f:
+        eps, D, E = f["md/epsilon"][()], f["md/Ds_over_D0"][()], f["md/Ds_over_D0_err"][()]
+        m = {k: f["md/" + k][()] for k in ("epsilon_match", "epsilon_match_err", "epsilon_match_err_seeds", "epsilon_match_err_interp", "epsilon_match_err_target", "epsilon_match_quadratic", "match_bracket")}
+    d = D - target
+    k = next(k for k in range(len(D) - 1) if (d[k] > 0 and d[k + 1] <= 0) or (d[k] < 0 and d[k + 1] >= 0))
+    u = (target - D[k]) / (D[k + 1] - D[k])
+    g = abs((eps[k + 1] - eps[k]) / (D[k + 1] - D[k]))
+    lin = eps[k] + u * (eps[k + 1] - eps[k])
+    es, et = g * math.hypot((1 - u) * E[k], u * E[k + 1]), g * target_err
+    # next order: the parabola through the bracket and its nearer neighbour
+    nb = [j for j in (k - 1, k + 2) if 0 <= j < len(eps)]
+    j = min(nb, key=lambda j: (eps[k] - eps[j]) if j < k else (eps[j] - eps[k + 1]) + 1e-300)
+    c = np.polyfit(eps[[k, k + 1, j]], D[[k, k + 1, j]] - target, 2)
+    quad = [r.real for r in np.roots(c) if abs(r.imag) < 1e-12 and eps[k] - 1e-9 <= r.real <= eps[k + 1] + 1e-9][0]
+    ei = abs(quad - lin)
+    check(abs(m["epsilon_match"] - lin) < 1e-12 and list(m["match_bracket"]) == [eps[k], eps[k + 1]], f"epsilon* = {m['epsilon_match']:.5f} in {m['match_bracket']} (independent: {lin:.5f} in [{eps[k]}, {eps[k + 1]}])")
+    check(abs(m["epsilon_match_err_seeds"] - es) < 1e-12 and abs(m["epsilon_match_err_target"] - et) < 1e-12, f"error from the seeds {m['epsilon_match_err_seeds']:.5f} (independent {es:.5f}) and the target {m['epsilon_match_err_target']:.5f} ({et:.5f})")
+    check(abs(m["epsilon_match_quadratic"] - quad) < 1e-9 and abs(m["epsilon_match_err_interp"] - ei) < 1e-9, f"interpolation error |linear - quadratic| = {m['epsilon_match_err_interp']:.5f} (independent {ei:.5f})")
+    tot = math.sqrt(es**2 + et**2 + ei**2)
+    check(abs(m["epsilon_match_err"] - tot) < 1e-12, f"total error {m['epsilon_match_err']:.5f} = seeds, interpolation and target in quadrature ({tot:.5f})")
+
+
+def check_run_length(f):
+    """Ds/D0 at the second run length exactly at the coexistence points; the paired difference."""
+    coex, D, Ds = f["md/coexistence"][()], f["md/runs/Ds_over_D0"][()], f["md/Ds_over_D0"][()]
+    Dl, Dsl, rd, rde = f["md/runs/Ds_over_D0_long"][()], f["md/Ds_over_D0_long"][()], f["md/run_length_rel_diff"][()], f["md/run_length_rel_diff_err"][()]
+    check(np.array_equal(np.isfinite(Dsl), coex == 1) and np.array_equal(np.isfinite(Dl).all(axis=1), coex == 1), f"Ds/D0 at the second run length where T* < Tc* only: {Dsl}")
+    sel = coex == 1
+    check(np.allclose(Dsl[sel], Dl[sel].mean(axis=1), rtol=1e-12) and np.allclose(rd[sel], (Dl - D)[sel].mean(axis=1) / Ds[sel], rtol=1e-9), f"run-length difference = mean over seeds of (long - short) / Ds/D0: {rd[sel]}")
+    if D.shape[1] >= 3:
+        check(np.allclose(rde[sel], (Dl - D)[sel].std(axis=1, ddof=1) / math.sqrt(D.shape[1]) / Ds[sel], rtol=1e-9), "its error is the standard error of the paired differences")
+    check(np.all(np.isfinite(rde[sel])) and np.all(rde[sel] > 0), f"run-length difference errors {rde[sel]}")
+
+
+def refine():
+    """Bisection around epsilon*, the error budget, the second run length and the cut-off, on a
+    small system (seconds)."""
+    small = ["-md_n", 128, "-md_phi", 0.3, "-md_equil_steps", 1000, "-md_steps", 4000, "-md_sample_every", 20, "-md_sq_frames", 0]
+    base = small + ["-md_epsilon", "0,1,2", "-md_seeds", 4, "-md_refine", 3, "-md_target_Ds_over_D0", 0.6, "-md_target_Ds_over_D0_err", 0.01]
+    a, b = os.path.join(TMP, "refine.h5"), os.path.join(TMP, "refine_short.h5")
+    p = run(["-o", a] + base, np_=2)
+    print(p.stdout)
+    with h5py.File(a, "r") as f:
+        eps, refd, D, E = f["md/epsilon"][()], f["md/refined"][()], f["md/Ds_over_D0"][()], f["md/Ds_over_D0_err"][()]
+        runs, br, steps = f["md/runs/Ds_over_D0"][()], list(f["md/match_bracket"][()]), f["md/match_refine_steps"][()]
+        check(f["md/settings/seeds"][()] == 4 and runs.shape == (6, 4) and f["md/settings/refine"][()] == 3, "4 seeds at each of the 3 grid and 3 bisection points")
+        check(np.allclose(D, runs.mean(axis=1), rtol=1e-12) and np.allclose(E, runs.std(axis=1, ddof=1) / 2, rtol=1e-9), "Ds/D0 per epsilon: mean over the seeds, standard error of their spread")
+        check_run_length(f)
+    check(np.all(np.diff(eps) > 0) and refd.sum() == 3 and steps == 3, f"epsilons sorted, 3 of them from the bisection: {eps} {refd}")
+    # the bisection replayed from the file: each midpoint was evaluated, the final bracket is the match's
+    grid = refd == 0
+    ge, gD = eps[grid], D[grid]
+    k = next(k for k in range(len(gD) - 1) if (gD[k] - 0.6) * (gD[k + 1] - 0.6) <= 0)
+    lo, hi, ylo = ge[k], ge[k + 1], gD[k]
+    for _ in range(3):
+        mid = 0.5 * (lo + hi)
+        i = np.flatnonzero(np.abs(eps - mid) < 1e-12)
+        check(len(i) == 1 and refd[i[0]] == 1, f"bisection point {mid} evaluated")
+        if not len(i):
+            break
+        ym = D[i[0]]
+        if (ylo > 0.6 and ym <= 0.6) or (ylo < 0.6 and ym >= 0.6):
+            hi = mid
+        else:
+            lo, ylo = mid, ym
+    check(br == [lo, hi] and abs(hi - lo - 1 / 8) < 1e-12, f"final bracket {br} = bisection's [{lo}, {hi}] (1/8 kT wide)")
+    check_budget(a, 0.6, 0.01)
+    check("bisection 3/3" in p.stdout and "error budget" in p.stdout, "the summary shows the bisection and the error budget")
+    # without the second run length: the same Ds/D0 bitwise (the long run's first part is the run)
+    run(["-o", b, "-md_coex_steps_factor", 0] + base, np_=2)
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        check(np.array_equal(fa["md/runs/Ds_over_D0"][()], fb["md/runs/Ds_over_D0"][()]) and fa["md/epsilon_match"][()] == fb["md/epsilon_match"][()], "Ds/D0 at -md_steps is the same with and without the longer runs, bitwise")
+        check(np.all(np.isnan(fb["md/Ds_over_D0_long"][()])) and fb["md/settings/steps_long"][()] == 0, "-md_coex_steps_factor 0: no second run length")
+    # the cut-off in the dynamics: the shift changes only the energy (pair_modify shift), not the
+    # forces, so an unshifted run is bitwise the shifted one; a longer cut-off changes them (and
+    # LAMMPS' atom sorting, whose bins follow the cut-off, so even epsilon 0 differs)
+    c, l = os.path.join(TMP, "unshifted.h5"), os.path.join(TMP, "rc3.h5")
+    run(["-o", c, "-md_epsilon", "0,2", "-md_seeds", 1, "-md_cutoff", "unshifted", "-md_coex_steps_factor", 0] + small, np_=2)
+    run(["-o", l, "-md_epsilon", "0,2", "-md_seeds", 1, "-md_cutoff_sigma", 3, "-md_coex_steps_factor", 0] + small, np_=2)
+    with h5py.File(a, "r") as fa, h5py.File(c, "r") as fc, h5py.File(l, "r") as fl:
+        st = fc["md/settings"]
+        check(st["cutoff_mode"][()].decode() == "unshifted" and st["shift"][()] == 0 and st["tc_star"][()] == fa["md/settings/tc_star"][()], "unshifted written; the same Tc* (same forces)")
+        check(fl["md/settings/cutoff"][()] == 3 and fl["md/settings/tc_star"][()] > fa["md/settings/tc_star"][()], "cut-off 3 sigma written, with its higher Tc*")
+        ra, rc, rl = fa["md/runs/Ds_over_D0"][()], fc["md/runs/Ds_over_D0"][()], fl["md/runs/Ds_over_D0"][()]
+        check(ra[-1, 0] == rc[1, 0], f"same seed, epsilon 2: unshifted = shifted bitwise ({ra[-1, 0]:.4f}, {rc[1, 0]:.4f}): the shift is not in the forces")
+        check(ra[-1, 0] != rl[1, 0], f"same seed, epsilon 2: a 3 sigma cut-off changes Ds/D0 ({ra[-1, 0]:.4f}, {rl[1, 0]:.4f})")
     finish()
 
 
@@ -174,7 +271,7 @@ def compare_all(a, b):
 
 
 def repeat():
-    base = ["-md_n", 200, "-md_phi", 0.3, "-md_epsilon", "0,1", "-md_seeds", 1, "-md_equil_steps", 2000, "-md_steps", 8000, "-md_sample_every", 50, "-md_sq_frames", 4]
+    base = ["-md_n", 200, "-md_phi", 0.3, "-md_epsilon", "0,1", "-md_seeds", 1, "-md_equil_steps", 2000, "-md_steps", 8000, "-md_sample_every", 50, "-md_sq_frames", 4, "-md_coex_steps_factor", 0]
     a, b, c = (os.path.join(TMP, n) for n in ("r_a.h5", "r_b.h5", "r_c.h5"))
     run(["-o", a] + base, np_=2)
     run(["-o", b] + base, np_=2)
@@ -194,7 +291,7 @@ def repeat():
 
 
 def ranks():
-    base = ["-md_n", 500, "-md_phi", 0.3, "-md_epsilon", "1", "-md_seeds", 2, "-md_blocks", 8, "-md_sq_frames", 4] + SHORT
+    base = ["-md_n", 500, "-md_phi", 0.3, "-md_epsilon", "1", "-md_seeds", 2, "-md_blocks", 8, "-md_sq_frames", 4, "-md_coex_steps_factor", 0] + SHORT
     a, b = os.path.join(TMP, "k1.h5"), os.path.join(TMP, "k2.h5")
     run(["-o", a, "-md_ranks_per_sim", 1] + base, np_=1)
     run(["-o", b, "-md_ranks_per_sim", 2] + base, np_=2)
@@ -233,6 +330,9 @@ def bad():
         (["-md_n", 8], "-md_cutoff"),
         (["-md_sq_qmax", 100, "-md_sq_grid", 16], "-md_sq_qmax"),
         (["-md_bogus", 1], "md_bogus"),
+        (["-md_cutoff", "sideways"], "-md_cutoff"),
+        (["-md_refine", 99], "-md_refine"),
+        (["-md_coex_steps_factor", 50], "-md_coex_steps_factor"),
         (["-md_epsilon", "1", "-md_target_Ds_over_D0", 0.4], "at least 2 values"),
     ]
     for extra, needle in cases:
@@ -244,7 +344,7 @@ def bad():
     p = run(tiny, expect_ok=False)
     check(p.returncode != 0 and "-o FILE" in p.stderr, "no -o: clear error")
     p = run(["-help"], expect_ok=False)
-    opts = ["-o", "-md_epsilon", "-md_n", "-md_phi", "-md_rho_star", "-md_cutoff", "-md_shift", "-md_damp", "-md_dt", "-md_equil_steps", "-md_steps", "-md_sample_every", "-md_fit_range", "-md_fit_tol",
+    opts = ["-o", "-md_epsilon", "-md_n", "-md_phi", "-md_rho_star", "-md_cutoff", "-md_cutoff_sigma", "-md_refine", "-md_coex_steps_factor", "-md_damp", "-md_dt", "-md_equil_steps", "-md_steps", "-md_sample_every", "-md_fit_range", "-md_fit_tol",
             "-md_blocks", "-md_seeds", "-md_seed", "-md_ranks_per_sim", "-md_target_Ds_over_D0", "-md_target_Ds_over_D0_err", "-md_target_file", "-md_sq_frames", "-md_sq_grid", "-md_sq_qmax", "-md_tc_star",
             "-md_lammps_log", "-md_com_correct", "-md_view"]
     listed = {l.split()[0].rstrip(":") for l in p.stdout.splitlines() if l.strip().startswith("-")}
@@ -254,4 +354,4 @@ def bad():
 
 
 if __name__ == "__main__":
-    {"dilute": dilute, "monotonic": monotonic, "repeat": repeat, "ranks": ranks, "bad": bad}[sys.argv[1]]()
+    {"dilute": dilute, "monotonic": monotonic, "refine": refine, "repeat": repeat, "ranks": ranks, "bad": bad}[sys.argv[1]]()

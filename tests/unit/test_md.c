@@ -2,6 +2,9 @@
    origins (exact on ballistic and brute-force cases, statistically on a random walk), the line
    fit and the diffusive-range choice (on the analytic Langevin MSD and on caged/sub-diffusive
    curves), inverse interpolation with error propagation and its out-of-range flags, the
+   bisection around epsilon* and the error budget (seeds, interpolation, target) on a synthetic
+   Ds/D0(epsilon) with a known crossing, -md_cutoff and the shift reaching LAMMPS (2-atom pair
+   energy through liblammps), the
    Barker-Henderson diameter, Tc*, CIC assignment, and the FFTW-MPI S(q) estimator on known
    configurations (ideal gas: S = 1; simple cubic lattice: Bragg peaks; jittered lattice: against
    the direct sum). Run on more than one rank, it checks that the distributed FFT gives the
@@ -220,6 +223,164 @@ static void test_match(void **state)
   }
 }
 
+/* ---------- refinement: bisection and the error budget of epsilon* ---------- */
+
+static double SynthDs(double e) { return exp(-0.9 * e); } /* smooth, convex, decreasing */
+
+/* the grid, then nbis bisection steps on exact data: returns the merged, sorted points */
+static int GridAndBisect(double target, int nbis, double *eps, double *y, MxMDBracket *br)
+{
+  int n = 5;
+  for (int i = 0; i < n; i++) eps[i] = 0.5 * i, y[i] = SynthDs(eps[i]);
+  if (MxMDBracketFind(n, eps, y, target, br)) return -1;
+  for (int k = 0; k < nbis; k++) {
+    const double m = MxMDBracketMid(br);
+    int          j = n++;
+    while (j > 0 && eps[j - 1] > m) eps[j] = eps[j - 1], y[j] = y[j - 1], j--;
+    eps[j] = m;
+    y[j]   = SynthDs(m);
+    MxMDBracketUpdate(br, m, y[j], target);
+  }
+  return n;
+}
+
+static void test_refine_exact(void **state)
+{
+  const double    truth = 1.77, target = SynthDs(truth);
+  double          eps[16], y[16], ye[16], es, ee;
+  MxMDBracket     br;
+  MxMDMatchBudget r;
+  int             n, nc;
+
+  (void)state;
+  /* no crossing: no bracket */
+  for (int i = 0; i < 5; i++) eps[i] = 0.5 * i, y[i] = SynthDs(eps[i]);
+  assert_int_not_equal(MxMDBracketFind(5, eps, y, 1.5, &br), 0);
+  n = GridAndBisect(target, 4, eps, y, &br);
+  assert_int_equal(n, 9);
+  assert_true(br.a < truth && truth < br.b);
+  CLOSE("bracket width after 4 steps", br.b - br.a, 0.5 / 16, 1e-15);
+  for (int i = 0; i < n; i++) ye[i] = 0;
+  assert_int_equal(MxMDMatchWithBudget(n, eps, y, ye, target, 0.004, &r), MX_MD_MATCH_OK);
+  /* the first crossing of the merged points is the bisection's bracket */
+  CLOSE("bracket a", r.a, br.a, 0);
+  CLOSE("bracket b", r.b, br.b, 0);
+  assert_int_equal(r.ncross, 1);
+  CLOSE("no seed spread, no seed error", r.err_seeds, 0, 0);
+  CLOSE("target error through the slope", r.err_target, 0.004 * (br.b - br.a) / fabs(br.ya - br.yb), 1e-15);
+  /* linear interpolation of a convex curve misses by O(h^2); the parabola by O(h^3); the
+     interpolation error is their difference, so it measures the linear one's miss */
+  assert_true(fabs(r.eps_star - truth) > 1e-5);
+  assert_true(fabs(r.eps_quad - truth) < 0.05 * fabs(r.eps_star - truth));
+  CLOSE("interpolation error = |linear - quadratic|", r.err_interp, fabs(r.eps_quad - r.eps_star), 1e-15);
+  CLOSE("interpolation error vs the true miss", r.err_interp, fabs(r.eps_star - truth), 0.1 * fabs(r.eps_star - truth));
+  CLOSE("total in quadrature", r.err, sqrt(r.err_target * r.err_target + r.err_interp * r.err_interp), 1e-15);
+  /* MxMDMatch is the same linear estimate with the seeds and target parts */
+  assert_int_equal(MxMDMatch(n, eps, y, ye, target, 0.004, &es, &ee, &nc), MX_MD_MATCH_OK);
+  CLOSE("MxMDMatch value", es, r.eps_star, 0);
+  CLOSE("MxMDMatch error", ee, r.err_target, 1e-15);
+  /* on the 0.5 kT grid alone the linear miss is larger and the budget says so */
+  {
+    MxMDMatchBudget g;
+    for (int i = 0; i < 5; i++) eps[i] = 0.5 * i, y[i] = SynthDs(eps[i]);
+    assert_int_equal(MxMDMatchWithBudget(5, eps, y, ye, target, 0, &g), MX_MD_MATCH_OK);
+    assert_true(fabs(g.eps_star - truth) > 10 * fabs(r.eps_star - truth));
+    CLOSE("grid: interpolation error vs the true miss", g.err_interp, fabs(g.eps_star - truth), 0.3 * fabs(g.eps_star - truth));
+    /* two points: no next order, the bracket's width/sqrt(12) */
+    assert_int_equal(MxMDMatchWithBudget(2, eps + 3, y + 3, ye, target, 0, &g), MX_MD_MATCH_OK);
+    assert_true(isnan(g.eps_quad));
+    CLOSE("two points: uniform over the bracket", g.err_interp, 0.5 / sqrt(12.0), 1e-15);
+  }
+  /* the left half is kept when both halves cross */
+  {
+    MxMDBracket b = {0, 1, 1.0, 0.0};
+    MxMDBracketUpdate(&b, 0.5, 0.5, 0.5); /* the midpoint equals the target: left half crosses */
+    CLOSE("left half kept", b.b, 0.5, 0);
+    MxMDBracketUpdate(&b, 0.25, 0.8, 0.5);
+    CLOSE("right half when the left does not cross", b.a, 0.25, 0);
+  }
+}
+
+/* seed noise: the spread of epsilon* over many noisy scans is the propagated err_seeds */
+static void test_refine_noise(void **state)
+{
+  enum { NREP = 3000 };
+  const double truth = 1.77, target = SynthDs(truth), sig = 0.01;
+  double       sum = 0, sum2 = 0, serr = 0;
+  int          cover = 0, nok = 0;
+  MxRng        g;
+
+  (void)state;
+  MxRngInit(&g, 23, 1, 2, 3);
+  for (int k = 0; k < NREP; k++) {
+    double          eps[5], y[5], ye[5];
+    MxMDMatchBudget r;
+    for (int i = 0; i < 5; i++) eps[i] = 0.5 * i, y[i] = SynthDs(eps[i]) + sig * MxRngNormal(&g), ye[i] = sig;
+    if (MxMDMatchWithBudget(5, eps, y, ye, target, 0, &r) != MX_MD_MATCH_OK || r.a != 1.5) continue;
+    nok++;
+    sum += r.eps_star;
+    sum2 += r.eps_star * r.eps_star;
+    serr += r.err_seeds;
+    cover += fabs(r.eps_star - truth) < 2 * r.err;
+  }
+  assert_true(nok > 0.95 * NREP);
+  {
+    const double m = sum / nok, sd = sqrt(sum2 / nok - m * m);
+    CLOSE("spread of epsilon* vs the propagated seed error", sd, serr / nok, 0.1 * sd);
+    assert_true(cover > 0.9 * nok); /* 2 sigma: ~95 % */
+  }
+}
+
+/* -md_cutoff / -md_cutoff_sigma reach the parameters, and the shift reaches LAMMPS: the pair
+   energy of 2 atoms through liblammps against u(r) - shift u(rc) */
+static double ULJ(double e, double r) { return 4 * e * (pow(r, -12) - pow(r, -6)); }
+
+static void test_cutoff_lammps(void **state)
+{
+  const double      e = 1.5;
+  MxMD              md;
+  const MxMDParams *p;
+  MxMDParams        q;
+  double            E;
+
+  (void)state;
+  assert_int_equal(MxMDCreate(PETSC_COMM_SELF, &md), 0);
+  assert_int_equal(MxMDSetFromOptions(md), 0);
+  assert_int_equal(MxMDGetParams(md, &p), 0);
+  assert_true(p->shift && p->cutoff == 2.5); /* defaults: truncated and shifted at 2.5 sigma */
+  MxMDDestroy(&md);
+  PetscOptionsSetValue(NULL, "-md_cutoff", "unshifted");
+  PetscOptionsSetValue(NULL, "-md_cutoff_sigma", "3");
+  assert_int_equal(MxMDCreate(PETSC_COMM_SELF, &md), 0);
+  assert_int_equal(MxMDSetFromOptions(md), 0);
+  assert_int_equal(MxMDGetParams(md, &p), 0);
+  assert_true(!p->shift && p->cutoff == 3.0);
+  q = *p;
+  MxMDDestroy(&md);
+  PetscOptionsSetValue(NULL, "-md_cutoff", "sideways");
+  assert_int_equal(MxMDCreate(PETSC_COMM_SELF, &md), 0);
+  assert_int_not_equal(MxMDSetFromOptions(md), 0);
+  MxErrorClear();
+  MxMDDestroy(&md);
+  PetscOptionsClearValue(NULL, "-md_cutoff");
+  PetscOptionsClearValue(NULL, "-md_cutoff_sigma");
+  /* unshifted: the bare LJ inside the cut-off, u(rc) just below it, 0 beyond */
+  assert_int_equal(MxMDLammpsPairEnergy(PETSC_COMM_SELF, &q, e, 1.3, &E), 0);
+  CLOSE("unshifted u(1.3)", E, ULJ(e, 1.3), 1e-12);
+  assert_int_equal(MxMDLammpsPairEnergy(PETSC_COMM_SELF, &q, e, 3.0 - 1e-6, &E), 0);
+  CLOSE("unshifted: u just below the cut-off", E, ULJ(e, 3.0 - 1e-6), 1e-12);
+  assert_true(fabs(E) > 1e-3);
+  assert_int_equal(MxMDLammpsPairEnergy(PETSC_COMM_SELF, &q, e, 3.01, &E), 0);
+  CLOSE("unshifted: 0 beyond the cut-off", E, 0, 0);
+  /* shifted: u(r) - u(rc), so 0 just below the cut-off */
+  q.shift = PETSC_TRUE;
+  assert_int_equal(MxMDLammpsPairEnergy(PETSC_COMM_SELF, &q, e, 1.3, &E), 0);
+  CLOSE("shifted u(1.3)", E, ULJ(e, 1.3) - ULJ(e, 3.0), 1e-12);
+  assert_int_equal(MxMDLammpsPairEnergy(PETSC_COMM_SELF, &q, e, 3.0 - 1e-6, &E), 0);
+  CLOSE("shifted: u(r) - u(rc) just below the cut-off", E, ULJ(e, 3.0 - 1e-6) - ULJ(e, 3.0), 1e-12);
+  assert_true(fabs(E) < 1e-7);
+}
+
 /* ---------- effective diameter, Tc ---------- */
 
 static double BHTrapezoid(double e)
@@ -431,7 +592,7 @@ static void test_sq_errors(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_msd_ballistic), cmocka_unit_test(test_msd_origins), cmocka_unit_test(test_msd_random_walk), cmocka_unit_test(test_fit_line), cmocka_unit_test(test_diffusive_range), cmocka_unit_test(test_match),
+    cmocka_unit_test(test_msd_ballistic), cmocka_unit_test(test_msd_origins), cmocka_unit_test(test_msd_random_walk), cmocka_unit_test(test_fit_line), cmocka_unit_test(test_diffusive_range), cmocka_unit_test(test_match), cmocka_unit_test(test_refine_exact), cmocka_unit_test(test_refine_noise), cmocka_unit_test(test_cutoff_lammps),
     cmocka_unit_test(test_bh_tc),         cmocka_unit_test(test_cic),         cmocka_unit_test(test_sq_ideal_gas),    cmocka_unit_test(test_sq_lattice), cmocka_unit_test(test_sq_jittered),    cmocka_unit_test(test_sq_errors),
   };
   const struct CMUnitTest mpi_tests[] = {cmocka_unit_test(test_sq_mpi)};
