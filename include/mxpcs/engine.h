@@ -37,6 +37,11 @@ typedef struct {
   PetscInt        ntrains;    /* train indices of the run: 0 .. ntrains - 1 */
   PetscInt        t0, t1;     /* this rank's own trains [t0, t1); others it sees are halo trains */
   PetscBool       part0;      /* this rank holds its train block's sums (pixel part 0) */
+  /* the detector corrections of each frame's values as they come in, before anything else sees
+     them (MxDetCorrFrame; NULL: none): may change values and flag pixels bad in place */
+  void (*correct)(void *ctx, size_t off, size_t n, float *v, unsigned char *b);
+  void *correct_ctx;
+  double noise_var; /* photons^2 of electronic noise in continuous (not photonised) values: taken out of the contrast (0: none) */
 } MxEngineSpec;
 
 /* One train's frames of this rank's pixels (row-major nf x npix) and what the step prepares of
@@ -65,7 +70,7 @@ PetscErrorCode MxEngineAcquire(MxEngine e, MxTrainBuf **T);
 PetscErrorCode MxEngineRelease(MxEngine e, MxTrainBuf *T);
 /* Preparation, as a reader thread's hooks (no MPI, HDF5 or PETSc calls; ctx is the MxTrainBuf):
    per frame, the rows [off, off + n) of frame f as soon as they are in; per train, once all are in. */
-void MxEngineFrameHook(void *ctx, PetscInt f, size_t off, size_t n, const float *v, const unsigned char *b);
+void MxEngineFrameHook(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
 void MxEngineTrainHook(void *ctx, const float *data, const unsigned char *bad);
 /* The same for a source without hooks: the whole train at once. Not collective. */
 PetscErrorCode MxEnginePrepare(MxEngine e, MxTrainBuf *T);

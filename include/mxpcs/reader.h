@@ -18,10 +18,11 @@ typedef struct _p_MxReader *MxReader;
 /* Number of leading non-zero train IDs of a (zero-padded) INDEX/trainId array. */
 size_t MxIndexValidCount(const uint64_t *tid, size_t n);
 /* Split rows (weight per (module,row): MX_NMOD*MX_NSS entries, e.g. ring pixels per row)
-   into nparts contiguous parts of nearly equal weight (each within one row's weight of
-   total/nparts); part ipart's row ranges (maximal runs of rows of weight > 0) are written to
-   ranges, which must hold MX_NMOD*MX_NSS/2+1 entries, their count to *nranges. */
-void MxPartitionRows(const double *row_weight, int nparts, int ipart, MxRowRange *ranges, int *nranges);
+   into nparts contiguous parts of nearly equal weight (each within one unit's weight of
+   total/nparts); units are blocks of align rows (1, or 64 for whole ASIC blocks), read whole
+   when any of their rows has weight > 0. Part ipart's row ranges (maximal runs of such units)
+   are written to ranges, which must hold MX_NMOD*MX_NSS/2+1 entries, their count to *nranges. */
+void MxPartitionRows(const double *row_weight, int align, int nparts, int ipart, MxRowRange *ranges, int *nranges);
 
 typedef enum { MX_INFLATE_LIBDEFLATE, MX_INFLATE_ISAL, MX_INFLATE_ZLIB } MxInflateKind;
 typedef struct _MxInflater *MxInflater;
@@ -102,9 +103,10 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRo
    read through HDF5, before the thread starts): frame(ctx, f, off, n, v, b) once for every range
    and frame with its n finished values at pixel offset off of the frame (v, b point there),
    train(ctx, data, bad) once the whole train is read without error. They must not call MPI,
-   HDF5 or PETSc. */
+   HDF5 or PETSc. The frame hook may change the values and flag pixels bad in place (the
+   detector corrections, MxDetCorr). */
 typedef struct {
-  void (*frame)(void *ctx, PetscInt f, size_t off, size_t n, const float *v, const unsigned char *b);
+  void (*frame)(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
   void (*train)(void *ctx, const float *data, const unsigned char *bad);
   void *ctx;
 } MxReaderHooks;

@@ -47,6 +47,7 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   PetscCall(MxGeomCreate(comm, &a->geom));
   PetscCall(MxRingsCreate(comm, &a->rings));
   PetscCall(MxG2FitCreate(PETSC_COMM_SELF, &a->fit));
+  PetscCall(MxDetCorrCreate(comm, &a->dc));
   *out = a;
   PetscFunctionReturn(0);
 }
@@ -65,6 +66,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(MxGeomSetFromOptions(a->geom));
   PetscCall(MxRingsSetFromOptions(a->rings));
   PetscCall(MxG2FitSetFromOptions(a->fit));
+  PetscCall(MxDetCorrSetFromOptions(a->dc));
   PetscOptionsBegin(a->comm, NULL, "Correlation analysis (mxpcs analyze)", "MxAnalyze");
   PetscCall(PetscOptionsInt("-g2_age_window", "Pulses per age window of g2 (default: those of the first 8.86 us)", "", a->win_len, &a->win_len, NULL));
   PetscCall(PetscOptionsInt("-g2_age_step", "Start-to-start step of the age windows in pulses (default: the window, i.e. disjoint)", "", a->win_step, &a->win_step, NULL));
@@ -183,6 +185,8 @@ PetscErrorCode MxAnalyzeSetUpStream(MxAnalyze a, const MxStreamShape *s)
   PetscFunctionReturn(0);
 }
 
+static void CorrectFrame(void *ctx, size_t off, size_t n, float *v, unsigned char *b) { MxDetCorrFrame((MxDetCorr)ctx, off, n, v, b); }
+
 /* The per-train step of this rank's pixels, and analyze's own entries in its table. */
 static PetscErrorCode EngineCreate(MxAnalyze a)
 {
@@ -201,11 +205,58 @@ static PetscErrorCode EngineCreate(MxAnalyze a)
     PetscCall(PetscMalloc1(ntr + 1, &a->dose_bin));
     for (PetscInt t = 0; t < ntr; t++) a->dose_bin[t] = -1;
   }
-  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .ndose = a->ndose, .dose_bin = a->dose_bin, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0};
+  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .ndose = a->ndose, .dose_bin = a->dose_bin, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0, .correct = CorrectFrame, .correct_ctx = a->dc, .noise_var = a->dc_noise_var};
   PetscCall(MxEngineCreate(a->comm, pix_comm, &s, &a->eng));
   PetscCall(MxEngineAccumAdd(a->eng, "unread", (size_t)ntr, MX_ACC_ALL, PETSC_TRUE, &a->unread));
   PetscCall(MxEngineAccumAdd(a->eng, "nonfinite", 1, MX_ACC_ALL, PETSC_TRUE, &a->nnonfinite));
   PetscCall(MxEngineAccumAdd(a->eng, "nread", 1, MX_ACC_LOCAL, PETSC_TRUE, &a->nread));
+  PetscFunctionReturn(0);
+}
+
+/* The corrections on the first train of each rank's block, before the run: the common mode's
+   zero-photon window must be narrow in photons, else the values are not in photons (keV or ADU
+   without -reader_adu_per_photon); its noise is taken out of the contrast of continuous values.
+   Collective (the same decision on every rank). */
+static PetscErrorCode ProbeCorrections(MxAnalyze a)
+{
+  MxCommonModeKind cm;
+  MxPhotonizeKind  ph;
+  PetscBool        on;
+  PetscErrorCode   ierr = 1;
+  double           adu;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxDetCorrGetKinds(a->dc, &cm, &ph, NULL, NULL));
+  PetscCall(MxDetCorrGetAlign(a->dc, NULL, &on));
+  memset(&a->dc_probe, 0, sizeof a->dc_probe);
+  if (a->stream || cm == MX_CM_NONE) PetscFunctionReturn(0);
+  if (a->run.t0 < a->run.t1 && a->npix > 0) {
+    float         *d;
+    unsigned char *b;
+    PetscCall(PetscMalloc2((size_t)a->nf * a->npix, &d, (size_t)a->nf * a->npix, &b));
+    PetscCall(PetscPushErrorHandler(PetscIgnoreErrorHandler, NULL)); /* an unreadable train is the run's business, reported there */
+    ierr = MxReaderRead(a->reader, a->run.t0, a->nranges, a->ranges, d, b);
+    PetscCall(PetscPopErrorHandler());
+    if (!ierr) {
+      MxDetCorrSetProbe(a->dc, &a->dc_probe);
+      for (PetscInt f = 0; f < a->nf; f++) MxDetCorrFrame(a->dc, 0, a->npix, d + (size_t)f * a->npix, b + (size_t)f * a->npix);
+      MxDetCorrSetProbe(a->dc, NULL);
+    }
+    PetscCall(PetscFree2(d, b));
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &a->dc_probe, (int)(sizeof a->dc_probe / sizeof(double)), MPI_DOUBLE, MPI_SUM, a->comm));
+  PetscCall(MxReaderGetAduPerPhoton(a->reader, &adu));
+  double n = 0, s = 0;
+  for (int m = 0; m < MX_NMOD; m++) {
+    if (a->dc_probe.noise_n[m] < 1) continue;
+    double sig = sqrt(a->dc_probe.noise_sum[m] / a->dc_probe.noise_n[m]);
+    /* noise uniform over the window (sigma 0.29): the window sees no zero-photon peak */
+    PetscCheck(sig < 0.25, a->comm, PETSC_ERR_ARG_WRONG, "option %s: the values are not in photons: module %d's zero-photon peak is %.2f photons wide in train %" PetscInt_FMT " (at -reader_adu_per_photon %g). Give -reader_adu_per_photon the detector units per photon (the photon energy in keV for keV data, e.g. 12.3; see docs/analyze.md \"Real AGIPD data\"), or -reader_common_mode none -reader_photonize none", ph != MX_PHOTONIZE_NONE ? "-reader_photonize" : "-reader_common_mode", m, sig, a->run.t0, adu);
+    n += a->dc_probe.noise_n[m];
+    s += a->dc_probe.noise_sum[m];
+  }
+  a->dc_noise_var = ph == MX_PHOTONIZE_NONE && n > 0 ? s / n : 0;
+  (void)on;
   PetscFunctionReturn(0);
 }
 
@@ -223,8 +274,11 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   if (a->setup) PetscFunctionReturn(0);
   PetscCall(PetscLogEventBegin(MX_AN_SETUP, 0, 0, 0, 0));
   if (!a->stream) {
+    PetscBool raw;
     PetscCall(MxReaderSetUp(a->reader));
     PetscCall(RunFromReader(a));
+    PetscCall(MxReaderIsRaw(a->reader, &raw));
+    PetscCall(MxDetCorrSetRaw(a->dc, raw));
   }
   PetscCall(MxGeomSetUp(a->geom));
   umask = a->run.umask;
@@ -289,7 +343,11 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
     }
   }
   PetscCall(PetscMalloc1(MX_NMOD * MX_NSS / 2 + 1, &a->ranges));
-  MxPartitionRows(w, (int)nparts, (int)ipart, a->ranges, &a->nranges);
+  {
+    int align; /* the corrections work on whole ASICs: parts of whole 64-row blocks */
+    PetscCall(MxDetCorrGetAlign(a->dc, &align, NULL));
+    MxPartitionRows(w, align, (int)nparts, (int)ipart, a->ranges, &a->nranges);
+  }
   PetscCall(PetscFree(w));
   a->npix = 0;
   for (int k = 0; k < a->nranges; k++) a->npix += (size_t)(a->ranges[k].ss1 - a->ranges[k].ss0) * MX_NFS;
@@ -340,6 +398,10 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
           a->saxs_bin[off] = a->corr[off] > 0 ? MxAnalyzeSaxsBin(a, pix, umask, g) : -1;
         }
   }
+  PetscCall(PetscCalloc1(a->npix + 1, &a->ring_flag));
+  for (int k = 0; k < a->ring_off[a->nring]; k++) a->ring_flag[a->ring_pix[k]] = 1;
+  PetscCall(MxDetCorrSetUp(a->dc, a->nranges, a->ranges, a->ring_flag));
+  PetscCall(ProbeCorrections(a));
   PetscCall(EngineCreate(a));
   a->setup = PETSC_TRUE;
   PetscCall(PetscLogEventEnd(MX_AN_SETUP, 0, 0, 0, 0));
@@ -379,6 +441,7 @@ typedef struct {
 static PetscErrorCode ReadBegin(MxAnalyze a, PetscInt t, MxTrainBuf *T, PetscErrorCode *le)
 {
   MxReaderHooks hk = {MxEngineFrameHook, MxEngineTrainHook, T};
+  MxDetCorrSetCounting(a->dc, t >= a->run.t0 && t < a->run.t1); /* a neighbour of another block is that block's */
 
   PetscFunctionBeginUser;
   *le = MxReaderReadBegin(a->reader, t, a->nranges, a->ranges, T->data, T->bad, &hk);
@@ -529,6 +592,7 @@ static PetscErrorCode ReducePhase(MxAnalyze a)
   PetscCall(PetscLogEventBegin(MX_AN_REDUCE, 0, 0, 0, 0));
   PetscCall(MxEngineReduce(a->eng));
   PetscCall(MxAnalyzeImageReduce(a));
+  PetscCall(MxDetCorrReduce(a->dc, a->comm, &a->dc_stats));
   PetscCall(PetscLogEventEnd(MX_AN_REDUCE, 0, 0, 0, 0));
   PetscCall(MxEngineGetCounts(a->eng, &a->ntrains_used, &a->nleft_noneighbour));
   PetscCall(MxEngineGetTimes(a->eng, &a->t_corr, &a->t_comm, &a->t_kernel, &a->flops));

@@ -6,6 +6,7 @@
 #include <mxpcs/corr.h>
 #include <mxpcs/g2fit.h>
 #include <mxpcs/engine.h>
+#include <mxpcs/detcorr.h>
 
 /* The run as analyze sees it: from the reader (files) or from the first streamed train. */
 typedef struct {
@@ -25,6 +26,11 @@ struct _p_MxAnalyze {
   MxGeom    geom;
   MxRings   rings;
   MxG2Fit   fit;
+  MxDetCorr dc;           /* detector corrections of each frame (common mode, photons, spikes) */
+  unsigned char *ring_flag; /* npix: 1 for ring pixels (the corrections' photon histogram) */
+  MxDetCorrStats dc_probe; /* the first train of each rank's block, corrected, summed over the ranks */
+  MxDetCorrStats dc_stats; /* the run's, summed over the ranks (after the reduction) */
+  double    dc_noise_var;  /* photons^2: electronic noise taken out of the contrast of continuous values (0: none) */
   MxRunShape run;
   PetscBool stream;      /* the trains come from a stream (mxpcs online), not from the reader */
   char      stream_ident[PETSC_MAX_PATH_LEN], stream_start[32];

@@ -127,6 +127,9 @@ PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSp
   /* SAXS pixels (memory order) and their bins; the intensity correction */
   PetscCall(PetscMalloc1(e->npix + 1, &e->corr));
   PetscCall(PetscArraycpy(e->corr, s->corr, e->npix));
+  e->correct     = s->correct;
+  e->correct_ctx = s->correct_ctx;
+  e->noise_var   = s->noise_var;
   for (size_t p = 0; p < e->npix; p++) e->nsaxs += s->saxs_bin[p] >= 0;
   PetscCall(PetscMalloc3(e->nsaxs + 1, &e->saxs_pix, e->nsaxs + 1, &e->saxs_pb, (size_t)e->saxs_nbins * 16 * MxCorrSaxsBlocks((int)e->nf), &e->saxs_acc));
   for (size_t p = 0, k = 0; p < e->npix; p++)
@@ -248,11 +251,12 @@ PetscErrorCode MxEngineRelease(MxEngine e, MxTrainBuf *T)
    it has correlated the train, so that the two threads carry about the same load */
 static int SaxsBlocksOnReader(MxEngine e) { return (3 * MxCorrSaxsBlocks((int)e->nf) + 3) / 4; }
 
-void MxEngineFrameHook(void *ctx, PetscInt f, size_t off, size_t n, const float *v, const unsigned char *b)
+void MxEngineFrameHook(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b)
 {
   MxTrainBuf *T = ctx;
   MxEngine    e = T->e;
   size_t      nrpix = (size_t)e->ring_off[e->nring];
+  if (e->correct) e->correct(e->correct_ctx, off, n, v, b);
   MxCorrValidUpdate(f == 0, n, b, T->valid + off);
   (void)MxCorrGatherSorted(off, n, v, nrpix, e->rpos, e->rdst, T->ring + (size_t)f * nrpix);
 }
@@ -396,7 +400,8 @@ static PetscErrorCode Fold(MxEngine e, PetscInt train, const double *rs, const d
         e->g2t_sq[r * (nf - 1) + k] += g2[k] * g2[k];
       }
     }
-    MxCorrContrast((int)nf, *N, s1, Cr, beta);
+    if (e->noise_var > 0) MxCorrContrastNoise((int)nf, *N, s1, Cr, e->xc ? XCr : NULL, e->noise_var, beta);
+    else MxCorrContrast((int)nf, *N, s1, Cr, beta);
     double bm = 0;
     for (size_t t = 0; t < nf; t++) bm += beta[t] / nf;
     e->bsum[r] += bm;

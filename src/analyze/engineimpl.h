@@ -22,6 +22,9 @@ struct _p_MxEngine {
   int       ldmax;             /* most pixels of a ring on this rank */
   int      *rpos, *rdst;       /* the ring pixels by position (ascending) and their index in ring_pix */
   float    *corr;              /* npix */
+  void    (*correct)(void *ctx, size_t off, size_t n, float *v, unsigned char *b);
+  void     *correct_ctx;
+  double    noise_var;
   size_t    nsaxs;
   int      *saxs_pix, *saxs_pb; /* the pixels with a SAXS bin (memory order) and their bins */
   double   *saxs_acc;          /* the main thread's SAXS scratch */

@@ -246,6 +246,80 @@ static PetscErrorCode WriteEntry(MxAnalyze a, MxOut o)
   PetscFunctionReturn(0);
 }
 
+
+/* /xpcs/corrections: what the detector corrections were and what they did (rank 0). */
+static PetscErrorCode WriteCorrections(MxAnalyze a, MxOut o)
+{
+  const MxDetCorrStats *st = &a->dc_stats;
+  MxCommonModeKind      cm;
+  MxPhotonizeKind       ph;
+  double                thr, maxph, adu = 1, mean[MX_NMOD], rms[MX_NMOD], none[MX_NMOD], noise[MX_NMOD], hist[3], ch[4];
+  int64_t               mods[MX_NMOD];
+  hsize_t               d1[1];
+  const char           *names = "common_mode photonize droplet spikes";
+
+  PetscFunctionBeginUser;
+  PetscCall(MxDetCorrGetKinds(a->dc, &cm, &ph, &thr, &maxph));
+  if (!a->stream) PetscCall(MxReaderGetAduPerPhoton(a->reader, &adu));
+  PetscCall(MxOutString(o, MX_CORRECTIONS_COMMON_MODE, MxCommonModeNames[cm]));
+  PetscCall(MxOutString(o, MX_CORRECTIONS_PHOTONIZE, MxPhotonizeNames[ph]));
+  PetscCall(MxOutScalar(o, MX_CORRECTIONS_THRESHOLD, ph == MX_PHOTONIZE_NONE ? NAN : thr));
+  PetscCall(MxOutScalar(o, MX_CORRECTIONS_MAX_PHOTONS, maxph));
+  PetscCall(MxOutScalar(o, MX_CORRECTIONS_ADU_PER_PHOTON, adu));
+  for (PetscInt i = 0; i < a->run.nmod; i++) {
+    const int m = (int)a->run.mods[i];
+    const double n = st->cm_n[m];
+    mods[i]  = m;
+    mean[i]  = n > 0 ? st->cm_sum[m] / n : NAN;
+    rms[i]   = n > 0 ? sqrt(PetscMax(st->cm_sq[m] / n, 0)) : NAN;
+    none[i]  = n + st->cm_none[m] > 0 ? st->cm_none[m] / (n + st->cm_none[m]) : NAN;
+    noise[i] = st->noise_n[m] > 0 ? sqrt(st->noise_sum[m] / st->noise_n[m]) : NAN;
+  }
+  d1[0] = (hsize_t)a->run.nmod;
+  PetscCall(MxOutArray(o, MX_CORRECTIONS_MODULES, H5T_NATIVE_INT64, 1, d1, mods));
+  PetscCall(MxOutDoubles(o, MX_CORRECTIONS_CM_MEAN, 1, d1, mean));
+  PetscCall(MxOutDoubles(o, MX_CORRECTIONS_CM_RMS, 1, d1, rms));
+  PetscCall(MxOutDoubles(o, MX_CORRECTIONS_CM_NONE, 1, d1, none));
+  PetscCall(MxOutDoubles(o, MX_CORRECTIONS_NOISE, 1, d1, noise));
+  PetscCall(MxOutScalar(o, MX_CORRECTIONS_NOISE_VAR_CONTRAST, a->dc_noise_var));
+  const double nh = st->hist[0] + st->hist[1] + st->hist[2], ng = st->good + st->spikes;
+  for (int k = 0; k < 3; k++) hist[k] = nh > 0 ? st->hist[k] / nh : NAN;
+  ch[0] = ng > 0 ? st->changed_cm / ng : NAN;
+  ch[1] = ng > 0 ? st->changed_ph / ng : NAN;
+  ch[2] = ng > 0 ? st->changed_droplet / ng : NAN;
+  ch[3] = ng > 0 ? st->spikes / ng : NAN;
+  d1[0] = 3;
+  PetscCall(MxOutDoubles(o, MX_CORRECTIONS_PHOTON_HISTOGRAM, 1, d1, hist));
+  d1[0] = 4;
+  PetscCall(MxOutDoubles(o, MX_CORRECTIONS_CHANGED, 1, d1, ch));
+  PetscCall(MxOutAttrString(o, MX_CORRECTIONS_CHANGED, "names", names));
+  PetscCall(MxOutScalar(o, MX_CORRECTIONS_PIXEL_FRAMES, ng));
+  PetscFunctionReturn(0);
+}
+
+
+/* The summary's lines on the detector corrections (rank 0). */
+static PetscErrorCode ViewCorrections(MxAnalyze a, PetscViewer v)
+{
+  const MxDetCorrStats *st = &a->dc_stats;
+  char                  what[256];
+  const double          nh = st->hist[0] + st->hist[1] + st->hist[2], ng = st->good + st->spikes;
+
+  PetscFunctionBeginUser;
+  PetscCall(MxDetCorrDescribe(a->dc, what, sizeof what));
+  PetscCall(PetscViewerASCIIPrintf(v, "  corrections: %s", what));
+  if (ng > 0) PetscCall(PetscViewerASCIIPrintf(v, "; changed %.3g %% of the pixel-frames' counts (common mode), %.3g %% values (photonise), %.3g %% spikes", 100 * st->changed_cm / ng, 100 * st->changed_ph / ng, 100 * st->spikes / ng));
+  PetscCall(PetscViewerASCIIPrintf(v, "\n"));
+  for (PetscInt i = 0; i < a->run.nmod; i++) {
+    const int m = (int)a->run.mods[i];
+    if (st->cm_n[m] <= 0) continue;
+    PetscCall(PetscViewerASCIIPrintf(v, "    module %2d: common mode %.3f +- %.3f photons (mean, rms over ASIC-frames), noise %.3f photons, %.2g %% of ASIC-frames without an estimate\n", m, st->cm_sum[m] / st->cm_n[m], sqrt(PetscMax(st->cm_sq[m] / st->cm_n[m], 0)), st->noise_n[m] > 0 ? sqrt(st->noise_sum[m] / st->noise_n[m]) : NAN, 100 * st->cm_none[m] / (st->cm_n[m] + st->cm_none[m])));
+  }
+  if (nh > 0) PetscCall(PetscViewerASCIIPrintf(v, "    ring pixel-frames with 0 / 1 / 2+ photons: %.4f / %.4f / %.4f\n", st->hist[0] / nh, st->hist[1] / nh, st->hist[2] / nh));
+  if (a->dc_noise_var > 0) PetscCall(PetscViewerASCIIPrintf(v, "    continuous values: noise variance %.4g photons^2 taken out of the contrast\n", a->dc_noise_var));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
 {
   size_t      nf = (size_t)a->nf, ntau = (size_t)a->win_len - 1;
@@ -415,6 +489,7 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
     PetscCall(MxOutDoubles(o, MX_META_PULSE_ENERGY, 1, d1, a->xgm_mean));
     PetscCall(MxOutAttrString(o, MX_META, "xgm_source", a->xgm_used));
   }
+  PetscCall(WriteCorrections(a, o));
   /* the pyXpcsViewer items and the NXxpcs groups, from the same numbers */
   {
     MxViewerData v;
@@ -478,6 +553,7 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     }
     if (a->jk_groups_used) PetscCall(PetscViewerASCIIPrintf(v, "  errors: jackknife over %" PetscInt_FMT " train groups (the fits alone give +- %.3f for D_eff_mean)%s\n", a->jk_groups_used, a->Deff_mean_err_fit, a->jk_fallback ? "; some rings keep fit errors" : ""));
     else PetscCall(PetscViewerASCIIPrintf(v, "  errors: from the fits (lags and age windows taken as independent; -g2_jackknife N for a jackknife over train groups)\n"));
+    PetscCall(ViewCorrections(a, v));
     if (a->xgm_mean) PetscCall(PetscViewerASCIIPrintf(v, "  XGM %s: %" PetscInt_FMT " trains dropped (a pulse below %g of the median energy, or mean energy beyond %g robust sigmas), %" PetscInt_FMT " trains without an XGM record kept\n", a->xgm_used, a->ndrop_xgm, (double)a->xgm_min_frac, (double)a->xgm_sigma, a->nxgm_missing));
     else if (strcmp(a->xgm, "off")) PetscCall(PetscViewerASCIIPrintf(v, "  XGM: no XGM record found beside the run; no pulse-energy filter\n"));
     for (PetscInt r = 0; r < a->nring && a->ring_empty; r++)
@@ -545,6 +621,8 @@ PetscErrorCode MxAnalyzeDestroy(MxAnalyze *pa)
   PetscCall(MxGeomDestroy(&a->geom));
   PetscCall(MxRingsDestroy(&a->rings));
   PetscCall(MxG2FitDestroy(&a->fit));
+  PetscCall(MxDetCorrDestroy(&a->dc));
+  PetscCall(PetscFree(a->ring_flag));
   PetscCall(PetscFree(a->ranges));
   PetscCall(PetscFree(a->ring_off));
   PetscCall(PetscFree(a->ring_pix));

@@ -32,7 +32,7 @@ static PetscErrorCode InfoDump(MPI_Comm comm, MxReader r, const char path[])
   for (PetscInt i = 0; i < nmod; i++)
     for (int ss = 0; ss < MX_NSS; ss++) w[mods[i] * MX_NSS + ss] = 1;
   PetscCall(PetscMalloc1(MX_NMOD * MX_NSS / 2 + 1, &ranges));
-  MxPartitionRows(w, (int)nparts, (int)ipart, ranges, &nr);
+  MxPartitionRows(w, 1, (int)nparts, (int)ipart, ranges, &nr);
   for (int k = 0; k < nr; k++) npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
   /* per (train, module, frame): sum of good values, position-weighted sum, bad count */
   size_t nacc = (size_t)ntr * MX_NMOD * nf * 3;

@@ -35,7 +35,7 @@ static void check_partition(const double *w, int nparts)
   }
   for (int p = 0; p < nparts; p++) {
     double got = 0;
-    MxPartitionRows(w, nparts, p, r, &nr);
+    MxPartitionRows(w, 1, nparts, p, r, &nr);
     for (int k = 0; k < nr; k++) {
       assert_true(r[k].ss0 < r[k].ss1);
       for (int ss = r[k].ss0; ss < r[k].ss1; ss++) {
