@@ -1,0 +1,151 @@
+/* Unit tests of the detector corrections' kernels (include/mxpcs/detcorr.h) and of the contrast
+   of continuous values (MxCorrContrastNoise): each against what the detector did to photons
+   drawn here, not against the kernel's own formula. */
+#include <mxpcs/detcorr.h>
+#include <mxpcs/corr.h>
+#include <mxpcs/rng.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define S MX_ASIC_SIDE
+
+/* One ASIC in photons: photons at mean mu each (exponential speckle intensity), a common mode
+   cm, Gaussian noise sigma; every 97th pixel bad (holding a large value that must be ignored). */
+static void Asic(MxRng *g, double mu, double cm, double sigma, float *v, unsigned char *b, int ld)
+{
+  for (int r = 0; r < S; r++)
+    for (int c = 0; c < S; c++) {
+      const int k = r * S + c;
+      double    inten = -mu * log(1 - MxRngUniform(g));
+      v[r * ld + c] = (float)(MxRngPoisson(g, inten) + cm + sigma * MxRngNormal(g));
+      b[r * ld + c] = k % 97 == 0;
+      if (b[r * ld + c]) v[r * ld + c] = 1000;
+    }
+}
+
+static void test_common_mode(void **state)
+{
+  MxRng         g;
+  float         v[S * 128];
+  unsigned char b[S * 128];
+  (void)state;
+  MxRngInit(&g, 7, 1, 2, 3);
+  /* mostly empty to bright (mu = 1: 1/2 the pixels hold photons): the level within 0.01 photon,
+     the noise within 10 %; the second ASIC of the block (columns 64..127) is left alone */
+  const double mus[] = {0.03, 0.3, 1.0}, cms[] = {0.25, -0.3, 0.1};
+  for (int i = 0; i < 3; i++) {
+    for (int k = 0; k < S * 128; k++) v[k] = -7; /* the other ASIC: must not enter */
+    Asic(&g, mus[i], cms[i], 0.12, v, b, 128);
+    int    n;
+    double var, l = MxCommonModeEstimate(v, b, S, S, 128, &n, &var);
+    assert_true(fabs(l - cms[i]) < 0.01);
+    assert_true(fabs(sqrt(var) - 0.12) < 0.012);
+    assert_true(n > 1000);
+  }
+  /* no zero-photon pixels to speak of: no estimate */
+  for (int k = 0; k < S * S; k++) {
+    v[k] = 5.0f + (k % 3);
+    b[k] = 0;
+  }
+  int    n;
+  double var, l = MxCommonModeEstimate(v, b, S, S, S, &n, &var);
+  assert_int_equal(n, 0);
+  assert_true(l == 0);
+  /* all bad */
+  for (int k = 0; k < S * S; k++) b[k] = 1;
+  l = MxCommonModeEstimate(v, b, S, S, S, &n, &var);
+  assert_int_equal(n, 0);
+}
+
+static void test_threshold(void **state)
+{
+  float         v[] = {-0.7f, 0.0f, 0.49f, 0.5f, 1.49f, 1.5f, 2.2f, 0.31f, 1.25f, 7.0f};
+  float         w[10];
+  unsigned char b[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  const float   round[] = {0, 0, 0, 1, 1, 2, 2, 0, 1, 7}, thr3[] = {0, 0, 1, 1, 2, 2, 2, 1, 1, 7};
+  (void)state;
+  memcpy(w, v, sizeof v);
+  MxPhotonizeThreshold(w, b, 10, 0.5f);
+  for (int k = 0; k < 10; k++) assert_true(w[k] == round[k]);
+  memcpy(w, v, sizeof v);
+  MxPhotonizeThreshold(w, b, 10, 0.3f);
+  for (int k = 0; k < 10; k++) assert_true(w[k] == thr3[k]);
+}
+
+static void test_droplet(void **state)
+{
+  static float         v[S * S];
+  static unsigned char b[S * S];
+  static int           work[S * S];
+  (void)state;
+  memset(v, 0, sizeof v);
+  memset(b, 0, sizeof b);
+  v[10 * S + 10] = 0.52f; /* one photon shared by two pixels: once, on the larger */
+  v[10 * S + 11] = 0.47f;
+  v[20 * S + 20] = 0.34f; /* one photon over three pixels: rounding loses it, droplets keep it */
+  v[20 * S + 21] = 0.33f;
+  v[21 * S + 20] = 0.33f;
+  v[30 * S + 30] = 1.8f; /* two photons, some charge next door: both on the pixel */
+  v[30 * S + 31] = 0.2f;
+  v[40 * S + 40] = 0.5f; /* a tie: the first in row-major order */
+  v[40 * S + 41] = 0.5f;
+  v[50 * S + 50] = 0.6f; /* a bad pixel between two halves: two droplets, not one */
+  b[50 * S + 51] = 1;
+  v[50 * S + 51] = 0.0f;
+  v[50 * S + 52] = 0.6f;
+  v[60 * S + 5]  = 0.1f; /* below the background: nothing */
+  int nc = MxPhotonizeDroplet(v, b, S, S, S, 0.25f, work);
+  assert_int_equal(nc, 6);
+  double total = 0;
+  for (int k = 0; k < S * S; k++) total += v[k];
+  assert_true(total == 1 + 1 + 2 + 1 + 2);
+  assert_true(v[10 * S + 10] == 1 && v[10 * S + 11] == 0);
+  assert_true(v[20 * S + 20] == 1 && v[20 * S + 21] == 0 && v[21 * S + 20] == 0);
+  assert_true(v[30 * S + 30] == 2 && v[30 * S + 31] == 0);
+  assert_true(v[40 * S + 40] == 1 && v[40 * S + 41] == 0);
+  assert_true(v[50 * S + 50] == 1 && v[50 * S + 52] == 1);
+  assert_true(v[60 * S + 5] == 0);
+}
+
+/* The contrast of continuous values: photons with contrast beta (Gamma-distributed intensity of
+   M = 1/beta modes), a static gain spread, noise; two trains (the second for XC, independent
+   speckle, the same gain). The plain formula is far off; the one with the noise is right. */
+static void test_contrast_noise(void **state)
+{
+  const int    N = 2000000;
+  const double mu = 0.5, beta = 0.3, sg = 0.03, sn = 0.12;
+  MxRng        g;
+  double       s1 = 0, s2 = 0, sx = 0, sb = 0;
+  (void)state;
+  MxRngInit(&g, 11, 0, 0, 0);
+  for (int p = 0; p < N; p++) {
+    double gain = 1 + sg * MxRngNormal(&g);
+    double I1 = MxRngGamma(&g, 1 / beta) * beta * mu, I2 = MxRngGamma(&g, 1 / beta) * beta * mu;
+    double x1 = gain * MxRngPoisson(&g, I1) + sn * MxRngNormal(&g), x2 = gain * MxRngPoisson(&g, I2) + sn * MxRngNormal(&g);
+    s1 += x1;
+    s2 += x1 * x1;
+    sx += x1 * x2;
+    sb += x2;
+  }
+  double C = N * s2 / (s1 * s1), XC = N * sx / (s1 * sb), Cc = C - XC, b_plain, b;
+  MxCorrContrast(1, N, &s1, &Cc, &b_plain);
+  MxCorrContrastNoise(1, N, &s1, &Cc, &XC, sn * sn, &b);
+  assert_true(b_plain - beta > 0.04);        /* noise^2/mu^2 = 0.058 */
+  assert_true(fabs(b - beta) < 0.06 * beta); /* statistical error ~ 1.6 % here */
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_common_mode),
+    cmocka_unit_test(test_threshold),
+    cmocka_unit_test(test_droplet),
+    cmocka_unit_test(test_contrast_noise),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
