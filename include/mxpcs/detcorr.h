@@ -16,6 +16,8 @@
 #define MX_CM_WINDOW 0.5  /* photons: half width of the zero-photon window */
 #define MX_CM_ITERS  4    /* window iterations, from 0 */
 #define MX_CM_NMIN   32   /* fewest good values in the window for an estimate */
+#define MX_CM_RANGE  2.0f /* photons: the histogram spans [-RANGE, RANGE) */
+#define MX_CM_BINS   256  /* its bins (1/64 photon) */
 
 typedef enum { MX_CM_NONE, MX_CM_ASIC } MxCommonModeKind;
 typedef enum { MX_PHOTONIZE_NONE, MX_PHOTONIZE_ROUND, MX_PHOTONIZE_THRESHOLD, MX_PHOTONIZE_DROPLET } MxPhotonizeKind;
@@ -24,11 +26,15 @@ extern const char *const MxPhotonizeNames[];
 
 /* Kernels. */
 /* The zero-photon level of one ASIC in one frame: rows x cols values v (photons) at row stride
-   ld, bad values (b != 0) left out. From level 0, MX_CM_ITERS times: the mean of the good values
-   within MX_CM_WINDOW of the level (double sums in row-major order). Returns the level, or 0 when
-   fewer than MX_CM_NMIN values lie in the last window (no estimate); *nused gets their number
-   (0 then), *var their variance about the level (the electronic noise, photons^2). */
+   ld, bad values (b != 0) left out. The good values in [-MX_CM_RANGE, MX_CM_RANGE) are binned
+   (bin floor((v + RANGE) * BINS / (2 RANGE)), in float); from level 0, MX_CM_ITERS times: the
+   count-weighted mean of the centres of the bins whose centre lies within MX_CM_WINDOW of the
+   level. Returns the level, or 0 when fewer than MX_CM_NMIN values lie in the last window (no
+   estimate; levels beyond +-1.5 photons are not found); *nused gets their number (0 then), *var
+   their variance about the level less the binning's (the electronic noise, photons^2). */
 double MxCommonModeEstimate(const float *v, const unsigned char *b, int rows, int cols, size_t ld, int *nused, double *var);
+/* The same from a histogram h of MX_CM_BINS counts. */
+double MxCommonModeFromHistogram(const int *h, int *nused, double *var);
 /* Photon counts in place: 0 below t, else floor(v - t) + 1 (t = 1/2: rounding, as midtools).
    Bad values (b != 0, may be NULL) are left as they are. */
 void MxPhotonizeThreshold(float *v, const unsigned char *b, size_t n, float t);

@@ -200,12 +200,14 @@ static PetscErrorCode EngineCreate(MxAnalyze a)
   t0       = a->run.t0;
   t1       = a->run.t1;
   ipart    = a->run.ipart;
+  PetscBool dc_on;
+  PetscCall(MxDetCorrGetAlign(a->dc, NULL, &dc_on));
   PetscCheck(!(a->stream && a->ndose > 0), a->comm, PETSC_ERR_ARG_WRONG, "option -g2_dose_bins: not available on a stream (the groups need every train's XGM energy before the first is correlated)");
   if (a->ndose > 0) {
     PetscCall(PetscMalloc1(ntr + 1, &a->dose_bin));
     for (PetscInt t = 0; t < ntr; t++) a->dose_bin[t] = -1;
   }
-  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .ndose = a->ndose, .dose_bin = a->dose_bin, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0, .correct = CorrectFrame, .correct_ctx = a->dc, .noise_var = a->dc_noise_var};
+  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .ndose = a->ndose, .dose_bin = a->dose_bin, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0, .correct = dc_on ? CorrectFrame : NULL, .correct_ctx = a->dc, .noise_var = a->dc_noise_var};
   PetscCall(MxEngineCreate(a->comm, pix_comm, &s, &a->eng));
   PetscCall(MxEngineAccumAdd(a->eng, "unread", (size_t)ntr, MX_ACC_ALL, PETSC_TRUE, &a->unread));
   PetscCall(MxEngineAccumAdd(a->eng, "nonfinite", 1, MX_ACC_ALL, PETSC_TRUE, &a->nnonfinite));
