@@ -23,7 +23,8 @@ expect_ok dup_train     "INDEX/trainId not increasing at row 3 \\(train 12000000
 expect    dup_strict    "AGIPD00-S00000.h5: INDEX/trainId not increasing at row 3 .*-strict" -- info -run "$bad/dup_train" -strict $(dump dup_strict)
 expect_ok nonmono_train "INDEX/trainId not increasing at row 3 \\(train 1200000002 after 1200000003\\); entry skipped" -- info -run "$bad/nonmono_train"
 # NaN and inf pixel values the mask does not flag: masked, counted, reported; -strict: an error
-expect_ok nan_values    "6760 pixel values were NaN or inf where the mask does not flag them: masked" -- analyze -run "$bad/nan_values" -analyze_progress 0 -o "$bad/ok_nan_values.h5"
+# (the mock's values, module * 1000 + ..., are not photons: no spike cap)
+expect_ok nan_values    "6760 pixel values were NaN or inf where the mask does not flag them: masked" -- analyze -run "$bad/nan_values" -analyze_progress 0 -reader_max_photons 0 -o "$bad/ok_nan_values.h5"
 expect    nan_strict    "nan_values: 6760 pixel values are NaN or inf where the mask does not flag them \\(-strict" -- analyze -run "$bad/nan_values" -analyze_progress 0 -strict -o "$bad/dump_nan_strict.h5"
 # bytes zeroed in the middle of a file (the object header of image/data)
 expect    zeroed_header "zeroed_header/CORR-R0123-AGIPD00-S00000.h5: cannot open INSTRUMENT/MID_DET_AGIPD1M-1/DET/0CH0:xtdf/image/data" -- info -run "$bad/zeroed_header" $(dump zeroed_header)
@@ -56,6 +57,12 @@ corrupt_case corrupt_chunk 13   # train 2 (1000001002), pulse 1
 # inflated, and a corrupt one never cached (train 1's identical chunk is then inflated and read)
 corrupt_case corrupt_first 1
 # a ring with too few pixels is dropped and reported; a mask that covers everything is an error
-expect_ok ring_few      "1 ring\\(s\\) dropped: too few good pixels" -- analyze -run "$bad/nan_values" -rings_q_edges 0.0001,0.0002,0.03,0.05 -analyze_progress 0 -o "$bad/ok_ring_few.h5"
+expect_ok ring_few      "1 ring\\(s\\) dropped: too few good pixels" -- analyze -run "$bad/nan_values" -rings_q_edges 0.0001,0.0002,0.03,0.05 -analyze_progress 0 -reader_max_photons 0 -o "$bad/ok_ring_few.h5"
 "$MX_PYTHON" -c "import h5py, numpy as np, sys; h5py.File(sys.argv[1], 'w')['mask'] = np.ones((16, 512, 128), np.uint8)" "$bad/all_masked.h5"
 expect    all_masked    "no good pixels: every covered pixel is masked" -- analyze -run "$bad/nan_values" -mask_file "$bad/all_masked.h5" -analyze_progress 0 -o "$bad/dump_all_masked.h5"
+# the detector corrections: options out of range, and corrections of calibrated data on raw data
+expect    ph_threshold0  "option -reader_photon_threshold: 0\\.? must be in \\(0, 1\\) photon" -- analyze -run "$good" -reader_photonize threshold -reader_photon_threshold 0 -analyze_progress 0 -o "$bad/dump_ph_threshold0.h5"
+expect    ph_threshold_neg "option -reader_photon_threshold: -0\\.2 must be in \\(0, 1\\) photon" -- analyze -run "$good" -reader_photonize threshold -reader_photon_threshold -0.2 -analyze_progress 0 -o "$bad/dump_ph_threshold_neg.h5"
+expect    ph_kind        "-reader_photonize" -- analyze -run "$good" -reader_photonize rounded -analyze_progress 0 -o "$bad/dump_ph_kind.h5"
+expect    cm_raw         "option -reader_common_mode asic: the run holds raw data" -- analyze -run "$data/mock/raw/r0123" -reader_common_mode asic -analyze_progress 0 -o "$bad/dump_cm_raw.h5"
+expect    ph_raw         "option -reader_photonize round: the run holds raw data" -- analyze -run "$data/mock/raw/r0123" -reader_photonize round -analyze_progress 0 -o "$bad/dump_ph_raw.h5"
