@@ -39,6 +39,10 @@ typedef struct {
    converged. quiet: no PetscInfo for fits that do not converge. */
 PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2, const double *g2err, const double *beta, const double *wgam_err, double *gam, double *gerr, double *gam0, double *g0err, double *bfit, double *bfit_err, PetscBool quiet);
 
+/* The contrast from the diagonal of C (beta) against the fits' intercept (MxG2AgeFit's bfit): 1
+   when both are finite with finite errors and |beta - bfit| > 3 sqrt(beta_err^2 + bfit_err^2). */
+int MxG2AgeBetaDisagree(double beta, double beta_err, double bfit, double bfit_err);
+
 /* Delete-a-group jackknife (train index mod jk; groups without trains are skipped): each group's
    trains are left out in turn, g2 and the contrast recomputed from the sums without them (n
    trains in all; g2sum, bsum the sums of g2 - 1 and contrast; jk_g2, jk_b, jk_n per group), the

@@ -178,8 +178,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   /* the diagonal contrast against the fits' intercept: flagged beyond 3 sigma (both errors) */
   a->nbeta_disagree = 0;
   for (PetscInt r = 0; r < a->nring; r++) {
-    double d = a->beta[r] - a->beta_icpt[r], sg = sqrt(a->beta_err[r] * a->beta_err[r] + a->beta_icpt_err[r] * a->beta_icpt_err[r]);
-    a->beta_disagree[r] = !a->ring_empty[r] && isfinite(d) && isfinite(sg) && fabs(d) > 3 * sg;
+    a->beta_disagree[r] = !a->ring_empty[r] && MxG2AgeBetaDisagree(a->beta[r], a->beta_err[r], a->beta_icpt[r], a->beta_icpt_err[r]);
     a->nbeta_disagree += a->beta_disagree[r];
   }
   /* D_eff_mean, weighted by the rings' errors; with the jackknife, its error comes from the

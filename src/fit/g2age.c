@@ -237,6 +237,12 @@ static PetscErrorCode G2AgeFitShared(MxG2Fit fit, const MxG2AgeLayout *L, const 
   PetscFunctionReturn(0);
 }
 
+int MxG2AgeBetaDisagree(double beta, double beta_err, double bfit, double bfit_err)
+{
+  double d = beta - bfit, sg = sqrt(beta_err * beta_err + bfit_err * bfit_err);
+  return isfinite(d) && isfinite(sg) && fabs(d) > 3 * sg;
+}
+
 /* Gamma(q, age) by the g2 fits (g2 - 1 = beta exp(-2 Gamma tau)) and Gamma(q, 0) by the
    extrapolation, from g2 (not - 1) with errors g2err and the contrast beta; gerr/g0err may be
    NULL. bfit/bfit_err (NULL, or nring): the fitted intercept per ring (g2age.h). quiet: no
