@@ -30,8 +30,18 @@ typedef struct {
 
 /* Gamma per ring and window from g2 (not - 1; nring x nwin x ntau) with errors g2err and the
    contrast beta (nring); then Gamma0 per ring, weighted by gerr, or by wgam_err when gerr is
-   NULL; the extrapolation L->extrap_order. gerr and g0err may be NULL. quiet: no PetscInfo for fits that do not converge. */
-PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2, const double *g2err, const double *beta, const double *wgam_err, double *gam, double *gerr, double *gam0, double *g0err, PetscBool quiet);
+   NULL; the extrapolation L->extrap_order. gerr and g0err may be NULL. With -fit_beta shared the
+   rings' age windows are fitted together with one beta per ring (MxG2FitExpShared; beta is its
+   start), else each window alone (beta fixed, or free per window).
+   bfit, bfit_err (NULL, or nring): the contrast as the fits' intercept, beside the diagonal beta:
+   with shared the shared beta; with free the weighted mean of the windows' betas; with fixed a
+   shared-beta fit made for this only (the Gammas stay those of the fixed beta). NaN where none
+   converged. quiet: no PetscInfo for fits that do not converge. */
+PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2, const double *g2err, const double *beta, const double *wgam_err, double *gam, double *gerr, double *gam0, double *g0err, double *bfit, double *bfit_err, PetscBool quiet);
+
+/* The contrast from the diagonal of C (beta) against the fits' intercept (MxG2AgeFit's bfit): 1
+   when both are finite with finite errors and |beta - bfit| > 3 sqrt(beta_err^2 + bfit_err^2). */
+int MxG2AgeBetaDisagree(double beta, double beta_err, double bfit, double bfit_err);
 
 /* Delete-a-group jackknife (train index mod jk; groups without trains are skipped): each group's
    trains are left out in turn, g2 and the contrast recomputed from the sums without them (n
@@ -40,9 +50,10 @@ PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2,
    the K estimates gives errors that include what the fits cannot see: g2 at different lags and
    overlapping age windows share trains, so their errors are correlated. gam_err and gam0_err
    become the jackknife errors; a ring where a sample has no estimate keeps the fit errors
-   (*fallback counts them). Out: *K groups used (0: off, nothing allocated), *gamJ K x nring x
-   nwin and *g0J K x nring samples (PetscFree them). */
-PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, PetscInt *K, double **gamJ, double **g0J, PetscInt *fallback);
+   (*fallback counts them). bfit_err (NULL, or nring): the errors of MxG2AgeFit's intercept,
+   replaced by the jackknife's where every sample has one. Out: *K groups used (0: off, nothing
+   allocated), *gamJ K x nring x nwin and *g0J K x nring samples (PetscFree them). */
+PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, double *bfit_err, PetscInt *K, double **gamJ, double **g0J, PetscInt *fallback);
 
 /* Gamma0 per ring by the extrapolation `method` from Gamma per ring and window (gam) with errors
    ge: the alternatives a run reports beside the one it uses. Heating needs L's heating fields;

@@ -66,6 +66,9 @@ struct _p_MxAnalyze {
   PetscInt *npix_ring;
   double *gam, *gam_err, *gam0, *gam0_err, *Deff, *Deff_err, Deff_mean, Deff_mean_err;
   double *gam_err_fit, *gam0_err_fit, Deff_mean_err_fit; /* the errors the fits propagate */
+  double *beta_icpt, *beta_icpt_err;                     /* the contrast as the g2 fits' intercept */
+  int    *beta_disagree;                                 /* per ring: diagonal and intercept differ by > 3 sigma */
+  PetscInt nbeta_disagree;
   PetscInt jk_groups_used, jk_fallback;                  /* groups in the jackknife; rings left with fit errors */
   double  *gamJ;                                         /* jk_groups_used x nring x nwin: Gamma of each group-deleted sample */
   double *saxs_q, *saxs_I, *saxs_err, *saxs_Ip, *saxs_Ip_err;

@@ -16,6 +16,7 @@ static PetscErrorCode ResultsFree(MxAnalyze a)
   if (a->gam) PetscCall(PetscFree4(a->gam, a->gam_err, a->gam0, a->gam0_err));
   if (a->Deff) PetscCall(PetscFree3(a->Deff, a->Deff_err, a->q));
   if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
+  if (a->beta_icpt) PetscCall(PetscFree3(a->beta_icpt, a->beta_icpt_err, a->beta_disagree));
   PetscCall(PetscFree(a->gamJ));
   PetscCall(PetscFree(a->ring_empty));
   if (a->dose_gam) PetscCall(PetscFree4(a->dose_gam, a->dose_gam_err, a->dose_gam0, a->dose_gam0_err));
@@ -52,7 +53,7 @@ static PetscErrorCode DoseResults(MxAnalyze a, const MxG2AgeLayout *L, const dou
       g2e[i] = sqrt(PetscMax(v, 0) / n);
     }
     for (PetscInt r = 0; r < a->nring; r++) beta[r] = bs[b * a->nring + r] / n;
-    if (n >= 2) PetscCall(MxG2AgeFit(a->fit, &Lb, g2, g2e, beta, NULL, a->dose_gam + b * nrw, a->dose_gam_err + b * nrw, g0, e0, PETSC_TRUE));
+    if (n >= 2) PetscCall(MxG2AgeFit(a->fit, &Lb, g2, g2e, beta, NULL, a->dose_gam + b * nrw, a->dose_gam_err + b * nrw, g0, e0, NULL, NULL, PETSC_TRUE));
     else
       for (size_t i = 0; i < nrw; i++) a->dose_gam[b * nrw + i] = a->dose_gam_err[b * nrw + i] = NAN;
     scale[b] = a->dose_rel[b];
@@ -121,7 +122,8 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
     L.heat_dT0    = a->heat_fluence * a->heat_per_fluence;
     L.heat_out    = a->heat_dT0;
   }
-  PetscCall(MxG2AgeFit(a->fit, &L, a->g2, a->g2err, a->beta, NULL, a->gam, a->gam_err, a->gam0, a->gam0_err, PETSC_FALSE));
+  PetscCall(PetscMalloc3(a->nring, &a->beta_icpt, a->nring, &a->beta_icpt_err, a->nring, &a->beta_disagree));
+  PetscCall(MxG2AgeFit(a->fit, &L, a->g2, a->g2err, a->beta, NULL, a->gam, a->gam_err, a->gam0, a->gam0_err, a->beta_icpt, a->beta_icpt_err, PETSC_FALSE));
   PetscCall(PetscMalloc2(a->nring * a->nwin, &a->gam_err_fit, a->nring, &a->gam0_err_fit));
   PetscCall(PetscArraycpy(a->gam_err_fit, a->gam_err, a->nring * a->nwin));
   PetscCall(PetscArraycpy(a->gam0_err_fit, a->gam0_err, a->nring));
@@ -153,7 +155,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
     PetscInt      jk;
     const double *g2sum, *jk_g2, *bsum, *jk_b, *jk_n;
     PetscCall(MxEngineGetJackknife(a->eng, &jk, &g2sum, &jk_g2, &bsum, &jk_b, &jk_n));
-    PetscCall(MxG2AgeJackknife(a->fit, &L, a->ntrains_used, jk, g2sum, jk_g2, bsum, jk_b, jk_n, a->g2err, a->gam_err, a->gam0_err, &a->jk_groups_used, &a->gamJ, &g0J, &a->jk_fallback));
+    PetscCall(MxG2AgeJackknife(a->fit, &L, a->ntrains_used, jk, g2sum, jk_g2, bsum, jk_b, jk_n, a->g2err, a->gam_err, a->gam0_err, a->beta_icpt_err, &a->jk_groups_used, &a->gamJ, &g0J, &a->jk_fallback));
   }
   for (PetscInt r = 0; r < a->nring; r++) {
     a->q[r] = qm[r];
@@ -172,6 +174,12 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
       a->nring_empty++;
       a->Deff[r] = a->Deff_err[r] = NAN;
     }
+  }
+  /* the diagonal contrast against the fits' intercept: flagged beyond 3 sigma (both errors) */
+  a->nbeta_disagree = 0;
+  for (PetscInt r = 0; r < a->nring; r++) {
+    a->beta_disagree[r] = !a->ring_empty[r] && MxG2AgeBetaDisagree(a->beta[r], a->beta_err[r], a->beta_icpt[r], a->beta_icpt_err[r]);
+    a->nbeta_disagree += a->beta_disagree[r];
   }
   /* D_eff_mean, weighted by the rings' errors; with the jackknife, its error comes from the
      same group-deleted samples (weights fixed), so the rings' correlation is in it too */
@@ -380,6 +388,14 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
   d1[0] = (hsize_t)a->nring;
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA, 1, d1, a->beta));
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_ERR, 1, d1, a->beta_err));
+  PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_INTERCEPT, 1, d1, a->beta_icpt));
+  PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_INTERCEPT_ERR, 1, d1, a->beta_icpt_err));
+  PetscCall(MxOutArray(o, MX_CONTRAST_BETA_DISAGREE, H5T_NATIVE_INT, 1, d1, a->beta_disagree));
+  {
+    MxG2FitBeta mode;
+    PetscCall(MxG2FitGetBetaMode(a->fit, &mode));
+    PetscCall(MxOutString(o, MX_CONTRAST_FIT_BETA, MxG2FitBetaNames[mode]));
+  }
   d2[0] = (hsize_t)a->nring;
   d2[1] = (hsize_t)a->nwin;
   PetscCall(MxOutDoubles(o, MX_FIT_GAMMA, 2, d2, a->gam));
@@ -535,8 +551,12 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
   }
   PetscCall(PetscViewerASCIIPrintf(v, "mxpcs %s: %g of %" PetscInt_FMT " trains used (%g left out without a neighbouring train, %" PetscInt_FMT " intensity outliers dropped, %" PetscInt_FMT " dropped while reading), %" PetscInt_FMT " rings, %" PetscInt_FMT " frames/train, age windows of %" PetscInt_FMT " pulses (%" PetscInt_FMT "), neighbour-train correction %s\n", a->stream ? "online" : "analyze", a->ntrains_used, ntr, a->nleft_noneighbour, a->ndrop, nd, a->nring, a->nf, a->win_len, a->nwin, a->xc ? "on" : "off"));
   if (!rank) {
-    PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          Gamma0[1/s]            D_eff[um^2/s]\n"));
-    for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));
+    MxG2FitBeta mode;
+    PetscCall(MxG2FitGetBetaMode(a->fit, &mode));
+    PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          intercept       Gamma0[1/s]            D_eff[um^2/s]\n"));
+    for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %.4f+-%.4f%s %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->beta_icpt[r], a->beta_icpt_err[r], a->beta_disagree[r] ? "*" : " ", a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));
+    PetscCall(PetscViewerASCIIPrintf(v, "  contrast: beta from the diagonal of C, intercept from the g2 fits (-fit_beta %s: %s); %" PetscInt_FMT " of %" PetscInt_FMT " rings (*) differ by more than 3 sigma\n", MxG2FitBetaNames[mode], mode == MX_G2FIT_BETA_SHARED ? "one beta per ring shared by the age windows, used in the fits" : mode == MX_G2FIT_BETA_FREE ? "weighted mean of the windows' free betas" : "a shared-beta fit for this check; the fits use the diagonal", a->nbeta_disagree, a->nring));
+    if (a->nbeta_disagree > 0) PetscCall(PetscViewerASCIIPrintf(v, "  hint: the contrast from the diagonal looks biased (detector noise, data not photonised, charge sharing)%s\n", mode == MX_G2FIT_BETA_SHARED ? "; the fits already use the shared beta" : "; consider -fit_beta shared"));
     PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s (extrapolated to zero dose: %s)\n", a->Deff_mean, a->Deff_mean_err, MxExtrapolationNames[a->extrap_order - 1]));
     PetscCall(PetscViewerASCIIPrintf(v, "  by extrapolation (fit errors):"));
     for (int m = 0; m < 4; m++) PetscCall(PetscViewerASCIIPrintf(v, "%s %s %.3f +- %.3f (%+.1f %%)", m ? "," : "", MxExtrapolationNames[m], a->alt_Deff_mean[m], a->alt_Deff_mean_err[m], 100 * (a->alt_Deff_mean[m] / a->alt_Deff_mean[a->extrap_order - 1] - 1)));

@@ -189,35 +189,93 @@ PetscErrorCode MxG2AgeExtrapolate(const MxG2AgeLayout *L, MxExtrapolation method
   PetscFunctionReturn(0);
 }
 
+/* The points of ring r, window w: lags with an error > 0 and a finite g2; returns how many. */
+static int WindowPoints(const MxG2AgeLayout *L, const double *g2, const double *g2err, PetscInt r, PetscInt w, double *tau, double *y, double *sg)
+{
+  int m = 0;
+  for (size_t k = 0; k < (size_t)L->ntau; k++) {
+    size_t i = (r * L->nwin + w) * (size_t)L->ntau + k;
+    if (!(g2err[i] > 0) || !isfinite(g2[i])) continue;
+    tau[m] = (k + 1) * L->dt_s;
+    y[m]   = g2[i] - 1;
+    sg[m]  = g2err[i];
+    m++;
+  }
+  return m;
+}
+
+/* One beta per ring shared by its age windows, fitted with their Gammas (MxG2FitExpShared): into
+   gam/gerr when they are given (-fit_beta shared), into bfit/bfit_err when they are. */
+static PetscErrorCode G2AgeFitShared(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2, const double *g2err, const double *beta, double *gam, double *gerr, double *bfit, double *bfit_err, PetscBool quiet)
+{
+  size_t         ntau = (size_t)L->ntau, nall = (size_t)L->nwin * ntau;
+  double        *tau, *y, *sg;
+  int           *n;
+  MxG2FitResult *rs;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc5(nall, &tau, nall, &y, nall, &sg, L->nwin, &n, L->nwin, &rs));
+  for (PetscInt r = 0; r < L->nring; r++) {
+    int m = 0, ok = 0;
+    for (PetscInt w = 0; w < L->nwin; w++) {
+      n[w] = WindowPoints(L, g2, g2err, r, w, tau + m, y + m, sg + m);
+      m += n[w];
+    }
+    PetscCall(MxG2FitExpShared(fit, (int)L->nwin, n, tau, y, sg, beta[r], rs));
+    for (PetscInt w = 0; w < L->nwin; w++) {
+      ok |= rs[w].converged;
+      if (gam) gam[r * L->nwin + w] = rs[w].converged ? rs[w].gamma : NAN;
+      if (gerr) gerr[r * L->nwin + w] = rs[w].converged ? rs[w].gamma_err : NAN;
+    }
+    if (bfit) {
+      bfit[r]     = ok ? rs[0].beta : NAN;
+      bfit_err[r] = ok ? rs[0].beta_err : NAN;
+    }
+    if (!ok && !quiet) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT ": g2 fit with a shared beta did not converge (%s)\n", r, rs[0].reason));
+  }
+  PetscCall(PetscFree5(tau, y, sg, n, rs));
+  PetscFunctionReturn(0);
+}
+
+int MxG2AgeBetaDisagree(double beta, double beta_err, double bfit, double bfit_err)
+{
+  double d = beta - bfit, sg = sqrt(beta_err * beta_err + bfit_err * bfit_err);
+  return isfinite(d) && isfinite(sg) && fabs(d) > 3 * sg;
+}
+
 /* Gamma(q, age) by the g2 fits (g2 - 1 = beta exp(-2 Gamma tau)) and Gamma(q, 0) by the
    extrapolation, from g2 (not - 1) with errors g2err and the contrast beta; gerr/g0err may be
-   NULL. quiet: no PetscInfo for fits that do not converge. */
-PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2, const double *g2err, const double *beta, const double *wgam_err, double *gam, double *gerr, double *gam0, double *g0err, PetscBool quiet)
+   NULL. bfit/bfit_err (NULL, or nring): the fitted intercept per ring (g2age.h). quiet: no
+   PetscInfo for fits that do not converge. */
+PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2, const double *g2err, const double *beta, const double *wgam_err, double *gam, double *gerr, double *gam0, double *g0err, double *bfit, double *bfit_err, PetscBool quiet)
 {
   size_t        ntau = (size_t)L->ntau;
   const double *age  = L->age;
-  double       *tau, *y, *sg, *e0 = NULL;
+  double       *tau, *y, *sg, *e0 = NULL, *bw = NULL, *bwe = NULL;
+  MxG2FitBeta   mode;
 
   PetscFunctionBeginUser;
+  PetscCall(MxG2FitGetBetaMode(fit, &mode));
+  if (mode == MX_G2FIT_BETA_SHARED) PetscCall(G2AgeFitShared(fit, L, g2, g2err, beta, gam, gerr, bfit, bfit_err, quiet));
+  else if (bfit && mode == MX_G2FIT_BETA_FIXED) PetscCall(G2AgeFitShared(fit, L, g2, g2err, beta, NULL, NULL, bfit, bfit_err, PETSC_TRUE)); /* for the report only */
+  if (bfit && mode == MX_G2FIT_BETA_FREE) PetscCall(PetscMalloc2(L->nwin, &bw, L->nwin, &bwe));
   PetscCall(PetscMalloc3(ntau, &tau, ntau, &y, ntau, &sg));
-  for (PetscInt r = 0; r < L->nring; r++) {
+  for (PetscInt r = 0; r < L->nring && mode != MX_G2FIT_BETA_SHARED; r++) {
     for (PetscInt w = 0; w < L->nwin; w++) {
       MxG2FitResult fr;
-      int           m = 0;
-      for (size_t k = 0; k < ntau; k++) {
-        size_t i = (r * L->nwin + w) * ntau + k;
-        if (!(g2err[i] > 0) || !isfinite(g2[i])) continue;
-        tau[m] = (k + 1) * L->dt_s;
-        y[m]   = g2[i] - 1;
-        sg[m]  = g2err[i];
-        m++;
-      }
+      int           m = WindowPoints(L, g2, g2err, r, w, tau, y, sg);
       PetscCall(MxG2FitExp(fit, m, tau, y, sg, beta[r], &fr));
       gam[r * L->nwin + w] = fr.converged ? fr.gamma : NAN;
       if (gerr) gerr[r * L->nwin + w] = fr.converged ? fr.gamma_err : NAN;
       if (!fr.converged && !quiet) PetscCall(PetscInfo(NULL, "ring %" PetscInt_FMT " age %g s: g2 fit did not converge (%s)\n", r, age[w], fr.reason));
+      if (bw) {
+        bw[w]  = fr.converged ? fr.beta : NAN;
+        bwe[w] = fr.converged ? fr.beta_err : NAN;
+      }
     }
+    if (bw && MxWeightedMean((int)L->nwin, bw, bwe, &bfit[r], &bfit_err[r])) bfit[r] = bfit_err[r] = NAN; /* free: the windows' betas */
   }
+  PetscCall(PetscFree2(bw, bwe));
   if (!g0err) PetscCall(PetscMalloc1(L->nring, &e0));
   PetscCall(MxG2AgeExtrapolate(L, (MxExtrapolation)L->extrap_order, gam, gerr ? gerr : wgam_err, gam0, g0err ? g0err : e0));
   PetscCall(PetscFree(e0));
@@ -232,10 +290,10 @@ PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2,
    overlapping age windows share trains, so their errors are correlated. gamma_err and
    gamma0_err become the jackknife errors; a ring where a sample has no estimate keeps the fit
    errors (counted). *g0J: K x nring Gamma0 samples for the D_eff_mean error, NULL when off. */
-PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, PetscInt *Kout, double **gamJ, double **g0J, PetscInt *fallback)
+PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, double *bfit_err, PetscInt *Kout, double **gamJ, double **g0J, PetscInt *fallback)
 {
   size_t  ntau = (size_t)L->ntau, ng = (size_t)L->nring * L->nwin * ntau;
-  double *g2m, *bm, *gJ;
+  double *g2m, *bm, *gJ, *bJ = NULL, *bJe = NULL;
   PetscInt K   = 0;
 
   PetscFunctionBeginUser;
@@ -249,39 +307,42 @@ PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, P
   PetscCall(PetscMalloc2(ng, &g2m, L->nring, &bm));
   PetscCall(PetscMalloc1((size_t)K * L->nring * L->nwin, &gJ));
   PetscCall(PetscMalloc1((size_t)K * L->nring, g0J));
+  if (bfit_err) PetscCall(PetscMalloc2((size_t)K * L->nring, &bJ, L->nring, &bJe));
   for (PetscInt b = 0, k = 0; b < jk; b++) {
     double nn = n - jk_n[b];
     if (!(jk_n[b] > 0 && nn > 0)) continue;
     for (size_t i = 0; i < ng; i++) g2m[i] = (g2sum[i] - jk_g2[(size_t)b * ng + i]) / nn + 1.0;
     for (PetscInt r = 0; r < L->nring; r++) bm[r] = (bsum[r] - jk_b[b * L->nring + r]) / nn;
-    PetscCall(MxG2AgeFit(fit, L, g2m, g2err, bm, gam_err, gJ + (size_t)k * L->nring * L->nwin, NULL, *g0J + (size_t)k * L->nring, NULL, PETSC_TRUE));
+    PetscCall(MxG2AgeFit(fit, L, g2m, g2err, bm, gam_err, gJ + (size_t)k * L->nring * L->nwin, NULL, *g0J + (size_t)k * L->nring, NULL, bJ ? bJ + (size_t)k * L->nring : NULL, bJe, PETSC_TRUE));
     k++;
   }
   
   /* sigma^2 = (K - 1)/K sum_k (x_k - mean)^2 */
   for (PetscInt r = 0; r < L->nring; r++) {
-    for (PetscInt w = -1; w < L->nwin; w++) { /* w = -1: Gamma0 */
+    for (PetscInt w = bJ ? -2 : -1; w < L->nwin; w++) { /* w = -1: Gamma0; -2: the intercept */
       double s = 0, s2 = 0, m;
       int    ok = 1;
       for (PetscInt k = 0; k < K; k++) {
-        double x = w < 0 ? (*g0J)[k * L->nring + r] : gJ[((size_t)k * L->nring + r) * L->nwin + w];
+        double x = w == -2 ? bJ[k * L->nring + r] : w < 0 ? (*g0J)[k * L->nring + r] : gJ[((size_t)k * L->nring + r) * L->nwin + w];
         ok &= isfinite(x);
         s += x;
       }
       if (!ok) {
-        if (w < 0) (*fallback)++;
+        if (w == -1) (*fallback)++;
         continue;
       }
       m = s / K;
       for (PetscInt k = 0; k < K; k++) {
-        double x = w < 0 ? (*g0J)[k * L->nring + r] : gJ[((size_t)k * L->nring + r) * L->nwin + w];
+        double x = w == -2 ? bJ[k * L->nring + r] : w < 0 ? (*g0J)[k * L->nring + r] : gJ[((size_t)k * L->nring + r) * L->nwin + w];
         s2 += (x - m) * (x - m);
       }
-      if (w < 0) gam0_err[r] = sqrt((K - 1.0) / K * s2);
+      if (w == -2) bfit_err[r] = sqrt((K - 1.0) / K * s2);
+      else if (w < 0) gam0_err[r] = sqrt((K - 1.0) / K * s2);
       else gam_err[r * L->nwin + w] = sqrt((K - 1.0) / K * s2);
     }
   }
   PetscCall(PetscFree2(g2m, bm));
+  PetscCall(PetscFree2(bJ, bJe));
   *gamJ = gJ; /* written: the joint fit takes the windows' correlation from it */
   *Kout = K;
   PetscFunctionReturn(0);

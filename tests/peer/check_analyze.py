@@ -2,6 +2,7 @@
 """mxpcs analyze results against the truth of the mxpcs simulate run they came from.
 
 usage: check_analyze.py RESULTS.h5 SIM_DIR [--noxc RESULTS_NOXC.h5] [--disjoint RESULTS_DISJOINT.h5]
+                        [--shared RESULTS_SHARED.h5]
 
 For every ring whose decay is measurable at the pulse spacing (0.05 < Gamma0 dt < 1.5):
 Gamma(q, 0) within 5 % of the truth (averaged over the ring's pixels), beta within 5 % of the
@@ -10,13 +11,18 @@ without the neighbour-train correction must be measurably biased (contrast off b
 5 % and by more than 3x the corrected run's deviation in most rings). With --disjoint, the same
 run analysed with disjoint age windows: the jackknife error of D_eff_mean must not depend on how
 much the windows overlap (ratio 0.6..1.5; the errors the fits propagate shrink with the
-overlap), and D_eff_mean must lie within 3 of its errors of the truth."""
+overlap), and D_eff_mean must lie within 3 of its errors of the truth. With --shared, the same run
+analysed with -fit_beta shared (one contrast per ring across the age windows): the shared beta
+within 5 % (or 3 errors) of the realised contrast, Gamma(q, 0) within 5 % where measurable,
+D_eff_mean within 3 % of the truth, at most one ring flagged (diagonal and intercept apart by
+more than 3 sigma, photon counts here: no bias), and the intercept of the fixed-beta run (a
+shared fit made for the report) the same as the shared run's."""
 import argparse, sys
 import h5py, numpy as np
 
 ap = argparse.ArgumentParser()
 ap.add_argument('results'); ap.add_argument('sim')
-ap.add_argument('--noxc'); ap.add_argument('--disjoint'); ap.add_argument('--dose')
+ap.add_argument('--noxc'); ap.add_argument('--disjoint'); ap.add_argument('--dose'); ap.add_argument('--shared')
 a = ap.parse_args()
 t = h5py.File(a.sim + '/truth.h5', 'r')
 tq, tg0, tH, tS = t['truth/q'][...], t['truth/gamma0'][...], t['truth/H'][...], t['truth/S'][...]
@@ -114,5 +120,34 @@ if a.disjoint:
     pull = (Dm - Dt) / Dme
     print('D_eff_mean - truth = %.2f jackknife errors (limit 3)  %s' % (pull, 'ok' if abs(pull) < 3 else 'FAIL'))
     if abs(pull) >= 3: fails.append('D_eff_mean pull %.2f' % pull)
+if a.shared:
+    def contrast(path):
+        f = h5py.File(path, 'r')
+        c = {k: f['xpcs/contrast/' + k][...] for k in ('beta', 'beta_err', 'beta_intercept', 'beta_intercept_err', 'beta_disagree')}
+        mode = f['xpcs/contrast/fit_beta'][()]
+        c['mode'] = mode.decode() if isinstance(mode, bytes) else str(mode)
+        c['gamma0'], c['Dm'] = f['xpcs/fit/gamma0'][...], float(f['xpcs/fit/D_eff_mean'][()])
+        return c
+    cx, cs = contrast(a.results), contrast(a.shared)
+    bi, bie = cs['beta_intercept'], cs['beta_intercept_err']
+    tb, tg = np.array(truth_beta), np.array(truth_g0)
+    okb = np.abs(bi - tb) < np.maximum(0.05 * tb, 3 * bie)
+    meas = (0.05 < tg * dt) & (tg * dt < 1.5)
+    okg = ~meas | (np.abs(cs['gamma0'] / tg - 1) < 0.05)
+    okD = abs(cs['Dm'] / Dt - 1) < 0.03
+    same = np.allclose(cx['beta_intercept'], bi, rtol=1e-9, equal_nan=True)
+    nflag = int(cs['beta_disagree'].sum())
+    for i in range(len(bi)):
+        print('shared beta ring %d: %.4f +- %.4f (diagonal %.4f +- %.4f, truth %.4f)%s  Gamma0 %.4g (%+.1f %%)  %s' % (
+            i, bi[i], bie[i], cs['beta'][i], cs['beta_err'][i], tb[i], ' flagged' if cs['beta_disagree'][i] else '',
+            cs['gamma0'][i], 100 * (cs['gamma0'][i] / tg[i] - 1), 'ok' if okb[i] and okg[i] else 'FAIL'))
+    print('-fit_beta shared: D_eff_mean %.3f (truth %.3f, %+.1f %%), %d ring(s) flagged; modes written %s/%s; '
+          'fixed run\'s intercept %s  %s' % (cs['Dm'], Dt, 100 * (cs['Dm'] / Dt - 1), nflag, cx['mode'], cs['mode'],
+          'the same' if same else 'DIFFERENT', 'ok' if okb.all() and okg.all() and okD and nflag <= 1 and same else 'FAIL'))
+    if not (okb.all() and okg.all()): fails.append('-fit_beta shared: rings %s' % np.nonzero(~(okb & okg))[0].tolist())
+    if not okD: fails.append('-fit_beta shared: D_eff_mean')
+    if nflag > 1: fails.append('-fit_beta shared: %d rings flagged on photon counts' % nflag)
+    if not same: fails.append('intercept of the fixed run differs from the shared run')
+    if (cx['mode'], cs['mode']) != ('fixed', 'shared'): fails.append('fit_beta written %s/%s' % (cx['mode'], cs['mode']))
 print('%d failed: %s' % (len(fails), fails) if fails else 'all checks passed')
 sys.exit(1 if fails else 0)

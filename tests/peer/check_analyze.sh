@@ -1,7 +1,8 @@
 #!/bin/bash
 # Simulate the colloid with artifacts on, analyse it with and without the neighbour-train
 # correction at NP ranks (P pixel parts), and with disjoint age windows (the jackknife errors
-# must not depend on the overlap), and check the results against the truth.
+# must not depend on the overlap), and with one contrast per ring shared by the age windows
+# (-fit_beta shared), and check the results against the truth.
 # usage: check_analyze.sh DATADIR NP P
 set -eu
 data=$1 np=$2 parts=$3
@@ -16,4 +17,5 @@ out=$data/analyze_n${np}_p${parts}
 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -o "$out.h5"
 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -corr_xc 0 -o "$out.noxc.h5" >/dev/null
 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -g2_age_step 21 -o "$out.disjoint.h5" >/dev/null
-"$MX_PYTHON" "$(dirname "$0")/check_analyze.py" "$out.h5" "$sim" --noxc "$out.noxc.h5" --disjoint "$out.disjoint.h5"
+"$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_pixel_parts "$parts" -analyze_progress 0 -fit_beta shared -o "$out.shared.h5" >/dev/null
+"$MX_PYTHON" "$(dirname "$0")/check_analyze.py" "$out.h5" "$sim" --noxc "$out.noxc.h5" --disjoint "$out.disjoint.h5" --shared "$out.shared.h5"

@@ -1,9 +1,12 @@
 /* Unit tests of the g2 fits and the zero-age extrapolation (include/mxpcs/g2fit.h):
-   exact and noisy synthetic curves, fixed and free beta, failure paths, closed-form covariances.
+   exact and noisy synthetic curves, fixed and free beta, failure paths, closed-form covariances;
+   one beta shared by several age windows (MxG2FitExpShared, MxG2AgeFit with -fit_beta shared) and
+   the flag when the diagonal contrast and the fits' intercept disagree.
    Also a driver for tests/peer/g2fit_scipy.py:
      test_g2fit --fit-file FILE BETA0 fixed|free   (FILE: "tau_s y sigma" lines)
    prints "gamma gamma_err beta beta_err chi2_red converged" with %.17g. */
 #include <mxpcs/g2fit.h>
+#include <mxpcs/g2age.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,6 +74,16 @@ static void test_options(void **state)
   f = NewFit("fixed");
   assert_int_equal(MxG2FitGetBetaFree(f, &fb), 0);
   assert_false(fb);
+  assert_int_equal(MxG2FitDestroy(&f), 0);
+  f = NewFit("shared");
+  {
+    MxG2FitBeta mode;
+    assert_int_equal(MxG2FitGetBetaFree(f, &fb), 0);
+    assert_false(fb);
+    assert_int_equal(MxG2FitGetBetaMode(f, &mode), 0);
+    assert_int_equal(mode, MX_G2FIT_BETA_SHARED);
+    assert_string_equal(MxG2FitBetaNames[mode], "shared");
+  }
   assert_int_equal(MxG2FitDestroy(&f), 0);
   assert_int_equal(MxG2FitDestroy(&f), 0); /* NULL-safe */
 }
@@ -157,6 +170,132 @@ static void test_fixed_vs_free(void **state)
   assert_true(rw.chi2_red * (NT - 1) > rf.chi2_red * (NT - 2));
   assert_int_equal(MxG2FitDestroy(&ffree), 0);
   assert_int_equal(MxG2FitDestroy(&ffix), 0);
+}
+
+#define NW 3
+static const double shared_gamma[NW] = {4e5, 8e5, 1.6e6}; /* Gamma rising with age (heating) */
+
+/* NW windows of one ring, one after the other: g2 - 1 with a common beta */
+static void MakeWindows(double beta, uint64_t seed, double *tau, double *y, double *sg, int *n)
+{
+  for (int w = 0; w < NW; w++) {
+    MakeCurve(shared_gamma[w], beta, seed ? seed + 101u * w : 0, tau + w * NT, y + w * NT, sg + w * NT);
+    n[w] = NT;
+  }
+}
+
+/* a shared beta: noiseless windows give beta and every Gamma back from a wrong beta start or
+   none; an empty window gets no Gamma, the others are unaffected */
+static void test_shared_exact(void **state)
+{
+  (void)state;
+  double        tau[NW * NT], y[NW * NT], sg[NW * NT];
+  int           n[NW];
+  MxG2FitResult r[NW];
+  MxG2Fit       f = NewFit("fixed"); /* MxG2FitExpShared fits a shared beta whatever -fit_beta says */
+
+  MakeWindows(0.25, 0, tau, y, sg, n);
+  for (int start = 0; start < 2; start++) {
+    assert_int_equal(MxG2FitExpShared(f, NW, n, tau, y, sg, start ? NAN : 0.31, r), 0);
+    for (int w = 0; w < NW; w++) {
+      if (!r[w].converged || Rel(r[w].gamma, shared_gamma[w]) > 1e-8 || Rel(r[w].beta, 0.25) > 1e-8) print_error("start %d window %d: %s gamma %.15g beta %.15g\n", start, w, r[w].reason, r[w].gamma, r[w].beta);
+      assert_true(r[w].converged);
+      assert_true(Rel(r[w].gamma, shared_gamma[w]) < 1e-8);
+      assert_true(Rel(r[w].beta, 0.25) < 1e-8);
+      assert_true(r[w].chi2_red < 1e-12);
+    }
+  }
+  n[1] = 0; /* the middle window has no points: the arrays hold windows 0 and 2 only */
+  memmove(tau + NT, tau + 2 * NT, NT * sizeof(double));
+  memmove(y + NT, y + 2 * NT, NT * sizeof(double));
+  memmove(sg + NT, sg + 2 * NT, NT * sizeof(double));
+  assert_int_equal(MxG2FitExpShared(f, NW, n, tau, y, sg, 0.2, r), 0);
+  assert_false(r[1].converged);
+  assert_string_equal(r[1].reason, "too few points");
+  assert_true(r[0].converged && r[2].converged);
+  assert_true(Rel(r[0].gamma, shared_gamma[0]) < 1e-8 && Rel(r[2].gamma, shared_gamma[2]) < 1e-8);
+  n[0] = n[2] = 0;
+  assert_int_equal(MxG2FitExpShared(f, NW, n, tau, y, sg, 0.2, r), 0);
+  for (int w = 0; w < NW; w++) assert_false(r[w].converged);
+  assert_int_equal(MxG2FitDestroy(&f), 0);
+}
+
+/* noisy windows: beta and every Gamma within 4 of their errors, pulls of the right size, and the
+   shared beta better known than any window's free beta */
+static void test_shared_noisy(void **state)
+{
+  (void)state;
+  double  tau[NW * NT], y[NW * NT], sg[NW * NT], btrue = 0.3, pull2 = 0.0;
+  int     n[NW], nseed = 30, npull = 0;
+  MxG2Fit f = NewFit("free");
+
+  for (int s = 1; s <= nseed; s++) {
+    MxG2FitResult r[NW], rf;
+    MakeWindows(btrue, (uint64_t)s * 7919u, tau, y, sg, n);
+    assert_int_equal(MxG2FitExpShared(f, NW, n, tau, y, sg, 0.9 * btrue, r), 0);
+    assert_true(r[0].beta_err > 0 && isfinite(r[0].beta_err));
+    assert_true(fabs(r[0].beta - btrue) < 4 * r[0].beta_err);
+    pull2 += (r[0].beta - btrue) * (r[0].beta - btrue) / (r[0].beta_err * r[0].beta_err);
+    npull++;
+    for (int w = 0; w < NW; w++) {
+      assert_true(r[w].converged);
+      assert_true(r[w].beta == r[0].beta && r[w].beta_err == r[0].beta_err);
+      assert_true(fabs(r[w].gamma - shared_gamma[w]) < 4 * r[w].gamma_err);
+      pull2 += (r[w].gamma - shared_gamma[w]) * (r[w].gamma - shared_gamma[w]) / (r[w].gamma_err * r[w].gamma_err);
+      npull++;
+      assert_int_equal(MxG2FitExp(f, NT, tau + w * NT, y + w * NT, sg + w * NT, btrue, &rf), 0);
+      assert_true(r[0].beta_err / sqrt(r[0].chi2_red) < rf.beta_err / sqrt(rf.chi2_red)); /* at chi2_red 1: information adds */
+    }
+  }
+  pull2 /= npull;
+  print_message("shared beta: mean pull^2 %g over %d parameters\n", pull2, npull);
+  if (pull2 < 0.6 || pull2 > 1.5) print_error("mean pull^2 %g\n", pull2);
+  assert_true(pull2 > 0.6 && pull2 < 1.5);
+  assert_int_equal(MxG2FitDestroy(&f), 0);
+}
+
+/* MxG2AgeFit on two rings of NW windows, the diagonal contrast given right for ring 0 and 20 %
+   too high for ring 1: with -fit_beta shared the Gammas of both rings are right and the
+   intercept flags ring 1 only; with fixed the Gammas of ring 1 are biased but the intercept
+   (a shared fit for the report) flags it just the same; with free, too. */
+static void test_shared_agefit_flag(void **state)
+{
+  (void)state;
+  const double   btrue = 0.25, beta[2] = {btrue, 1.2 * btrue}, beta_err[2] = {0.002, 0.002};
+  double         g2[2 * NW * NT], g2e[2 * NW * NT], tau[NW * NT], age[NW], gam[2 * NW], ge[2 * NW], g0[2], g0e[2], bf[2], bfe[2];
+  int            n[NW];
+  const char    *modes[] = {"shared", "fixed", "free"};
+  MxG2AgeLayout  L = {.nring = 2, .nwin = NW, .ntau = NT, .dt_s = DT, .age = age, .extrap_order = MX_EXTRAP_LINEAR};
+
+  for (int w = 0; w < NW; w++) age[w] = (10.0 * w + 0.5 * NT) * DT;
+  for (int r = 0; r < 2; r++) {
+    MakeWindows(btrue, 4242u + 1000u * r, tau, g2 + r * NW * NT, g2e + r * NW * NT, n);
+    for (int i = 0; i < NW * NT; i++) g2[r * NW * NT + i] += 1.0;
+  }
+  for (int m = 0; m < 3; m++) {
+    MxG2Fit f = NewFit(modes[m]);
+    assert_int_equal(MxG2AgeFit(f, &L, g2, g2e, beta, NULL, gam, ge, g0, g0e, bf, bfe, PETSC_TRUE), 0);
+    for (int r = 0; r < 2; r++) {
+      int flag = MxG2AgeBetaDisagree(beta[r], beta_err[r], bf[r], bfe[r]);
+      print_message("%s ring %d: diagonal %.4f, intercept %.4f +- %.4f, flag %d; Gamma", modes[m], r, beta[r], bf[r], bfe[r], flag);
+      for (int w = 0; w < NW; w++) print_message(" %.4g+-%.2g", gam[r * NW + w], ge[r * NW + w]);
+      print_message("\n");
+      assert_true(fabs(bf[r] - btrue) < 4 * bfe[r]); /* the intercept does not depend on the diagonal */
+      assert_int_equal(flag, r == 1);
+      for (int w = 0; w < NW; w++) {
+        const double pull = (gam[r * NW + w] - shared_gamma[w]) / ge[r * NW + w];
+        if (r == 1 && m == 1) assert_true(pull > 4); /* fixed at a beta 20 % too high: a steeper decay */
+        else assert_true(fabs(pull) < 4);
+      }
+    }
+    assert_int_equal(MxG2FitDestroy(&f), 0);
+  }
+  /* the flag itself: 3 sigma of the two errors in quadrature; nothing flagged without errors */
+  assert_false(MxG2AgeBetaDisagree(0.30, 0.003, 0.30 + 0.0149, 0.004));
+  assert_true(MxG2AgeBetaDisagree(0.30, 0.003, 0.30 + 0.0151, 0.004));
+  assert_true(MxG2AgeBetaDisagree(0.30 + 0.0151, 0.003, 0.30, 0.004));
+  assert_false(MxG2AgeBetaDisagree(0.30, 0.003, NAN, NAN));
+  assert_false(MxG2AgeBetaDisagree(0.30, 0.003, 0.5, INFINITY));
 }
 
 /* one object across calls with different n equals fresh objects; invalid points are skipped */
@@ -414,6 +553,9 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_noisy),
       cmocka_unit_test(test_fixed_vs_free),
       cmocka_unit_test(test_reuse_and_skip),
+      cmocka_unit_test(test_shared_exact),
+      cmocka_unit_test(test_shared_noisy),
+      cmocka_unit_test(test_shared_agefit_flag),
       cmocka_unit_test(test_failures),
       cmocka_unit_test(test_extrapolate_exact),
       cmocka_unit_test(test_extrapolate_errors),
