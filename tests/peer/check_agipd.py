@@ -1,0 +1,69 @@
+"""analyze on AGIPD data as the calibration delivers them (check_agipd.sh): per ring the corrected
+run's contrast within 3 % of the clean counts' (the same photons), Gamma0 within 2 sigma of the
+clean run's for >= 80 % of the rings, D_eff_mean within 3 % of the truth and of the clean run's;
+without the corrections the contrast shows its bias. Prints the corrections' report beside."""
+import argparse
+import sys
+
+import h5py
+import numpy as np
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--colloid', nargs=4, required=True)
+ap.add_argument('--liquid', nargs=4, required=True)
+a = ap.parse_args()
+fails = []
+
+
+def load(path):
+    with h5py.File(path, 'r') as f:
+        d = {k.split('/')[-1]: f[k][...] for k in ('xpcs/qmap/q', 'xpcs/qmap/roi_map', 'xpcs/fit/gamma0', 'xpcs/fit/gamma0_err',
+                                                   'xpcs/contrast/beta', 'xpcs/contrast/beta_err', 'xpcs/fit/D_eff_mean',
+                                                   'xpcs/fit/D_eff_mean_err', 'xpcs/corrections/photon_histogram',
+                                                   'xpcs/corrections/noise', 'xpcs/corrections/common_mode_rms',
+                                                   'xpcs/corrections/fraction_changed')}
+    return d
+
+
+for name, (sim, clean, corr, none) in (('colloid', a.colloid), ('liquid', a.liquid)):
+    t = h5py.File(sim + '/truth.h5', 'r')
+    tq, tH, tS = t['truth/q'][...], t['truth/H'][...], t['truth/S'][...]
+    D0 = float(t['params/D0_um2_s'][()])
+    mods = list(t['detector/modules'][...])
+    qmap = t['detector/q_map'][...]
+    c, r, n = load(clean), load(corr), load(none)
+    roi = c['roi_map']
+    Dt = np.mean([np.interp(np.concatenate([qmap[j][roi[m] == i + 1] for j, m in enumerate(mods)]), tq, D0 * tH / tS).mean()
+                  for i in range(len(c['q']))])
+    print('%s: corrections noise %s photons, common mode rms %s, changed %s (common mode, photonise, droplet, spikes); '
+          'ring pixel-frames 0/1/2+: clean %s, corrected %s' % (
+              name, np.round(r['noise'], 3), np.round(r['common_mode_rms'], 3), np.round(r['fraction_changed'], 4),
+              np.round(c['photon_histogram'], 4), np.round(r['photon_histogram'], 4)))
+    nok = 0
+    for i, q in enumerate(c['q']):
+        db = r['beta'][i] / c['beta'][i] - 1
+        dn = n['beta'][i] / c['beta'][i] - 1
+        s = np.hypot(r['gamma0_err'][i], c['gamma0_err'][i])
+        pull = (r['gamma0'][i] - c['gamma0'][i]) / s if s > 0 else np.inf
+        okb = abs(db) < 0.03
+        nok += abs(pull) < 2
+        print('  ring %d q=%.4f  beta clean %.4f  corrected %.4f (%+.1f %%)  uncorrected %.4f (%+.0f %%)  Gamma0 corrected - clean = %+.2f sigma  %s'
+              % (i, q, c['beta'][i], r['beta'][i], 100 * db, n['beta'][i], 100 * dn, pull, 'ok' if okb else 'FAIL'))
+        if not okb: fails.append('%s ring %d beta' % (name, i))
+    frac = nok / len(c['q'])
+    print('  Gamma0 within 2 sigma of the clean run in %d of %d rings (need >= 80 %%)  %s' % (nok, len(c['q']), 'ok' if frac >= 0.8 else 'FAIL'))
+    if frac < 0.8: fails.append('%s Gamma0' % name)
+    Dr, Dc, Dn = float(r['D_eff_mean']), float(c['D_eff_mean']), float(n['D_eff_mean'])
+    okD = abs(Dr / Dt - 1) < 0.03 and abs(Dr / Dc - 1) < 0.03
+    print('  D_eff_mean corrected %.3f +- %.3f, clean %.3f, uncorrected %.3f, truth %.3f: corrected %+.1f %% of the truth, %+.1f %% of the clean run  %s'
+          % (Dr, float(r['D_eff_mean_err']), Dc, Dn, Dt, 100 * (Dr / Dt - 1), 100 * (Dr / Dc - 1), 'ok' if okD else 'FAIL'))
+    if not okD: fails.append('%s D_eff_mean' % name)
+    # without the corrections the contrast is biased (noise / mean^2 on the diagonal)
+    bias = np.max(np.abs(n['beta'] / c['beta'] - 1))
+    print('  uncorrected: largest contrast bias %+.0f %% (must exceed 20 %%)  %s' % (100 * bias, 'ok' if bias > 0.2 else 'FAIL'))
+    if bias <= 0.2: fails.append('%s uncorrected bias not shown' % name)
+
+if fails:
+    print('FAIL: ' + ', '.join(fails))
+    sys.exit(1)
+print('all checks passed')
