@@ -2,11 +2,12 @@
 """mxpcs simulate -sim_detector agipd writes what EuXFEL's calibration writes, and its truth says
 what each correction must give back (issue 13). usage: check_sim_agipd.py WORKDIR
 
-Three runs of the same seed: A agipd with the defaults (keV), B ideal without artifacts (the
-photon counts), C agipd in photons with every effect off. Checked: A's image.data is keV with a
+Four runs of the same seed: A agipd with the defaults (keV), B ideal without artifacts (the
+photon counts), C agipd in photons with every effect off, D as C with charge sharing. Checked: A's image.data is keV with a
 one-photon peak near the photon energy, image.gain uint8 and 1 exactly above the medium-gain
 signal, the mask bits of dead, hot and wide pixels; A's common mode per frame and ASIC, the
-median of its empty pixels, is truth's within its error; C's data equal B's bitwise, and the
+median of its empty pixels, is truth's within its error; C's data equal B's bitwise, D's frames
+sum to B's (the charge is conserved), and the
 count statistics in truth.h5 are the same in all three."""
 import atexit, os, shutil, subprocess, sys
 import h5py, numpy as np
@@ -19,7 +20,8 @@ off = ['-sim_units', 'photons', '-sim_gain_error', '0', '-sim_offset_residual', 
        '-sim_wide_pixels', 'false', '-sim_flag_wide', 'false', '-sim_dead_frac', '0', '-sim_hot_frac', '0']
 runs = {'A': ['-sim_detector', 'agipd'],
         'B': ['-sim_detector', 'ideal', '-sim_artifacts', 'false'],
-        'C': ['-sim_detector', 'agipd', '-sim_artifacts', 'false'] + off}
+        'C': ['-sim_detector', 'agipd', '-sim_artifacts', 'false'] + off,
+        'D': ['-sim_detector', 'agipd', '-sim_artifacts', 'false'] + off + ['-sim_charge_cloud_um', '8']}
 dirs = {k: os.path.join(work, 'sim_agipd_' + k) for k in runs}
 if os.environ.get('MX_KEEP_TESTDATA') != '1':   # the runs go when the test ends
     atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in dirs.values()])
@@ -43,7 +45,7 @@ def image(k):
         return {n: f[src + n][...] for n in ('data', 'mask', 'gain')}
 
 
-a, b, c = image('A'), image('B'), image('C')
+a, b, c, dd = image('A'), image('B'), image('C'), image('D')
 ta = h5py.File(os.path.join(dirs['A'], 'truth.h5'), 'r')
 E = float(ta['params/energy_keV'][()])
 np_, ntr = 10, 4
@@ -110,6 +112,13 @@ check(np.all(a['data'][:, dead] == 0), 'dead pixels read 0')
 # effects off: the photons of ideal, bitwise; the count statistics the same in every run
 check(a['data'].shape == c['data'].shape and c['data'].tobytes() == b['data'].tobytes() and not c['mask'].any(),
       'agipd with every effect off, in photons = ideal, bitwise')
+# charge sharing alone: the photons spread over their neighbours, each frame's sum conserved
+sb, sd = b['data'].sum(axis=(1, 2), dtype=np.float64), dd['data'].sum(axis=(1, 2), dtype=np.float64)
+hit = b['data'] > 0
+split = np.mean(np.abs(dd['data'][hit] - b['data'][hit]) > 0.01)   # lost or got > 0.01 photons
+check(np.allclose(sd, sb, rtol=1e-5) and 0.1 < split < 0.6,
+      'charge cloud 8 um: the sum of every frame = its photons (max rel. diff %.1e); %.3f of the hit pixel-frames share > 0.01'
+      % (np.max(np.abs(sd / sb - 1)), split))
 tb, tc = (h5py.File(os.path.join(dirs[x], 'truth.h5'), 'r') for x in 'BC')
 for n in ('counts_mean', 'counts_beta', 'counts_beta_pooled', 'counts_fractions', 'counts_samples'):
     x = ta['truth/' + n][...]
