@@ -186,6 +186,7 @@ PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m)
   }
   /* detector artifacts: fixed per module and memory cell, the same in every train */
   m->offset = m->gain = NULL;
+  m->ihot   = NULL;
   if (p->artifacts) {
     PetscCall(PetscMalloc2((size_t)p->npulses * MX_MODPIX, &m->offset, (size_t)p->npulses * MX_MODPIX, &m->gain));
     MxRngInit(&g, (uint64_t)p->seed, 0xA27F, (uint64_t)m->module, 1);
@@ -203,9 +204,13 @@ PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m)
       }
     }
     PetscCall(PetscFree2(u, w));
+    if (p->agipd) PetscCall(PetscCalloc1(MX_MODPIX, &m->ihot));
     for (PetscInt i = 0; i < MX_MODPIX; i++) {
       double r = MxRngUniform(&g);
-      if (p->agipd) continue; /* its own dead and hot pixels (below) */
+      if (p->agipd) { /* its own dead and hot pixels (below) */
+        m->ihot[i] = r >= p->dead_frac && r < p->dead_frac + p->hot_frac;
+        continue;
+      }
       if (r < p->dead_frac) m->mask[i] |= 1u << 14; /* DATA_STD_IS_ZERO */
       else if (r < p->dead_frac + p->hot_frac) {
         m->mask[i] |= 1u << 1; /* NOISE_OUT_OF_THRESHOLD */
@@ -350,6 +355,7 @@ PetscErrorCode MxSimModuleDestroy(MxSimModule *m)
   if (m->offset) PetscCall(PetscFree2(m->offset, m->gain));
   if (m->gerr) PetscCall(PetscFree2(m->gerr, m->cmcell));
   PetscCall(PetscFree(m->dead));
+  PetscCall(PetscFree(m->ihot));
   PetscFunctionReturn(0);
 }
 
@@ -433,6 +439,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       }
       if (k) {
         k[i] = c;
+        if (m->ihot && m->ihot[i]) (void)MxRngUniform(&gp); /* ideal's hot value */
         continue;
       }
       double v = c;

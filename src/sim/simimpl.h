@@ -61,6 +61,8 @@ typedef struct {
   float    *gerr;   /* relative gain 1 + gain error, MX_MODPIX */
   float    *cmcell; /* static common mode (photons), npulses x MX_NASIC */
   uint8_t  *dead;
+  uint8_t  *ihot;   /* agipd with artifacts: ideal's hot pixels, whose value ideal draws from the
+                       photon stream: agipd draws it too (and drops it), so the counts stay ideal's */
 } MxSimModule;
 
 #define MX_NASIC 16 /* 64 x 64 ASICs per module: index 2 (ss/64) + fs/64 */

@@ -2,13 +2,14 @@
 """mxpcs simulate -sim_detector agipd writes what EuXFEL's calibration writes, and its truth says
 what each correction must give back (issue 13). usage: check_sim_agipd.py WORKDIR
 
-Four runs of the same seed: A agipd with the defaults (keV), B ideal without artifacts (the
-photon counts), C agipd in photons with every effect off, D as C with charge sharing. Checked: A's image.data is keV with a
-one-photon peak near the photon energy, image.gain uint8 and 1 exactly above the medium-gain
-signal, the mask bits of dead, hot and wide pixels; A's common mode per frame and ASIC, the
-median of its empty pixels, is truth's within its error; C's data equal B's bitwise, D's frames
-sum to B's (the charge is conserved), and the
-count statistics in truth.h5 are the same in all three."""
+Five runs of the same seed: A agipd with the defaults (keV, artifacts on), B ideal without
+artifacts (the photon counts), C agipd in photons with every effect off, D as C with charge
+sharing, E ideal with artifacts (A's photons through the memory-cell pattern). Checked: A's
+image.data is keV with a one-photon peak near the photon energy, image.gain uint8 and 1 exactly
+above the medium-gain signal, the mask bits of dead, hot and wide pixels; A's common mode per
+frame and ASIC, the median of its empty pixels, is truth's within its error; C's data equal B's
+bitwise, D's frames sum to B's (the charge is conserved), and the count statistics in truth.h5
+are those of ideal with the same -sim_artifacts."""
 import atexit, os, shutil, subprocess, sys
 import h5py, numpy as np
 
@@ -21,7 +22,8 @@ off = ['-sim_units', 'photons', '-sim_gain_error', '0', '-sim_offset_residual', 
 runs = {'A': ['-sim_detector', 'agipd'],
         'B': ['-sim_detector', 'ideal', '-sim_artifacts', 'false'],
         'C': ['-sim_detector', 'agipd', '-sim_artifacts', 'false'] + off,
-        'D': ['-sim_detector', 'agipd', '-sim_artifacts', 'false'] + off + ['-sim_charge_cloud_um', '8']}
+        'D': ['-sim_detector', 'agipd', '-sim_artifacts', 'false'] + off + ['-sim_charge_cloud_um', '8'],
+        'E': ['-sim_detector', 'ideal']}
 dirs = {k: os.path.join(work, 'sim_agipd_' + k) for k in runs}
 if os.environ.get('MX_KEEP_TESTDATA') != '1':   # the runs go when the test ends
     atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in dirs.values()])
@@ -45,7 +47,7 @@ def image(k):
         return {n: f[src + n][...] for n in ('data', 'mask', 'gain')}
 
 
-a, b, c, dd = image('A'), image('B'), image('C'), image('D')
+a, b, c, dd, ee = image('A'), image('B'), image('C'), image('D'), image('E')
 ta = h5py.File(os.path.join(dirs['A'], 'truth.h5'), 'r')
 E = float(ta['params/energy_keV'][()])
 np_, ntr = 10, 4
@@ -55,7 +57,9 @@ check(str(ta.attrs['units']) in ('keV', "b'keV'") and abs(ta['params/unit_scale'
 
 # the common mode: truth's per frame and per (cell, ASIC) part, against the median of the empty
 # pixels (no photon in the 3x3 neighbourhood, from B's counts) of each frame and ASIC
-k = b['data'].astype(np.int64)                       # B: the photon counts (ideal, no artifacts)
+te = h5py.File(os.path.join(dirs['E'], 'truth.h5'), 'r')   # E: A's photons, through the cell pattern
+k = np.rint((ee['data'] - te['detector/cell_offset'][0][np.arange(len(ee['data'])) % np_])
+            / te['detector/cell_gain'][0][np.arange(len(ee['data'])) % np_]).astype(np.int64)
 kp = np.pad(k, ((0, 0), (1, 1), (1, 1)))
 empty = sum(kp[:, 1 + i:513 + i, 1 + j:129 + j] for i in (-1, 0, 1) for j in (-1, 0, 1)) == 0
 cm = ta['detector/common_mode'][...][:, :, 0, :].reshape(ntr * np_, 16)      # (train*frame, ASIC)
@@ -119,11 +123,12 @@ split = np.mean(np.abs(dd['data'][hit] - b['data'][hit]) > 0.01)   # lost or got
 check(np.allclose(sd, sb, rtol=1e-5) and 0.1 < split < 0.6,
       'charge cloud 8 um: the sum of every frame = its photons (max rel. diff %.1e); %.3f of the hit pixel-frames share > 0.01'
       % (np.max(np.abs(sd / sb - 1)), split))
-tb, tc = (h5py.File(os.path.join(dirs[x], 'truth.h5'), 'r') for x in 'BC')
+tb, tc, td = (h5py.File(os.path.join(dirs[x], 'truth.h5'), 'r') for x in 'BCD')
 for n in ('counts_mean', 'counts_beta', 'counts_beta_pooled', 'counts_fractions', 'counts_samples'):
-    x = ta['truth/' + n][...]
-    check(x.tobytes() == tb['truth/' + n][...].tobytes() == tc['truth/' + n][...].tobytes(),
-          'truth/%s the same in agipd (defaults), ideal and agipd (effects off)' % n)
+    x, y = ta['truth/' + n][...], tb['truth/' + n][...]
+    check(x.tobytes() == te['truth/' + n][...].tobytes() and y.tobytes() == tc['truth/' + n][...].tobytes() == td['truth/' + n][...].tobytes(),
+          'truth/%s: agipd = ideal with artifacts, and agipd = ideal without them' % n)
+k = b['data'].astype(np.int64)                       # B: the photon counts (ideal, no artifacts)
 # the counts' truth describes B's counts (the standard-size pixels of the contrast bins)
 q = ta['detector/q_map'][0]
 edges = ta['truth/beta_q_edges'][...]
@@ -131,9 +136,9 @@ bins = np.digitize(q, edges) - 1
 sel = (bins >= 0) & (bins < len(edges) - 1) & ~wide & (ta['detector/I_model'][0] > 0)
 ksum = np.bincount(bins[sel], weights=k[:, sel].sum(axis=0), minlength=len(edges) - 1)
 nsum = np.bincount(bins[sel], minlength=len(edges) - 1) * len(k)
-mean = ta['truth/counts_mean'][...]
+mean = tb['truth/counts_mean'][...]
 fin = nsum > 0
-check(np.allclose(ksum[fin] / nsum[fin], mean[fin], rtol=1e-9, atol=1e-12) and np.allclose(ta['truth/counts_samples'][...], nsum),
+check(np.allclose(ksum[fin] / nsum[fin], mean[fin], rtol=1e-9, atol=1e-12) and np.allclose(tb['truth/counts_samples'][...], nsum),
       'truth/counts_mean = the counts of the ideal run per bin')
 fr3 = ta['truth/counts_fractions'][...]
 check(np.allclose(fr3[fin].sum(axis=1), 1) and np.all(fr3[fin] >= 0), 'fractions of 0, 1, 2+ photons add up to 1')
