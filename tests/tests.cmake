@@ -63,6 +63,9 @@ mx_script_test(peer.simulate_extra_data peer bash ${CMAKE_CURRENT_SOURCE_DIR}/pe
   -sim_trains 5 -sim_pulses 8 -sim_modules 3,4 -sim_trains_per_file 2 -sim_missing_trains 2 -sim_adu_per_photon 7.5 -sim_compress 1 -- --validate)
 # (check_simulate.sh simulates and reads at 2 ranks)
 set_tests_properties(sim.colloid_statistics sim.liquid_statistics sim.artifacts peer.simulate_extra_data PROPERTIES PROCESSORS 2)
+# -sim_detector agipd: keV, mask bits, gain stages, common mode = truth, the photons of ideal (issue 13)
+mx_script_test(sim.agipd sim ${MX_PYTHON} ${PEER}/check_sim_agipd.py ${MX_TESTDATA})
+set_tests_properties(sim.agipd PROPERTIES PROCESSORS 2)
 
 # scattering kernels against sasmodels itself at random parameter sets
 mx_script_test(peer.sasmodels peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/sasmodels_check.py $<TARGET_FILE:test_models> 1e-6)

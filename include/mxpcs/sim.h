@@ -8,7 +8,10 @@
    Arrhenius viscosity, or linear). Speckle: coherent field of the illuminated volume through a
    Gaussian beam, propagated with FFTW (include/mxpcs/speckle.h). Photons: Poisson, SASE pulse
    energies gamma-distributed. Detector: memory-cell offset/gain pattern repeating every train,
-   dead/hot pixels, a masked ASIC; optionally a missing module and missing trains.
+   dead/hot pixels, a masked ASIC; optionally a missing module and missing trains. With
+   -sim_detector agipd the data are what EuXFEL's calibration writes (keV, gain error, offset
+   residual, common mode, noise, charge sharing, bad/wide pixels, zingers, gain stages), each
+   effect from its own stream so the photon counts stay those of ideal.
 
    Trains are independent (the sample decorrelates in 100 ms), each with its own random stream
    (seed, train, module), so results are bitwise identical at any rank count. */

@@ -186,6 +186,7 @@ PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m)
   }
   /* detector artifacts: fixed per module and memory cell, the same in every train */
   m->offset = m->gain = NULL;
+  m->ihot   = NULL;
   if (p->artifacts) {
     PetscCall(PetscMalloc2((size_t)p->npulses * MX_MODPIX, &m->offset, (size_t)p->npulses * MX_MODPIX, &m->gain));
     MxRngInit(&g, (uint64_t)p->seed, 0xA27F, (uint64_t)m->module, 1);
@@ -203,8 +204,13 @@ PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m)
       }
     }
     PetscCall(PetscFree2(u, w));
+    if (p->agipd) PetscCall(PetscCalloc1(MX_MODPIX, &m->ihot));
     for (PetscInt i = 0; i < MX_MODPIX; i++) {
       double r = MxRngUniform(&g);
+      if (p->agipd) { /* its own dead and hot pixels (below) */
+        m->ihot[i] = r >= p->dead_frac && r < p->dead_frac + p->hot_frac;
+        continue;
+      }
       if (r < p->dead_frac) m->mask[i] |= 1u << 14; /* DATA_STD_IS_ZERO */
       else if (r < p->dead_frac + p->hot_frac) {
         m->mask[i] |= 1u << 1; /* NOISE_OUT_OF_THRESHOLD */
@@ -217,7 +223,126 @@ PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m)
         for (int fs = c0; fs < c0 + 64; fs++) m->mask[ss * MX_NFS + fs] |= 1u << 19;
     }
   }
+  /* agipd: static per pixel and per (cell, ASIC); dead, hot and wide pixels with the bits of
+     the calibration's BadPixels (agipd-data.md 1) */
+  m->gerr = m->cmcell = NULL;
+  m->dead = NULL;
+  if (p->agipd) {
+    PetscCall(PetscMalloc2(MX_MODPIX, &m->gerr, (size_t)p->npulses * MX_NASIC, &m->cmcell));
+    PetscCall(PetscCalloc1(MX_MODPIX, &m->dead));
+    MxRngInit(&g, (uint64_t)p->seed, 0xA61D, (uint64_t)m->module, 4);
+    for (PetscInt i = 0; i < MX_MODPIX; i++) m->gerr[i] = (float)(1 + p->gain_error * MxRngNormal(&g));
+    for (PetscInt k = 0; k < p->npulses * MX_NASIC; k++) m->cmcell[k] = (float)(p->common_mode_cell * MxRngNormal(&g));
+    for (PetscInt i = 0; i < MX_MODPIX; i++) {
+      double r = MxRngUniform(&g);
+      if (r < p->dead_frac) {
+        m->dead[i] = 1;
+        m->mask[i] |= 1u << 14 | 1u << 0; /* DATA_STD_IS_ZERO, OFFSET_OUT_OF_THRESHOLD */
+      } else if (r < p->dead_frac + p->hot_frac) {
+        m->hot[i] = 1;
+        m->mask[i] |= 1u << 1; /* NOISE_OUT_OF_THRESHOLD */
+      }
+      if (p->wide_pixels && p->flag_wide && MxSimWideRow((int)(i / MX_NFS))) m->mask[i] |= 1u << 22; /* NON_STANDARD_SIZE */
+    }
+  }
   PetscFunctionReturn(0);
+}
+
+void MxSimOffsetResidual(const MxSimParams *p, int module, PetscInt cell, float *off)
+{
+  MxRng g;
+  MxRngInit(&g, (uint64_t)p->seed, 0x0FF5E7 + (uint64_t)cell, (uint64_t)module, 5);
+  for (PetscInt i = 0; i < MX_MODPIX; i++) off[i] = (float)(p->offset_residual * MxRngNormal(&g));
+}
+
+void MxSimCommonMode(const MxSimParams *p, int module, PetscInt itrain, float *cm)
+{
+  MxRng g;
+  MxRngInit(&g, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)module, 6);
+  for (PetscInt k = 0; k < p->npulses * MX_NASIC; k++) cm[k] = (float)(p->common_mode * MxRngNormal(&g));
+}
+
+PetscErrorCode MxSimSpikes(const MxSimParams *p, int module, PetscInt itrain, PetscInt *n, MxSimSpike **sp)
+{
+  MxRng g;
+
+  PetscFunctionBeginUser;
+  MxRngInit(&g, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)module, 7);
+  *n = (PetscInt)MxRngPoisson(&g, p->spike_rate * p->npulses * MX_MODPIX);
+  PetscCall(PetscMalloc1(*n + 1, sp));
+  for (PetscInt j = 0; j < *n; j++) {
+    (*sp)[j].frame   = (int)(MxRngUniform(&g) * p->npulses);
+    (*sp)[j].pixel   = (int)(MxRngUniform(&g) * MX_MODPIX);
+    (*sp)[j].photons = (float)(50 + 450 * MxRngUniform(&g));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The fractions of a Gaussian cloud (sigma sig) centred at x in a pixel [0, w) that fall in the
+   pixel before, this one and the one after (all beyond an edge goes to that neighbour) */
+static inline void CloudSplit(double x, double w, double sig, double fr[3])
+{
+  fr[0] = x < 6 * sig ? 0.5 * erfc(x / (sig * M_SQRT2)) : 0;
+  fr[2] = w - x < 6 * sig ? 0.5 * erfc((w - x) / (sig * M_SQRT2)) : 0;
+  fr[1] = 1 - fr[0] - fr[2];
+}
+
+/* agipd: the analog signal of k photons hitting pixel i, each at a uniform point, shared over
+   the 3x3 neighbourhood; at the module's edges the share beyond it stays in the pixel */
+static void ShareCharge(const MxSimParams *p, PetscInt i, uint32_t k, MxRng *g, double *A)
+{
+  int    ss = (int)(i / MX_NFS), fs = (int)(i % MX_NFS);
+  double hx = p->pixel_um, hy = (p->wide_pixels && MxSimWideRow(ss) ? 2 : 1) * p->pixel_um, sig = p->charge_cloud_um;
+
+  for (uint32_t j = 0; j < k; j++) {
+    double fx[3], fy[3];
+    CloudSplit(MxRngUniform(g) * hx, hx, sig, fx);
+    CloudSplit(MxRngUniform(g) * hy, hy, sig, fy);
+    if (fs == 0) fx[1] += fx[0], fx[0] = 0;
+    if (fs == MX_NFS - 1) fx[1] += fx[2], fx[2] = 0;
+    if (ss == 0) fy[1] += fy[0], fy[0] = 0;
+    if (ss == MX_NSS - 1) fy[1] += fy[2], fy[2] = 0;
+    for (int a = 0; a < 3; a++)
+      if (fy[a] > 0)
+        for (int b = 0; b < 3; b++)
+          if (fx[b] > 0) A[(ss + a - 1) * MX_NFS + fs + b - 1] += fy[a] * fx[b];
+  }
+}
+
+/* agipd: frame n of a train from its photon counts k: charge sharing, zingers, the memory-cell
+   artifacts, gain error, offset residual, common mode, noise, bad pixels, gain stage, units */
+static void DetectorFrame(MxSim s, MxSimModule *m, PetscInt n, const uint32_t *k, double *A, float *off, const float *cm, const MxSimSpike *spk, PetscInt nspk, MxRng *g, float *f, uint8_t *gain)
+{
+  MxSimParams *p  = &s->p;
+  PetscInt     ns = p->subpixels * p->subpixels;
+
+  if (p->charge_cloud_um > 0) {
+    PetscArrayzero(A, MX_MODPIX);
+    for (PetscInt i = 0; i < MX_MODPIX; i++)
+      if (k[i]) ShareCharge(p, i, k[i], g, A);
+  } else
+    for (PetscInt i = 0; i < MX_MODPIX; i++) A[i] = k[i];
+  for (PetscInt j = 0; j < nspk; j++)
+    if (spk[j].frame == n) A[spk[j].pixel] += spk[j].photons;
+  if (p->offset_residual > 0) MxSimOffsetResidual(p, m->module, n, off);
+  for (PetscInt i = 0; i < MX_MODPIX; i++) {
+    if (isnan(m->qsub[(size_t)i * ns * 2])) { /* not covered by any panel */
+      f[i]    = 0;
+      gain[i] = 0;
+      continue;
+    }
+    int    a = MxSimAsic((int)i);
+    double v = A[i];
+    if (m->offset) v = m->gain[n * MX_MODPIX + i] * (float)A[i] + m->offset[n * MX_MODPIX + i]; /* as ideal does */
+    v *= m->gerr[i];
+    if (p->offset_residual > 0) v += off[i];
+    v += (double)m->cmcell[n * MX_NASIC + a] + cm[a];
+    if (m->hot[i]) v += 20 + 5 * MxRngUniform(g) + 10 * p->noise * MxRngNormal(g);
+    else if (p->noise > 0) v += p->noise * MxRngNormal(g);
+    if (m->dead[i]) v = 0;
+    gain[i] = v > p->medium_gain_photons ? 1 : 0;
+    f[i]    = (float)(v * p->unit_scale);
+  }
 }
 
 PetscErrorCode MxSimModuleDestroy(MxSimModule *m)
@@ -228,20 +353,33 @@ PetscErrorCode MxSimModuleDestroy(MxSimModule *m)
   PetscCall(PetscFree4(m->Ibar, m->G, m->qbin, m->mask));
   PetscCall(PetscFree(m->hot));
   if (m->offset) PetscCall(PetscFree2(m->offset, m->gain));
+  if (m->gerr) PetscCall(PetscFree2(m->gerr, m->cmcell));
+  PetscCall(PetscFree(m->dead));
+  PetscCall(PetscFree(m->ihot));
   PetscFunctionReturn(0);
 }
 
 /* One train of one module: speckle evolution, photons, detector. Random streams depend only
    on (seed, train, module), never on the rank. */
-PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *e, float *frames)
+PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *e, float *frames, uint8_t *gain)
 {
   MxSimParams *p  = &s->p;
-  PetscInt     ns = p->subpixels * p->subpixels;
-  MxRng        gs, gp;
+  PetscInt     ns = p->subpixels * p->subpixels, nspk = 0;
+  MxRng        gs, gp, gd;
+  uint32_t    *k   = NULL;
+  double      *A   = NULL;
+  float       *off = NULL, *cm = NULL;
+  MxSimSpike  *spk = NULL;
 
   PetscFunctionBeginUser;
   MxRngInit(&gs, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)m->module, 2);
   MxRngInit(&gp, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)m->module, 3);
+  if (p->agipd) { /* the detector's own streams: the photons (gp) are those of ideal */
+    MxRngInit(&gd, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)m->module, 8);
+    PetscCall(PetscMalloc4(MX_MODPIX, &k, MX_MODPIX, &A, MX_MODPIX, &off, (size_t)p->npulses * MX_NASIC, &cm));
+    MxSimCommonMode(p, m->module, itrain, cm);
+    PetscCall(MxSimSpikes(p, m->module, itrain, &nspk, &spk));
+  }
   MxSpeckleInit(&m->win, &gs); /* a fresh sample: 100 ms between trains decorrelates it */
   const double *D = s->D_A2_s;
   double       *Dt = NULL;
@@ -271,6 +409,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       const float *qs = m->qsub + (size_t)i * ns * 2;
       if (isnan(qs[0])) { /* not covered by any panel */
         f[i] = 0;
+        if (k) k[i] = 0;
         continue;
       }
       double sp = 0;
@@ -284,14 +423,36 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       }
       double   mu = e[n] * m->G[i] * sp;
       uint32_t c  = MxRngPoisson(&gp, mu);
-      double   v  = c;
+      int      seam = MxSimWideRow((int)(i / MX_NFS));
+      if (seam && p->agipd && p->wide_pixels) c += MxRngPoisson(&gd, mu); /* twice the area; the other pixels' photons stay those of ideal */
+      if (m->qbin[i] >= 0 && m->Ibar[i] > 0 && !seam) { /* the clean photon counts' statistics (standard-size pixels: the same in ideal and agipd) */
+        double *a = s->count_acc + MX_NCOUNT * (itrain * s->nbins + m->qbin[i]), mu0 = e[n] * m->G[i] * m->Ibar[i], kk = c;
+        a[0] += kk;
+        a[1] += kk * kk;
+        a[2] += 1;
+        a[3] += c == 0;
+        a[4] += c == 1;
+        if (mu0 > 0) {
+          a[5] += kk / mu0;
+          a[6] += kk * (kk - 1) / (mu0 * mu0);
+        }
+      }
+      if (k) {
+        k[i] = c;
+        if (m->ihot && m->ihot[i]) (void)MxRngUniform(&gp); /* ideal's hot value */
+        continue;
+      }
+      double v = c;
       if (m->offset) v = m->gain[n * MX_MODPIX + i] * c + m->offset[n * MX_MODPIX + i];
       if (m->mask[i] & (1u << 14)) v = 0;
       if (m->hot[i]) v += 20 + 5 * MxRngUniform(&gp);
       if (p->gain_noise > 0 && c) v *= 1 + p->gain_noise * MxRngNormal(&gp);
       f[i] = (float)(v * p->adu_per_photon);
     }
+    if (k) DetectorFrame(s, m, n, k, A, off, cm + n * MX_NASIC, spk, nspk, &gd, f, gain + (size_t)n * MX_MODPIX);
   }
   PetscCall(PetscFree(Dt));
+  if (k) PetscCall(PetscFree4(k, A, off, cm));
+  PetscCall(PetscFree(spk));
   PetscFunctionReturn(0);
 }

@@ -62,6 +62,19 @@ static PetscErrorCode Preset(MxSimParams *p, const char *name, MPI_Comm comm)
   p->xgm             = PETSC_TRUE;
   p->pulse_energy_uJ = 2.5;
   p->xgm_noise       = 0.02;
+  /* detector model: ideal photon counts until the presets switch to agipd; agipd's defaults are
+     issue 13's numbers with the sources in docs/reference/agipd-data.md */
+  snprintf(p->units, sizeof p->units, "keV");
+  p->gain_error          = 0.03;
+  p->offset_residual     = 0.04;
+  p->common_mode         = 0.25;
+  p->common_mode_cell    = 0.1;
+  p->noise               = 0.12;
+  p->charge_cloud_um     = 8;
+  p->spike_rate          = 2e-6;
+  p->medium_gain_photons = 300;
+  p->wide_pixels         = PETSC_TRUE;
+  p->flag_wide           = PETSC_TRUE;
   p->nmodules = 2;
   p->modules[0] = 3;
   p->modules[1] = 4;
@@ -96,9 +109,9 @@ static PetscErrorCode Preset(MxSimParams *p, const char *name, MPI_Comm comm)
 PetscErrorCode MxSimSetFromOptions(MxSim s)
 {
   MxSimParams *p = &s->p;
-  char         preset[16] = "colloid", hydro[16], heating[16];
+  char         preset[16] = "colloid", hydro[16], heating[16], detector[16] = "ideal";
   PetscInt     nmod = MX_NMOD, nmiss = 64;
-  PetscBool    set;
+  PetscBool    set, units_set, adu_set;
 
   PetscFunctionBeginUser;
   /* the preset first: it sets the defaults of every other option (and -help shows them) */
@@ -133,7 +146,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCall(PetscOptionsReal("-sim_beam_fwhm_um", "Beam size at the sample, FWHM (um)", "", p->beam_fwhm_um, &p->beam_fwhm_um, NULL));
   PetscCall(PetscOptionsInt("-sim_subpixels", "Sub-pixel points per pixel side (pixel integration)", "", p->subpixels, &p->subpixels, NULL));
   PetscCall(PetscOptionsReal("-sim_sase_modes", "SASE modes: pulse energies ~ Gamma(M)/M (0: constant)", "", p->sase_modes, &p->sase_modes, NULL));
-  PetscCall(PetscOptionsReal("-sim_adu_per_photon", "Detector units per photon in the written data", "", p->adu_per_photon, &p->adu_per_photon, NULL));
+  PetscCall(PetscOptionsReal("-sim_adu_per_photon", "Detector units per photon in the written data (agipd: with -sim_units adu; midtools' default for high-gain AGIPD data is 66 at 9 keV)", "", p->adu_per_photon, &p->adu_per_photon, &adu_set));
   PetscCall(PetscOptionsReal("-sim_gain_noise", "Relative per pixel-frame noise of the photon-to-ADU conversion", "", p->gain_noise, &p->gain_noise, NULL));
   PetscCall(PetscOptionsReal("-sim_D0_um2_s", "Free-particle diffusion coefficient at T0 (um^2/s)", "", p->D0_um2_s, &p->D0_um2_s, NULL));
   PetscCall(PetscOptionsString("-sim_hydro", "Hydrodynamic function: none (H = 1) | deltagamma (Ds/D0 + H_d)", "", hydro, hydro, sizeof hydro, NULL));
@@ -151,8 +164,8 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCall(PetscOptionsBool("-sim_artifacts", "Detector artifacts (memory-cell pattern, dead/hot pixels, masked ASIC)", "", p->artifacts, &p->artifacts, NULL));
   PetscCall(PetscOptionsReal("-sim_offset_amp", "Memory-cell offset pattern amplitude (photons)", "", p->offset_amp, &p->offset_amp, NULL));
   PetscCall(PetscOptionsReal("-sim_gain_amp", "Memory-cell relative gain pattern amplitude", "", p->gain_amp, &p->gain_amp, NULL));
-  PetscCall(PetscOptionsReal("-sim_dead_frac", "Fraction of dead pixels", "", p->dead_frac, &p->dead_frac, NULL));
-  PetscCall(PetscOptionsReal("-sim_hot_frac", "Fraction of hot pixels", "", p->hot_frac, &p->hot_frac, NULL));
+  PetscCall(PetscOptionsReal("-sim_dead_frac", "Fraction of dead pixels (ideal: with -sim_artifacts, mask bit 14; agipd: always, bits 14 DATA_STD_IS_ZERO and 0 OFFSET_OUT_OF_THRESHOLD)", "", p->dead_frac, &p->dead_frac, NULL));
+  PetscCall(PetscOptionsReal("-sim_hot_frac", "Fraction of hot pixels (ideal: with -sim_artifacts; agipd: always; mask bit 1 NOISE_OUT_OF_THRESHOLD)", "", p->hot_frac, &p->hot_frac, NULL));
   PetscCall(PetscOptionsInt("-sim_masked_asics", "Masked 64x64 ASICs per module", "", p->masked_asics, &p->masked_asics, NULL));
   PetscCall(PetscOptionsInt("-sim_missing_module", "A module whose files are not written (-1: none)", "", p->missing_module, &p->missing_module, NULL));
   PetscCall(PetscOptionsIntArray("-sim_missing_trains", "Train indices left out of the run (gaps in train IDs)", "", p->missing_trains, &nmiss, &set));
@@ -164,10 +177,24 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   nmiss = 64;
   PetscCall(PetscOptionsIntArray("-sim_dud_trains", "Train indices with a dud pulse (the middle pulse at 2 % of its energy)", "", p->dud_trains, &nmiss, &set));
   if (set) p->ndud = nmiss;
+  PetscCall(PetscOptionsString("-sim_detector", "ideal: photon counts (x -sim_adu_per_photon) | agipd: what EuXFEL's calibration writes for AGIPD (keV, gain error, offset residual, common mode, noise, charge sharing, bad pixels, zingers, wide pixels, gain stages; docs/simulate.md); the photon counts are the same", "", detector, detector, sizeof detector, NULL));
+  PetscCall(PetscOptionsString("-sim_units", "agipd: unit of image.data: photons | keV (photons x the photon energy: proc data are keV, MID's get_agipd divides by the energy) | adu (x -sim_adu_per_photon)", "", p->units, p->units, sizeof p->units, &units_set));
+  PetscCall(PetscOptionsReal("-sim_gain_error", "agipd: rms relative gain error per pixel, static (what SlopesPC/SlopesFF leave; no measured number found, agipd-data.md 1; issue 13 takes 0.03)", "", p->gain_error, &p->gain_error, NULL));
+  PetscCall(PetscOptionsReal("-sim_offset_residual", "agipd: rms offset residual per memory cell and pixel, static (photons; per-cell artefacts survive the Offset correction: MID keeps variances per 32-cell block, midtools subtracts a cell common mode; size unverified, issue 13 takes 0.04)", "", p->offset_residual, &p->offset_residual, NULL));
+  PetscCall(PetscOptionsReal("-sim_common_mode", "agipd: rms common mode per frame and 64x64 ASIC (photons; midtools and pycalibration subtract a per-frame, per-ASIC median of the empty pixels; issue 13 takes 0.25)", "", p->common_mode, &p->common_mode, NULL));
+  PetscCall(PetscOptionsReal("-sim_common_mode_cell", "agipd: rms static common mode per ASIC and memory cell (photons; pycalibration's common mode works per ASIC and cell)", "", p->common_mode_cell, &p->common_mode_cell, NULL));
+  PetscCall(PetscOptionsReal("-sim_noise", "agipd: rms Gaussian electronic noise per pixel-frame (photons; Allahgholi 2019: < 1 keV equivalent, < 0.08 photons at 12.3 keV; 0.12 is the pessimistic default of issue 13)", "", p->noise, &p->noise, NULL));
+  PetscCall(PetscOptionsReal("-sim_charge_cloud_um", "agipd: Gaussian sigma of a photon's charge cloud, shared over the 3x3 neighbourhood (um; 200 um pixels; no AGIPD number found, agipd-data.md 3 takes 5-10 um at 12 keV)", "", p->charge_cloud_um, &p->charge_cloud_um, NULL));
+  PetscCall(PetscOptionsReal("-sim_spike_rate", "agipd: unflagged zingers of 50-500 photons per pixel-frame (rate; 'a few unflagged outliers', issue 13)", "", p->spike_rate, &p->spike_rate, NULL));
+  PetscCall(PetscOptionsBool("-sim_wide_pixels", "agipd: the double-size pixels at the horizontal ASIC joins (rows 64k-1 and 64k, not 0 and 511; EXtra-geom agipd_asic_seams) collect twice the photons", "", p->wide_pixels, &p->wide_pixels, NULL));
+  PetscCall(PetscOptionsBool("-sim_flag_wide", "agipd: flag the double-size pixels NON_STANDARD_SIZE (mask bit 22), as new calibration deployments do (calng, EXtra docs/calibration.md)", "", p->flag_wide, &p->flag_wide, NULL));
+  PetscCall(PetscOptionsReal("-sim_medium_gain_photons", "agipd: image.gain is 1 (medium gain) for pixel-frames above this signal (photons), else 0 (high gain); the switching point is an assumption (not in agipd-data.md)", "", p->medium_gain_photons, &p->medium_gain_photons, NULL));
   PetscCall(MxOptionsView("-sim_view", "Where MxSimSetUp prints the set-up: modules, speckle windows, sample, beam (no value: standard output; 0: nowhere)", "MxSimSetView", &s->view));
   PetscOptionsEnd();
   snprintf(p->hydro, sizeof p->hydro, "%s", hydro);
   snprintf(p->heating, sizeof p->heating, "%s", heating);
+  PetscCheck(!strcmp(detector, "ideal") || !strcmp(detector, "agipd"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_detector: '%s' is not ideal or agipd", detector);
+  p->agipd = (PetscBool)!strcmp(detector, "agipd");
 
   /* check everything here, naming the option */
   PetscCheck(p->nmodules >= 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_modules: empty");
@@ -211,6 +238,19 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCheck(p->train_energy_rms >= 0 && p->train_energy_rms < 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_train_energy_rms: %g must be in [0, 1)", (double)p->train_energy_rms);
   PetscCheck(p->xgm_noise >= 0 && p->xgm_noise < 0.5, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_xgm_noise: must be in [0, 0.5)");
   PetscCheck(p->missing_module >= -1 && p->missing_module < MX_NMOD, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_missing_module: must be -1 or 0..15");
+  PetscCheck(p->agipd || !units_set, s->comm, PETSC_ERR_ARG_WRONG, "option -sim_units: only with -sim_detector agipd (ideal writes photons x -sim_adu_per_photon)");
+  PetscCheck(!strcmp(p->units, "photons") || !strcmp(p->units, "keV") || !strcmp(p->units, "adu"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_units: '%s' is not photons, keV or adu", p->units);
+  PetscCheck(!p->agipd || !adu_set || !strcmp(p->units, "adu"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_adu_per_photon: with -sim_detector agipd only for -sim_units adu (the units are %s)", p->units);
+  PetscCheck(!p->agipd || p->gain_noise == 0, s->comm, PETSC_ERR_ARG_WRONG, "option -sim_gain_noise: ideal only; -sim_detector agipd has -sim_gain_error and -sim_noise");
+  PetscCheck(p->gain_error >= 0 && p->gain_error < 0.3, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_gain_error: %g must be in [0, 0.3)", (double)p->gain_error);
+  PetscCheck(p->offset_residual >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_offset_residual: %g must be >= 0", (double)p->offset_residual);
+  PetscCheck(p->common_mode >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_common_mode: %g must be >= 0", (double)p->common_mode);
+  PetscCheck(p->common_mode_cell >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_common_mode_cell: %g must be >= 0", (double)p->common_mode_cell);
+  PetscCheck(p->noise >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_noise: %g must be >= 0", (double)p->noise);
+  PetscCheck(p->charge_cloud_um >= 0 && p->charge_cloud_um <= 50, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_charge_cloud_um: %g must be in [0, 50] (the 3x3 neighbourhood of a 200 um pixel)", (double)p->charge_cloud_um);
+  PetscCheck(p->spike_rate >= 0 && p->spike_rate <= 1e-3, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_spike_rate: %g must be in [0, 1e-3]", (double)p->spike_rate);
+  PetscCheck(p->medium_gain_photons > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_medium_gain_photons: %g must be > 0", (double)p->medium_gain_photons);
+  PetscCheck(p->dead_frac >= 0 && p->hot_frac >= 0 && p->dead_frac + p->hot_frac <= 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_dead_frac %g, -sim_hot_frac %g: fractions >= 0 adding up to at most 1", (double)p->dead_frac, (double)p->hot_frac);
   for (PetscInt i = 0; i < p->nmissing; i++) PetscCheck(p->missing_trains[i] >= 0 && p->missing_trains[i] < p->ntrains, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_missing_trains: %" PetscInt_FMT " is not a train index in 0..%" PetscInt_FMT, p->missing_trains[i], p->ntrains - 1);
   PetscFunctionReturn(0);
 }
@@ -236,6 +276,13 @@ PetscErrorCode MxSimSetUp(MxSim s)
   PetscCall(MxGeomGetPixels(s->geom, &pix));
   PetscCall(MxGeomGetWavelength(s->geom, &s->lambda_A));
   PetscCall(MxGeomGetDistance(s->geom, &s->distance_m));
+  {
+    double energy, px;
+    PetscCall(MxGeomGetEnergy(s->geom, &energy));
+    PetscCall(MxGeomGetPixelSize(s->geom, &px));
+    p->pixel_um   = px * 1e6;
+    p->unit_scale = !strcmp(p->units, "keV") ? energy : !strcmp(p->units, "adu") ? p->adu_per_photon : 1.0;
+  }
   for (PetscInt i = 0; i < p->nmodules; i++)
     for (PetscInt k = 0; k < MX_MODPIX; k++) {
       size_t g = (size_t)p->modules[i] * MX_MODPIX + k;
@@ -248,6 +295,7 @@ PetscErrorCode MxSimSetUp(MxSim s)
   s->bin_q0 = qlo;
   s->bin_dq = (qhi - qlo) * (1 + 1e-9) / s->nbins;
   PetscCall(PetscCalloc1(3 * s->nbins * p->ntrains, &s->beta_acc));
+  PetscCall(PetscCalloc1(MX_NCOUNT * s->nbins * p->ntrains, &s->count_acc));
   PetscCall(MxSimTables(s));
   /* the hydrodynamic function must stay positive where modes are simulated */
   for (PetscInt i = 0; i < s->ntab; i++)
@@ -269,6 +317,28 @@ PetscErrorCode MxSimSetUp(MxSim s)
   PetscFunctionReturn(0);
 }
 
+/* Per-train sums (ntrains x nbins x k) to their total over the trains on rank 0 (the first nbins
+   x k entries). Each train's sums come from one rank (the others add zeros): exact at any rank
+   count. */
+static PetscErrorCode SumTrains(MxSim s, PetscInt k, double *acc)
+{
+  PetscMPIInt rank;
+  PetscInt    n = k * s->nbins * s->p.ntrains;
+  double     *tot = NULL;
+
+  PetscFunctionBeginUser;
+  MPI_Comm_rank(s->comm, &rank);
+  if (!rank) PetscCall(PetscMalloc1(n, &tot));
+  PetscCallMPI(MPI_Reduce(acc, tot, (int)n, MPI_DOUBLE, MPI_SUM, 0, s->comm));
+  if (!rank) {
+    PetscCall(PetscArrayzero(acc, k * s->nbins));
+    for (PetscInt t = 0; t < s->p.ntrains; t++)
+      for (PetscInt j = 0; j < k * s->nbins; j++) acc[j] += tot[t * k * s->nbins + j];
+    PetscCall(PetscFree(tot));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxSimRun(MxSim s)
 {
   char           part[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN];
@@ -282,19 +352,8 @@ PetscErrorCode MxSimRun(MxSim s)
   PetscCall(PetscLogEventBegin(MX_SIM_RUN, 0, 0, 0, 0));
   MPI_Comm_rank(s->comm, &rank);
   PetscCall(MxSimWriteRun(s));
-  {
-    /* each train's sums come from one rank (the others add zeros): exact at any rank count */
-    PetscInt n = 3 * s->nbins * s->p.ntrains;
-    double  *tot = NULL;
-    if (!rank) PetscCall(PetscMalloc1(n, &tot));
-    PetscCallMPI(MPI_Reduce(s->beta_acc, tot, (int)n, MPI_DOUBLE, MPI_SUM, 0, s->comm));
-    if (!rank) {
-      PetscCall(PetscArrayzero(s->beta_acc, 3 * s->nbins));
-      for (PetscInt t = 0; t < s->p.ntrains; t++)
-        for (PetscInt k = 0; k < 3 * s->nbins; k++) s->beta_acc[k] += tot[t * 3 * s->nbins + k];
-      PetscCall(PetscFree(tot));
-    }
-  }
+  PetscCall(SumTrains(s, 3, s->beta_acc));
+  PetscCall(SumTrains(s, MX_NCOUNT, s->count_acc));
   snprintf(part, sizeof part, "%s.part", s->outdir);
   snprintf(path, sizeof path, "%s/truth.h5", part);
   PetscCall(MxSimWriteTruth(s, path));
@@ -327,6 +386,8 @@ PetscErrorCode MxSimView(MxSim s, PetscViewer v)
   PetscCall(PetscViewerASCIIPrintf(v, "  heating %s: D after the last pulse = %.3g x D0\n", p->heating, s->D_A2_s ? s->D_A2_s[p->npulses - 1] / (p->D0_um2_s * 1e8) : 1.0));
   if (!strcmp(p->heating, "diffusive")) PetscCall(PetscViewerASCIIPrintf(v, "  dose: fluence %g J/cm^2, PbS phi %g in %s, path %g mm: dT_c0 = %.3g K per pulse, tau_I = %.3g us\n", (double)p->fluence_J_cm2, (double)p->heat_phi, MxSolventNames[p->solvent], (double)p->path_mm, (double)p->dT_per_pulse_K, (double)p->tauI_s * 1e6));
   PetscCall(PetscViewerASCIIPrintf(v, "  beam %g um FWHM, %g photons/pixel/pulse at q = %g 1/A, artifacts %s\n", (double)p->beam_fwhm_um, (double)p->photons, (double)p->q_ref, p->artifacts ? "on" : "off"));
+  if (p->agipd)
+    PetscCall(PetscViewerASCIIPrintf(v, "  detector agipd: %s (%g per photon), gain error %g, offset residual %g, common mode %g + %g per cell, noise %g photons; charge cloud %g um; zingers %g per pixel-frame; wide pixels %s%s; medium gain above %g photons\n", p->units, (double)p->unit_scale, (double)p->gain_error, (double)p->offset_residual, (double)p->common_mode, (double)p->common_mode_cell, (double)p->noise, (double)p->charge_cloud_um, (double)p->spike_rate, p->wide_pixels ? "on" : "off", p->wide_pixels && p->flag_wide ? " (flagged)" : "", (double)p->medium_gain_photons));
   for (PetscInt i = 0; i < s->nmods; i++) PetscCall(PetscViewerASCIIPrintf(v, "  module %d: speckle window %d x %d modes, dq = %.3g 1/A\n", s->mods[i].module, s->mods[i].win.nx, s->mods[i].win.ny, s->mods[i].win.dq));
   PetscFunctionReturn(0);
 }
@@ -351,6 +412,7 @@ PetscErrorCode MxSimDestroy(MxSim *ps)
   if (s->D_A2_s) PetscCall(PetscFree2(s->D_A2_s, s->T_K));
   PetscCall(PetscFree(s->heat_h));
   PetscCall(PetscFree(s->beta_acc));
+  PetscCall(PetscFree(s->count_acc));
   PetscCall(PetscFree(s->train_ids));
   PetscCall(MxGeomDestroy(&s->geom));
   PetscCall(PetscFree(s));

@@ -36,6 +36,13 @@ typedef struct {
   PetscBool xgm;
   PetscReal pulse_energy_uJ, xgm_noise, train_energy_rms;
   PetscInt  dud_trains[64], ndud;
+  /* detector model (-sim_detector agipd): what EuXFEL's calibration writes (docs/simulate.md) */
+  PetscBool agipd;
+  char      units[16];     /* photons | keV | adu */
+  PetscReal unit_scale;     /* value of one photon in image.data: 1, keV per photon or ADU */
+  PetscReal gain_error, offset_residual, common_mode, common_mode_cell, noise, charge_cloud_um;
+  PetscReal spike_rate, medium_gain_photons, pixel_um;
+  PetscBool wide_pixels, flag_wide;
 } MxSimParams;
 
 /* Per simulated module: its speckle window and per-pixel tables. */
@@ -49,7 +56,24 @@ typedef struct {
   float    *offset, *gain; /* memory-cell artifact (npulses * MX_MODPIX), NULL when off */
   uint32_t *mask;   /* dead, hot, masked ASIC bits */
   uint8_t  *hot;
+  /* agipd: static per pixel / per (cell, ASIC); the per-cell offset residual and everything per
+     train come from their own streams (MxSimOffsetResidual, MxSimCommonMode, MxSimSpikes) */
+  float    *gerr;   /* relative gain 1 + gain error, MX_MODPIX */
+  float    *cmcell; /* static common mode (photons), npulses x MX_NASIC */
+  uint8_t  *dead;
+  uint8_t  *ihot;   /* agipd with artifacts: ideal's hot pixels, whose value ideal draws from the
+                       photon stream: agipd draws it too (and drops it), so the counts stay ideal's */
 } MxSimModule;
+
+#define MX_NASIC 16 /* 64 x 64 ASICs per module: index 2 (ss/64) + fs/64 */
+static inline int MxSimAsic(int i) { return 2 * ((i / MX_NFS) / 64) + (i % MX_NFS) / 64; }
+/* The double-size pixels at the horizontal ASIC joins (EXtra-geom agipd_asic_seams) */
+static inline int MxSimWideRow(int ss) { return (ss % 64 == 63 && ss != MX_NSS - 1) || (ss % 64 == 0 && ss != 0); }
+/* a zinger: one pixel-frame, not flagged */
+typedef struct {
+  int   frame, pixel;
+  float photons;
+} MxSimSpike;
 
 struct _p_MxSim {
   MPI_Comm    comm;
@@ -69,19 +93,31 @@ struct _p_MxSim {
   double      heat_r0, heat_dr, *heat_h; /* heat_K x npulses */
   /* realised contrast, per truth q-bin */
   PetscInt    nbins;
-  double      bin_q0, bin_dq, *beta_acc; /* per train and bin: sum s, sum s^2, count (fixed summation order at any rank count) */
+  double      bin_q0, bin_dq, *beta_acc;
+  double     *count_acc; /* per train and bin: the photon counts' MX_NCOUNT sums (as beta_acc) */ /* per train and bin: sum s, sum s^2, count (fixed summation order at any rank count) */
   MxSimModule *mods;
   PetscInt    nmods;
   uint64_t   *train_ids; /* ntrains (missing trains included: they are skipped) */
   double      t_sim, t_write;
 };
 
+/* photon-count sums per bin: sum k, sum k^2, pixel-frames, with 0 and 1 photons, sum k/mu,
+   sum k(k-1)/mu^2 (mu = e G I_model) */
+#define MX_NCOUNT 7
+
 PetscErrorCode MxSimTables(MxSim s);
 void           MxSimModel(double q, void *ctx, double *Iq, double *HoverS);
 PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m);
 PetscErrorCode MxSimModuleDestroy(MxSimModule *m);
-/* Frames of one train of one module (npulses x MX_MODPIX floats, photons or ADU). */
-PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *pulse_energy, float *frames);
+/* Frames of one train of one module (npulses x MX_MODPIX floats, photons or ADU; agipd: also
+   the gain stages, else gain may be NULL). */
+PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *pulse_energy, float *frames, uint8_t *gain);
+/* agipd, each from its own stream, so truth.c draws them again: the offset residual of one
+   memory cell (MX_MODPIX), the per-frame common mode of a train (npulses x MX_NASIC), the
+   zingers of a train (*n, allocated) */
+void           MxSimOffsetResidual(const MxSimParams *p, int module, PetscInt cell, float *off);
+void           MxSimCommonMode(const MxSimParams *p, int module, PetscInt itrain, float *cm);
+PetscErrorCode MxSimSpikes(const MxSimParams *p, int module, PetscInt itrain, PetscInt *n, MxSimSpike **sp);
 PetscErrorCode MxSimWriteRun(MxSim s);
 /* A 1-D dataset of n fixed-length (128) strings, as the DAQ writes METADATA. Collective. */
 PetscErrorCode MxSimWriteStrings(MPI_Comm comm, hid_t f, const char path[], int n, char (*s)[128]);

@@ -14,6 +14,126 @@ static void RunName(const char dir[], char buf[], size_t len)
   snprintf(buf, len, "%.*s", (int)(n - b), dir + b);
 }
 
+/* The clean photon counts per contrast bin (count_acc summed over the trains on rank 0) */
+static PetscErrorCode WriteCounts(MxSim s, MxOut o)
+{
+  PetscInt nb = s->nbins;
+  double  *mean, *beta, *pooled, *frac, *n;
+  hsize_t  d1[1] = {(hsize_t)nb}, d2[2] = {(hsize_t)nb, 3};
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc5(nb, &mean, nb, &beta, nb, &pooled, 3 * nb, &frac, nb, &n));
+  for (PetscInt b = 0; b < nb; b++) {
+    const double *a = s->count_acc + MX_NCOUNT * b;
+    double        N = a[2], k1 = a[0] / N, k2 = a[1] / N, r1 = a[5] / N, r2 = a[6] / N;
+    n[b]          = N;
+    mean[b]       = N > 0 ? k1 : NAN;
+    beta[b]       = N > 0 && r1 > 0 ? r2 / (r1 * r1) - 1 : NAN;
+    pooled[b]     = N > 0 && k1 > 0 ? (k2 - k1) / (k1 * k1) - 1 : NAN;
+    frac[3 * b]     = N > 0 ? a[3] / N : NAN;
+    frac[3 * b + 1] = N > 0 ? a[4] / N : NAN;
+    frac[3 * b + 2] = N > 0 ? (N - a[3] - a[4]) / N : NAN;
+  }
+  PetscCall(MxOutDoubles(o, MX_TRUTH_COUNTS_MEAN, 1, d1, mean));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_COUNTS_BETA, 1, d1, beta));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_COUNTS_BETA_POOLED, 1, d1, pooled));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_COUNTS_FRACTIONS, 2, d2, frac));
+  PetscCall(MxOutDoubles(o, MX_TRUTH_COUNTS_SAMPLES, 1, d1, n));
+  PetscCall(PetscFree5(mean, beta, pooled, frac, n));
+  PetscFunctionReturn(0);
+}
+
+/* agipd: every map of the detector model; the per-train parts drawn again from their streams */
+static PetscErrorCode WriteDetector(MxSim s, MxOut o, PetscInt ntw, const uint64_t *ids, const PetscInt *tidx)
+{
+  MxSimParams *p  = &s->p;
+  PetscInt     nm = s->nmods, np = p->npulses, nspk = 0, cap = 64;
+  size_t       npix = (size_t)nm * MX_MODPIX;
+  hsize_t      d2[2], d3[3], d4[4];
+  float       *f;
+  uint8_t     *u;
+  double      *spk;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(PetscMax(npix, (size_t)PetscMax(ntw, 1) * np * nm * MX_NASIC), &f, npix, &u));
+  d3[0] = (hsize_t)nm;
+  d3[1] = MX_NSS;
+  d3[2] = MX_NFS;
+  for (PetscInt i = 0; i < nm; i++) PetscCall(PetscArraycpy(f + i * MX_MODPIX, s->mods[i].gerr, MX_MODPIX));
+  PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_RELATIVE_GAIN, H5T_NATIVE_FLOAT, 3, d3, f));
+  for (PetscInt i = 0; i < nm; i++) PetscCall(PetscArraycpy(u + i * MX_MODPIX, s->mods[i].dead, MX_MODPIX));
+  PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_DEAD, H5T_NATIVE_UINT8, 3, d3, u));
+  for (PetscInt i = 0; i < nm; i++) PetscCall(PetscArraycpy(u + i * MX_MODPIX, s->mods[i].hot, MX_MODPIX));
+  PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_HOT, H5T_NATIVE_UINT8, 3, d3, u));
+  for (PetscInt i = 0; i < MX_MODPIX; i++) u[i] = p->wide_pixels && MxSimWideRow((int)(i / MX_NFS));
+  PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_WIDE, H5T_NATIVE_UINT8, 2, d3 + 1, u));
+  for (PetscInt i = 0; i < nm; i++) PetscCall(PetscArraycpy(f + i * np * MX_NASIC, s->mods[i].cmcell, np * MX_NASIC));
+  d3[1] = (hsize_t)np;
+  d3[2] = MX_NASIC;
+  PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_COMMON_MODE_CELL, H5T_NATIVE_FLOAT, 3, d3, f));
+  /* the per-frame common mode, (train, frame, module, ASIC) */
+  {
+    float *cm;
+    PetscCall(PetscMalloc1((size_t)np * MX_NASIC, &cm));
+    for (PetscInt t = 0; t < ntw; t++)
+      for (PetscInt i = 0; i < nm; i++) {
+        MxSimCommonMode(p, s->mods[i].module, tidx[t], cm);
+        for (PetscInt n = 0; n < np; n++) PetscCall(PetscArraycpy(f + ((t * np + n) * nm + i) * MX_NASIC, cm + n * MX_NASIC, MX_NASIC));
+      }
+    PetscCall(PetscFree(cm));
+    d4[0] = (hsize_t)ntw;
+    d4[1] = (hsize_t)np;
+    d4[2] = (hsize_t)nm;
+    d4[3] = MX_NASIC;
+    PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_COMMON_MODE, H5T_NATIVE_FLOAT, 4, d4, f));
+  }
+  PetscCall(PetscFree2(f, u));
+  /* the offset residual: np x MX_MODPIX per module, when at most 4 (as the cell pattern) */
+  if (nm <= 4) {
+    PetscCall(PetscMalloc1((size_t)nm * np * MX_MODPIX, &f));
+    for (PetscInt i = 0; i < nm; i++)
+      for (PetscInt n = 0; n < np; n++) MxSimOffsetResidual(p, s->mods[i].module, n, f + (i * np + n) * (size_t)MX_MODPIX);
+    d4[0] = (hsize_t)nm;
+    d4[1] = (hsize_t)np;
+    d4[2] = MX_NSS;
+    d4[3] = MX_NFS;
+    PetscCall(MxOutArray(o, MX_TRUTH_DETECTOR_OFFSET_RESIDUAL, H5T_NATIVE_FLOAT, 4, d4, f));
+    PetscCall(PetscFree(f));
+  }
+  /* the zingers */
+  PetscCall(PetscMalloc1(6 * cap, &spk));
+  for (PetscInt t = 0; t < ntw; t++)
+    for (PetscInt i = 0; i < nm; i++) {
+      MxSimSpike *sp;
+      PetscInt    n;
+      PetscCall(MxSimSpikes(p, s->mods[i].module, tidx[t], &n, &sp));
+      for (PetscInt j = 0; j < n; j++) {
+        if (nspk == cap) {
+          double *b;
+          PetscCall(PetscMalloc1(12 * cap, &b));
+          PetscCall(PetscArraycpy(b, spk, 6 * cap));
+          PetscCall(PetscFree(spk));
+          spk = b;
+          cap *= 2;
+        }
+        double *r = spk + 6 * nspk++;
+        r[0] = (double)ids[t];
+        r[1] = sp[j].frame;
+        r[2] = s->mods[i].module;
+        r[3] = sp[j].pixel / MX_NFS;
+        r[4] = sp[j].pixel % MX_NFS;
+        r[5] = sp[j].photons;
+      }
+      PetscCall(PetscFree(sp));
+    }
+  d2[0] = (hsize_t)nspk;
+  d2[1] = 6;
+  PetscCall(MxOutDoubles(o, MX_TRUTH_DETECTOR_SPIKES, 2, d2, spk));
+  PetscCall(MxOutScalar(o, MX_TRUTH_DETECTOR_SPIKE_COUNT, (double)nspk));
+  PetscCall(PetscFree(spk));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode WriteTruth(MxSim s, MxOut o)
 {
   MxSimParams *p = &s->p;
@@ -67,6 +187,25 @@ static PetscErrorCode WriteTruth(MxSim s, MxOut o)
   PetscCall(MxOutScalar(o, MX_PARAMS_DISTANCE_M, s->distance_m));
   PetscCall(MxOutScalar(o, MX_PARAMS_ENERGY_KEV, energy));
   PetscCall(MxOutScalar(o, MX_PARAMS_WAVELENGTH_A, s->lambda_A));
+  PetscCall(MxOutScalar(o, MX_PARAMS_DEAD_FRAC, p->dead_frac));
+  PetscCall(MxOutScalar(o, MX_PARAMS_HOT_FRAC, p->hot_frac));
+  PetscCall(MxOutScalar(o, MX_PARAMS_PIXEL_UM, p->pixel_um));
+  PetscCall(MxOutScalar(o, MX_PARAMS_DETECTOR_AGIPD, p->agipd));
+  PetscCall(MxOutAttrString(o, MX_ROOT, "detector", p->agipd ? "agipd" : "ideal"));
+  if (p->agipd) {
+    PetscCall(MxOutAttrString(o, MX_ROOT, "units", p->units));
+    PetscCall(MxOutScalar(o, MX_PARAMS_UNIT_SCALE, p->unit_scale));
+    PetscCall(MxOutScalar(o, MX_PARAMS_GAIN_ERROR, p->gain_error));
+    PetscCall(MxOutScalar(o, MX_PARAMS_OFFSET_RESIDUAL, p->offset_residual));
+    PetscCall(MxOutScalar(o, MX_PARAMS_COMMON_MODE, p->common_mode));
+    PetscCall(MxOutScalar(o, MX_PARAMS_COMMON_MODE_CELL, p->common_mode_cell));
+    PetscCall(MxOutScalar(o, MX_PARAMS_NOISE, p->noise));
+    PetscCall(MxOutScalar(o, MX_PARAMS_CHARGE_CLOUD_UM, p->charge_cloud_um));
+    PetscCall(MxOutScalar(o, MX_PARAMS_SPIKE_RATE, p->spike_rate));
+    PetscCall(MxOutScalar(o, MX_PARAMS_WIDE_PIXELS, p->wide_pixels));
+    PetscCall(MxOutScalar(o, MX_PARAMS_FLAG_WIDE, p->flag_wide));
+    PetscCall(MxOutScalar(o, MX_PARAMS_MEDIUM_GAIN_PHOTONS, p->medium_gain_photons));
+  }
   PetscCall(MxOutAttrString(o, MX_ROOT, "preset", p->preset));
   PetscCall(MxOutAttrString(o, MX_ROOT, "heating", p->heating));
   PetscCall(MxOutAttrString(o, MX_ROOT, "hydro", p->hydro));
@@ -111,19 +250,22 @@ static PetscErrorCode WriteTruth(MxSim s, MxOut o)
   PetscCall(MxOutDoubles(o, MX_TRUTH_BETA, 1, d1, beta));
   PetscCall(MxOutDoubles(o, MX_TRUTH_BETA_SAMPLES, 1, d1, cnt));
   PetscCall(PetscFree(buf));
+  PetscCall(WriteCounts(s, o));
   /* trains, pulse energies */
   {
-    PetscInt  n = 0;
+    PetscInt  n = 0, *tidx;
     uint64_t *ids;
     double   *e;
-    PetscCall(PetscMalloc2(p->ntrains, &ids, (size_t)p->ntrains * p->npulses, &e));
+    PetscCall(PetscMalloc3(p->ntrains, &ids, (size_t)p->ntrains * p->npulses, &e, p->ntrains, &tidx));
     for (PetscInt t = 0; t < p->ntrains; t++) {
       PetscBool miss = PETSC_FALSE;
       for (PetscInt i = 0; i < p->nmissing; i++) miss |= p->missing_trains[i] == t;
       if (miss) continue;
       MxSimPulseEnergies(p, t, e + n * p->npulses);
+      tidx[n]  = t;
       ids[n++] = s->train_ids[t];
     }
+    if (p->agipd) PetscCall(WriteDetector(s, o, n, ids, tidx));
     d1[0] = (hsize_t)n;
     PetscCall(MxOutArray(o, MX_TRUTH_TRAIN_IDS, H5T_NATIVE_UINT64, 1, d1, ids));
     d2[0] = (hsize_t)n;
@@ -134,7 +276,7 @@ static PetscErrorCode WriteTruth(MxSim s, MxOut o)
     for (PetscInt i = 0; i < p->ndud; i++) ids[n++] = s->train_ids[p->dud_trains[i]];
     d1[0] = (hsize_t)n;
     PetscCall(MxOutArray(o, MX_TRUTH_DUD_TRAIN_IDS, H5T_NATIVE_UINT64, 1, d1, ids));
-    PetscCall(PetscFree2(ids, e));
+    PetscCall(PetscFree3(ids, e, tidx));
   }
   /* the detector: modules, q of every pixel, bad pixels, and the memory-cell pattern */
   {

@@ -152,7 +152,9 @@ static PetscErrorCode CreateFile(MxSim s, const char path[], int module, int seq
   snprintf(buf, sizeof buf, "INSTRUMENT/%s/image/mask", src);
   sf->mask = CreateFrames(sf->f, buf, H5T_NATIVE_UINT32, (hsize_t)nrows, (int)p->compress);
   snprintf(buf, sizeof buf, "INSTRUMENT/%s/image/gain", src);
-  sf->gain = CreateFrames(sf->f, buf, H5T_NATIVE_UINT8, (hsize_t)nrows, (int)p->compress);
+  /* agipd: the gain stage changes from frame to frame, written with the frames: plain (parallel
+     HDF5 writes filtered datasets only collectively) */
+  sf->gain = CreateFrames(sf->f, buf, H5T_NATIVE_UINT8, (hsize_t)nrows, p->agipd ? 0 : (int)p->compress);
   sf->nrows = nrows;
   PetscCheck(sf->data >= 0 && sf->mask >= 0 && sf->gain >= 0, s->comm, PETSC_ERR_FILE_WRITE, "%s: cannot create the image datasets", path);
   /* legacy source names as soft links, as the calibration pipeline writes them */
@@ -249,7 +251,7 @@ static PetscErrorCode WriteFlags(MxSim s, const MxSimModule *m, SimFile *sf)
   for (PetscInt r = 0; r < nrounds; r++) {
     PetscInt b = r * size + rank, row = b * MX_FLAG_BLOCK, n = b < nb ? PetscMin(MX_FLAG_BLOCK, sf->nrows - row) : 0;
     hsize_t  off[3] = {(hsize_t)row, 0, 0}, cnt[3] = {(hsize_t)PetscMax(n, 1), MX_NSS, MX_NFS};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < (s->p.agipd ? 1 : 2); k++) {
       hid_t d = k ? sf->gain : sf->mask, fs = H5Dget_space(d), ms = H5Screate_simple(3, cnt, NULL);
       if (n > 0) H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
       else {
@@ -340,7 +342,7 @@ PetscErrorCode MxSimWriteRun(MxSim s)
       MxSimModule *m  = &s->mods[im];
       SimFile     *sf = &files[im * nseq + t / p->trains_per_file];
       double       c0 = MPI_Wtime();
-      ierr            = MxSimTrainModule(s, m, t, e, frames);
+      ierr            = MxSimTrainModule(s, m, t, e, frames, gain);
       double c1       = MPI_Wtime();
       uint64_t row = sf->first[t - sf->t0];
       if (!ierr) ierr = WriteRows(sf->data, H5T_NATIVE_FLOAT, row, p->npulses, frames);
@@ -348,11 +350,11 @@ PetscErrorCode MxSimWriteRun(MxSim s)
         for (PetscInt n = 0; n < p->npulses; n++)
           for (PetscInt i = 0; i < MX_MODPIX; i++) {
             mask[n * MX_MODPIX + i] = m->mask[i];
-            gain[n * MX_MODPIX + i] = m->hot[i] ? 1 : 0;
+            if (!p->agipd) gain[n * MX_MODPIX + i] = m->hot[i] ? 1 : 0;
           }
         if (!ierr) ierr = WriteRows(sf->mask, H5T_NATIVE_UINT32, row, p->npulses, mask);
-        if (!ierr) ierr = WriteRows(sf->gain, H5T_NATIVE_UINT8, row, p->npulses, gain);
       }
+      if (!ierr && (p->compress == 0 || p->agipd)) ierr = WriteRows(sf->gain, H5T_NATIVE_UINT8, row, p->npulses, gain);
       s->t_sim += c1 - c0;
       s->t_write += MPI_Wtime() - c1;
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """mxpcs simulate gives bitwise identical runs at 1, 2 and 4 ranks (same seed), and the truth
-files agree too. usage: sim_ranks.py WORKDIR"""
+files agree too; with -sim_detector ideal and agipd. usage: sim_ranks.py WORKDIR"""
 import atexit, glob, os, shutil, subprocess, sys
 import h5py, numpy as np
 
@@ -11,12 +11,15 @@ opts = ['-sim_trains', '5', '-sim_pulses', '12', '-sim_modules', '4', '-sim_trai
 runs = {}
 if os.environ.get('MX_KEEP_TESTDATA') != '1':   # the runs go when the test ends
     atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in runs.values()])
-for n in (1, 2, 4):
-    d = os.path.join(work, 'sim_n%d' % n)
-    shutil.rmtree(d, ignore_errors=True)
-    subprocess.run([mpiexec, '--oversubscribe', '-n', str(n), mx, 'simulate', '-o', d] + opts, check=True,
-                   stdout=subprocess.DEVNULL)
-    runs[n] = d
+# the ideal detector, and agipd (its own random streams; image.gain written with the frames)
+cases = {'ideal': [], 'agipd': ['-sim_detector', 'agipd']}
+for case, extra in cases.items():
+    for n in (1, 2, 4):
+        d = os.path.join(work, 'sim_%s_n%d' % (case, n))
+        shutil.rmtree(d, ignore_errors=True)
+        subprocess.run([mpiexec, '--oversubscribe', '-n', str(n), mx, 'simulate', '-o', d] + opts + extra, check=True,
+                       stdout=subprocess.DEVNULL)
+        runs[case, n] = d
 
 def datasets(path):
     out = {}
@@ -29,18 +32,19 @@ def datasets(path):
     return out
 
 bad = 0
-ref = runs[1]
-files = sorted(os.path.relpath(p, ref) for p in glob.glob(ref + '/**/*.h5', recursive=True))
-assert len(files) == 5, files   # 3 sequence files (2 trains each, one missing) + the XGM DA file + truth
-for rel in files:
-    a = datasets(os.path.join(ref, rel))
-    for n in (2, 4):
-        b = datasets(os.path.join(runs[n], rel))
-        if sorted(a) != sorted(b):
-            print('FAIL %s: datasets differ at %d ranks' % (rel, n)); bad += 1; continue
-        for k in a:
-            if a[k].shape != b[k].shape or a[k].tobytes() != b[k].tobytes():
-                print('FAIL %s:%s differs at %d ranks' % (rel, k, n)); bad += 1
-    print('%s: %d datasets bitwise identical at 1, 2, 4 ranks' % (rel, len(a)))
+for case in cases:
+    ref = runs[case, 1]
+    files = sorted(os.path.relpath(p, ref) for p in glob.glob(ref + '/**/*.h5', recursive=True))
+    assert len(files) == 5, files   # 3 sequence files (2 trains each, one missing) + the XGM DA file + truth
+    for rel in files:
+        a = datasets(os.path.join(ref, rel))
+        for n in (2, 4):
+            b = datasets(os.path.join(runs[case, n], rel))
+            if sorted(a) != sorted(b):
+                print('FAIL %s %s: datasets differ at %d ranks' % (case, rel, n)); bad += 1; continue
+            for k in a:
+                if a[k].shape != b[k].shape or a[k].tobytes() != b[k].tobytes():
+                    print('FAIL %s %s:%s differs at %d ranks' % (case, rel, k, n)); bad += 1
+        print('%s %s: %d datasets bitwise identical at 1, 2, 4 ranks' % (case, rel, len(a)))
 print('1 passed, 0 failed' if not bad else '0 passed, 1 failed')
 sys.exit(1 if bad else 0)
