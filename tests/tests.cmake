@@ -86,6 +86,9 @@ set_tests_properties(sim.analyze_dose PROPERTIES PROCESSORS 2)
 # real AGIPD data (issue 13): clean counts and calibrated keV data of the same photons
 mx_script_test(sim.agipd_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_agipd.sh ${MX_TESTDATA} 2)
 set_tests_properties(sim.agipd_truth PROPERTIES PROCESSORS 2)
+# the corrections against an independent numpy implementation, at 1, 2 and 4 ranks and partitions
+mx_script_test(peer.detcorr_numpy peer bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_detcorr_numpy.sh ${MX_TESTDATA})
+set_tests_properties(peer.detcorr_numpy PROPERTIES PROCESSORS 2)
 foreach(np 1 2)
   mx_script_test(sim.analyze_filter_n${np} sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_filter.sh ${MX_TESTDATA} ${np})
   set_tests_properties(sim.analyze_filter_n${np} PROPERTIES PROCESSORS 2) # its simulate: 2 ranks

@@ -1,0 +1,142 @@
+"""The detector corrections of mxpcs analyze (src/analyze/detcorr.c) against an independent numpy
+implementation of docs/analyze.md "Real AGIPD data", on a calibrated-keV run read with h5py:
+per frame and ASIC the common mode from a histogram of 1/64-photon bins over [-2, 2) photons
+(4 rounds of the mean of the bins within 0.5 photon of the level, from 0; >= 32 values), then
+floor(v + 1/2) photons, pixel-frames above 40 photons flagged. Compares, for every results file
+given (rank counts and pixel partitions), the per-module common mode mean and rms, the noise,
+the ASIC-frames without an estimate, the ring photon histogram, the fractions changed and the
+mean image, to 1e-6; and the files with each other.
+usage: check_detcorr_numpy.py RUN ADU RESULTS..."""
+import glob
+import sys
+
+import h5py
+import numpy as np
+
+run, adu, results = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+R, B, W, NMIN, ITERS, CAP = np.float32(2.0), 256, 0.5, 32, 4, np.float32(40.0)
+wbin = 2.0 * 2.0 / B
+centres = -2.0 + (np.arange(B) + 0.5) * wbin
+
+with h5py.File(results[0], 'r') as f:
+    roi = f['xpcs/qmap/roi_map'][...]
+    mods = list(f['xpcs/corrections/modules'][...])
+
+
+def level_of(h):
+    lev = 0.0
+    for it in range(ITERS + 1):
+        sel = (h > 0) & (np.abs(centres - lev) < W)
+        n = h[sel].sum()
+        if n < NMIN:
+            return None
+        s = (h[sel] * centres[sel]).sum()
+        ss = (h[sel] * (centres[sel] - lev) ** 2).sum()
+        if it < ITERS:
+            lev = s / n
+    return lev, n, max(ss / n - wbin * wbin / 12, 0.0)
+
+
+def count(x, t=np.float32(0.5)):
+    return np.where(x < t, np.float32(0), np.floor(x - t) + np.float32(1)).astype(np.float32)
+
+
+scale = np.float32(1.0 / adu)
+st = {m: dict(n=0, s=0.0, q=0.0, none=0, nn=0.0, ns=0.0) for m in mods}
+hist, good, ch_cm, ch_ph, spikes = np.zeros(3), 0, 0, 0, 0
+img = {m: [np.zeros((512, 128)), np.zeros((512, 128))] for m in mods}
+for m in mods:
+    for fn in sorted(glob.glob('%s/proc/*/CORR-*-AGIPD%02d-S*.h5' % (run, m)) + glob.glob('%s/CORR-*-AGIPD%02d-S*.h5' % (run, m))):
+        with h5py.File(fn, 'r') as f:
+            src = [k for k in f['INSTRUMENT/MID_DET_AGIPD1M-1/CORR'].keys()][0]
+            g = f['INSTRUMENT/MID_DET_AGIPD1M-1/CORR/%s/image' % src]
+            data, mask, tid = g['data'][...], g['mask'][...], g['trainId'][...].ravel()
+        for t in np.unique(tid[tid > 0]):
+            rows = np.nonzero(tid == t)[0]
+            v = data[rows] * scale
+            bad = (mask[rows] != 0) | ~np.isfinite(v)
+            v = np.where(bad, np.float32(0), v).astype(np.float32)
+            out = np.zeros_like(v)
+            for k in range(len(rows)):
+                x = v[k]
+                for a0 in range(0, 512, 64):
+                    for c0 in (0, 64):
+                        xa, ba = x[a0:a0 + 64, c0:c0 + 64], bad[k, a0:a0 + 64, c0:c0 + 64]
+                        y = (xa + R) * np.float32(B / (2 * 2.0))
+                        ok = (y >= 0) & (y < B) & ~ba
+                        h = np.bincount(np.floor(y[ok]).astype(int), minlength=B)[:B]
+                        r = level_of(h)
+                        lev = np.float32(0)
+                        if r is None:
+                            st[m]['none'] += 1
+                        else:
+                            lv, n, var = r
+                            st[m]['n'] += 1; st[m]['s'] += lv; st[m]['q'] += lv * lv
+                            st[m]['nn'] += n; st[m]['ns'] += var * n
+                            lev = np.float32(lv)
+                        ya = xa - lev
+                        p = count(ya)
+                        ch_cm += int(((count(xa) != count(ya)) & ~ba).sum())
+                        ch_ph += int(((np.abs(p - ya) > np.float32(1e-3)) & ~ba).sum())
+                        out[k, a0:a0 + 64, c0:c0 + 64] = np.where(ba, 0, p)
+            sp = (out > CAP) & ~bad
+            spikes += int(sp.sum())
+            bad = bad | sp
+            out[bad] = 0
+            good += int((~bad).sum())
+            ring = (roi[m] > 0)[None] & ~bad
+            hist += [((out < 0.5) & ring).sum(), ((out >= 0.5) & (out < 1.5) & ring).sum(), ((out >= 1.5) & ring).sum()]
+            valid = ~bad.any(axis=0)
+            img[m][0] += np.where(valid, out.sum(axis=0), 0)
+            img[m][1] += np.where(valid, len(rows), 0)
+
+ng = good + spikes
+ref = {
+    'common_mode_mean': np.array([st[m]['s'] / st[m]['n'] for m in mods]),
+    'common_mode_rms': np.array([np.sqrt(st[m]['q'] / st[m]['n']) for m in mods]),
+    'common_mode_no_estimate': np.array([st[m]['none'] / (st[m]['n'] + st[m]['none']) for m in mods]),
+    'noise': np.array([np.sqrt(st[m]['ns'] / st[m]['nn']) for m in mods]),
+    'photon_histogram': hist / hist.sum(),
+    'fraction_changed_cm': ch_cm / ng, 'fraction_changed_ph': ch_ph / ng, 'spikes': spikes / ng,
+}
+print('numpy: common mode mean %s rms %s, noise %s, no estimate %s; ring 0/1/2+ %s; changed %.4g / %.4g, spikes %.3g' % (
+    np.round(ref['common_mode_mean'], 5), np.round(ref['common_mode_rms'], 5), np.round(ref['noise'], 5),
+    np.round(ref['common_mode_no_estimate'], 4), np.round(ref['photon_histogram'], 5), ref['fraction_changed_cm'],
+    ref['fraction_changed_ph'], ref['spikes']))
+fails = []
+first = None
+for path in results:
+    with h5py.File(path, 'r') as f:
+        c = f['xpcs/corrections']
+        got = {k: c[k][...] for k in ('common_mode_mean', 'common_mode_rms', 'common_mode_no_estimate', 'noise', 'photon_histogram')}
+        fc = c['fraction_changed'][...]
+        got['fraction_changed_cm'], got['fraction_changed_ph'], got['spikes'] = fc[0], fc[1], fc[3]
+        im = f['xpcs/saxs/image'][...]
+        imods = list(f['xpcs/saxs/image_modules'][...])
+    worst = 0.0
+    for k, r in ref.items():
+        d = np.max(np.abs(np.asarray(got[k], float) - r))
+        worst = max(worst, d)
+        if not d < 1e-6:
+            fails.append('%s %s: %s vs numpy %s' % (path, k, got[k], r))
+    di = 0.0
+    for j, m in enumerate(imods):
+        n = img[m][1]
+        mine = np.where(n > 0, img[m][0] / np.maximum(n, 1), np.nan)
+        both = np.isfinite(mine) & np.isfinite(im[j])
+        if (np.isfinite(mine) != np.isfinite(im[j])).any():
+            fails.append('%s image of module %d: valid pixels differ (%d)' % (path, m, int((np.isfinite(mine) != np.isfinite(im[j])).sum())))
+        di = max(di, float(np.max(np.abs(mine[both] - im[j][both]) / np.maximum(np.abs(mine[both]), 1e-3))))
+    if not di < 1e-6: fails.append('%s mean image: relative difference %.3g' % (path, di))
+    same = ''
+    if first is None:
+        first = got
+    else:
+        dd = max(float(np.max(np.abs(np.asarray(got[k], float) - np.asarray(first[k], float)))) for k in got)
+        same = ', %.2g from the first file' % dd
+        if dd > 1e-12: fails.append('%s differs from %s by %.3g' % (path, results[0], dd))
+    print('%s: largest difference from numpy %.2g (statistics), %.2g (mean image, relative)%s  %s' % (path, worst, di, same, 'ok' if not fails else 'FAIL'))
+if fails:
+    print('FAIL:\n  ' + '\n  '.join(fails))
+    sys.exit(1)
+print('all checks passed')
