@@ -63,7 +63,7 @@ typedef struct _p_MxDetCorr *MxDetCorr;
 
 /* Object. Options (read by MxDetCorrSetFromOptions): -reader_common_mode none|asic,
    -reader_photonize none|round|threshold|droplet, -reader_photon_threshold t,
-   -reader_droplet_bg bg, -reader_max_photons P. Defaults: asic, round, 40. Collective. */
+   -reader_droplet_bg bg, -reader_max_photons P. Defaults: asic, droplet (background 0.5), 40. Collective. */
 PetscErrorCode MxDetCorrCreate(MPI_Comm comm, MxDetCorr *dc);
 PetscErrorCode MxDetCorrSetFromOptions(MxDetCorr dc);
 /* The run holds raw data: common mode and photonisation off, an error when the options asked

@@ -83,20 +83,30 @@ void MxPhotonizeThreshold(float *v, const unsigned char *b, size_t n, float t)
 int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, int *work)
 {
   int *lab = work, nclus = 0; /* per pixel: 0 not yet in a cluster, -1 background or bad, else its cluster */
-  for (int r = 0; r < rows; r++)
+  int  queue[MX_ASIC_SIDE * MX_ASIC_SIDE];
+  for (int r = 0; r < rows; r++) { /* branch-free: most pixels hold no charge */
+    float               *x  = v + (size_t)r * ld;
+    const unsigned char *bb = b + (size_t)r * ld;
+    int                 *l  = lab + r * cols;
     for (int c = 0; c < cols; c++) {
-      float *x = v + (size_t)r * ld + c;
-      int    g = !(b && b[(size_t)r * ld + c]);
-      if (g && *x < bg) *x = 0.0f;
-      lab[r * cols + c] = g && *x >= bg ? 0 : -1;
+      const int on = (bb[c] == 0) & (x[c] >= bg);
+      x[c]         = on || bb[c] ? x[c] : 0.0f;
+      l[c]         = on ? 0 : -1;
     }
-  /* clusters: breadth-first over 4-neighbours; the queue holds pixel indices, and the cluster's
-     pixels are the queue's contents in order */
-  int queue[MX_ASIC_SIDE * MX_ASIC_SIDE];
+  }
   for (int p0 = 0; p0 < rows * cols; p0++) {
     if (lab[p0]) continue;
+    const int r0 = p0 / cols, c0 = p0 % cols;
+    float    *x0 = v + (size_t)r0 * ld + c0;
+    nclus++;
+    if (!(r0 > 0 && !lab[p0 - cols]) && !(r0 + 1 < rows && !lab[p0 + cols]) && !(c0 > 0 && !lab[p0 - 1]) && !(c0 + 1 < cols && !lab[p0 + 1])) {
+      lab[p0] = nclus; /* a droplet of one pixel (the common case): its value rounded */
+      *x0     = floorf(*x0 + 0.5f);
+      continue;
+    }
+    /* breadth-first over 4-neighbours; the cluster is the queue's contents */
     int qh = 0, qt = 0;
-    lab[p0]     = ++nclus;
+    lab[p0]     = nclus;
     queue[qt++] = p0;
     while (qh < qt) {
       int p = queue[qh++], r = p / cols, c = p % cols;
@@ -107,8 +117,7 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
           queue[qt++] = nb[k];
         }
     }
-    /* the cluster is queue[0..qt): sort by pixel index so ties go to the first in row-major order */
-    for (int i = 1; i < qt; i++) { /* insertion sort: clusters are small */
+    for (int i = 1; i < qt; i++) { /* by pixel index, so that ties go to the first in row-major order */
       int x = queue[i], j = i - 1;
       while (j >= 0 && queue[j] > x) {
         queue[j + 1] = queue[j];
@@ -118,29 +127,26 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
     }
     double sum = 0;
     for (int i = 0; i < qt; i++) sum += v[(size_t)(queue[i] / cols) * ld + queue[i] % cols];
-    int nph = (int)floor(sum + 0.5);
-    if (qt == 1) {
-      v[(size_t)(p0 / cols) * ld + p0 % cols] = (float)nph;
-      continue;
-    }
-    /* remaining charge per pixel, photons placed one by one on the largest */
-    float rem[MX_ASIC_SIDE * MX_ASIC_SIDE / 4 + 1], *remv = qt <= MX_ASIC_SIDE * MX_ASIC_SIDE / 4 ? rem : NULL;
-    if (!remv) { /* a cluster over a quarter of the ASIC: not droplets any more; round it */
+    const int nph = (int)floor(sum + 0.5);
+    if (qt > MX_ASIC_SIDE * MX_ASIC_SIDE / 4) { /* a cluster over a quarter of the ASIC: not droplets any more; round it */
       for (int i = 0; i < qt; i++) {
         float *x = v + (size_t)(queue[i] / cols) * ld + queue[i] % cols;
         *x       = floorf(*x + 0.5f);
       }
       continue;
     }
+    /* the remaining charge per pixel; photons placed one by one on the largest */
+    float rem[MX_ASIC_SIDE * MX_ASIC_SIDE / 4 + 1];
     for (int i = 0; i < qt; i++) {
-      remv[i]                                          = v[(size_t)(queue[i] / cols) * ld + queue[i] % cols];
-      v[(size_t)(queue[i] / cols) * ld + queue[i] % cols] = 0.0f;
+      float *x = v + (size_t)(queue[i] / cols) * ld + queue[i] % cols;
+      rem[i]   = *x;
+      *x       = 0.0f;
     }
     for (int k = 0; k < nph; k++) {
       int best = 0;
       for (int i = 1; i < qt; i++)
-        if (remv[i] > remv[best]) best = i;
-      remv[best] -= 1.0f;
+        if (rem[i] > rem[best]) best = i;
+      rem[best] -= 1.0f;
       v[(size_t)(queue[best] / cols) * ld + queue[best] % cols] += 1.0f;
     }
   }
@@ -180,9 +186,9 @@ PetscErrorCode MxDetCorrCreate(MPI_Comm comm, MxDetCorr *out)
   PetscCall(PetscNew(&dc));
   dc->comm        = comm;
   dc->cm          = MX_CM_ASIC;
-  dc->ph          = MX_PHOTONIZE_ROUND;
+  dc->ph          = MX_PHOTONIZE_DROPLET;
   dc->threshold   = 0.5;
-  dc->droplet_bg  = 0.25;
+  dc->droplet_bg  = 0.5;
   dc->max_photons = 40;
   *out            = dc;
   PetscFunctionReturn(0);
@@ -345,14 +351,17 @@ static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned c
       long   d[7] = {0, 0, 0, 0, 0, 0, 0};
       for (int r = 0; r < rows; r++) memcpy(w + (size_t)r * MX_ASIC_SIDE, va + (size_t)r * MX_NFS, MX_ASIC_SIDE * sizeof *w);
       (void)MxPhotonizeDroplet(va, ba, rows, MX_ASIC_SIDE, MX_NFS, (float)dc->droplet_bg, dc->work);
+      long nv = 0, nd = 0;
       for (int r = 0; r < rows; r++)
         for (int c = 0; c < MX_ASIC_SIDE; c++) {
           const size_t k = (size_t)r * MX_NFS + c;
-          const float  y = w[(size_t)r * MX_ASIC_SIDE + c];
-          if (ba[k]) continue;
-          cnt[1] += fabsf(va[k] - y) > 1e-3f;
-          st->changed_droplet += va[k] != Count(y, 0.5f);
+          const float  y = w[(size_t)r * MX_ASIC_SIDE + c], z = va[k];
+          const int    g = ba[k] == 0;
+          nv += g & (fabsf(z - y) > 1e-3f);
+          nd += g & (z != Count(y, 0.5f));
         }
+      cnt[1] += nv;
+      st->changed_droplet += (double)nd;
       /* the spikes and the histogram of the droplets' counts: the same pass, at level 0 */
       AsicPass(rows, 0.0f, 0, 0.5f, dc->max_photons > 0 ? (float)dc->max_photons : INFINITY, ring ? ring + a * MX_ASIC_SIDE : NULL, va, ba, d);
       cnt[2] += d[2];

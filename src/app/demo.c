@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *sim_colloid = "-sim_preset colloid -sim_modules 3,4 -sim_pulses 50 -sim_rep_rate_mhz 2.2 -sim_radius_A 29 -sim_pd 0.05 -sim_D0_um2_s 57 -sim_heating diffusive -sim_solvent dmf -sim_fluence_J_cm2 0.8 -sim_photons 0.3 -sim_q_ref 0.01 -sim_beam_fwhm_um 2.5 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 1 -sim_compress 1";
-static const char *sim_liquid  = "-sim_preset liquid -sim_modules 0,12 -sim_phi 0.3 -sim_structure_py 1 -sim_hydro deltagamma -sim_Ds_over_D0 0.23 -sim_D0_um2_s 5 -sim_photons 0.1 -sim_q_ref 0.11 -sim_heating diffusive -sim_solvent dmf -sim_heating_phi 0.02 -sim_fluence_J_cm2 0.8 -sim_artifacts 1 -sim_subpixels 1 -sim_seed 2 -sim_compress 1";
-static const char *an_common   = "-geom_distance_m 7 -geom_energy_kev 12.3 -rings_spacing lin -rings_min_pixels 200 -g2_age_step 5 -g2_extrapolation heating -heating_solvent dmf -heating_path_mm 0.9 -heating_beam_fwhm_um 2.5 -corr_xc 1 -fit_beta fixed -analyze_progress 0 -analyze_checkpoint none";
+static const char *sim_colloid = "-sim_preset colloid -sim_modules 3,4 -sim_pulses 50 -sim_rep_rate_mhz 2.2 -sim_radius_A 29 -sim_pd 0.05 -sim_D0_um2_s 57 -sim_heating diffusive -sim_solvent dmf -sim_fluence_J_cm2 0.8 -sim_photons 0.3 -sim_q_ref 0.01 -sim_beam_fwhm_um 2.5 -sim_artifacts 1 -sim_detector agipd -sim_subpixels 1 -sim_seed 1 -sim_compress 1";
+static const char *sim_liquid  = "-sim_preset liquid -sim_modules 0,12 -sim_phi 0.3 -sim_structure_py 1 -sim_hydro deltagamma -sim_Ds_over_D0 0.23 -sim_D0_um2_s 5 -sim_photons 0.1 -sim_q_ref 0.11 -sim_heating diffusive -sim_solvent dmf -sim_heating_phi 0.02 -sim_fluence_J_cm2 0.8 -sim_artifacts 1 -sim_detector agipd -sim_subpixels 1 -sim_seed 2 -sim_compress 1";
+static const char *an_common   = "-geom_distance_m 7 -geom_energy_kev 12.3 -reader_adu_per_photon 12.3 -reader_common_mode asic -reader_photonize droplet -rings_spacing lin -rings_min_pixels 200 -g2_age_step 5 -g2_extrapolation heating -heating_solvent dmf -heating_path_mm 0.9 -heating_beam_fwhm_um 2.5 -corr_xc 1 -fit_beta fixed -analyze_progress 0 -analyze_checkpoint none";
 static const char *an_colloid  = "-rings_q_min 0.006 -rings_q_max 0.022 -rings_n 8 -heating_phi 0.005";
 static const char *an_liquid   = "-rings_q_min 0.08 -rings_q_max 0.13 -rings_n 6 -heating_phi 0.02";
 static const char *fit_joint   = "-joint_heating dose -joint_T0_K 298.15 -colloid_joint_dense 0 -colloid_hydro_D0 0 -colloid_joint_q_range 0.005:0.1 -liquid_joint_dense 1 -liquid_hydro_D0 5 -liquid_joint_q_range 0.085:0.13";

@@ -17,6 +17,7 @@ struct _p_MxG2Fit {
   MxG2FitBeta mode;       /* -fit_beta fixed|free|shared */
   MxLsq     lsq;          /* the least-squares layer, prefix <prefix>fit_ (-fit_tao_type ...) */
   MxLsq     lsq_sh;       /* the same for the shared-beta fits (their own shapes), same prefix */
+  PetscBool from_options; /* SetFromOptions was called: the shared fits' fresh solvers read the options too */
   PetscInt  cap;          /* allocated length of t, y, w */
   double   *t, *y, *w;    /* accepted points: tau/tau_scale, y, 1/sigma */
   PetscInt  n, p;         /* points and parameters of the fit under way */
@@ -138,6 +139,7 @@ PetscErrorCode MxG2FitSetFromOptions(MxG2Fit f)
   f->mode = (MxG2FitBeta)mode;
   PetscCall(MxLsqSetFromOptions(f->lsq));
   PetscCall(MxLsqSetFromOptions(f->lsq_sh));
+  f->from_options = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
 
@@ -371,6 +373,17 @@ PetscErrorCode MxG2FitExpShared(MxG2Fit f, int nset, const int *n, const double 
   P.lo[f->nsh]    = 1e-12;
   P.hi[f->nsh]    = 2.0;
   P.scale[f->nsh] = 1.0;
+  { /* a fresh solver for every ring: BRGN's subsolver keeps the sizes of an earlier problem
+       after a failed solve ("Cannot change local size of Amat"), seen on uncorrected keV data */
+    char full[256];
+    PetscCall(MxLsqDestroy(&f->lsq_sh));
+    PetscCall(MxLsqCreate(&f->lsq_sh));
+    PetscCall(PetscSNPrintf(full, sizeof full, "%sfit_", f->prefix ? f->prefix : ""));
+    PetscCall(MxLsqSetOptionsPrefix(f->lsq_sh, full));
+    PetscCall(MxLsqSetFunctions(f->lsq_sh, MxG2FitSharedResidual, MxG2FitSharedJacobian, f));
+    PetscCall(MxLsqSetMaxIterations(f->lsq_sh, 200, 4000));
+    if (f->from_options) PetscCall(MxLsqSetFromOptions(f->lsq_sh));
+  }
   PetscCall(MxLsqSetStepTest(f->lsq_sh, MX_LSQ_STEP_RELATIVE, f->xtol));
   PetscCall(MxLsqSolve(f->lsq_sh, &P));
   for (PetscInt j = 0; j < f->nsh; j++) {
