@@ -18,6 +18,7 @@
 #define MX_CM_NMIN   32   /* fewest good values in the window for an estimate */
 #define MX_CM_RANGE  2.0f /* photons: the histogram spans [-RANGE, RANGE) */
 #define MX_CM_BINS   256  /* its bins (1/64 photon) */
+#define MX_DROPLET_MAXPIX 16 /* larger clusters are a bright region of neighbouring photons: rounded (and the cost bounded) */
 
 typedef enum { MX_CM_NONE, MX_CM_ASIC } MxCommonModeKind;
 typedef enum { MX_PHOTONIZE_NONE, MX_PHOTONIZE_ROUND, MX_PHOTONIZE_THRESHOLD, MX_PHOTONIZE_DROPLET } MxPhotonizeKind;
@@ -39,10 +40,12 @@ double MxCommonModeFromHistogram(const int *h, int *nused, double *var);
    Bad values (b != 0, may be NULL) are left as they are. */
 void MxPhotonizeThreshold(float *v, const unsigned char *b, size_t n, float t);
 /* Photon counts of one ASIC by droplets (after Xana's Xdrop): values below bg are zeroed; each
-   4-connected cluster of good values >= bg (never crossing the ASIC) gets n = floor(sum + 1/2)
-   photons, placed one at a time on the pixel with the largest remaining value (ties: the first
-   in row-major order), which then loses one photon. Charge a photon shares between pixels is
-   counted once. work: rows * cols ints. Returns the number of clusters. */
+   4-connected cluster of good values >= bg (never crossing the ASIC) of at most
+   MX_DROPLET_MAXPIX pixels gets n = floor(sum + 1/2) photons, placed one at a time on the pixel
+   with the largest remaining value (ties: the first in row-major order), which then loses one
+   photon; larger clusters (neighbouring photons in a bright region) are rounded pixel by pixel.
+   Charge a photon shares between pixels is counted once. work: rows * cols ints. Returns the
+   number of clusters. */
 int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, int *work);
 
 /* What the corrections did, summed over pixel-frames (per module where it says so). */

@@ -128,7 +128,7 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
     double sum = 0;
     for (int i = 0; i < qt; i++) sum += v[(size_t)(queue[i] / cols) * ld + queue[i] % cols];
     const int nph = (int)floor(sum + 0.5);
-    if (qt > MX_ASIC_SIDE * MX_ASIC_SIDE / 4) { /* a cluster over a quarter of the ASIC: not droplets any more; round it */
+    if (qt > MX_DROPLET_MAXPIX) { /* more pixels than one photon's charge reaches: neighbouring photons (a bright region), each pixel rounded */
       for (int i = 0; i < qt; i++) {
         float *x = v + (size_t)(queue[i] / cols) * ld + queue[i] % cols;
         *x       = floorf(*x + 0.5f);
@@ -136,7 +136,7 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
       continue;
     }
     /* the remaining charge per pixel; photons placed one by one on the largest */
-    float rem[MX_ASIC_SIDE * MX_ASIC_SIDE / 4 + 1];
+    float rem[MX_DROPLET_MAXPIX];
     for (int i = 0; i < qt; i++) {
       float *x = v + (size_t)(queue[i] / cols) * ld + queue[i] % cols;
       rem[i]   = *x;
