@@ -87,10 +87,13 @@ void MxDetCorrSetCounting(MxDetCorr dc, PetscBool count);
 /* While probe is not NULL, every frame's statistics go there instead (a probe of the data
    before the run). Not collective. */
 void MxDetCorrSetProbe(MxDetCorr dc, MxDetCorrStats *probe);
-/* The settings and this rank's statistics; MxDetCorrReduce sums them over comm onto every rank. */
+/* The settings; the statistics of the reads since the last flush (one train: the caller flushes
+   after each read, into its checkpointed sums, or into NULL to drop them: a train read again),
+   and the sum of every rank's sums onto every rank (collective). */
 PetscErrorCode MxDetCorrGetKinds(MxDetCorr dc, MxCommonModeKind *cm, MxPhotonizeKind *ph, double *threshold, double *max_photons);
 PetscErrorCode MxDetCorrGetStats(MxDetCorr dc, MxDetCorrStats *s);
-PetscErrorCode MxDetCorrReduce(MxDetCorr dc, MPI_Comm comm, MxDetCorrStats *s);
+void           MxDetCorrFlush(MxDetCorr dc, MxDetCorrStats *into);
+PetscErrorCode MxDetCorrStatsReduce(const MxDetCorrStats *local, MPI_Comm comm, MxDetCorrStats *sum);
 /* One-line description of the corrections ("common mode asic, photonise round, ..."). */
 PetscErrorCode MxDetCorrDescribe(MxDetCorr dc, char *buf, size_t len);
 PetscErrorCode MxDetCorrDestroy(MxDetCorr *dc);

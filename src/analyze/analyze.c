@@ -212,6 +212,7 @@ static PetscErrorCode EngineCreate(MxAnalyze a)
   PetscCall(MxEngineAccumAdd(a->eng, "unread", (size_t)ntr, MX_ACC_ALL, PETSC_TRUE, &a->unread));
   PetscCall(MxEngineAccumAdd(a->eng, "nonfinite", 1, MX_ACC_ALL, PETSC_TRUE, &a->nnonfinite));
   PetscCall(MxEngineAccumAdd(a->eng, "nread", 1, MX_ACC_LOCAL, PETSC_TRUE, &a->nread));
+  PetscCall(MxEngineAccumAdd(a->eng, "detcorr", sizeof(MxDetCorrStats) / sizeof(double), MX_ACC_LOCAL, PETSC_TRUE, &a->dc_acc));
   PetscFunctionReturn(0);
 }
 
@@ -472,6 +473,7 @@ static PetscErrorCode LoopResume(MxAnalyze a, MxLoop *L, PetscErrorCode *ierr)
       PetscCall(MxEngineAcquire(a->eng, &T));
       PetscCall(ReadBegin(a, L->lo - 1, T, &le));
       if (!le) le = MxReaderReadEnd(a->reader);
+      MxDetCorrFlush(a->dc, NULL); /* counted before the checkpoint */
     }
     if (le) {
       PetscCall(MxEngineRelease(a->eng, T));
@@ -490,6 +492,7 @@ static PetscErrorCode LoopRead(MxAnalyze a, MxLoop *L, PetscInt t, MxTrainBuf **
   PetscFunctionBeginUser;
   if (L->pending == t) {
     *le        = L->pending_err ? L->pending_err : MxReaderReadEnd(a->reader);
+    MxDetCorrFlush(a->dc, *le ? NULL : (MxDetCorrStats *)a->dc_acc);
     *T         = L->nxt;
     L->nxt     = NULL;
     L->pending = -1;
@@ -497,6 +500,7 @@ static PetscErrorCode LoopRead(MxAnalyze a, MxLoop *L, PetscInt t, MxTrainBuf **
     PetscCall(MxEngineAcquire(a->eng, T));
     PetscCall(ReadBegin(a, t, *T, le));
     if (!*le) *le = MxReaderReadEnd(a->reader);
+    MxDetCorrFlush(a->dc, *le ? NULL : (MxDetCorrStats *)a->dc_acc);
   }
   if (!*le) { /* the nonfinite count of train t, before the next read starts */
     double nn;
@@ -594,7 +598,8 @@ static PetscErrorCode ReducePhase(MxAnalyze a)
   PetscCall(PetscLogEventBegin(MX_AN_REDUCE, 0, 0, 0, 0));
   PetscCall(MxEngineReduce(a->eng));
   PetscCall(MxAnalyzeImageReduce(a));
-  PetscCall(MxDetCorrReduce(a->dc, a->comm, &a->dc_stats));
+  MxDetCorrFlush(a->dc, (MxDetCorrStats *)a->dc_acc); /* a stream's trains (prepared without reads) */
+  PetscCall(MxDetCorrStatsReduce((const MxDetCorrStats *)a->dc_acc, a->comm, &a->dc_stats));
   PetscCall(PetscLogEventEnd(MX_AN_REDUCE, 0, 0, 0, 0));
   PetscCall(MxEngineGetCounts(a->eng, &a->ntrains_used, &a->nleft_noneighbour));
   PetscCall(MxEngineGetTimes(a->eng, &a->t_corr, &a->t_comm, &a->t_kernel, &a->flops));
@@ -688,6 +693,7 @@ PetscErrorCode MxAnalyzeApply(MxAnalyze a)
   PetscCall(LoopResume(a, &L, &ierr));
   for (PetscInt t = L.lo; t < L.hi && !ierr; t++) PetscCall(LoopTrain(a, &L, t, &ierr));
   if (L.pending >= 0 && !L.pending_err) (void)MxReaderReadEnd(a->reader); /* stopped early: the read in flight ends first */
+  MxDetCorrFlush(a->dc, NULL);
   if (a->ckpt_dir[0]) MxAnalyzeSignalsRestore();
   if (!ierr) PetscCall(MxEngineFinish(a->eng)); /* the last train has no successor in the run */
   if (!L.rank) Progress(a, L.t1 - L.t0, L.t1 - L.t0, L.tstart, PETSC_TRUE);

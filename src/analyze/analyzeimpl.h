@@ -30,6 +30,7 @@ struct _p_MxAnalyze {
   unsigned char *ring_flag; /* npix: 1 for ring pixels (the corrections' photon histogram) */
   MxDetCorrStats dc_probe; /* the first train of each rank's block, corrected, summed over the ranks */
   MxDetCorrStats dc_stats; /* the run's, summed over the ranks (after the reduction) */
+  double        *dc_acc;   /* this rank's sums (an MxDetCorrStats), in the checkpointed table; table-owned */
   double    dc_noise_var;  /* photons^2: electronic noise taken out of the contrast of continuous values (0: none) */
   MxRunShape run;
   PetscBool stream;      /* the trains come from a stream (mxpcs online), not from the reader */

@@ -416,11 +416,18 @@ PetscErrorCode MxDetCorrGetStats(MxDetCorr dc, MxDetCorrStats *s)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxDetCorrReduce(MxDetCorr dc, MPI_Comm comm, MxDetCorrStats *s)
+void MxDetCorrFlush(MxDetCorr dc, MxDetCorrStats *into)
+{
+  double *a = (double *)into, *b = (double *)&dc->stats;
+  if (into)
+    for (size_t k = 0; k < sizeof dc->stats / sizeof(double); k++) a[k] += b[k];
+  memset(&dc->stats, 0, sizeof dc->stats);
+}
+
+PetscErrorCode MxDetCorrStatsReduce(const MxDetCorrStats *local, MPI_Comm comm, MxDetCorrStats *sum)
 {
   PetscFunctionBeginUser;
-  *s = dc->stats;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, s, (int)(sizeof *s / sizeof(double)), MPI_DOUBLE, MPI_SUM, comm));
+  PetscCallMPI(MPI_Allreduce(local, sum, (int)(sizeof *sum / sizeof(double)), MPI_DOUBLE, MPI_SUM, comm));
   PetscFunctionReturn(0);
 }
 

@@ -23,7 +23,8 @@ check() {
   local name=$1 dist=$2 pol=$3 rlo=$4 rhi=$5 qlo=$6 qhi=$7 g a
   g=(-geom_file "$geom" -geom_distance_m "$dist" -geom_energy_kev 12.3 -geom_polarization "$pol")
   a=(analyze -run "$out/sim" "${g[@]}" -mask_file "$out/user_mask.h5" -rings_q_min "$rlo" -rings_q_max "$rhi"
-     -rings_n 4 -saxs_nbins 100 -saxs_q_min "$qlo" -saxs_q_max "$qhi" -analyze_progress 0)
+     -rings_n 4 -saxs_nbins 100 -saxs_q_min "$qlo" -saxs_q_max "$qhi" -analyze_progress 0
+     -reader_common_mode none -reader_photonize none -reader_max_photons 0) # pyFAI integrates the values as stored
   mpi "${a[@]}" -o "$out/$name.h5" >/dev/null
   mpi "${a[@]}" -reader_pixel_parts 2 -o "$out/$name.p2.h5" >/dev/null
   "$MXPCS" qmap "${g[@]}" -o "$out/$name.qmap.h5" >/dev/null
