@@ -83,7 +83,7 @@ void MxPhotonizeThreshold(float *v, const unsigned char *b, size_t n, float t)
 int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, int *work)
 {
   int *lab = work, nclus = 0; /* per pixel: 0 not yet in a cluster, -1 background or bad, else its cluster */
-  int  queue[MX_ASIC_SIDE * MX_ASIC_SIDE];
+  int  queue[MX_ASIC_SIDE * MX_ASIC_SIDE], act[MX_ASIC_SIDE * MX_ASIC_SIDE], nact = 0;
   for (int r = 0; r < rows; r++) { /* branch-free: most pixels hold no charge */
     float               *x  = v + (size_t)r * ld;
     const unsigned char *bb = b + (size_t)r * ld;
@@ -93,8 +93,13 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
       x[c]         = on || bb[c] ? x[c] : 0.0f;
       l[c]         = on ? 0 : -1;
     }
+    for (int c = 0; c < cols; c++) { /* the pixels with charge, in row-major order */
+      act[nact] = r * cols + c;
+      nact += l[c] == 0;
+    }
   }
-  for (int p0 = 0; p0 < rows * cols; p0++) {
+  for (int ia = 0; ia < nact; ia++) {
+    const int p0 = act[ia];
     if (lab[p0]) continue;
     const int r0 = p0 / cols, c0 = p0 % cols;
     float    *x0 = v + (size_t)r0 * ld + c0;
@@ -142,7 +147,18 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
       rem[i]   = *x;
       *x       = 0.0f;
     }
-    for (int k = 0; k < nph; k++) {
+    /* the greedy placement, in two steps: every pixel first gets the whole photons of its
+       charge (the greedy gives them too: a pixel keeps the largest value until below 1), then
+       the rest go one by one to the largest remainders */
+    int left = nph;
+    for (int i = 0; i < qt && left > 0; i++) {
+      const int w = PetscMin((int)floorf(rem[i]), left);
+      if (w <= 0) continue;
+      rem[i] -= (float)w;
+      left -= w;
+      v[(size_t)(queue[i] / cols) * ld + queue[i] % cols] += (float)w;
+    }
+    for (; left > 0; left--) {
       int best = 0;
       for (int i = 1; i < qt; i++)
         if (rem[i] > rem[best]) best = i;

@@ -698,6 +698,15 @@ PetscErrorCode MxAnalyzeBench(MxAnalyze a)
   PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] %" PetscInt_FMT " trains (%.0f frames, %.2f GB of frames over %zu pixels): %.0f frames/s, %.3f GB/s; time: read %.1f %%, correlate %.1f %%, reduce %.1f %%; kernel %.2f GFLOP/s = %.0f %% of a bare cblas_ssyrk (%d x %d: %.2f GFLOP/s); peak memory %.0f MiB\n", rank, nread, (double)nread * a->nf, bytes / 1e9, a->npix, nread * a->nf / PetscMax(tot, 1e-9), bytes / 1e9 / PetscMax(tot, 1e-9), 100 * a->t_read / PetscMax(tot, 1e-9), 100 * a->t_corr / PetscMax(tot, 1e-9), 100 * a->t_comm / PetscMax(tot, 1e-9), a->flops / PetscMax(a->t_kernel, 1e-12) / 1e9, 100 * (a->flops / PetscMax(a->t_kernel, 1e-12)) / PetscMax(bare, 1), (int)a->nf, npr, bare / 1e9, rss_mib));
   PetscCall(PetscSynchronizedFlush(a->comm, PETSC_STDOUT));
   if (!a->stream) PetscCall(MxReaderViewReadStats(a->reader, a->comm, tot));
+  if (a->dc_acc && !a->stream) { /* the detector corrections' share of the read (issue 13: at most 20 %) */
+    MxReadStats rs;
+    char        what[256];
+    PetscCall(MxReaderGetReadStats(a->reader, &rs));
+    PetscCall(MxDetCorrDescribe(a->dc, what, sizeof what));
+    const double t_dc = ((const MxDetCorrStats *)a->dc_acc)->t, t_rd = rs.t_io + rs.t_inflate + rs.t_finish + rs.t_hdf5;
+    PetscCall(PetscSynchronizedPrintf(a->comm, "[rank %d] detector corrections (%s): %.3f s = %.1f %% of the read (pread, inflate, mask pass: %.3f s)\n", rank, what, t_dc, 100 * t_dc / PetscMax(t_rd, 1e-9), t_rd));
+    PetscCall(PetscSynchronizedFlush(a->comm, PETSC_STDOUT));
+  }
   { /* against the facility: EuXFEL delivers 10 trains/s; the run's rate is its trains over the
        slowest rank's loop time (reading, correlating, reducing; set-up and fits excluded) */
     PetscMPIInt size;
