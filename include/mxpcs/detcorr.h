@@ -20,7 +20,7 @@
 #define MX_CM_BINS   256  /* its bins (1/64 photon) */
 #define MX_DROPLET_MAXPIX 16 /* larger clusters are a bright region of neighbouring photons: rounded (and the cost bounded) */
 
-typedef enum { MX_CM_NONE, MX_CM_ASIC } MxCommonModeKind;
+typedef enum { MX_CM_NONE, MX_CM_ASIC, MX_CM_ASIC_CELL } MxCommonModeKind;
 typedef enum { MX_PHOTONIZE_NONE, MX_PHOTONIZE_ROUND, MX_PHOTONIZE_THRESHOLD, MX_PHOTONIZE_DROPLET } MxPhotonizeKind;
 extern const char *const MxCommonModeNames[];
 extern const char *const MxPhotonizeNames[];
@@ -64,8 +64,8 @@ typedef struct {
 
 typedef struct _p_MxDetCorr *MxDetCorr;
 
-/* Object. Options (read by MxDetCorrSetFromOptions): -reader_common_mode none|asic,
-   -reader_photonize none|round|threshold|droplet, -reader_photon_threshold t,
+/* Object. Options (read by MxDetCorrSetFromOptions): -reader_common_mode none|asic|asic+cell,
+   -reader_photonize none|round|threshold|droplet, -reader_photon_threshold t, -reader_cell_trains K,
    -reader_droplet_bg bg, -reader_max_photons P. Defaults: asic, droplet (background 0.5), 40. Collective. */
 PetscErrorCode MxDetCorrCreate(MPI_Comm comm, MxDetCorr *dc);
 PetscErrorCode MxDetCorrSetFromOptions(MxDetCorr dc);
@@ -82,7 +82,12 @@ PetscErrorCode MxDetCorrSetUp(MxDetCorr dc, int nranges, const MxRowRange ranges
 /* Corrects the values [off, off + n) of one frame in place (whole ranges), flags spikes in b.
    count: add to the statistics (the trains this rank owns, not a neighbour read twice). No MPI,
    HDF5 or PETSc calls: runs on the reader thread. */
-void MxDetCorrFrame(MxDetCorr dc, size_t off, size_t n, float *v, unsigned char *b);
+void MxDetCorrFrame(MxDetCorr dc, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
+/* asic+cell: the memory-cell term, a residual offset per (frame of the train, pixel): the mean
+   over the first -reader_cell_trains trains of the run of each pixel's values within 0.5 photon
+   of its ASIC's level, less the level. Reads those trains (every rank its pixel part: the same
+   trains at any rank count and partition). Collective. */
+PetscErrorCode MxDetCorrCellOffsets(MxDetCorr dc, MxReader r, PetscInt nf, PetscInt ntrains, int nranges, const MxRowRange ranges[]);
 void MxDetCorrSetCounting(MxDetCorr dc, PetscBool count);
 /* While probe is not NULL, every frame's statistics go there instead (a probe of the data
    before the run). Not collective. */

@@ -39,7 +39,7 @@ typedef struct {
   PetscBool       part0;      /* this rank holds its train block's sums (pixel part 0) */
   /* the detector corrections of each frame's values as they come in, before anything else sees
      them (MxDetCorrFrame; NULL: none): may change values and flag pixels bad in place */
-  void (*correct)(void *ctx, size_t off, size_t n, float *v, unsigned char *b);
+  void (*correct)(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
   void *correct_ctx;
   double noise_var; /* photons^2 of electronic noise in continuous (not photonised) values: taken out of the contrast (0: none) */
 } MxEngineSpec;

@@ -185,7 +185,7 @@ PetscErrorCode MxAnalyzeSetUpStream(MxAnalyze a, const MxStreamShape *s)
   PetscFunctionReturn(0);
 }
 
-static void CorrectFrame(void *ctx, size_t off, size_t n, float *v, unsigned char *b) { MxDetCorrFrame((MxDetCorr)ctx, off, n, v, b); }
+static void CorrectFrame(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b) { MxDetCorrFrame((MxDetCorr)ctx, f, off, n, v, b); }
 
 /* The per-train step of this rank's pixels, and analyze's own entries in its table. */
 static PetscErrorCode EngineCreate(MxAnalyze a)
@@ -242,7 +242,7 @@ static PetscErrorCode ProbeCorrections(MxAnalyze a)
     PetscCall(PetscPopErrorHandler());
     if (!ierr) {
       MxDetCorrSetProbe(a->dc, &a->dc_probe);
-      for (PetscInt f = 0; f < a->nf; f++) MxDetCorrFrame(a->dc, 0, a->npix, d + (size_t)f * a->npix, b + (size_t)f * a->npix);
+      for (PetscInt f = 0; f < a->nf; f++) MxDetCorrFrame(a->dc, f, 0, a->npix, d + (size_t)f * a->npix, b + (size_t)f * a->npix);
       MxDetCorrSetProbe(a->dc, NULL);
     }
     PetscCall(PetscFree2(d, b));
@@ -404,6 +404,12 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCall(PetscCalloc1(a->npix + 1, &a->ring_flag));
   for (int k = 0; k < a->ring_off[a->nring]; k++) a->ring_flag[a->ring_pix[k]] = 1;
   PetscCall(MxDetCorrSetUp(a->dc, a->nranges, a->ranges, a->ring_flag));
+  {
+    MxCommonModeKind cm;
+    PetscCall(MxDetCorrGetKinds(a->dc, &cm, NULL, NULL, NULL));
+    PetscCheck(!(a->stream && cm == MX_CM_ASIC_CELL), a->comm, PETSC_ERR_ARG_WRONG, "option -reader_common_mode asic+cell: not on a stream (the memory-cell term is estimated on the run's first trains before the run); use asic");
+    if (!a->stream) PetscCall(MxDetCorrCellOffsets(a->dc, a->reader, a->nf, a->run.ntr, a->nranges, a->ranges));
+  }
   PetscCall(ProbeCorrections(a));
   PetscCall(EngineCreate(a));
   a->setup = PETSC_TRUE;

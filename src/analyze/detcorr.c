@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-const char *const MxCommonModeNames[] = {"none", "asic", "MxCommonModeKind", "MX_CM_", NULL};
+const char *const MxCommonModeNames[] = {"none", "asic", "asic+cell", "MxCommonModeKind", "MX_CM_", NULL};
 const char *const MxPhotonizeNames[]  = {"none", "round", "threshold", "droplet", "MxPhotonizeKind", "MX_PHOTONIZE_", NULL};
 
 double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
@@ -181,6 +181,8 @@ struct _p_MxDetCorr {
   MxCommonModeKind cm;
   MxPhotonizeKind  ph;
   PetscReal        threshold, droplet_bg, max_photons;
+  PetscInt         cell_trains;  /* asic+cell: trains of the run the cell term is estimated on */
+  float           *cell_off;     /* asic+cell: nf x npix residual offsets per frame of the train, or NULL */
   PetscBool        set_cm, set_ph, set_max;
   /* this rank's pixels */
   int                  nblocks;
@@ -206,6 +208,7 @@ PetscErrorCode MxDetCorrCreate(MPI_Comm comm, MxDetCorr *out)
   dc->threshold   = 0.5;
   dc->droplet_bg  = 0.5;
   dc->max_photons = 40;
+  dc->cell_trains = 16;
   *out            = dc;
   PetscFunctionReturn(0);
 }
@@ -220,11 +223,13 @@ PetscErrorCode MxDetCorrSetFromOptions(MxDetCorr dc)
   PetscCall(PetscOptionsEnum("-reader_photonize", "Photon counts from the values in photons: round (floor(v + 1/2), as midtools), threshold (-reader_photon_threshold), droplet (charge shared between pixels counted once, as Xana), none (continuous values)", "MxDetCorr", MxPhotonizeNames, (PetscEnum)dc->ph, (PetscEnum *)&dc->ph, &dc->set_ph));
   PetscCall(PetscOptionsReal("-reader_photon_threshold", "threshold: a pixel-frame holds one photon from this value on, two from 1 + it, ... (photons)", "MxDetCorr", dc->threshold, &dc->threshold, &set_t));
   PetscCall(PetscOptionsReal("-reader_droplet_bg", "droplet: values below this are background, and droplets are the connected pixels at or above it (photons)", "MxDetCorr", dc->droplet_bg, &dc->droplet_bg, NULL));
+  PetscCall(PetscOptionsInt("-reader_cell_trains", "asic+cell: the first this many trains of the run give each pixel's residual offset per memory cell (read once more before the run)", "MxDetCorr", dc->cell_trains, &dc->cell_trains, NULL));
   PetscCall(PetscOptionsReal("-reader_max_photons", "A pixel-frame above this many photons is a spike (zinger, unflagged outlier): the pixel leaves the train (0: off)", "MxDetCorr", dc->max_photons, &dc->max_photons, &dc->set_max));
   PetscOptionsEnd();
   PetscCheck(dc->threshold > 0 && dc->threshold < 1, dc->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_photon_threshold: %g must be in (0, 1) photon", (double)dc->threshold);
   PetscCheck(!(set_t && dc->ph != MX_PHOTONIZE_THRESHOLD), dc->comm, PETSC_ERR_ARG_WRONG, "option -reader_photon_threshold: only with -reader_photonize threshold (round is threshold 0.5)");
   PetscCheck(dc->droplet_bg > 0 && dc->droplet_bg < 1, dc->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_droplet_bg: %g must be in (0, 1) photon", (double)dc->droplet_bg);
+  PetscCheck(dc->cell_trains >= 1, dc->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_cell_trains: %" PetscInt_FMT " must be >= 1", dc->cell_trains);
   PetscCheck(dc->max_photons >= 0, dc->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -reader_max_photons: %g must be >= 0 (0: off)", (double)dc->max_photons);
   if (dc->ph == MX_PHOTONIZE_ROUND) dc->threshold = 0.5;
   PetscFunctionReturn(0);
@@ -338,8 +343,11 @@ static void AsicPass(int rows, float lev, int photons, float t, float cap, const
 /* One block of rows of a frame (rows x 128 values from its first row: two ASICs side by side):
    the common mode of each ASIC from its histogram, then one pass that subtracts it, photonises,
    caps spikes and counts what changed (droplets: after the subtraction, then their own pass). */
-static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned char *ring, int rows, float *v, unsigned char *b)
+static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned char *ring, const float *cell, int rows, float *v, unsigned char *b)
 {
+  if (cell) /* the memory-cell term first: the ASIC's level is then that of the frame alone */
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < MX_NFS; c++) v[(size_t)r * MX_NFS + c] -= cell[(size_t)r * MX_NFS + c];
   const int   droplet = dc->ph == MX_PHOTONIZE_DROPLET, photons = dc->ph != MX_PHOTONIZE_NONE && !droplet;
   const float t = (float)dc->threshold, cap = dc->max_photons > 0 && !droplet ? (float)dc->max_photons : INFINITY;
   long        cnt[7] = {0, 0, 0, 0, 0, 0, 0};
@@ -392,27 +400,72 @@ static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned c
   for (int k = 0; k < 3; k++) st->hist[k] += (double)cnt[4 + k];
 }
 
-void MxDetCorrFrame(MxDetCorr dc, size_t off, size_t n, float *v, unsigned char *b)
+void MxDetCorrFrame(MxDetCorr dc, PetscInt f, size_t off, size_t n, float *v, unsigned char *b)
 {
-  MxDetCorrStats  scratch, *st = dc->probe ? dc->probe : dc->count ? &dc->stats : &scratch;
-  const double    t0 = MPI_Wtime();
-  size_t          end = off + n;
-  int             align;
+  MxDetCorrStats scratch, *st = dc->probe ? dc->probe : dc->count ? &dc->stats : &scratch;
+  const double   t0   = MPI_Wtime();
+  size_t         end  = off + n;
+  const float   *cell = dc->cell_off ? dc->cell_off + (size_t)f * dc->npix : NULL;
+  int            align;
 
   if (st == &scratch) memset(&scratch, 0, sizeof scratch);
   (void)MxDetCorrGetAlign(dc, &align, NULL);
   if (align == 1) { /* no ASIC work: rows as they come, in blocks of up to 64 rows */
     for (size_t p = off; p < end; p += (size_t)MX_ASIC_SIDE * MX_NFS) {
       size_t m = PetscMin((size_t)MX_ASIC_SIDE * MX_NFS, end - p);
-      Block(dc, st, 0, dc->ring ? dc->ring + p : NULL, (int)(m / MX_NFS), v + (p - off), b + (p - off));
+      Block(dc, st, 0, dc->ring ? dc->ring + p : NULL, NULL, (int)(m / MX_NFS), v + (p - off), b + (p - off));
     }
   } else
     for (int k = 0; k < dc->nblocks; k++) {
       const MxAsicBlock *B = &dc->blocks[k];
       if (B->off < off || B->off >= end) continue;
-      Block(dc, st, B->module, dc->ring ? dc->ring + B->off : NULL, MX_ASIC_SIDE, v + (B->off - off), b + (B->off - off));
+      Block(dc, st, B->module, dc->ring ? dc->ring + B->off : NULL, cell ? cell + B->off : NULL, MX_ASIC_SIDE, v + (B->off - off), b + (B->off - off));
     }
   st->t += MPI_Wtime() - t0;
+}
+
+PetscErrorCode MxDetCorrCellOffsets(MxDetCorr dc, MxReader r, PetscInt nf, PetscInt ntrains, int nranges, const MxRowRange ranges[])
+{
+  float         *d, *sum;
+  unsigned char *bad;
+  int           *cnt;
+  const size_t   npix = dc->npix;
+  const PetscInt K    = PetscMin(dc->cell_trains, ntrains);
+
+  PetscFunctionBeginUser;
+  if (dc->cm != MX_CM_ASIC_CELL) PetscFunctionReturn(0);
+  PetscCall(PetscFree(dc->cell_off));
+  PetscCall(PetscCalloc1(nf * npix + 1, &dc->cell_off));
+  PetscCall(PetscMalloc2(nf * npix + 1, &d, nf * npix + 1, &bad));
+  PetscCall(PetscCalloc2(nf * npix + 1, &sum, nf * npix + 1, &cnt));
+  for (PetscInt t = 0; t < K && npix; t++) {
+    PetscErrorCode ierr;
+    PetscCall(PetscPushErrorHandler(PetscIgnoreErrorHandler, NULL)); /* an unreadable train is the run's business, reported there */
+    ierr = MxReaderRead(r, t, nranges, ranges, d, bad);
+    PetscCall(PetscPopErrorHandler());
+    if (ierr) continue;
+    for (PetscInt f = 0; f < nf; f++)
+      for (int k = 0; k < dc->nblocks; k++)
+        for (int a = 0; a < MX_NFS / MX_ASIC_SIDE; a++) {
+          const size_t o = (size_t)f * npix + dc->blocks[k].off + a * MX_ASIC_SIDE;
+          int          nused;
+          double       var, level = MxCommonModeEstimate(d + o, bad + o, MX_ASIC_SIDE, MX_ASIC_SIDE, MX_NFS, &nused, &var);
+          if (!nused) continue;
+          for (int rr = 0; rr < MX_ASIC_SIDE; rr++)
+            for (int c = 0; c < MX_ASIC_SIDE; c++) {
+              const size_t i = o + (size_t)rr * MX_NFS + c;
+              const float  y = d[i] - (float)level;
+              if (!bad[i] && fabsf(y) < MX_CM_WINDOW) {
+                sum[i] += y;
+                cnt[i]++;
+              }
+            }
+        }
+  }
+  for (size_t i = 0; i < nf * npix; i++) dc->cell_off[i] = cnt[i] ? sum[i] / (float)cnt[i] : 0.0f;
+  PetscCall(PetscFree2(d, bad));
+  PetscCall(PetscFree2(sum, cnt));
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode MxDetCorrGetKinds(MxDetCorr dc, MxCommonModeKind *cm, MxPhotonizeKind *ph, double *threshold, double *max_photons)
@@ -461,6 +514,7 @@ PetscErrorCode MxDetCorrDestroy(MxDetCorr *dc)
   PetscFunctionBeginUser;
   if (!*dc) PetscFunctionReturn(0);
   PetscCall(PetscFree((*dc)->blocks));
+  PetscCall(PetscFree((*dc)->cell_off));
   PetscCall(PetscFree2((*dc)->work, (*dc)->before));
   PetscCall(PetscFree(*dc));
   PetscFunctionReturn(0);

@@ -256,7 +256,7 @@ void MxEngineFrameHook(void *ctx, PetscInt f, size_t off, size_t n, float *v, un
   MxTrainBuf *T = ctx;
   MxEngine    e = T->e;
   size_t      nrpix = (size_t)e->ring_off[e->nring];
-  if (e->correct) e->correct(e->correct_ctx, off, n, v, b);
+  if (e->correct) e->correct(e->correct_ctx, f, off, n, v, b);
   MxCorrValidUpdate(f == 0, n, b, T->valid + off);
   (void)MxCorrGatherSorted(off, n, v, nrpix, e->rpos, e->rdst, T->ring + (size_t)f * nrpix);
 }

@@ -22,7 +22,7 @@ struct _p_MxEngine {
   int       ldmax;             /* most pixels of a ring on this rank */
   int      *rpos, *rdst;       /* the ring pixels by position (ascending) and their index in ring_pix */
   float    *corr;              /* npix */
-  void    (*correct)(void *ctx, size_t off, size_t n, float *v, unsigned char *b);
+  void    (*correct)(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
   void     *correct_ctx;
   double    noise_var;
   size_t    nsaxs;

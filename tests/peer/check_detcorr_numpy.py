@@ -6,14 +6,21 @@ floor(v + 1/2) photons, pixel-frames above 40 photons flagged. Compares, for eve
 given (rank counts and pixel partitions), the per-module common mode mean and rms, the noise,
 the ASIC-frames without an estimate, the ring photon histogram, the fractions changed and the
 mean image, to 1e-6; and the files with each other.
-usage: check_detcorr_numpy.py RUN ADU RESULTS..."""
+With --cell K (-reader_common_mode asic+cell): first each pixel's residual offset per frame of the
+train, the float32 mean over the run's first K trains of its values within 0.5 photon of its
+ASIC's level less the level, subtracted before the common mode.
+usage: check_detcorr_numpy.py [--cell K] RUN ADU RESULTS..."""
 import glob
 import sys
 
 import h5py
 import numpy as np
 
-run, adu, results = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+args = sys.argv[1:]
+cellK = 0
+if args[0] == '--cell':
+    cellK, args = int(args[1]), args[2:]
+run, adu, results = args[0], float(args[1]), args[2:]
 R, B, W, NMIN, ITERS, CAP = np.float32(2.0), 256, 0.5, 32, 4, np.float32(40.0)
 wbin = 2.0 * 2.0 / B
 centres = -2.0 + (np.arange(B) + 0.5) * wbin
@@ -45,7 +52,15 @@ scale = np.float32(1.0 / adu)
 st = {m: dict(n=0, s=0.0, q=0.0, none=0, nn=0.0, ns=0.0) for m in mods}
 hist, good, ch_cm, ch_ph, spikes = np.zeros(3), 0, 0, 0, 0
 img = {m: [np.zeros((512, 128)), np.zeros((512, 128))] for m in mods}
+def asic_level(xa, ba):
+    y = (xa + R) * np.float32(B / (2 * 2.0))
+    ok = (y >= 0) & (y < B) & ~ba
+    h = np.bincount(np.floor(y[ok]).astype(int), minlength=B)[:B]
+    return level_of(h)
+
+
 for m in mods:
+    trains = []  # (train ID, data, mask) in run order
     for fn in sorted(glob.glob('%s/proc/*/CORR-*-AGIPD%02d-S*.h5' % (run, m)) + glob.glob('%s/CORR-*-AGIPD%02d-S*.h5' % (run, m))):
         with h5py.File(fn, 'r') as f:
             src = [k for k in f['INSTRUMENT/MID_DET_AGIPD1M-1/CORR'].keys()][0]
@@ -53,19 +68,42 @@ for m in mods:
             data, mask, tid = g['data'][...], g['mask'][...], g['trainId'][...].ravel()
         for t in np.unique(tid[tid > 0]):
             rows = np.nonzero(tid == t)[0]
-            v = data[rows] * scale
-            bad = (mask[rows] != 0) | ~np.isfinite(v)
-            v = np.where(bad, np.float32(0), v).astype(np.float32)
+            trains.append((t, data[rows], mask[rows]))
+    trains.sort(key=lambda x: x[0])
+
+    def values(d, mk):
+        v = d * scale
+        bad = (mk != 0) | ~np.isfinite(v)
+        return np.where(bad, np.float32(0), v).astype(np.float32), bad
+    cell = None
+    if cellK:
+        nfr = trains[0][1].shape[0]
+        csum, ccnt = np.zeros((nfr, 512, 128), np.float32), np.zeros((nfr, 512, 128), np.int64)
+        for t, d, mk in trains[:cellK]:
+            v, bad = values(d, mk)
+            for k in range(nfr):
+                for a0 in range(0, 512, 64):
+                    for c0 in (0, 64):
+                        xa, ba = v[k, a0:a0 + 64, c0:c0 + 64], bad[k, a0:a0 + 64, c0:c0 + 64]
+                        r = asic_level(xa, ba)
+                        if r is None:
+                            continue
+                        y = xa - np.float32(r[0])
+                        sel = ~ba & (np.abs(y) < np.float32(0.5))
+                        csum[k, a0:a0 + 64, c0:c0 + 64] += np.where(sel, y, np.float32(0))
+                        ccnt[k, a0:a0 + 64, c0:c0 + 64] += sel
+        cell = np.where(ccnt > 0, csum / np.maximum(ccnt, 1).astype(np.float32), np.float32(0)).astype(np.float32)
+    for t, d, mk in trains:
+            v, bad = values(d, mk)
+            if cell is not None:
+                v = (v - cell).astype(np.float32)
             out = np.zeros_like(v)
-            for k in range(len(rows)):
+            for k in range(v.shape[0]):
                 x = v[k]
                 for a0 in range(0, 512, 64):
                     for c0 in (0, 64):
                         xa, ba = x[a0:a0 + 64, c0:c0 + 64], bad[k, a0:a0 + 64, c0:c0 + 64]
-                        y = (xa + R) * np.float32(B / (2 * 2.0))
-                        ok = (y >= 0) & (y < B) & ~ba
-                        h = np.bincount(np.floor(y[ok]).astype(int), minlength=B)[:B]
-                        r = level_of(h)
+                        r = asic_level(xa, ba)
                         lev = np.float32(0)
                         if r is None:
                             st[m]['none'] += 1
@@ -88,7 +126,7 @@ for m in mods:
             hist += [((out < 0.5) & ring).sum(), ((out >= 0.5) & (out < 1.5) & ring).sum(), ((out >= 1.5) & ring).sum()]
             valid = ~bad.any(axis=0)
             img[m][0] += np.where(valid, out.sum(axis=0), 0)
-            img[m][1] += np.where(valid, len(rows), 0)
+            img[m][1] += np.where(valid, v.shape[0], 0)
 
 ng = good + spikes
 ref = {

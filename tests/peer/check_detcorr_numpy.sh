@@ -10,12 +10,20 @@ sim=$data/detcorr_numpy
 mx_scratch "$sim"
 rm -rf "$sim" "$sim.part"
 "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -options_file "$here/inputs/sim_colloid.yaml" -sim_detector agipd -sim_modules 3 -sim_trains 6 -sim_pulses 10 -sim_spike_rate 2e-5 -sim_seed 3 -o "$sim" >/dev/null
-res=()
+# rounding here (the numpy side implements the common mode, rounding and the spike cap); with
+# asic+cell, the memory-cell term from the first 4 trains too
+an() { "$MPIEXEC" --oversubscribe -n "$1" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_adu_per_photon 12.3 -reader_photonize round \
+    -reader_pixel_parts "$2" -g2_age_window 5 -g2_age_step 5 -g2_extrapolation linear -g2_jackknife 0 -analyze_xgm off -analyze_filter_sigma 0 -analyze_progress 0 "${@:3}" >/dev/null; }
+res=() cres=()
 for grid in "1 1" "2 1" "2 2" "4 2" "4 4"; do
   set -- $grid
-  out=$sim.n$1p$2.h5
-  "$MPIEXEC" --oversubscribe -n "$1" "$MXPCS" analyze -run "$sim" -options_file "$here/inputs/analyze_colloid.yaml" -reader_adu_per_photon 12.3 \
-    -reader_pixel_parts "$2" -g2_age_window 5 -g2_age_step 5 -g2_extrapolation linear -g2_jackknife 0 -analyze_xgm off -analyze_filter_sigma 0 -analyze_progress 0 -o "$out" >/dev/null
-  res+=("$out")
+  an "$1" "$2" -o "$sim.n$1p$2.h5"
+  res+=("$sim.n$1p$2.h5")
+done
+for grid in "1 1" "4 2"; do
+  set -- $grid
+  an "$1" "$2" -reader_common_mode asic+cell -reader_cell_trains 4 -o "$sim.cell.n$1p$2.h5"
+  cres+=("$sim.cell.n$1p$2.h5")
 done
 "$MX_PYTHON" "$(dirname "$0")/check_detcorr_numpy.py" "$sim" 12.3 "${res[@]}"
+"$MX_PYTHON" "$(dirname "$0")/check_detcorr_numpy.py" --cell 4 "$sim" 12.3 "${cres[@]}"
