@@ -24,11 +24,11 @@ int MxCorrXC(int nf, const double *Xm, const double *Xp, double *XC);
 void MxCorrG2(int nf, const double *C, int nwin, const int *start, int len, int ntau, double *out, int *npairs);
 /* Contrast from the diagonal: beta(t) = C(t,t) - N/s1(t) (photon shot noise of photon-unit data). */
 void MxCorrContrast(int nf, double N, const double *s1, const double *C, double *beta);
-/* Contrast of continuous (not photonised) values with electronic noise var (photons^2) and a
-   static gain spread: beta(t) = (C(t,t) - x N/s1(t) - N^2 var/s1(t)^2) / x, x = XC(t,t) the
-   neighbour-train term's diagonal (1 + the spread of gain and intensity over the ring; NULL: 1).
-   C is the corrected C - XC. docs/reference/agipd-data.md section 3. */
-void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, const double *XC, double var, double *beta);
+/* Contrast of continuous (not photonised) values with electronic noise var (photons^2):
+   beta(t) = C(t,t) - N/s1(t) - N^2 var/s1(t)^2, C the corrected C - XC (g2 - 1 scale). A static
+   gain spread g leaves g^2 N/s1 (docs/reference/agipd-data.md section 3): its factor from one
+   train's XC(t,t) is too noisy to divide by, so it is not taken out. */
+void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, double var, double *beta);
 
 /* Per-pixel passes of one train (frames row-major, nf x npix). */
 /* valid[p] = bad[p] == 0 (first frame) or valid[p] &= bad[p] == 0 (the others), p < n. */

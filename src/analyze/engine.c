@@ -400,7 +400,7 @@ static PetscErrorCode Fold(MxEngine e, PetscInt train, const double *rs, const d
         e->g2t_sq[r * (nf - 1) + k] += g2[k] * g2[k];
       }
     }
-    if (e->noise_var > 0) MxCorrContrastNoise((int)nf, *N, s1, Cr, e->xc ? XCr : NULL, e->noise_var, beta);
+    if (e->noise_var > 0) MxCorrContrastNoise((int)nf, *N, s1, Cr, e->noise_var, beta);
     else MxCorrContrast((int)nf, *N, s1, Cr, beta);
     double bm = 0;
     for (size_t t = 0; t < nf; t++) bm += beta[t] / nf;

@@ -109,10 +109,7 @@ void MxCorrContrast(int nf, double N, const double *s1, const double *C, double 
   for (int t = 0; t < nf; t++) beta[t] = C[(size_t)t * nf + t] - N / s1[t];
 }
 
-void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, const double *XC, double var, double *beta)
+void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, double var, double *beta)
 {
-  for (int t = 0; t < nf; t++) {
-    const double x = XC && XC[(size_t)t * nf + t] > 0 ? XC[(size_t)t * nf + t] : 1.0;
-    beta[t]        = (C[(size_t)t * nf + t] - x * N / s1[t] - N * N * var / (s1[t] * s1[t])) / x;
-  }
+  for (int t = 0; t < nf; t++) beta[t] = C[(size_t)t * nf + t] - N / s1[t] - N * N * var / (s1[t] * s1[t]);
 }
