@@ -180,7 +180,7 @@ set_property(TEST ${mx_all_tests} APPEND PROPERTY ENVIRONMENT OMPI_MCA_pml=ob1)
 # long ones give theirs (seconds on the 2-core development machine): the one-core tests among
 # them start early and run beside others instead of alone at the end.
 set(mx_costs
-  sim.analyze_truth 110 sim.analyze_dose 30 fuzz.short 35 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
+  sim.agipd_truth 300 peer.detcorr_numpy 45 sim.analyze_truth 110 sim.analyze_dose 30 fuzz.short 35 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
   md.monotonic 38 bad.input_n4 36 peer.online 32 fuzz.build 27 bad.input_n1 24 bad.input_n2 24
   mpi.kill_rerun_n1 20 mpi.kill_rerun_n2 18 peer.bridge 17 md.ranks_per_sim 16)
 while(mx_costs)
