@@ -96,7 +96,6 @@ void MxDetCorrSetProbe(MxDetCorr dc, MxDetCorrStats *probe);
    after each read, into its checkpointed sums, or into NULL to drop them: a train read again),
    and the sum of every rank's sums onto every rank (collective). */
 PetscErrorCode MxDetCorrGetKinds(MxDetCorr dc, MxCommonModeKind *cm, MxPhotonizeKind *ph, double *threshold, double *max_photons);
-PetscErrorCode MxDetCorrGetStats(MxDetCorr dc, MxDetCorrStats *s);
 void           MxDetCorrFlush(MxDetCorr dc, MxDetCorrStats *into);
 PetscErrorCode MxDetCorrStatsReduce(const MxDetCorrStats *local, MPI_Comm comm, MxDetCorrStats *sum);
 /* One-line description of the corrections ("common mode asic, photonise round, ..."). */

@@ -224,13 +224,11 @@ static PetscErrorCode ProbeCorrections(MxAnalyze a)
 {
   MxCommonModeKind cm;
   MxPhotonizeKind  ph;
-  PetscBool        on;
   PetscErrorCode   ierr = 1;
   double           adu;
 
   PetscFunctionBeginUser;
   PetscCall(MxDetCorrGetKinds(a->dc, &cm, &ph, NULL, NULL));
-  PetscCall(MxDetCorrGetAlign(a->dc, NULL, &on));
   memset(&a->dc_probe, 0, sizeof a->dc_probe);
   if (a->stream || cm == MX_CM_NONE) PetscFunctionReturn(0);
   if (a->run.t0 < a->run.t1 && a->npix > 0) {
@@ -259,7 +257,6 @@ static PetscErrorCode ProbeCorrections(MxAnalyze a)
     s += a->dc_probe.noise_sum[m];
   }
   a->dc_noise_var = ph == MX_PHOTONIZE_NONE && n > 0 ? s / n : 0;
-  (void)on;
   PetscFunctionReturn(0);
 }
 

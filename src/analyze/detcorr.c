@@ -478,13 +478,6 @@ PetscErrorCode MxDetCorrGetKinds(MxDetCorr dc, MxCommonModeKind *cm, MxPhotonize
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode MxDetCorrGetStats(MxDetCorr dc, MxDetCorrStats *s)
-{
-  PetscFunctionBeginUser;
-  *s = dc->stats;
-  PetscFunctionReturn(0);
-}
-
 void MxDetCorrFlush(MxDetCorr dc, MxDetCorrStats *into)
 {
   double *a = (double *)into, *b = (double *)&dc->stats;
