@@ -12,7 +12,7 @@ PKGS=(build-essential cmake pkg-config git
       libfftw3-dev libfftw3-mpi-dev petsc-dev libopenblas-dev libcmocka-dev liblammps-dev
       libdeflate-dev libisal-dev zlib1g-dev libssl-dev libzmq3-dev libmsgpack-dev lmod
       python3 python3-numpy python3-h5py python3-extra-data python3-pyfai python3-scipy
-      python3-matplotlib python3-sasmodels python3-lmfit python3-sasview
+      python3-matplotlib python3-sasmodels python3-lmfit python3-sasview python3-xraylib
       slurm-wlm munge clang libclang-rt-14-dev)
 
 missing=()

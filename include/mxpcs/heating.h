@@ -27,9 +27,20 @@ typedef struct {
   double    path_mm;   /* sample thickness along the beam */
   double    T0_K;      /* temperature before the train */
   double    Ea_kJ_mol; /* > 0: Arrhenius viscosity; 0: the solvent's own law */
+  double    energy_keV; /* photon energy (MX_HEAT_EMIN_KEV .. MX_HEAT_EMAX_KEV; 0: 12.3 keV) */
 } MxHeatSample;
 
-/* What the composition gives (12.3 keV coefficients, NIST SRD 126; docs/reference/heating.md 3) */
+#define MX_HEAT_DEFAULT_KEV 12.3
+#define MX_HEAT_EMIN_KEV    4.0
+#define MX_HEAT_EMAX_KEV    50.0
+
+/* mu/rho and mu_en/rho (cm^2/g) of element el (0..5: H C N O S Pb) at E_keV: NIST SRD 126,
+   a log-log cubic spline through its tabulated energies between the edges of Pb (L3 13.035,
+   L2 15.200, L1 15.861 keV). Nonzero outside [MX_HEAT_EMIN_KEV, MX_HEAT_EMAX_KEV] or for another el. */
+int MxHeatElementCoefficients(int el, double E_keV, double *mu, double *muen);
+
+/* What the composition gives at the sample's photon energy (NIST SRD 126;
+   docs/reference/heating.md 3) */
 typedef struct {
   double mu_cm, muen_cm;  /* linear attenuation and energy-absorption coefficients (1/cm) */
   double Cv_J_cm3K;       /* volumetric heat capacity */
@@ -39,7 +50,8 @@ typedef struct {
   double Gy_per_J_cm2;    /* the path-averaged centre dose per pulse per unit fluence (Gy cm^2/J) */
 } MxHeatProps;
 
-/* Properties of s; nonzero when s is out of range (phi outside [0, 0.74), path <= 0, T0 <= 0). */
+/* Properties of s; nonzero when s is out of range (phi outside [0, 0.74), path <= 0, T0 <= 0,
+   the photon energy outside the coefficients' table). */
 int MxHeatSampleProps(const MxHeatSample *s, MxHeatProps *p);
 /* The solvent's viscosity (Pa s) at T: DMF and water DIPPR-101 (Perry's 8th ed. table 2-313),
    or Arrhenius when Ea_kJ_mol > 0 (eta(T0) then the solvent's value at 298.15 K). NaN outside

@@ -36,7 +36,7 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   a->count_time   = 50e-15; /* an EuXFEL SASE pulse: tens of fs */
   snprintf(a->xgm, sizeof a->xgm, "auto");
   a->extrap_order = MX_EXTRAP_LINEAR;
-  a->heat           = (MxHeatSample){MX_SOLVENT_DMF, 0.005, 0.9, 298.15, 0};
+  a->heat           = (MxHeatSample){MX_SOLVENT_DMF, 0.005, 0.9, 298.15, 0, 0};
   a->heat_fwhm_um   = 2.5;
   a->jk            = 16;
   a->ckpt_interval = 600;
@@ -281,6 +281,12 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
     PetscCall(MxDetCorrSetRaw(a->dc, raw));
   }
   PetscCall(MxGeomSetUp(a->geom));
+  { /* the heating model's absorption at this run's photon energy */
+    MxHeatProps hp;
+    PetscCall(MxGeomGetEnergy(a->geom, &a->heat.energy_keV));
+    PetscCheck(!MxHeatSampleProps(&a->heat, &hp), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "geometry: photon energy %g keV is outside %g..%g keV, the heating model's absorption coefficients (NIST SRD 126)", a->heat.energy_keV, MX_HEAT_EMIN_KEV, MX_HEAT_EMAX_KEV);
+    a->heat_per_fluence = hp.dT_per_J_cm2;
+  }
   umask = a->run.umask;
   nmod  = a->run.nmod;
   mods  = a->run.mods;

@@ -565,12 +565,7 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
       for (PetscInt b = 0; b < a->ndose; b++) PetscCall(PetscViewerASCIIPrintf(v, " %.3f", a->dose_rel[b]));
       PetscCall(PetscViewerASCIIPrintf(v, "): D_eff_mean %.3f +- %.3f um^2/s, effective fluence %.3g +- %.2g J/cm^2", a->dose_Deff_mean[0], a->dose_Deff_mean[1], a->dose_dT0[0] / a->heat_per_fluence, a->dose_dT0[1] / a->heat_per_fluence));
     }
-    PetscCall(PetscViewerASCIIPrintf(v, "\n  heating model (%s, PbS phi %g, %g mm, tau_I %.3g us): dT_c0 = %.3g +- %.2g K per pulse (%s), effective fluence %.3g J/cm^2\n", MxSolventNames[a->heat.solvent], a->heat.phi, a->heat.path_mm, a->heat_tauI_s * 1e6, a->heat_dT0[0], a->heat_dT0[1], a->heat_fluence > 0 ? "fixed" : "fitted", a->heat_dT0[0] / a->heat_per_fluence));
-    {
-      double ekev = 0;
-      PetscCall(MxGeomGetEnergy(a->geom, &ekev));
-      if (fabs(ekev - 12.3) > 0.3) PetscCall(PetscViewerASCIIPrintf(v, "  note: the heating model's absorption coefficients are NIST's at 12.3 keV, not this run's %.4g keV: its effective fluence and dose are off by their ratio (the fitted jump per pulse and Gamma0 are not)\n", ekev));
-    }
+    PetscCall(PetscViewerASCIIPrintf(v, "\n  heating model (%s, PbS phi %g, %g mm, %.4g keV, tau_I %.3g us): dT_c0 = %.3g +- %.2g K per pulse (%s), effective fluence %.3g J/cm^2\n", MxSolventNames[a->heat.solvent], a->heat.phi, a->heat.path_mm, a->heat.energy_keV, a->heat_tauI_s * 1e6, a->heat_dT0[0], a->heat_dT0[1], a->heat_fluence > 0 ? "fixed" : "fitted", a->heat_dT0[0] / a->heat_per_fluence));
     if (a->jk_groups_used) PetscCall(PetscViewerASCIIPrintf(v, "  errors: jackknife over %" PetscInt_FMT " train groups (the fits alone give +- %.3f for D_eff_mean)%s\n", a->jk_groups_used, a->Deff_mean_err_fit, a->jk_fallback ? "; some rings keep fit errors" : ""));
     else PetscCall(PetscViewerASCIIPrintf(v, "  errors: from the fits (lags and age windows taken as independent; -g2_jackknife N for a jackknife over train groups)\n"));
     PetscCall(ViewCorrections(a, v));

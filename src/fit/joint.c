@@ -407,7 +407,7 @@ static PetscErrorCode LoadSample(Sample *s, const char path[])
       PetscCheck(s->wstart[a] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: age window %" PetscInt_FMT " (%g s) starts before the first frame", path, a, s->age[a]);
     }
   }
-  s->hs = (MxHeatSample){MX_SOLVENT_DMF, -1, -1, 298.15, 0};
+  s->hs = (MxHeatSample){MX_SOLVENT_DMF, -1, -1, 298.15, 0, 0};
   s->tauI = 0;
   if (MxH5Exists(f, Path(MX_FIT_HEATING_PHI))) { /* the composition analyze's heating model used */
     double *v;
@@ -427,6 +427,11 @@ static PetscErrorCode LoadSample(Sample *s, const char path[])
       for (int k = 0; k <= MX_SOLVENT_WATER; k++)
         if (!strcmp(sv, MxSolventNames[k])) s->hs.solvent = (MxSolvent)k;
     if (dh >= 0) H5Dclose(dh);
+    if (MxH5Exists(f, Path(MX_BEAM_ENERGY))) { /* the photon energy of the absorption */
+      PetscCall(ReadD(f, path, Path(MX_BEAM_ENERGY), 0, e1, &v));
+      s->hs.energy_keV = v[0];
+      PetscCall(PetscFree(v));
+    }
   }
   s->pulse_rel = NULL;
   if (MxH5Exists(f, Path(MX_META_PULSE_ENERGY))) { /* relative pulse energies of the frames */
@@ -643,7 +648,7 @@ static PetscErrorCode SampleHeatSetUp(MxJoint j, PetscInt is)
   s->hs.T0_K      = j->T0;
   s->hs.Ea_kJ_mol = j->harr || s->hs.solvent == MX_SOLVENT_NMF ? j->Ea : 0;
   PetscCheck(s->hs.phi >= 0 && s->hs.path_mm > 0 && s->tauI > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: -joint_heating dose needs the sample's composition and decay time, which its results file does not have (analysed without the heating model?): give -%s_heating_phi, -%s_heating_path_mm and -joint_heating_tau_us", s->path, s->name, s->name);
-  PetscCheck(!MxHeatSampleProps(&s->hs, &hp), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%s: heating composition phi %g, path %g mm out of range", s->path, s->hs.phi, s->hs.path_mm);
+  PetscCheck(!MxHeatSampleProps(&s->hs, &hp), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "%s: heating composition phi %g, path %g mm, photon energy %g keV out of range (energy: 4..50 keV)", s->path, s->hs.phi, s->hs.path_mm, s->hs.energy_keV > 0 ? s->hs.energy_keV : MX_HEAT_DEFAULT_KEV);
   s->per_fluence = hp.dT_per_J_cm2;
   PetscCall(MxHeatModelDestroy(&s->hm));
   PetscCall(PetscFree(s->hn));

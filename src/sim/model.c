@@ -73,7 +73,7 @@ PetscErrorCode MxSimTables(MxSim s)
      and the interval (heating.h); the adiabatic laws add a fixed rise per pulse */
   PetscCall(PetscMalloc2(p->npulses, &s->D_A2_s, p->npulses, &s->T_K));
   if (!strcmp(p->heating, "diffusive")) {
-    MxHeatSample hs = {p->solvent, p->heat_phi, p->path_mm, p->T0_K, p->arrhenius || p->solvent == MX_SOLVENT_NMF ? p->Ea_kJ_mol : 0};
+    MxHeatSample hs = {p->solvent, p->heat_phi, p->path_mm, p->T0_K, p->arrhenius || p->solvent == MX_SOLVENT_NMF ? p->Ea_kJ_mol : 0, MX_HC_KEV_A / s->lambda_A};
     double      *h;
     double       rmin = INFINITY, rmax = -INFINITY, *e;
     PetscCall(PetscMalloc2(p->npulses, &h, p->npulses, &e));

@@ -226,7 +226,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   if (p->heat_phi < 0) p->heat_phi = p->phi;
   {
     MxHeatProps hp;
-    PetscCheck(!MxHeatSampleProps(&(MxHeatSample){p->solvent, p->heat_phi, p->path_mm, p->T0_K, 0}, &hp), s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_heating_phi %g, -sim_path_mm %g: the heated sample needs phi in [0, 0.74) and a path > 0", (double)p->heat_phi, (double)p->path_mm);
+    PetscCheck(!MxHeatSampleProps(&(MxHeatSample){p->solvent, p->heat_phi, p->path_mm, p->T0_K, 0, 0}, &hp), s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_heating_phi %g, -sim_path_mm %g: the heated sample needs phi in [0, 0.74) and a path > 0", (double)p->heat_phi, (double)p->path_mm);
     PetscCheck(p->fluence_J_cm2 >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_fluence_J_cm2: %g must be >= 0", (double)p->fluence_J_cm2);
     p->tauI_s = MxHeatTauI(p->beam_fwhm_um, hp.alpha_m2_s);
     if (!strcmp(p->heating, "diffusive")) p->dT_per_pulse_K = p->fluence_J_cm2 * hp.dT_per_J_cm2;
@@ -282,6 +282,11 @@ PetscErrorCode MxSimSetUp(MxSim s)
     PetscCall(MxGeomGetPixelSize(s->geom, &px));
     p->pixel_um   = px * 1e6;
     p->unit_scale = !strcmp(p->units, "keV") ? energy : !strcmp(p->units, "adu") ? p->adu_per_photon : 1.0;
+    if (!strcmp(p->heating, "diffusive")) { /* the dose at this photon energy */
+      MxHeatProps hp;
+      PetscCheck(!MxHeatSampleProps(&(MxHeatSample){p->solvent, p->heat_phi, p->path_mm, p->T0_K, 0, energy}, &hp), s->comm, PETSC_ERR_ARG_OUTOFRANGE, "simulate: -sim_heating diffusive needs a photon energy in %g..%g keV (the absorption coefficients' table), not %g keV", MX_HEAT_EMIN_KEV, MX_HEAT_EMAX_KEV, energy);
+      p->dT_per_pulse_K = p->fluence_J_cm2 * hp.dT_per_J_cm2;
+    }
   }
   for (PetscInt i = 0; i < p->nmodules; i++)
     for (PetscInt k = 0; k < MX_MODPIX; k++) {

@@ -8,6 +8,7 @@ expect an_extrap     "option -g2_extrapolation: quadratic needs at least 3 age w
 expect an_jackknife  "option -g2_jackknife: -2 must be 0 \\(off\\) or a number of train groups" -- analyze -run "$good" -g2_jackknife -2 -o "$bad/dump_an_jackknife.h5"
 expect an_distance    "option -geom_distance_m: -1.? is not a positive distance" -- analyze -run "$good" -geom_distance_m -1 -o "$bad/dump_an_distance.h5"
 expect an_energy      "option -geom_energy_kev: 0.? is not a positive energy" -- analyze -run "$good" -geom_energy_kev 0 -o "$bad/dump_an_energy.h5"
+expect an_energy_heat "geometry: photon energy 60.? keV is outside 4.*50.? keV, the heating model" -- analyze -run "$good" -geom_energy_kev 60 -o "$bad/dump_an_energy_heat.h5"
 expect an_edges       "option -rings_q_edges: edges must be strictly increasing" -- analyze -run "$good" -rings_q_edges 0.02,0.01 -o "$bad/dump_an_edges.h5"
 printf 'rings_nn: 3\ngeom_distance_m: 7\n' > "$bad/mistyped.yaml"
 expect an_yaml_key    "unknown option\\(s\\) for 'mxpcs analyze': -rings_nn" -- analyze -run "$good" -options_file "$bad/mistyped.yaml" -o "$bad/dump_an_yaml_key.h5"

@@ -44,13 +44,14 @@ static double Noise(unsigned long long *st)
 }
 
 /* an analyze results file of a dilute sample (S = H = 1) with free diffusion D0 heated by a
-   fluence F: its SAXS, and Gamma(q, age) with 1 % noise from the finite-difference heating */
-static void WriteDoseSample(const char *path, double D0, double phi, double F, unsigned long long seed)
+   fluence F of photons of E keV (0: 12.3, and the file does not say; < 0: -E keV, and the file
+   does not say): its SAXS, and Gamma(q, age) with 1 % noise from the finite-difference heating */
+static void WriteDoseSample(const char *path, double D0, double phi, double F, double E, unsigned long long seed)
 {
   const int      nq = 8, nage = 6, wlen = 21, ns = 150, nint = 45;
   const double   dt = 2 / 4.513e6;
   double         q[8], age[6], gam[48], gerr[48], tau[20], qs[150], Iq[150], dI[150], h[45];
-  MxHeatSample   hs = {MX_SOLVENT_DMF, phi, 0.9, 298.15, 0};
+  MxHeatSample   hs = {MX_SOLVENT_DMF, phi, 0.9, 298.15, 0, fabs(E)};
   MxHeatProps    hp;
   MxOut          o;
   hsize_t        d1[1], d2[2];
@@ -93,6 +94,7 @@ static void WriteDoseSample(const char *path, double D0, double phi, double F, u
   PetscCallAbort(PETSC_COMM_SELF, MxOutAttrString(o, MX_FIT_HEATING_PHI, "solvent", "dmf"));
   PetscCallAbort(PETSC_COMM_SELF, MxOutScalar(o, MX_FIT_HEATING_PATH_MM, 0.9));
   PetscCallAbort(PETSC_COMM_SELF, MxOutScalar(o, MX_FIT_HEATING_TAU_I, MxHeatTauI(2.5, hp.alpha_m2_s)));
+  if (E > 0) PetscCallAbort(PETSC_COMM_SELF, MxOutScalar(o, MX_BEAM_ENERGY, E));
   PetscCallAbort(PETSC_COMM_SELF, MxOutClose(&o, 0, NULL));
 }
 
@@ -106,15 +108,14 @@ static double ReadPath(const char *file, const char *dset)
   return v;
 }
 
-/* two dilute samples (PbS 0.005 and 0.02: jumps per pulse 1:2.3), one beam of 0.8 J/cm^2: the dose
-   law recovers the fluence and both D0 */
-static void test_dose_two_samples(void **state)
+/* two dilute samples (PbS 0.005 and 0.02: jumps per pulse 1:2.3), one beam of 0.8 J/cm^2 of E keV
+   photons (as WriteDoseSample): the dose law's fluence, +- its error, and both D0 */
+static void FitDoseSamples(double E, double *Ff, double *Fe, double *D0f)
 {
   const char *names[2] = {"a", "b"}, *files[2] = {"joint_dose_a.h5", "joint_dose_b.h5"};
   const double D0[2] = {57, 30}, phi[2] = {0.005, 0.02}, F = 0.8;
   MxJoint      j;
-  (void)state;
-  for (int i = 0; i < 2; i++) WriteDoseSample(files[i], D0[i], phi[i], F, 17 + i);
+  for (int i = 0; i < 2; i++) WriteDoseSample(files[i], D0[i], phi[i], F, E, 17 + i);
   PetscCallAbort(PETSC_COMM_SELF, MxJointCreate(PETSC_COMM_SELF, &j));
   PetscCallAbort(PETSC_COMM_SELF, MxJointSetSampleNames(j, 2, names));
   PetscCallAbort(PETSC_COMM_SELF, MxJointSetFromOptions(j));
@@ -122,19 +123,36 @@ static void test_dose_two_samples(void **state)
   PetscCallAbort(PETSC_COMM_SELF, MxJointSolve(j));
   PetscCallAbort(PETSC_COMM_SELF, MxJointWriteFile(j, "joint_dose.h5", NULL));
   PetscCallAbort(PETSC_COMM_SELF, MxJointDestroy(&j));
-  double Ff = ReadPath("joint_dose.h5", "/joint/heating_k"), Fe = ReadPath("joint_dose.h5", "/joint/heating_k_err");
-  print_message("fluence %.4f +- %.4f J/cm^2 (truth %.2f)\n", Ff, Fe, F);
-  assert_true(fabs(Ff - F) < 3 * Fe + 0.01 * F && Fe < 0.1 * F);
+  *Ff = ReadPath("joint_dose.h5", "/joint/heating_k");
+  *Fe = ReadPath("joint_dose.h5", "/joint/heating_k_err");
+  print_message("%g keV: fluence %.4f +- %.4f J/cm^2 (truth %.2f)\n", fabs(E), *Ff, *Fe, F);
   for (int i = 0; i < 2; i++) {
     char p[64], pe[64];
     snprintf(p, sizeof p, "/hydro/%s/D0", names[i]);
     snprintf(pe, sizeof pe, "/hydro/%s/D0_err", names[i]);
-    double d = ReadPath("joint_dose.h5", p), de = ReadPath("joint_dose.h5", pe);
-    print_message("%s: D0 %.3f +- %.3f um^2/s (truth %.1f)\n", names[i], d, de, D0[i]);
-    assert_true(fabs(d - D0[i]) < 3 * de + 0.005 * D0[i]);
+    D0f[2 * i]     = ReadPath("joint_dose.h5", p);
+    D0f[2 * i + 1] = ReadPath("joint_dose.h5", pe);
+    print_message("  %s: D0 %.3f +- %.3f um^2/s (truth %.1f)\n", names[i], D0f[2 * i], D0f[2 * i + 1], D0[i]);
   }
   for (int i = 0; i < 2; i++) remove(files[i]);
   remove("joint_dose.h5");
+}
+
+static void test_dose_two_samples(void **state)
+{
+  const double D0[2] = {57, 30}, F = 0.8;
+  double       Ff, Fe, d[4];
+  (void)state;
+  /* 12.3 keV, and 9 keV (jumps per fluence 1.9x and 1.4x those at 12.3), the results files giving
+     the energy as analyze writes it */
+  for (int k = 0; k < 2; k++) {
+    FitDoseSamples(k ? 9 : 0, &Ff, &Fe, d);
+    assert_true(fabs(Ff - F) < 3 * Fe + 0.01 * F && Fe < 0.1 * F);
+    for (int i = 0; i < 2; i++) assert_true(fabs(d[2 * i] - D0[i]) < 3 * d[2 * i + 1] + 0.005 * D0[i]);
+  }
+  /* the same 9 keV samples taken for 12.3 keV ones: the fluence is off */
+  FitDoseSamples(-9, &Ff, &Fe, d);
+  assert_true(fabs(Ff - F) > 0.1 * F);
 }
 
 /* ---- the dense sample's own hard-sphere diameter (issue 17) ---- */
