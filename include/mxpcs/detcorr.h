@@ -44,9 +44,12 @@ void MxPhotonizeThreshold(float *v, const unsigned char *b, size_t n, float t);
    MX_DROPLET_MAXPIX pixels gets n = floor(sum + 1/2) photons, placed one at a time on the pixel
    with the largest remaining value (ties: the first in row-major order), which then loses one
    photon; larger clusters (neighbouring photons in a bright region) are rounded pixel by pixel.
-   Charge a photon shares between pixels is counted once. work: rows * cols ints. Returns the
+   Charge a photon shares between pixels is counted once. rows, cols <= MX_ASIC_SIDE (each row a
+   64-bit mask of the pixels with charge: single-pixel droplets found by word operations, the
+   others grown by a flood fill of the masks). counts (may be NULL) gains the good values the
+   droplets changed (by more than 1e-3) and those whose count differs from rounding. Returns the
    number of clusters. */
-int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, int *work);
+int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, long counts[2]);
 
 /* What the corrections did, summed over pixel-frames (per module where it says so). */
 typedef struct {

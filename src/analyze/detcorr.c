@@ -2,7 +2,11 @@
    (include/mxpcs/detcorr.h). */
 #include <mxpcs/detcorr.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+#if defined(__AVX2__)
+  #include <immintrin.h>
+#endif
 
 const char *const MxCommonModeNames[] = {"none", "asic", "asic+cell", "MxCommonModeKind", "MX_CM_", NULL};
 const char *const MxPhotonizeNames[]  = {"none", "round", "threshold", "droplet", "MxPhotonizeKind", "MX_PHOTONIZE_", NULL};
@@ -80,91 +84,140 @@ void MxPhotonizeThreshold(float *v, const unsigned char *b, size_t n, float t)
   }
 }
 
-int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, int *work)
+/* The photon count of a value in photons: 0 below t, else floor(x - t) + 1. */
+static inline float Count(float x, float t) { return x < t ? 0.0f : floorf(x - t) + 1.0f; }
+
+/* what the droplets did to a good value y that became z: changed it (cnt[0]), gave other than
+   rounding (cnt[1]) */
+static inline void DropletCount(float y, float z, long cnt[2])
 {
-  int *lab = work, nclus = 0; /* per pixel: 0 not yet in a cluster, -1 background or bad, else its cluster */
-  int  queue[MX_ASIC_SIDE * MX_ASIC_SIDE], act[MX_ASIC_SIDE * MX_ASIC_SIDE], nact = 0;
-  for (int r = 0; r < rows; r++) { /* branch-free: most pixels hold no charge */
-    float               *x  = v + (size_t)r * ld;
-    const unsigned char *bb = b + (size_t)r * ld;
-    int                 *l  = lab + r * cols;
-    for (int c = 0; c < cols; c++) {
-      const int on = (bb[c] == 0) & (x[c] >= bg);
-      x[c]         = on || bb[c] ? x[c] : 0.0f;
-      l[c]         = on ? 0 : -1;
+  cnt[0] += fabsf(z - y) > 1e-3f;
+  cnt[1] += z != Count(y, 0.5f);
+}
+
+/* One row of up to 64 values: the good values below bg zeroed (and counted), and the mask of the
+   good values >= bg (bit c: column c). */
+static inline uint64_t DropletRow(float *restrict x, const unsigned char *restrict bb, int cols, float bg, long cnt[2])
+{
+  uint64_t m = 0;
+#if defined(__AVX2__)
+  if (cols == 64) {
+    const __m256  vbg = _mm256_set1_ps(bg), eps = _mm256_set1_ps(1e-3f), half = _mm256_set1_ps(0.5f), sgn = _mm256_set1_ps(-0.0f);
+    const __m256i z   = _mm256_setzero_si256();
+    int           nv = 0, nd = 0;
+    for (int c = 0; c < 64; c += 8) {
+      const __m256 xv   = _mm256_loadu_ps(x + c);
+      const __m256 good = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(bb + c))), z));
+      const __m256 on   = _mm256_and_ps(good, _mm256_cmp_ps(xv, vbg, _CMP_GE_OQ));
+      const __m256 off  = _mm256_andnot_ps(on, good); /* good values zeroed: changed when |y| > 1e-3, other than rounding when y >= 1/2 */
+      _mm256_storeu_ps(x + c, _mm256_blendv_ps(xv, _mm256_and_ps(xv, on), good)); /* good and not on: +0 */
+      m |= (uint64_t)(unsigned)_mm256_movemask_ps(on) << c;
+      nv += __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_and_ps(off, _mm256_cmp_ps(_mm256_andnot_ps(sgn, xv), eps, _CMP_GT_OQ))));
+      nd += __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_and_ps(off, _mm256_cmp_ps(xv, half, _CMP_GE_OQ))));
     }
-    for (int c = 0; c < cols; c++) { /* the pixels with charge, in row-major order */
-      act[nact] = r * cols + c;
-      nact += l[c] == 0;
+    cnt[0] += nv;
+    cnt[1] += nd;
+    return m;
+  }
+#endif
+  for (int c = 0; c < cols; c++) {
+    const int on = (bb[c] == 0) & (x[c] >= bg);
+    if (!on && !bb[c]) DropletCount(x[c], 0.0f, cnt);
+    x[c] = on || bb[c] ? x[c] : 0.0f;
+    m |= (uint64_t)on << c;
+  }
+  return m;
+}
+
+int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, long counts[2])
+{
+  uint64_t m[MX_ASIC_SIDE], rest[MX_ASIC_SIDE], comp[MX_ASIC_SIDE];
+  int      pix[MX_ASIC_SIDE * MX_ASIC_SIDE], nclus = 0;
+  long     cnt[2] = {0, 0};
+
+  for (int r = 0; r < rows; r++) m[r] = DropletRow(v + (size_t)r * ld, b + (size_t)r * ld, cols, bg, cnt);
+  /* droplets of one pixel (the common case): their value rounded */
+  for (int r = 0; r < rows; r++) {
+    const uint64_t nb = (m[r] << 1) | (m[r] >> 1) | (r > 0 ? m[r - 1] : 0) | (r + 1 < rows ? m[r + 1] : 0);
+    uint64_t       iso = m[r] & ~nb;
+    rest[r]            = m[r] & ~iso;
+    comp[r]            = 0;
+    for (; iso; iso &= iso - 1) {
+      float      *x = v + (size_t)r * ld + __builtin_ctzll(iso);
+      const float y = *x;
+      *x            = floorf(y + 0.5f);
+      DropletCount(y, *x, cnt);
+      nclus++;
     }
   }
-  for (int ia = 0; ia < nact; ia++) {
-    const int p0 = act[ia];
-    if (lab[p0]) continue;
-    const int r0 = p0 / cols, c0 = p0 % cols;
-    float    *x0 = v + (size_t)r0 * ld + c0;
-    nclus++;
-    if (!(r0 > 0 && !lab[p0 - cols]) && !(r0 + 1 < rows && !lab[p0 + cols]) && !(c0 > 0 && !lab[p0 - 1]) && !(c0 + 1 < cols && !lab[p0 + 1])) {
-      lab[p0] = nclus; /* a droplet of one pixel (the common case): its value rounded */
-      *x0     = floorf(*x0 + 0.5f);
-      continue;
-    }
-    /* breadth-first over 4-neighbours; the cluster is the queue's contents */
-    int qh = 0, qt = 0;
-    lab[p0]     = nclus;
-    queue[qt++] = p0;
-    while (qh < qt) {
-      int p = queue[qh++], r = p / cols, c = p % cols;
-      int nb[4] = {r > 0 ? p - cols : -1, r + 1 < rows ? p + cols : -1, c > 0 ? p - 1 : -1, c + 1 < cols ? p + 1 : -1};
-      for (int k = 0; k < 4; k++)
-        if (nb[k] >= 0 && lab[nb[k]] == 0) {
-          lab[nb[k]]  = nclus;
-          queue[qt++] = nb[k];
+  /* the others: each grown from its first pixel in row-major order (no pixel of it lies in an
+     earlier row), its pixels then in row-major order */
+  for (int r0 = 0; r0 < rows; r0++)
+    while (rest[r0]) {
+      int rhi = r0, qt = 0, changed;
+      comp[r0] = rest[r0] & -rest[r0];
+      do { /* flood fill over 4-neighbours, row by row */
+        changed = 0;
+        for (int r = r0; r <= rhi + 1 && r < rows; r++) {
+          const uint64_t g = (comp[r] | (comp[r] << 1) | (comp[r] >> 1) | (r > r0 ? comp[r - 1] : 0) | (r + 1 < rows ? comp[r + 1] : 0)) & rest[r];
+          if (g != comp[r]) {
+            comp[r] = g;
+            changed = 1;
+            if (r > rhi) rhi = r;
+          }
         }
-    }
-    for (int i = 1; i < qt; i++) { /* by pixel index, so that ties go to the first in row-major order */
-      int x = queue[i], j = i - 1;
-      while (j >= 0 && queue[j] > x) {
-        queue[j + 1] = queue[j];
-        j--;
+      } while (changed);
+      nclus++;
+      double sum = 0;
+      for (int r = r0; r <= rhi; r++) {
+        for (uint64_t q = comp[r]; q; q &= q - 1) {
+          pix[qt] = r * MX_ASIC_SIDE + __builtin_ctzll(q);
+          sum += v[(size_t)r * ld + (pix[qt] & (MX_ASIC_SIDE - 1))];
+          qt++;
+        }
+        rest[r] &= ~comp[r];
+        comp[r] = 0;
       }
-      queue[j + 1] = x;
-    }
-    double sum = 0;
-    for (int i = 0; i < qt; i++) sum += v[(size_t)(queue[i] / cols) * ld + queue[i] % cols];
-    const int nph = (int)floor(sum + 0.5);
-    if (qt > MX_DROPLET_MAXPIX) { /* more pixels than one photon's charge reaches: neighbouring photons (a bright region), each pixel rounded */
+#define PIX(i) (v + (size_t)(pix[i] / MX_ASIC_SIDE) * ld + (pix[i] & (MX_ASIC_SIDE - 1)))
+      const int nph = (int)floor(sum + 0.5);
+      if (qt > MX_DROPLET_MAXPIX) { /* more pixels than one photon's charge reaches: neighbouring photons (a bright region), each pixel rounded */
+        for (int i = 0; i < qt; i++) {
+          const float y = *PIX(i);
+          *PIX(i)       = floorf(y + 0.5f);
+          DropletCount(y, *PIX(i), cnt);
+        }
+        continue;
+      }
+      /* the remaining charge per pixel; photons placed one by one on the largest */
+      float rem[MX_DROPLET_MAXPIX], y0[MX_DROPLET_MAXPIX];
       for (int i = 0; i < qt; i++) {
-        float *x = v + (size_t)(queue[i] / cols) * ld + queue[i] % cols;
-        *x       = floorf(*x + 0.5f);
+        rem[i] = y0[i] = *PIX(i);
+        *PIX(i)        = 0.0f;
       }
-      continue;
+      /* the greedy placement, in two steps: every pixel first gets the whole photons of its
+         charge (the greedy gives them too: a pixel keeps the largest value until below 1), then
+         the rest go one by one to the largest remainders */
+      int left = nph;
+      for (int i = 0; i < qt && left > 0; i++) {
+        const int w = PetscMin((int)floorf(rem[i]), left);
+        if (w <= 0) continue;
+        rem[i] -= (float)w;
+        left -= w;
+        *PIX(i) += (float)w;
+      }
+      for (; left > 0; left--) {
+        int best = 0;
+        for (int i = 1; i < qt; i++)
+          if (rem[i] > rem[best]) best = i;
+        rem[best] -= 1.0f;
+        *PIX(best) += 1.0f;
+      }
+      for (int i = 0; i < qt; i++) DropletCount(y0[i], *PIX(i), cnt);
+#undef PIX
     }
-    /* the remaining charge per pixel; photons placed one by one on the largest */
-    float rem[MX_DROPLET_MAXPIX];
-    for (int i = 0; i < qt; i++) {
-      float *x = v + (size_t)(queue[i] / cols) * ld + queue[i] % cols;
-      rem[i]   = *x;
-      *x       = 0.0f;
-    }
-    /* the greedy placement, in two steps: every pixel first gets the whole photons of its
-       charge (the greedy gives them too: a pixel keeps the largest value until below 1), then
-       the rest go one by one to the largest remainders */
-    int left = nph;
-    for (int i = 0; i < qt && left > 0; i++) {
-      const int w = PetscMin((int)floorf(rem[i]), left);
-      if (w <= 0) continue;
-      rem[i] -= (float)w;
-      left -= w;
-      v[(size_t)(queue[i] / cols) * ld + queue[i] % cols] += (float)w;
-    }
-    for (; left > 0; left--) {
-      int best = 0;
-      for (int i = 1; i < qt; i++)
-        if (rem[i] > rem[best]) best = i;
-      rem[best] -= 1.0f;
-      v[(size_t)(queue[best] / cols) * ld + queue[best] % cols] += 1.0f;
-    }
+  if (counts) {
+    counts[0] += cnt[0];
+    counts[1] += cnt[1];
   }
   return nclus;
 }
@@ -189,8 +242,6 @@ struct _p_MxDetCorr {
   MxAsicBlock         *blocks;
   const unsigned char *ring; /* npix, not owned */
   size_t               npix;
-  int                 *work;
-  float               *before; /* one ASIC block's values before the corrections */
   /* statistics: the run's, and a probe's */
   MxDetCorrStats stats, *probe;
   int            count;
@@ -276,16 +327,12 @@ PetscErrorCode MxDetCorrSetUp(MxDetCorr dc, int nranges, const MxRowRange ranges
   }
   dc->npix = off;
   dc->ring = ring;
-  PetscCall(PetscFree2(dc->work, dc->before));
-  PetscCall(PetscMalloc2(MX_ASIC_SIDE * MX_ASIC_SIDE, &dc->work, (size_t)MX_ASIC_SIDE * MX_NFS, &dc->before));
   PetscFunctionReturn(0);
 }
 
 void MxDetCorrSetCounting(MxDetCorr dc, PetscBool count) { dc->count = count ? 1 : 0; }
 void MxDetCorrSetProbe(MxDetCorr dc, MxDetCorrStats *probe) { dc->probe = probe; }
 
-/* The photon count of a value in photons: 0 below t, else floor(x - t) + 1. */
-static inline float Count(float x, float t) { return x < t ? 0.0f : floorf(x - t) + 1.0f; }
 
 /* One row of one ASIC after its level is known: subtract it, photonise (photons) or not, cap
    spikes, count: changed by the common mode, by photonisation, spikes, good, ring histogram
@@ -371,21 +418,10 @@ static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned c
     }
     AsicPass(rows, (float)level, photons, t, cap, ring && !droplet ? ring + a * MX_ASIC_SIDE : NULL, va, ba, cnt);
     if (droplet) {
-      float *w = dc->before; /* the values before, to count what the droplets changed */
-      long   d[7] = {0, 0, 0, 0, 0, 0, 0};
-      for (int r = 0; r < rows; r++) memcpy(w + (size_t)r * MX_ASIC_SIDE, va + (size_t)r * MX_NFS, MX_ASIC_SIDE * sizeof *w);
-      (void)MxPhotonizeDroplet(va, ba, rows, MX_ASIC_SIDE, MX_NFS, (float)dc->droplet_bg, dc->work);
-      long nv = 0, nd = 0;
-      for (int r = 0; r < rows; r++)
-        for (int c = 0; c < MX_ASIC_SIDE; c++) {
-          const size_t k = (size_t)r * MX_NFS + c;
-          const float  y = w[(size_t)r * MX_ASIC_SIDE + c], z = va[k];
-          const int    g = ba[k] == 0;
-          nv += g & (fabsf(z - y) > 1e-3f);
-          nd += g & (z != Count(y, 0.5f));
-        }
-      cnt[1] += nv;
-      st->changed_droplet += (double)nd;
+      long d[7] = {0, 0, 0, 0, 0, 0, 0}, nvd[2] = {0, 0};
+      (void)MxPhotonizeDroplet(va, ba, rows, MX_ASIC_SIDE, MX_NFS, (float)dc->droplet_bg, nvd);
+      cnt[1] += nvd[0];
+      st->changed_droplet += (double)nvd[1];
       /* the spikes and the histogram of the droplets' counts: the same pass, at level 0 */
       AsicPass(rows, 0.0f, 0, 0.5f, dc->max_photons > 0 ? (float)dc->max_photons : INFINITY, ring ? ring + a * MX_ASIC_SIDE : NULL, va, ba, d);
       cnt[2] += d[2];
@@ -508,7 +544,6 @@ PetscErrorCode MxDetCorrDestroy(MxDetCorr *dc)
   if (!*dc) PetscFunctionReturn(0);
   PetscCall(PetscFree((*dc)->blocks));
   PetscCall(PetscFree((*dc)->cell_off));
-  PetscCall(PetscFree2((*dc)->work, (*dc)->before));
   PetscCall(PetscFree(*dc));
   PetscFunctionReturn(0);
 }
