@@ -31,7 +31,7 @@ ana=(-options_file "$here/inputs/analyze_colloid.yaml" -analyze_progress 0 -anal
 
 sim() { # NAME ARGS...: simulate once (kept in OUTDIR)
   local name=$1; shift
-  [ -f "$out/$name/truth.h5" ] || mpiexec -n "$np_" "$mx" simulate -sim_subpixels 1 -sim_xgm 0 -o "$out/$name" "$@" > "$out/$name.sim.log"
+  [ -f "$out/$name/truth.h5" ] || mpiexec -n "$np_" "$mx" simulate -sim_detector ideal -sim_subpixels 1 -sim_xgm 0 -o "$out/$name" "$@" > "$out/$name.sim.log"
   sync # no write-back of the new files during the measurements
 }
 roofline() { # DIR: GB/s of cat from the page cache, best of 3 (the files are read once first)

@@ -16,7 +16,7 @@ printf 'rings_n: [3\n' > "$bad/broken.yaml"
 expect an_yaml_broken "cannot read the options file .*broken.yaml" -- analyze -run "$good" -options_file "$bad/broken.yaml" -o "$bad/dump_an_yaml_broken.h5"
 if [ ! -f "$bad/dark/truth.h5" ]; then
   rm -rf "$bad/dark" "$bad/dark.part"
-  timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_photons 1e-12 -sim_artifacts 0 -sim_subpixels 1 -o "$bad/dark" >/dev/null 2>&1
+  timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_detector ideal -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_photons 1e-12 -sim_artifacts 0 -sim_subpixels 1 -o "$bad/dark" >/dev/null 2>&1
 fi
 expect an_no_photons  "every q-ring has zero mean intensity in some frame \\(no photons\\)" -- analyze -run "$bad/dark" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.01 -rings_q_max 0.03 -rings_n 3 -g2_age_window 4 -o "$bad/dump_an_no_photons.h5"
 # train IDs repeated or out of order in one file's INDEX: the entry is skipped, counted, reported
@@ -36,7 +36,7 @@ expect    zeroed_header "zeroed_header/CORR-R0123-AGIPD00-S00000.h5: cannot open
 corrupt_case() {
   local name=$1 frame=$2 tid=$((1000001000 + $2 / 6))
   rm -rf "$bad/$name" "$bad/$name.part"
-  timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_subpixels 1 -sim_compress 1 -o "$bad/$name" >/dev/null 2>&1
+  timeout 60 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" simulate -sim_detector ideal -sim_modules 4 -sim_trains 4 -sim_pulses 6 -sim_subpixels 1 -sim_compress 1 -o "$bad/$name" >/dev/null 2>&1
   "$MX_PYTHON" - "$bad/$name" "$frame" <<'PY'
 import glob, sys, h5py
 p = glob.glob(sys.argv[1] + '/proc/r0001/*AGIPD04-S00000.h5')[0]

@@ -11,6 +11,6 @@ expect sim_no_out     "mxpcs simulate needs -o DIR" -- simulate -sim_trains 1
 # -sim_detector agipd (issue 13)
 expect sim_detector   "option -sim_detector: 'pilatus' is not ideal or agipd" -- simulate -o "$bad/dump_sim_detector" -sim_detector pilatus
 expect sim_units      "option -sim_units: 'eV' is not photons, keV or adu" -- simulate -o "$bad/dump_sim_units" -sim_detector agipd -sim_units eV
-expect sim_units_ideal "option -sim_units: only with -sim_detector agipd" -- simulate -o "$bad/dump_sim_units_ideal" -sim_units keV
+expect sim_units_ideal "option -sim_units: only with -sim_detector agipd" -- simulate -o "$bad/dump_sim_units_ideal" -sim_detector ideal -sim_units keV
 expect sim_adu_kev    "option -sim_adu_per_photon: with -sim_detector agipd only for -sim_units adu" -- simulate -o "$bad/dump_sim_adu_kev" -sim_detector agipd -sim_adu_per_photon 66
 expect sim_cloud      "option -sim_charge_cloud_um: 80.? must be in \\[0, 50\\]" -- simulate -o "$bad/dump_sim_cloud" -sim_detector agipd -sim_charge_cloud_um 80

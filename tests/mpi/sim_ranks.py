@@ -12,7 +12,7 @@ runs = {}
 if os.environ.get('MX_KEEP_TESTDATA') != '1':   # the runs go when the test ends
     atexit.register(lambda: [shutil.rmtree(d, ignore_errors=True) for d in runs.values()])
 # the ideal detector, and agipd (its own random streams; image.gain written with the frames)
-cases = {'ideal': [], 'agipd': ['-sim_detector', 'agipd']}
+cases = {'ideal': ['-sim_detector', 'ideal'], 'agipd': ['-sim_detector', 'agipd']}
 for case, extra in cases.items():
     for n in (1, 2, 4):
         d = os.path.join(work, 'sim_%s_n%d' % (case, n))

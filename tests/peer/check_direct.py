@@ -35,7 +35,7 @@ def run(args, np_=1):
 
 
 base = os.path.join(work, 'base')
-run(['simulate', '-sim_modules', '3,4', '-sim_trains', '6', '-sim_pulses', '10', '-sim_subpixels', '1',
+run(['simulate', '-sim_detector', 'ideal', '-sim_modules', '3,4', '-sim_trains', '6', '-sim_pulses', '10', '-sim_subpixels', '1',
      '-sim_trains_per_file', '4', '-sim_xgm', '0', '-o', base], 2)
 NPULSE = 10
 
@@ -156,7 +156,7 @@ with concurrent.futures.ThreadPoolExecutor(2) as pool:
 
 # memory does not grow with the trains (the mask cache is per memory cell, not per train)
 long = os.path.join(work, 'long')
-run(['simulate', '-sim_modules', '3', '-sim_trains', '24', '-sim_pulses', '10', '-sim_subpixels', '1', '-sim_compress', '1',
+run(['simulate', '-sim_detector', 'ideal', '-sim_modules', '3', '-sim_trains', '24', '-sim_pulses', '10', '-sim_subpixels', '1', '-sim_compress', '1',
      '-sim_xgm', '0', '-o', long], 2)
 rss = {}
 for tr in ('0:3', '0:23'):

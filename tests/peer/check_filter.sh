@@ -7,7 +7,7 @@ data=$1 np=$2
 sim=$data/sim_filter
 . "$(dirname "$0")/scratch.sh"; mx_scratch "$sim"
 rm -rf "$sim" "$sim.part"
-"$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_modules 4 -sim_trains 12 -sim_pulses 10 -sim_artifacts 0 -o "$sim" >/dev/null
+"$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_detector ideal -sim_modules 4 -sim_trains 12 -sim_pulses 10 -sim_artifacts 0 -o "$sim" >/dev/null
 "$MX_PYTHON" - "$sim" <<'PY'
 import glob, sys, h5py
 for f in glob.glob(sys.argv[1] + '/proc/r*/CORR-*.h5'):

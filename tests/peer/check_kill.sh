@@ -12,7 +12,7 @@ export TMPDIR=$d/tmp
 seed=${MX_KILL_SEED:-$$}; RANDOM=$seed
 echo "random kill times from seed $seed"
 fails=0
-simopt=(-sim_modules 4 -sim_trains 40 -sim_pulses 20 -sim_subpixels 1)
+simopt=(-sim_detector ideal -sim_modules 4 -sim_trains 40 -sim_pulses 20 -sim_subpixels 1)
 anopt=(-geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.006 -rings_q_max 0.03 -rings_n 4 -g2_age_window 8 -g2_age_step 4 -analyze_progress 0 -analyze_checkpoint_every 2)
 
 # an output is complete when its last part is readable: truth.h5 of a run, /xpcs/fit of results

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 sim=$data/sim_layout
 . "$(dirname "$0")/scratch.sh"; mx_scratch "$sim"
 rm -rf "$sim" "$sim.part" "$data"/layout_*.h5
-"$MPIEXEC" -n 2 "$MXPCS" simulate -sim_trains 6 -sim_pulses 12 -sim_modules 3,4 -o "$sim" >/dev/null
+"$MPIEXEC" -n 2 "$MXPCS" simulate -sim_detector ideal -sim_trains 6 -sim_pulses 12 -sim_modules 3,4 -o "$sim" >/dev/null
 an() { "$MPIEXEC" -n 2 "$MXPCS" analyze -run "$sim" -rings_q_min 0.01 -rings_q_max 0.03 -analyze_progress 0 -g2_age_window 6 "$@"; }
 an -rings_n 3 -o "$data/layout_a.h5" >"$data/layout_a.log"
 grep -q "mxpcs analyze: wrote $data/layout_a.h5" "$data/layout_a.log" || { echo "FAIL: no 'wrote' line"; cat "$data/layout_a.log"; exit 1; }

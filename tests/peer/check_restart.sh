@@ -12,7 +12,7 @@ sim=$data/sim_restart
 here=$(cd "$(dirname "$0")/../.." && pwd)
 if [ ! -f "$sim/truth.h5" ] || [ ! -d "$sim/proc" ]; then
   rm -rf "$sim" "$sim.part"; mkdir -p "$data"
-  "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_modules 4 -sim_trains 40 -sim_pulses 20 -sim_subpixels 1 -o "$sim" >/dev/null
+  "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_detector ideal -sim_modules 4 -sim_trains 40 -sim_pulses 20 -sim_subpixels 1 -o "$sim" >/dev/null
 fi
 opts=(-run "$sim" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.006 -rings_q_max 0.03 -rings_n 4 -g2_age_window 8 -g2_age_step 4 -analyze_progress 0)
 ref=$data/restart_ref_n$np.h5; rm -f "$ref"

@@ -9,7 +9,7 @@ sim=(); while [ $# -gt 0 ] && [ "$1" != "--" ]; do sim+=("$1"); shift; done; shi
 out=$data/sim_$name
 . "$(dirname "$0")/scratch.sh"; mx_scratch "$out"
 rm -rf "$out" "$out.part"; mkdir -p "$data"
-"$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -o "$out" "${sim[@]}"
+"$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -o "$out" -sim_detector ideal "${sim[@]}"
 if [ "${1:-}" = "--validate" ]; then
   run=$(ls -d "$out"/proc/r*)
   extra-data-validate "$run"

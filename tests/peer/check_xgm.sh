@@ -9,7 +9,7 @@ data=$1 np=$2
 sim=$data/sim_xgm_n$np
 . "$(dirname "$0")/scratch.sh"; mx_scratch "$sim"
 rm -rf "$sim" "$sim.part"; mkdir -p "$data"
-"$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_modules 4 -sim_trains 14 -sim_pulses 12 -sim_artifacts 0 \
+"$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -sim_detector ideal -sim_modules 4 -sim_trains 14 -sim_pulses 12 -sim_artifacts 0 \
   -sim_dud_trains 3,9 -sim_missing_trains 6 -o "$sim" >/dev/null
 common=(-run "$sim" -geom_distance_m 7 -geom_energy_kev 12.3 -rings_q_min 0.01 -rings_q_max 0.03 -rings_n 3 -g2_age_window 6 -analyze_progress 0)
 "$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze "${common[@]}" -o "$data/xgm_on_n$np.h5"

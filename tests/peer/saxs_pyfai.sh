@@ -14,7 +14,7 @@ rm -rf "$out"; mkdir -p "$out"
 . "$here/scratch.sh"; mx_scratch "$out/sim"
 mpi() { "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" "$@" </dev/null; }
 
-mpi simulate -o "$out/sim" -sim_modules 3,4 -sim_trains 4 -sim_pulses 6 -sim_photons 30 \
+mpi simulate -o "$out/sim" -sim_detector ideal -sim_modules 3,4 -sim_trains 4 -sim_pulses 6 -sim_photons 30 \
   -geom_file "$geom" -geom_distance_m 7 -geom_energy_kev 12.3 >/dev/null
 "$MX_PYTHON" "$here/saxs_pyfai.py" prepare "$out/sim/proc/r0001" "$out/user_mask.h5"
 
