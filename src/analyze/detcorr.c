@@ -129,6 +129,38 @@ static inline uint64_t DropletRow(float *restrict x, const unsigned char *restri
   return m;
 }
 
+/* The photons of a droplet of qt <= MX_DROPLET_MAXPIX pixels px[] (row-major order): n =
+   floor(sum + 1/2), placed one at a time on the largest remaining value; counted. */
+static inline void DropletPlace(float *const *px, int qt, long cnt[2])
+{
+  float  rem[MX_DROPLET_MAXPIX], y0[MX_DROPLET_MAXPIX];
+  double sum = 0;
+  for (int i = 0; i < qt; i++) {
+    sum += *px[i];
+    rem[i] = y0[i] = *px[i];
+    *px[i]         = 0.0f;
+  }
+  /* the greedy placement, in two steps: every pixel first gets the whole photons of its charge
+     (the greedy gives them too: a pixel keeps the largest value until below 1), then the rest go
+     one by one to the largest remainders (ties: the first) */
+  int left = (int)floor(sum + 0.5);
+  for (int i = 0; i < qt && left > 0; i++) {
+    const int w = PetscMin((int)floorf(rem[i]), left);
+    if (w <= 0) continue;
+    rem[i] -= (float)w;
+    left -= w;
+    *px[i] += (float)w;
+  }
+  for (; left > 0; left--) {
+    int best = 0;
+    for (int i = 1; i < qt; i++)
+      if (rem[i] > rem[best]) best = i;
+    rem[best] -= 1.0f;
+    *px[best] += 1.0f;
+  }
+  for (int i = 0; i < qt; i++) DropletCount(y0[i], *px[i], cnt);
+}
+
 int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, long counts[2])
 {
   uint64_t m[MX_ASIC_SIDE], rest[MX_ASIC_SIDE], comp[MX_ASIC_SIDE];
@@ -150,6 +182,28 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
       nclus++;
     }
   }
+  /* droplets of two pixels side by side or one above the other, nothing else next to them (the
+     next most common case) */
+  for (int r = 0; r < rows; r++) {
+    const uint64_t up = r > 0 ? m[r - 1] : 0, dn = r + 1 < rows ? m[r + 1] : 0, dn2 = r + 2 < rows ? m[r + 2] : 0, ud = up | dn;
+    uint64_t       hp = m[r] & (m[r] >> 1) & ~(m[r] << 1) & ~(m[r] >> 2) & ~ud & ~(ud >> 1);
+    uint64_t       vp = m[r] & dn & ~((m[r] << 1) | (m[r] >> 1) | up | (dn << 1) | (dn >> 1) | dn2);
+    for (; hp; hp &= hp - 1) {
+      const int c     = __builtin_ctzll(hp);
+      float    *px[2] = {v + (size_t)r * ld + c, v + (size_t)r * ld + c + 1};
+      DropletPlace(px, 2, cnt);
+      rest[r] &= ~(3ull << c);
+      nclus++;
+    }
+    for (; vp; vp &= vp - 1) {
+      const int c     = __builtin_ctzll(vp);
+      float    *px[2] = {v + (size_t)r * ld + c, v + (size_t)(r + 1) * ld + c};
+      DropletPlace(px, 2, cnt);
+      rest[r] &= ~(1ull << c);
+      rest[r + 1] &= ~(1ull << c);
+      nclus++;
+    }
+  }
   /* the others: each grown from its first pixel in row-major order (no pixel of it lies in an
      earlier row), its pixels then in row-major order */
   for (int r0 = 0; r0 < rows; r0++)
@@ -168,18 +222,12 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
         }
       } while (changed);
       nclus++;
-      double sum = 0;
       for (int r = r0; r <= rhi; r++) {
-        for (uint64_t q = comp[r]; q; q &= q - 1) {
-          pix[qt] = r * MX_ASIC_SIDE + __builtin_ctzll(q);
-          sum += v[(size_t)r * ld + (pix[qt] & (MX_ASIC_SIDE - 1))];
-          qt++;
-        }
+        for (uint64_t q = comp[r]; q; q &= q - 1) pix[qt++] = r * MX_ASIC_SIDE + __builtin_ctzll(q);
         rest[r] &= ~comp[r];
         comp[r] = 0;
       }
 #define PIX(i) (v + (size_t)(pix[i] / MX_ASIC_SIDE) * ld + (pix[i] & (MX_ASIC_SIDE - 1)))
-      const int nph = (int)floor(sum + 0.5);
       if (qt > MX_DROPLET_MAXPIX) { /* more pixels than one photon's charge reaches: neighbouring photons (a bright region), each pixel rounded */
         for (int i = 0; i < qt; i++) {
           const float y = *PIX(i);
@@ -188,32 +236,10 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
         }
         continue;
       }
-      /* the remaining charge per pixel; photons placed one by one on the largest */
-      float rem[MX_DROPLET_MAXPIX], y0[MX_DROPLET_MAXPIX];
-      for (int i = 0; i < qt; i++) {
-        rem[i] = y0[i] = *PIX(i);
-        *PIX(i)        = 0.0f;
-      }
-      /* the greedy placement, in two steps: every pixel first gets the whole photons of its
-         charge (the greedy gives them too: a pixel keeps the largest value until below 1), then
-         the rest go one by one to the largest remainders */
-      int left = nph;
-      for (int i = 0; i < qt && left > 0; i++) {
-        const int w = PetscMin((int)floorf(rem[i]), left);
-        if (w <= 0) continue;
-        rem[i] -= (float)w;
-        left -= w;
-        *PIX(i) += (float)w;
-      }
-      for (; left > 0; left--) {
-        int best = 0;
-        for (int i = 1; i < qt; i++)
-          if (rem[i] > rem[best]) best = i;
-        rem[best] -= 1.0f;
-        *PIX(best) += 1.0f;
-      }
-      for (int i = 0; i < qt; i++) DropletCount(y0[i], *PIX(i), cnt);
+      float *px[MX_DROPLET_MAXPIX];
+      for (int i = 0; i < qt; i++) px[i] = PIX(i);
 #undef PIX
+      DropletPlace(px, qt, cnt);
     }
   if (counts) {
     counts[0] += cnt[0];
