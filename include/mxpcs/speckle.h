@@ -42,3 +42,13 @@ void MxSpeckleField(MxSpeckle *s);
 /* Intensity |E|^2/norm at (qx,qy): bilinear in complex E, rescaled by the variance of the
    interpolant (neighbours are correlated by c1) so that <|E|^2> = I(q) everywhere. */
 double MxSpeckleIntensityAt(const MxSpeckle *s, double qx, double qy);
+/* The same at a point met every frame (a detector pixel's sub-pixel point): its four grid
+   neighbours, weights and variance rescaling computed once (MxSpecklePointSetUp), so that each
+   frame costs four complex loads; MxSpecklePointIntensity gives the bits of MxSpeckleIntensityAt. */
+typedef struct {
+  int    k[4];   /* field index of the neighbours (i0, j0), (i0, j0 + 1), (i0 + 1, j0), (i0 + 1, j0 + 1) */
+  double tu, tv; /* the point's fractional position between them */
+  double den;    /* norm * vx * vy */
+} MxSpecklePoint;
+void   MxSpecklePointSetUp(const MxSpeckle *s, double qx, double qy, MxSpecklePoint *pt);
+double MxSpecklePointIntensity(const MxSpeckle *s, const MxSpecklePoint *pt);

@@ -172,6 +172,10 @@ PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m)
   int    margin = (int)ceil(4.0 / (sig * dq)) + 2;
   int    nx = NiceSize((int)ceil((qxmax - qxmin) / dq) + 2 * margin), ny = NiceSize((int)ceil((qymax - qymin) / dq) + 2 * margin);
   PetscCheck(!MxSpeckleCreate(nx, ny, dq, 0.5 * (qxmin + qxmax), 0.5 * (qymin + qymax), p->beam_fwhm_um * 1e4, MxSimModel, s, &m->win), s->comm, PETSC_ERR_MEM, "simulate: cannot create the %d x %d speckle window of module %d (memory or FFTW plan)", nx, ny, m->module);
+  /* each sub-pixel point's place in the window, once: every frame reads the field there */
+  PetscCall(PetscCalloc1((size_t)MX_MODPIX * ns, &m->spt));
+  for (size_t o = 0; o < (size_t)MX_MODPIX * ns; o++)
+    if (!isnan(m->qsub[2 * o])) MxSpecklePointSetUp(&m->win, m->qsub[2 * o], m->qsub[2 * o + 1], &m->spt[o]);
   /* per pixel: model mean, relative solid angle x polarisation, truth q-bin */
   double omega0 = px * px / (s->distance_m * s->distance_m);
   for (PetscInt i = 0; i < MX_MODPIX; i++) {
@@ -350,6 +354,7 @@ PetscErrorCode MxSimModuleDestroy(MxSimModule *m)
   PetscFunctionBeginUser;
   MxSpeckleDestroy(&m->win);
   PetscCall(PetscFree(m->qsub));
+  PetscCall(PetscFree(m->spt));
   PetscCall(PetscFree4(m->Ibar, m->G, m->qbin, m->mask));
   PetscCall(PetscFree(m->hot));
   if (m->offset) PetscCall(PetscFree2(m->offset, m->gain));
@@ -413,7 +418,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
         continue;
       }
       double sp = 0;
-      for (PetscInt k = 0; k < ns; k++) sp += MxSpeckleIntensityAt(&m->win, qs[2 * k], qs[2 * k + 1]);
+      for (PetscInt k = 0; k < ns; k++) sp += MxSpecklePointIntensity(&m->win, &m->spt[(size_t)i * ns + k]);
       sp /= ns;
       if (m->qbin[i] >= 0 && m->Ibar[i] > 0) { /* realised speckle contrast, noise-free */
         double *b = s->beta_acc + 3 * (itrain * s->nbins + m->qbin[i]), r = sp / m->Ibar[i];

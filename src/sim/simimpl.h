@@ -50,6 +50,7 @@ typedef struct {
   int       module;
   MxSpeckle win;
   float    *qsub;   /* subpixel (qx,qy): MX_MODPIX * s^2 * 2 */
+  MxSpecklePoint *spt; /* the same points in the speckle window (MX_MODPIX * s^2; covered pixels only) */
   float    *Ibar;   /* model mean intensity at the pixel centre (photons/pulse, G = 1) */
   float    *G;      /* relative solid angle x polarisation */
   int      *qbin;   /* truth q-bin of the pixel, -1 outside */

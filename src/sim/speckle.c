@@ -93,20 +93,39 @@ void MxSpeckleField(MxSpeckle *s)
   fftw_execute(s->to_q);
 }
 
-double MxSpeckleIntensityAt(const MxSpeckle *s, double qx, double qy)
+void MxSpecklePointSetUp(const MxSpeckle *s, double qx, double qy, MxSpecklePoint *pt)
 {
   double u = (qx - s->qcx) / s->dq, v = (qy - s->qcy) / s->dq;
   double fu = floor(u), fv = floor(v), tu = u - fu, tv = v - fv;
   int    i0 = (int)fu, j0 = (int)fv;
-  double re = 0, im = 0;
   for (int di = 0; di < 2; di++)
     for (int dj = 0; dj < 2; dj++) {
-      int    i = ((i0 + di) % s->nx + s->nx) % s->nx, j = ((j0 + dj) % s->ny + s->ny) % s->ny;
-      double w = (di ? tu : 1 - tu) * (dj ? tv : 1 - tv);
-      re += w * s->field[(size_t)i * s->ny + j][0];
-      im += w * s->field[(size_t)i * s->ny + j][1];
+      int i = ((i0 + di) % s->nx + s->nx) % s->nx, j = ((j0 + dj) % s->ny + s->ny) % s->ny;
+      pt->k[2 * di + dj] = i * s->ny + j;
     }
   double vx = (1 - tu) * (1 - tu) + tu * tu + 2 * tu * (1 - tu) * s->c1;
   double vy = (1 - tv) * (1 - tv) + tv * tv + 2 * tv * (1 - tv) * s->c1;
-  return (re * re + im * im) / (s->norm * vx * vy);
+  pt->tu  = tu;
+  pt->tv  = tv;
+  pt->den = s->norm * vx * vy;
+}
+
+double MxSpecklePointIntensity(const MxSpeckle *s, const MxSpecklePoint *pt)
+{
+  const double tu = pt->tu, tv = pt->tv;
+  double       re = 0, im = 0;
+  for (int di = 0; di < 2; di++)
+    for (int dj = 0; dj < 2; dj++) {
+      double w = (di ? tu : 1 - tu) * (dj ? tv : 1 - tv);
+      re += w * s->field[pt->k[2 * di + dj]][0];
+      im += w * s->field[pt->k[2 * di + dj]][1];
+    }
+  return (re * re + im * im) / pt->den;
+}
+
+double MxSpeckleIntensityAt(const MxSpeckle *s, double qx, double qy)
+{
+  MxSpecklePoint pt;
+  MxSpecklePointSetUp(s, qx, qy, &pt);
+  return MxSpecklePointIntensity(s, &pt);
 }
