@@ -12,6 +12,7 @@
 #define MX_R_GAS    8.314462618
 #define MX_UM2_A2   1e8 /* um^2 -> angstrom^2 */
 #define MX_NPARMAX  (3 + 8 * MX_MAXS)
+#define MX_HD_CACHE 4 /* H_d values kept per sample (HdCached) */
 
 static PetscLogEvent MX_JOINT_SOLVE;
 
@@ -32,8 +33,10 @@ typedef struct {
   /* parameter indices (-1: not a parameter); dense: iscale the colloid part c1, iliq the liquid's c2,
      ihs the hard-sphere diameter's excess over 2R (angstrom) */
   int      iscale, iliq, ihs, ibkg, iporod, iphi, iD0, iDs;
-  /* H_d cache */
-  double   hd_sig, hd_phi, *hd;
+  /* H_d cache: the last MX_HD_CACHE (sigma_HS, phi) met, so that a finite-difference Jacobian's
+     steps in sigma_HS and phi do not push out the base point; hd points at the current one */
+  double   hd_key[MX_HD_CACHE][2], *hd_val[MX_HD_CACHE], *hd;
+  long     hd_used[MX_HD_CACHE], hd_clock;
   /* results */
   double   chi2_saxs, chi2_gam;
   PetscInt n_saxs, n_gam;
@@ -501,15 +504,27 @@ typedef struct {
 static double SqPY(double qsigma, void *ctx) { return MxSqPercusYevick(qsigma, ctx); }
 
 /* H_d of sample s at its ring q's for (sigma_HS, phi): cached, recomputed when either changes. */
-static void HdCached(MxJoint j, Sample *s, double sig, double phi, double *qsig)
+static int HdCached(MxJoint j, Sample *s, double sig, double phi, double *qsig)
 {
-  if (s->hd && s->hd_sig == sig && s->hd_phi == phi) return;
-  if (!s->hd) s->hd = malloc(sizeof(double) * (size_t)(s->nq + 1));
+  int e = 0; /* the entry to use: the one of (sig, phi), else an empty one, else the least recently used */
+  for (int c = 0; c < MX_HD_CACHE; c++) {
+    if (s->hd_val[c] && s->hd_key[c][0] == sig && s->hd_key[c][1] == phi) {
+      s->hd_used[c] = ++s->hd_clock;
+      s->hd         = s->hd_val[c];
+      return 0;
+    }
+    if (!s->hd_val[e]) continue;
+    if (!s->hd_val[c] || s->hd_used[c] < s->hd_used[e]) e = c;
+  }
+  if (!s->hd_val[e] && !(s->hd_val[e] = malloc(sizeof(double) * (size_t)(s->nq + 1)))) return 1;
   for (PetscInt k = 0; k < s->nq; k++) qsig[k] = s->q[k] * sig;
-  if (j->hd_full) MxDeltaGammaHdFull((size_t)s->nq, qsig, phi, SqPY, &phi, s->hd);
-  else MxDeltaGammaHd((size_t)s->nq, qsig, phi, SqPY, &phi, s->hd);
-  s->hd_sig = sig;
-  s->hd_phi = phi;
+  if (j->hd_full) MxDeltaGammaHdFull((size_t)s->nq, qsig, phi, SqPY, &phi, s->hd_val[e]);
+  else MxDeltaGammaHd((size_t)s->nq, qsig, phi, SqPY, &phi, s->hd_val[e]);
+  s->hd_key[e][0] = sig;
+  s->hd_key[e][1] = phi;
+  s->hd_used[e]   = ++s->hd_clock;
+  s->hd           = s->hd_val[e];
+  return 0;
 }
 
 static double Par(const double *p, int i, double dflt) { return i >= 0 ? p[i] : dflt; }
@@ -542,7 +557,7 @@ static int SampleModel(MxJoint j, Sample *s, const double *p, double *P, double 
     MxHardSphereSq((size_t)s->ns, s->qs, 0.5 * sig, phi, S);
     if (Sr) MxHardSphereSq((size_t)s->nq, s->q, 0.5 * sig, phi, Sr);
     if (Hr) {
-      HdCached(j, s, sig, phi, qsig);
+      if (HdCached(j, s, sig, phi, qsig)) return 1;
       for (PetscInt k = 0; k < s->nq; k++) Hr[k] = p[s->iDs] + s->hd[k];
     }
     for (PetscInt i = 0; i < s->ns; i++) Ir[i] = c1 * P[i] + c2 * P[i] * (S[i] + porod * PorodX4(s, i)) + p[s->ibkg];
@@ -1149,7 +1164,7 @@ PetscErrorCode MxJointDestroy(MxJoint *pj)
     PetscCall(PetscFree(s->gam));
     PetscCall(PetscFree(s->gerr));
     PetscCall(PetscFree(s->Lw));
-    free(s->hd);
+    for (int c = 0; c < MX_HD_CACHE; c++) free(s->hd_val[c]);
     if (s->P) PetscCall(PetscFree5(s->P, s->S, s->Ifit, s->Smeas, s->Smeas_err));
     if (s->Sq) PetscCall(PetscFree5(s->Sq, s->Hdata, s->Herr, s->Hmodel, s->Hdq));
     if (s->g0) PetscCall(PetscFree2(s->g0, s->g0err));
