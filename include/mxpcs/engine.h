@@ -57,6 +57,7 @@ typedef struct {
   double        *acc;         /* SAXS scratch of the thread preparing the train */
   MxEngine       e;           /* not owned */
   int            prepared;    /* frames and train prepared (by the reader's hooks or MxEnginePrepare) */
+  int            saxs_nr;     /* SAXS frame blocks the preparation did (the step does the rest) */
   int            in_use;
 } MxTrainBuf;
 
@@ -74,6 +75,10 @@ void MxEngineFrameHook(void *ctx, PetscInt f, size_t off, size_t n, float *v, un
 void MxEngineTrainHook(void *ctx, const float *data, const unsigned char *bad);
 /* The same for a source without hooks: the whole train at once. Not collective. */
 PetscErrorCode MxEnginePrepare(MxEngine e, MxTrainBuf *T);
+/* After a read ahead on the reader thread: how long the caller waited for it. Moves a share of
+   the preparation (SAXS frame blocks) to the caller when it waited, back when it did not, for
+   the trains read from now on; results do not depend on it. Call only while no read is running. */
+void MxEngineBalance(MxEngine e, double waited_s);
 
 /* One train into the step. */
 typedef struct {

@@ -500,7 +500,11 @@ static PetscErrorCode LoopRead(MxAnalyze a, MxLoop *L, PetscInt t, MxTrainBuf **
 {
   PetscFunctionBeginUser;
   if (L->pending == t) {
-    *le        = L->pending_err ? L->pending_err : MxReaderReadEnd(a->reader);
+    MxReadStats st0, st1;
+    PetscCall(MxReaderGetReadStats(a->reader, &st0));
+    *le = L->pending_err ? L->pending_err : MxReaderReadEnd(a->reader);
+    PetscCall(MxReaderGetReadStats(a->reader, &st1));
+    if (!*le && !L->pending_err) MxEngineBalance(a->eng, st1.t_wait - st0.t_wait); /* the next read has not started */
     MxDetCorrFlush(a->dc, *le ? NULL : (MxDetCorrStats *)a->dc_acc);
     *T         = L->nxt;
     L->nxt     = NULL;

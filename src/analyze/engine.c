@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MX_BALANCE_WAIT_S 1e-4 /* a wait for the reader longer than this moves SAXS work off it */
+
 /* ---- the accumulator table ---- */
 
 PetscErrorCode MxEngineAccumAdd(MxEngine e, const char name[], size_t n, MxAccReduce reduce, PetscBool ckpt, double **p)
@@ -102,6 +104,7 @@ PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSp
   e->comm       = comm;
   e->pix_comm   = pix_comm;
   e->nf         = s->nf;
+  e->saxs_nr    = (MxCorrSaxsBlocks((int)s->nf) + 1) / 2;
   e->npix       = s->npix;
   e->nring      = s->nring;
   e->nwin       = s->nwin;
@@ -249,7 +252,14 @@ PetscErrorCode MxEngineRelease(MxEngine e, MxTrainBuf *T)
 
 /* SAXS frame blocks the reader thread does (the first ones); the main thread does the rest after
    it has correlated the train, so that the two threads carry about the same load */
-static int SaxsBlocksOnReader(MxEngine e) { return (3 * MxCorrSaxsBlocks((int)e->nf) + 3) / 4; }
+/* The SAXS frame blocks are shared between the thread that prepares a train (the reader's, when
+   there is one) and the step: each block's frames are summed apart, so the results do not depend
+   on the split. MxEngineBalance moves one block per train towards the thread that is not waiting. */
+void MxEngineBalance(MxEngine e, double waited_s)
+{
+  if (waited_s > MX_BALANCE_WAIT_S && e->saxs_nr > 0) e->saxs_nr--;
+  else if (waited_s < 0.1 * MX_BALANCE_WAIT_S && e->saxs_nr < MxCorrSaxsBlocks((int)e->nf)) e->saxs_nr++;
+}
 
 void MxEngineFrameHook(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b)
 {
@@ -279,7 +289,8 @@ void MxEngineTrainHook(void *ctx, const float *data, const unsigned char *bad)
     T->cnt[sb[k]] += ok;
   }
   memset(T->sx, 0, sizeof(double) * e->nsx);
-  MxCorrSaxsAccumulate(nf, e->npix, data, e->nsaxs, sp, sb, w, T->cnt, (int)e->saxs_nbins, 0, SaxsBlocksOnReader(e), T->acc, T->sx);
+  T->saxs_nr = e->saxs_nr;
+  MxCorrSaxsAccumulate(nf, e->npix, data, e->nsaxs, sp, sb, w, T->cnt, (int)e->saxs_nbins, 0, T->saxs_nr, T->acc, T->sx);
   T->prepared = 1;
 }
 
@@ -488,7 +499,7 @@ PetscErrorCode MxEngineStep(MxEngine e, const MxEngineTrain *in, int *unreadable
     /* the mean detector image of this block's trains, and the SAXS blocks the preparation left */
     PetscBool own = in->t >= e->t0 && in->t < e->t1;
     if (!T->prepared) PetscCall(MxEnginePrepare(e, T));
-    MxCorrImageSaxsAccumulate((int)nf, e->npix, T->data, T->valid, own ? e->img_sum : NULL, own ? e->img_n : NULL, e->nsaxs, e->saxs_pix, e->saxs_pb, T->w, T->cnt, (int)e->saxs_nbins, SaxsBlocksOnReader(e), MxCorrSaxsBlocks((int)nf), e->saxs_acc, T->sx);
+    MxCorrImageSaxsAccumulate((int)nf, e->npix, T->data, T->valid, own ? e->img_sum : NULL, own ? e->img_n : NULL, e->nsaxs, e->saxs_pix, e->saxs_pb, T->w, T->cnt, (int)e->saxs_nbins, T->saxs_nr, MxCorrSaxsBlocks((int)nf), e->saxs_acc, T->sx);
     TrainSums(e, T, consecutive ? e->prev : NULL, buf);
   }
   buf[e->total]     = T ? 0 : 1; /* the block stops together */

@@ -28,6 +28,7 @@ struct _p_MxEngine {
   size_t    nsaxs;
   int      *saxs_pix, *saxs_pb; /* the pixels with a SAXS bin (memory order) and their bins */
   double   *saxs_acc;          /* the main thread's SAXS scratch */
+  int       saxs_nr;           /* SAXS frame blocks the next preparation does (MxEngineBalance) */
   /* the per-train buffer reduced over pix_comm */
   size_t    nring_sums, ncross, nsx, total;
   double   *buf, *Xcur, *C, *XCt;
