@@ -250,8 +250,6 @@ PetscErrorCode MxEngineRelease(MxEngine e, MxTrainBuf *T)
   PetscFunctionReturn(0);
 }
 
-/* SAXS frame blocks the reader thread does (the first ones); the main thread does the rest after
-   it has correlated the train, so that the two threads carry about the same load */
 /* The SAXS frame blocks are shared between the thread that prepares a train (the reader's, when
    there is one) and the step: each block's frames are summed apart, so the results do not depend
    on the split. MxEngineBalance moves one block per train towards the thread that is not waiting. */

@@ -503,7 +503,8 @@ typedef struct {
 
 static double SqPY(double qsigma, void *ctx) { return MxSqPercusYevick(qsigma, ctx); }
 
-/* H_d of sample s at its ring q's for (sigma_HS, phi): cached, recomputed when either changes. */
+/* H_d of sample s at its ring q's for (sigma_HS, phi): the last MX_HD_CACHE pairs are kept, the
+   least recently used one gives way. Nonzero when out of memory. */
 static int HdCached(MxJoint j, Sample *s, double sig, double phi, double *qsig)
 {
   int e = 0; /* the entry to use: the one of (sig, phi), else an empty one, else the least recently used */
