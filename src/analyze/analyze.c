@@ -127,7 +127,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
     PetscCheck(isfinite(MxHeatViscosity(&a->heat, a->heat.T0_K)), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -heating_T0_K: %g K is outside the viscosity law of %s", a->heat.T0_K, MxSolventNames[a->heat.solvent]);
     PetscCheck(a->heat_fwhm_um > 0 && a->heat_tau_us >= 0 && a->heat.Ea_kJ_mol >= 0, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -heating_beam_fwhm_um (> 0), -heating_tau_us (>= 0), -heating_Ea_kJ_mol (>= 0): %g, %g, %g", (double)a->heat_fwhm_um, (double)a->heat_tau_us, a->heat.Ea_kJ_mol);
     PetscCheck(a->heat_fluence >= 0 && a->heat_energy_uJ >= 0 && !(a->heat_fluence > 0 && a->heat_energy_uJ > 0), a->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -heating_fluence_J_cm2 %g and -heating_pulse_energy_uJ %g: at most one, >= 0", (double)a->heat_fluence, (double)a->heat_energy_uJ);
-    a->heat_per_fluence = hp.dT_per_J_cm2;
+    /* heat_per_fluence: in MxAnalyzeSetUp, at the geometry's photon energy */
     a->heat_tauI_s      = a->heat_tau_us > 0 ? a->heat_tau_us * 1e-6 : MxHeatTauI(a->heat_fwhm_um, hp.alpha_m2_s);
     if (a->heat_energy_uJ > 0) { /* F0 = E/(2 pi sigma^2) */
       const double sg = a->heat_fwhm_um * 1e-4 / (2 * sqrt(2 * log(2.0)));

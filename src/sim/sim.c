@@ -230,7 +230,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
     PetscCheck(!MxHeatSampleProps(&(MxHeatSample){p->solvent, p->heat_phi, p->path_mm, p->T0_K, 0, 0}, &hp), s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_heating_phi %g, -sim_path_mm %g: the heated sample needs phi in [0, 0.74) and a path > 0", (double)p->heat_phi, (double)p->path_mm);
     PetscCheck(p->fluence_J_cm2 >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_fluence_J_cm2: %g must be >= 0", (double)p->fluence_J_cm2);
     p->tauI_s = MxHeatTauI(p->beam_fwhm_um, hp.alpha_m2_s);
-    if (!strcmp(p->heating, "diffusive")) p->dT_per_pulse_K = p->fluence_J_cm2 * hp.dT_per_J_cm2;
+    /* diffusive: dT_per_pulse_K in MxSimSetUp, at the geometry's photon energy */
   }
   PetscCheck(p->T0_K > 0 && p->dT_per_pulse_K >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "options -sim_T0_K > 0 and -sim_dT_per_pulse_K >= 0");
   PetscCheck(p->kappa_per_pulse > -1.0 / p->npulses, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_kappa_per_pulse: D would become negative");
