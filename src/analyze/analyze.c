@@ -657,7 +657,14 @@ PetscErrorCode MxAnalyzeStreamResults(MxAnalyze a, PetscInt nseen, PetscBool fin
 {
   PetscFunctionBeginUser;
   PetscCheck(a->stream, a->comm, PETSC_ERR_ARG_WRONGSTATE, "analyze: not set up for a stream");
-  if (final) PetscCall(MxEngineFinish(a->eng)); /* the last train has no successor */
+  if (final) {
+    PetscCall(MxEngineFinish(a->eng)); /* the last train has no successor */
+    /* the final fits from a fresh fitter, as analyze's: a TAO that solved the updates' fits
+       keeps state (BRGN's subsolver) that moves where a fit stops within -fit_xtol */
+    PetscCall(MxG2FitDestroy(&a->fit));
+    PetscCall(MxG2FitCreate(PETSC_COMM_SELF, &a->fit));
+    PetscCall(MxG2FitSetFromOptions(a->fit));
+  }
   a->run.ntr = nseen;
   /* one train block: only rank 0 folds, so the reduction to rank 0 can be repeated */
   PetscCall(ReducePhase(a));
