@@ -18,7 +18,6 @@
 #define MX_CM_NMIN   32   /* fewest good values in the window for an estimate */
 #define MX_CM_RANGE  2.0f /* photons: the histogram spans [-RANGE, RANGE) */
 #define MX_CM_BINS   256  /* its bins (1/64 photon) */
-#define MX_DROPLET_SHARED 0.25f /* photons: a droplet pixel this far from a whole number holds charge shared with a neighbour (two noise sigmas of 0.12) */
 #define MX_DROPLET_MAXPIX 16 /* larger clusters are a bright region of neighbouring photons: rounded (and the cost bounded) */
 
 typedef enum { MX_CM_NONE, MX_CM_ASIC, MX_CM_ASIC_CELL } MxCommonModeKind;
@@ -42,12 +41,9 @@ double MxCommonModeFromHistogram(const int *h, int *nused, double *var);
 void MxPhotonizeThreshold(float *v, const unsigned char *b, size_t n, float t);
 /* Photon counts of one ASIC by droplets (after Xana's Xdrop): values below bg are zeroed; each
    4-connected cluster of good values >= bg (never crossing the ASIC) of at most
-   MX_DROPLET_MAXPIX pixels gets each pixel's rounded value floor(v + 1/2); the residuals v -
-   round of its pixels with |residual| >= MX_DROPLET_SHARED (charge shared with a neighbour) are
-   summed, and c = floor(sum + 1/2) photons added one at a time to the pixel with the largest
-   residual (ties: the first in row-major order) or taken from the one with the smallest that
-   holds a photon (ties: the last), whose residual moves by one; single pixels and larger
-   clusters (neighbouring photons in a bright region) are rounded pixel by pixel.
+   MX_DROPLET_MAXPIX pixels gets n = floor(sum + 1/2) photons, placed one at a time on the pixel
+   with the largest remaining value (ties: the first in row-major order), which then loses one
+   photon; larger clusters (neighbouring photons in a bright region) are rounded pixel by pixel.
    Charge a photon shares between pixels is counted once. rows, cols <= MX_ASIC_SIDE (each row a
    64-bit mask of the pixels with charge: single-pixel droplets found by word operations, the
    others grown by a flood fill of the masks). counts (may be NULL) gains the good values the

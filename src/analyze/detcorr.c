@@ -129,31 +129,34 @@ static inline uint64_t DropletRow(float *restrict x, const unsigned char *restri
   return m;
 }
 
-/* The photons of a droplet of qt <= MX_DROPLET_MAXPIX pixels px[] (row-major order): each pixel
-   its rounded value, then the residuals of the pixels that share a photon's charge (|v - round|
-   >= MX_DROPLET_SHARED) summed, and c = floor(sum + 1/2) photons added one at a time to the
-   largest residual (ties: the first) or taken from the smallest that holds a photon (ties: the
-   last); counted. Only the shared charge is pooled: the noise of every pixel of a cluster of
-   neighbouring photons would add up in floor(sum of the values + 1/2). */
+/* The photons of a droplet of qt <= MX_DROPLET_MAXPIX pixels px[] (row-major order): n =
+   floor(sum + 1/2), placed one at a time on the largest remaining value; counted. */
 static inline void DropletPlace(float *const *px, int qt, long cnt[2])
 {
-  float  e[MX_DROPLET_MAXPIX], y0[MX_DROPLET_MAXPIX];
-  int    sh[MX_DROPLET_MAXPIX];
-  double E = 0;
+  float  rem[MX_DROPLET_MAXPIX], y0[MX_DROPLET_MAXPIX];
+  double sum = 0;
   for (int i = 0; i < qt; i++) {
-    y0[i]  = *px[i];
-    *px[i] = floorf(y0[i] + 0.5f);
-    e[i]   = y0[i] - *px[i];
-    sh[i]  = fabsf(e[i]) >= MX_DROPLET_SHARED;
-    if (sh[i]) E += e[i];
+    sum += *px[i];
+    rem[i] = y0[i] = *px[i];
+    *px[i]         = 0.0f;
   }
-  for (int c = (int)floor(E + 0.5); c != 0; c += c > 0 ? -1 : 1) {
-    int best = -1;
-    for (int i = 0; i < qt; i++)
-      if (sh[i] && (c > 0 ? best < 0 || e[i] > e[best] : *px[i] >= 1.0f && (best < 0 || e[i] <= e[best]))) best = i;
-    if (best < 0) break;
-    *px[best] += c > 0 ? 1.0f : -1.0f;
-    e[best] -= c > 0 ? 1.0f : -1.0f;
+  /* the greedy placement, in two steps: every pixel first gets the whole photons of its charge
+     (the greedy gives them too: a pixel keeps the largest value until below 1), then the rest go
+     one by one to the largest remainders (ties: the first) */
+  int left = (int)floor(sum + 0.5);
+  for (int i = 0; i < qt && left > 0; i++) {
+    const int w = PetscMin((int)floorf(rem[i]), left);
+    if (w <= 0) continue;
+    rem[i] -= (float)w;
+    left -= w;
+    *px[i] += (float)w;
+  }
+  for (; left > 0; left--) {
+    int best = 0;
+    for (int i = 1; i < qt; i++)
+      if (rem[i] > rem[best]) best = i;
+    rem[best] -= 1.0f;
+    *px[best] += 1.0f;
   }
   for (int i = 0; i < qt; i++) DropletCount(y0[i], *px[i], cnt);
 }

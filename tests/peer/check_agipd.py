@@ -1,13 +1,10 @@
 """analyze on AGIPD data as the calibration delivers them (check_agipd.sh): per ring the corrected
-run's contrast within 3 % of the clean counts' (the same photons; 6 % for the liquid: charge
-sharing costs it 2-5 % that the droplets do not give back: a pixel's fractions of the charge
-of its photons near an edge add up, and rounding them moves whole photons next door, most in
-the pixels with two or more), Gamma0 within 2 sigma of the clean run's for >= 80 % of the rings,
-D_eff_mean within 3 % of the clean run's and (colloid) of the truth; without the corrections the
-contrast shows its bias. Prints the corrections' report beside. The liquid's 6 % was set after
-seeing -5.2 % on one ring (sim 48 trains, seed 13; it was 5 % before the simulated photons
-followed the field within their pixel and before droplets stopped adding up the noise of
-clusters of neighbouring photons): a guard against regressions, not the issue's 3 %."""
+run's contrast within 3 % of the clean counts' (the same photons; 5 % for the liquid, whose
+contrast loses 2.5-5 % to photons that noise moves to the neighbouring pixel when the charge
+cloud splits them near 50/50: no photon assignment recovers their position), Gamma0 within 2 sigma of the
+clean run's for >= 80 % of the rings, D_eff_mean within 3 % of the clean run's and (colloid) of the
+truth;
+without the corrections the contrast shows its bias. Prints the corrections' report beside."""
 import argparse
 import sys
 
@@ -57,7 +54,7 @@ for name, (sim, clean, corr, none) in (('colloid', a.colloid), ('liquid', a.liqu
         dn = n['beta'][i] / c['beta'][i] - 1
         s = np.hypot(r['gamma0_err'][i], c['gamma0_err'][i])
         pull = (r['gamma0'][i] - c['gamma0'][i]) / s if s > 0 else np.inf
-        okb = abs(db) < (0.06 if name == 'liquid' else 0.03)
+        okb = abs(db) < (0.05 if name == 'liquid' else 0.03)
         nok += abs(pull) < 2
         print('  ring %d q=%.4f  beta clean %.4f  corrected %.4f (%+.1f %%)  uncorrected %.4f (%+.0f %%)  Gamma0 corrected - clean = %+.2f sigma  %s'
               % (i, q, c['beta'][i], r['beta'][i], 100 * db, n['beta'][i], 100 * dn, pull, 'ok' if okb else 'FAIL'))
