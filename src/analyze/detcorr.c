@@ -18,7 +18,11 @@ double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
 
   for (int it = 0; it <= MX_CM_ITERS; it++) { /* the last round: the noise about the level */
     n = s = ss = 0;
-    for (int k = 0; k < MX_CM_BINS; k++) {
+    /* only the bins near the window (a quarter of them), one bin of margin on each side: the
+       test below decides, in the same order, so the sums are those of a loop over all bins */
+    const int k0 = PetscMax((int)floor((level - MX_CM_WINDOW + MX_CM_RANGE) / w - 0.5) - 1, 0);
+    const int k1 = PetscMin((int)ceil((level + MX_CM_WINDOW + MX_CM_RANGE) / w - 0.5) + 1, MX_CM_BINS - 1);
+    for (int k = k0; k <= k1; k++) {
       const double c = -MX_CM_RANGE + (k + 0.5) * w;
       if (h[k] && fabs(c - level) < MX_CM_WINDOW) {
         n += h[k];
