@@ -14,7 +14,7 @@
 
 #define MX_ASIC_SIDE 64   /* an AGIPD ASIC: 64 x 64 pixels, 2 x 8 per module */
 #define MX_CM_WINDOW 0.5  /* photons: half width of the zero-photon window */
-#define MX_CM_ITERS  4    /* window iterations, from 0 */
+#define MX_CM_ITERS  4    /* window iterations, from the fullest bin */
 #define MX_CM_NMIN   32   /* fewest good values in the window for an estimate */
 #define MX_CM_RANGE  2.0f /* photons: the histogram spans [-RANGE, RANGE) */
 #define MX_CM_BINS   256  /* its bins (1/64 photon) */
@@ -28,10 +28,11 @@ extern const char *const MxPhotonizeNames[];
 /* Kernels. */
 /* The zero-photon level of one ASIC in one frame: rows x cols values v (photons) at row stride
    ld, bad values (b != 0) left out. The good values in [-MX_CM_RANGE, MX_CM_RANGE) are binned
-   (bin floor((v + RANGE) * BINS / (2 RANGE)), in float); from level 0, MX_CM_ITERS times: the
+   (bin floor((v + RANGE) * BINS / (2 RANGE)), in float); from the centre of the fullest bin
+   (the first of equals), MX_CM_ITERS times: the
    count-weighted mean of the centres of the bins whose centre lies within MX_CM_WINDOW of the
    level. Returns the level, or 0 when fewer than MX_CM_NMIN values lie in the last window (no
-   estimate; levels beyond +-1.5 photons are not found); *nused gets their number (0 then), *var
+   estimate; a level outside [-RANGE, RANGE) is not found); *nused gets their number (0 then), *var
    their variance about the level less the binning's (the electronic noise, photons^2). */
 double MxCommonModeEstimate(const float *v, const unsigned char *b, int rows, int cols, size_t ld, int *nused, double *var);
 /* The same from a histogram h of MX_CM_BINS counts. */

@@ -14,8 +14,15 @@ const char *const MxPhotonizeNames[]  = {"none", "round", "threshold", "droplet"
 double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
 {
   const double w = 2.0 * MX_CM_RANGE / MX_CM_BINS;
-  double       level = 0, n = 0, s = 0, ss = 0;
+  double       level, n = 0, s = 0, ss = 0;
+  int          kmax = 0;
 
+  /* from the fullest bin, the zero-photon peak of a mostly empty ASIC: a window started at 0
+     misses a peak more than about 0.75 photon away (too few values in it, or the one-photon
+     peak's), and the ASIC-frame's empty pixels then become photons */
+  for (int k = 1; k < MX_CM_BINS; k++)
+    if (h[k] > h[kmax]) kmax = k;
+  level = -MX_CM_RANGE + (kmax + 0.5) * w;
   for (int it = 0; it <= MX_CM_ITERS; it++) { /* the last round: the noise about the level */
     n = s = ss = 0;
     /* only the bins near the window (a quarter of them), one bin of margin on each side: the
@@ -300,7 +307,7 @@ PetscErrorCode MxDetCorrSetFromOptions(MxDetCorr dc)
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(dc->comm, NULL, "Detector corrections of corrected (CORR) AGIPD data (mxpcs analyze)", "MxDetCorr");
-  PetscCall(PetscOptionsEnum("-reader_common_mode", "Subtract each frame's common mode per 64 x 64 ASIC: the mean of the values within 0.5 photon of the zero-photon level, iterated from 0 (as MID does for mostly empty ASICs)", "MxDetCorr", MxCommonModeNames, (PetscEnum)dc->cm, (PetscEnum *)&dc->cm, &dc->set_cm));
+  PetscCall(PetscOptionsEnum("-reader_common_mode", "Subtract each frame's common mode per 64 x 64 ASIC: the mean of the values within 0.5 photon of the zero-photon level, iterated from the histogram's fullest bin (as MID does for mostly empty ASICs)", "MxDetCorr", MxCommonModeNames, (PetscEnum)dc->cm, (PetscEnum *)&dc->cm, &dc->set_cm));
   PetscCall(PetscOptionsEnum("-reader_photonize", "Photon counts from the values in photons: round (floor(v + 1/2), as midtools), threshold (-reader_photon_threshold), droplet (charge shared between pixels counted once, as Xana), none (continuous values)", "MxDetCorr", MxPhotonizeNames, (PetscEnum)dc->ph, (PetscEnum *)&dc->ph, &dc->set_ph));
   PetscCall(PetscOptionsReal("-reader_photon_threshold", "threshold: a pixel-frame holds one photon from this value on, two from 1 + it, ... (photons)", "MxDetCorr", dc->threshold, &dc->threshold, &set_t));
   PetscCall(PetscOptionsReal("-reader_droplet_bg", "droplet: values below this are background, and droplets are the connected pixels at or above it (photons)", "MxDetCorr", dc->droplet_bg, &dc->droplet_bg, NULL));
