@@ -52,3 +52,14 @@ typedef struct {
 } MxSpecklePoint;
 void   MxSpecklePointSetUp(const MxSpeckle *s, double qx, double qy, MxSpecklePoint *pt);
 double MxSpecklePointIntensity(const MxSpeckle *s, const MxSpecklePoint *pt);
+
+/* A photon's point (u, v) in [0, 1)^2, along fs and ss, in pixel (ss, fs) of a module of nss x
+   nfs pixels in tiles of `tile` rows, drawn from the field there: bilinear between the
+   sub-pixel points of the pixel and of its neighbours in the same tile (rejection from the
+   largest of the (sub + 2)^2 points around it; uniform after 64 misses). isub holds the field
+   (any scale, >= 0) at every pixel's sub x sub points, pixel-major, a pixel's points row by
+   row; NaN for a pixel no panel covers. A point beyond the tile, the module or a covered pixel
+   is replaced by the pixel's own nearest one. The field is continuous across a pixel's edges,
+   so a photon near an edge sees what the neighbour sees there. sub <= MX_SPECKLE_MAXSUB. */
+#define MX_SPECKLE_MAXSUB 4
+void MxSpecklePhotonPoint(const float *isub, int nss, int nfs, int tile, int sub, int ss, int fs, MxRng *g, double *u, double *v);

@@ -291,17 +291,25 @@ static inline void CloudSplit(double x, double w, double sig, double fr[3])
   fr[1] = 1 - fr[0] - fr[2];
 }
 
-/* agipd: the analog signal of k photons hitting pixel i, each at a uniform point, shared over
-   the 3x3 neighbourhood; at the module's edges the share beyond it stays in the pixel */
-static void ShareCharge(const MxSimParams *p, PetscInt i, uint32_t k, MxRng *g, double *A)
+/* agipd: the analog signal of k photons hitting pixel i, each at a point drawn from the field in
+   the pixel (MxSpecklePhotonPoint: a photon near an edge sees the intensity the neighbour sees
+   there; uniform points would carry the pixel's own intensity to the edge, and charge sharing
+   would then mix the two pixels' intensities, which a detector does not; uniform without isub), shared over the 3x3 neighbourhood; at the
+   module's edges the share beyond it stays in the pixel */
+static void ShareCharge(const MxSimParams *p, PetscInt i, uint32_t k, const float *isub, MxRng *g, double *A)
 {
   int    ss = (int)(i / MX_NFS), fs = (int)(i % MX_NFS);
   double hx = p->pixel_um, hy = (p->wide_pixels && MxSimWideRow(ss) ? 2 : 1) * p->pixel_um, sig = p->charge_cloud_um;
 
   for (uint32_t j = 0; j < k; j++) {
-    double fx[3], fy[3];
-    CloudSplit(MxRngUniform(g) * hx, hx, sig, fx);
-    CloudSplit(MxRngUniform(g) * hy, hy, sig, fy);
+    double fx[3], fy[3], u, v;
+    if (isub) MxSpecklePhotonPoint(isub, MX_NSS, MX_NFS, 64, (int)p->subpixels, ss, fs, g, &u, &v);
+    else {
+      u = MxRngUniform(g);
+      v = MxRngUniform(g);
+    }
+    CloudSplit(u * hx, hx, sig, fx);
+    CloudSplit(v * hy, hy, sig, fy);
     if (fs == 0) fx[1] += fx[0], fx[0] = 0;
     if (fs == MX_NFS - 1) fx[1] += fx[2], fx[2] = 0;
     if (ss == 0) fy[1] += fy[0], fy[0] = 0;
@@ -315,7 +323,7 @@ static void ShareCharge(const MxSimParams *p, PetscInt i, uint32_t k, MxRng *g, 
 
 /* agipd: frame n of a train from its photon counts k: charge sharing, zingers, the memory-cell
    artifacts, gain error, offset residual, common mode, noise, bad pixels, gain stage, units */
-static void DetectorFrame(MxSim s, MxSimModule *m, PetscInt n, const uint32_t *k, double *A, float *off, const float *cm, const MxSimSpike *spk, PetscInt nspk, MxRng *g, float *f, uint8_t *gain)
+static void DetectorFrame(MxSim s, MxSimModule *m, PetscInt n, const uint32_t *k, const float *isub, double *A, float *off, const float *cm, const MxSimSpike *spk, PetscInt nspk, MxRng *g, float *f, uint8_t *gain)
 {
   MxSimParams *p  = &s->p;
   PetscInt     ns = p->subpixels * p->subpixels;
@@ -323,7 +331,7 @@ static void DetectorFrame(MxSim s, MxSimModule *m, PetscInt n, const uint32_t *k
   if (p->charge_cloud_um > 0) {
     PetscArrayzero(A, MX_MODPIX);
     for (PetscInt i = 0; i < MX_MODPIX; i++)
-      if (k[i]) ShareCharge(p, i, k[i], g, A);
+      if (k[i]) ShareCharge(p, i, k[i], isub, g, A);
   } else
     for (PetscInt i = 0; i < MX_MODPIX; i++) A[i] = k[i];
   for (PetscInt j = 0; j < nspk; j++)
@@ -373,7 +381,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
   MxRng        gs, gp, gd;
   uint32_t    *k   = NULL;
   double      *A   = NULL;
-  float       *off = NULL, *cm = NULL;
+  float       *off = NULL, *cm = NULL, *isub = NULL;
   MxSimSpike  *spk = NULL;
 
   PetscFunctionBeginUser;
@@ -383,6 +391,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
     MxRngInit(&gd, (uint64_t)p->seed, (uint64_t)itrain, (uint64_t)m->module, 8);
     PetscCall(PetscMalloc4(MX_MODPIX, &k, MX_MODPIX, &A, MX_MODPIX, &off, (size_t)p->npulses * MX_NASIC, &cm));
     MxSimCommonMode(p, m->module, itrain, cm);
+    if (p->charge_cloud_um > 0) PetscCall(PetscMalloc1((size_t)MX_MODPIX * ns, &isub)); /* the field at each sub-pixel point, for the photons' points */
     PetscCall(MxSimSpikes(p, m->module, itrain, &nspk, &spk));
   }
   MxSpeckleInit(&m->win, &gs); /* a fresh sample: 100 ms between trains decorrelates it */
@@ -415,10 +424,16 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       if (isnan(qs[0])) { /* not covered by any panel */
         f[i] = 0;
         if (k) k[i] = 0;
+        if (isub)
+          for (PetscInt j = 0; j < ns; j++) isub[(size_t)i * ns + j] = NAN;
         continue;
       }
       double sp = 0;
-      for (PetscInt k = 0; k < ns; k++) sp += MxSpecklePointIntensity(&m->win, &m->spt[(size_t)i * ns + k]);
+      for (PetscInt j = 0; j < ns; j++) {
+        const double y = MxSpecklePointIntensity(&m->win, &m->spt[(size_t)i * ns + j]);
+        if (isub) isub[(size_t)i * ns + j] = (float)y;
+        sp += y;
+      }
       sp /= ns;
       if (m->qbin[i] >= 0 && m->Ibar[i] > 0) { /* realised speckle contrast, noise-free */
         double *b = s->beta_acc + 3 * (itrain * s->nbins + m->qbin[i]), r = sp / m->Ibar[i];
@@ -454,10 +469,11 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       if (p->gain_noise > 0 && c) v *= 1 + p->gain_noise * MxRngNormal(&gp);
       f[i] = (float)(v * p->adu_per_photon);
     }
-    if (k) DetectorFrame(s, m, n, k, A, off, cm + n * MX_NASIC, spk, nspk, &gd, f, gain + (size_t)n * MX_MODPIX);
+    if (k) DetectorFrame(s, m, n, k, isub, A, off, cm + n * MX_NASIC, spk, nspk, &gd, f, gain + (size_t)n * MX_MODPIX);
   }
   PetscCall(PetscFree(Dt));
   if (k) PetscCall(PetscFree4(k, A, off, cm));
+  PetscCall(PetscFree(isub));
   PetscCall(PetscFree(spk));
   PetscFunctionReturn(0);
 }

@@ -129,3 +129,45 @@ double MxSpeckleIntensityAt(const MxSpeckle *s, double qx, double qy)
   MxSpecklePointSetUp(s, qx, qy, &pt);
   return MxSpecklePointIntensity(s, &pt);
 }
+
+static inline int MinI(int a, int b) { return a < b ? a : b; }
+static inline int MaxI(int a, int b) { return a > b ? a : b; }
+
+/* the field at sub-point (row R, column C) of the module's grid of points; a row beyond the
+   pixel's tile or a column beyond the module is the pixel's own nearest one, and a point of a
+   pixel no panel covers the pixel's own nearest point */
+static inline double SubPoint(const float *isub, int nss, int nfs, int tile, int sub, int ss, int fs, int R, int C)
+{
+  const int r0 = ss * sub, c0 = fs * sub, t0 = (ss / tile) * tile * sub, t1 = MinI(t0 + tile * sub, nss * sub);
+  const int ns = sub * sub;
+  int       rr = R, cc = C;
+  if (rr < t0 || rr >= t1) rr = MinI(MaxI(R, r0), r0 + sub - 1);
+  if (cc < 0 || cc >= nfs * sub) cc = MinI(MaxI(C, c0), c0 + sub - 1);
+  if (isnan(isub[((size_t)(rr / sub) * nfs + cc / sub) * ns + (rr % sub) * sub + cc % sub])) {
+    rr = MinI(MaxI(R, r0), r0 + sub - 1);
+    cc = MinI(MaxI(C, c0), c0 + sub - 1);
+  }
+  return isub[((size_t)(rr / sub) * nfs + cc / sub) * ns + (rr % sub) * sub + cc % sub];
+}
+
+void MxSpecklePhotonPoint(const float *isub, int nss, int nfs, int tile, int sub, int ss, int fs, MxRng *g, double *u, double *v)
+{
+  double    P[MX_SPECKLE_MAXSUB + 2][MX_SPECKLE_MAXSUB + 2], top = 0;
+  const int R0 = ss * sub - 1, C0 = fs * sub - 1; /* the points around: rows R0 .. R0 + sub + 1 */
+  for (int a = 0; a < sub + 2; a++)
+    for (int b = 0; b < sub + 2; b++) top = fmax(top, P[a][b] = SubPoint(isub, nss, nfs, tile, sub, ss, fs, R0 + a, C0 + b));
+  for (int it = 0; it < 64; it++) {
+    const double x = MxRngUniform(g), y = MxRngUniform(g), w = MxRngUniform(g) * top;
+    const double X = x * sub + 0.5, Y = y * sub + 0.5; /* in the grid of points from (R0, C0) */
+    const int    b = MinI((int)X, sub), a = MinI((int)Y, sub);
+    const double tx = X - b, ty = Y - a;
+    const double f  = (1 - ty) * ((1 - tx) * P[a][b] + tx * P[a][b + 1]) + ty * ((1 - tx) * P[a + 1][b] + tx * P[a + 1][b + 1]);
+    if (w <= f) {
+      *u = x;
+      *v = y;
+      return;
+    }
+  }
+  *u = MxRngUniform(g);
+  *v = MxRngUniform(g);
+}

@@ -123,6 +123,58 @@ static void test_speckle_statistics(void **state)
   MxSpeckleDestroy(&s);
 }
 
+/* A photon's point in its pixel follows the field: bilinear between the sub-pixel points, so a
+   field linear across the pixels gives a density linear in the point; nothing is taken across a
+   tile's edge or from a pixel no panel covers. */
+static double MeanPoint(const float *isub, int nss, int nfs, int tile, int sub, int ss, int fs, int along_ss)
+{
+  MxRng  g;
+  double m = 0;
+  MxRngInit(&g, 5, 1, 2, 3);
+  for (int k = 0; k < 200000; k++) {
+    double u, v;
+    MxSpecklePhotonPoint(isub, nss, nfs, tile, sub, ss, fs, &g, &u, &v);
+    assert_true(u >= 0 && u < 1 && v >= 0 && v < 1);
+    m += along_ss ? v : u;
+  }
+  return m / 200000;
+}
+
+static void test_photon_point(void **state)
+{
+  enum { NSS = 4, NFS = 3, SUB = 2, NS = SUB * SUB };
+  float isub[NSS * NFS * NS];
+  (void)state;
+  /* the field at each point = its grid column + 1 (linear along fs): pixel fs = 1 sees
+     2.5 + 2u, whose mean point is (2.5/2 + 2/3)/(2.5 + 1) */
+  for (int ss = 0; ss < NSS; ss++)
+    for (int fs = 0; fs < NFS; fs++)
+      for (int a = 0; a < SUB; a++)
+        for (int b = 0; b < SUB; b++) isub[(ss * NFS + fs) * NS + a * SUB + b] = (float)(fs * SUB + b + 1);
+  double mu = MeanPoint(isub, NSS, NFS, 2, SUB, 1, 1, 0), mv = MeanPoint(isub, NSS, NFS, 2, SUB, 1, 1, 1);
+  print_message("photon point: linear field <u> = %.4f (%.4f), <v> = %.4f (0.5)\n", mu, (1.25 + 2.0 / 3) / 3.5, mv);
+  assert_true(fabs(mu - (1.25 + 2.0 / 3) / 3.5) < 0.003); /* 200000 points: sigma 0.0007 */
+  assert_true(fabs(mv - 0.5) < 0.003);
+  /* a flat pixel (1) at the last row of its tile, the next tile 100 times brighter, the pixel
+     on its right uncovered: its points stay uniform along ss and fs */
+  for (int k = 0; k < NSS * NFS * NS; k++) isub[k] = 1;
+  for (int ss = 2; ss < NSS; ss++)
+    for (int fs = 0; fs < NFS; fs++)
+      for (int j = 0; j < NS; j++) isub[(ss * NFS + fs) * NS + j] = 100;
+  for (int j = 0; j < NS; j++) isub[(1 * NFS + 2) * NS + j] = NAN;
+  mv = MeanPoint(isub, NSS, NFS, 2, SUB, 1, 1, 1);
+  mu = MeanPoint(isub, NSS, NFS, 2, SUB, 1, 1, 0);
+  print_message("photon point: flat pixel beside a brighter tile and an uncovered pixel <u> = %.4f, <v> = %.4f (0.5)\n", mu, mv);
+  assert_true(fabs(mv - 0.5) < 0.003 && fabs(mu - 0.5) < 0.003);
+  /* pixel (0, 0) (1) above a 9 times brighter row of pixels in its tile: the field is 1 down to
+     v = 3/4 and 16 v - 11 below it, so <v> = (9/32 + 65/96) / (3/2) = 23/36 */
+  for (int fs = 0; fs < NFS; fs++)
+    for (int j = 0; j < NS; j++) isub[(1 * NFS + fs) * NS + j] = 9;
+  mv = MeanPoint(isub, NSS, NFS, 2, SUB, 0, 0, 1);
+  print_message("photon point: above a 9 times brighter row <v> = %.4f (%.4f)\n", mv, 23.0 / 36);
+  assert_true(fabs(mv - 23.0 / 36) < 0.003);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -130,6 +182,7 @@ int main(void)
     cmocka_unit_test(test_normal_moments),
     cmocka_unit_test(test_poisson_gamma),
     cmocka_unit_test(test_speckle_statistics),
+    cmocka_unit_test(test_photon_point),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
