@@ -1,10 +1,8 @@
 """analyze on AGIPD data as the calibration delivers them (check_agipd.sh): per ring the corrected
-run's contrast within 3 % of the clean counts' (the same photons; 5 % for the liquid, whose
-contrast loses 2.5-5 % to photons that noise moves to the neighbouring pixel when the charge
-cloud splits them near 50/50: no photon assignment recovers their position), Gamma0 within 2 sigma of the
-clean run's for >= 80 % of the rings, D_eff_mean within 3 % of the clean run's and (colloid) of the
-truth;
-without the corrections the contrast shows its bias. Prints the corrections' report beside."""
+run's contrast within 3 % of the clean counts' (the same photons), Gamma0 within 2 sigma of the
+clean run's for >= 80 % of the rings, D_eff_mean within 3 % of the clean run's and of the truth
+(issue 13's targets, for the colloid and the liquid alike); without the corrections the contrast
+shows its bias. Prints the corrections' report beside."""
 import argparse
 import sys
 
@@ -54,7 +52,7 @@ for name, (sim, clean, corr, none) in (('colloid', a.colloid), ('liquid', a.liqu
         dn = n['beta'][i] / c['beta'][i] - 1
         s = np.hypot(r['gamma0_err'][i], c['gamma0_err'][i])
         pull = (r['gamma0'][i] - c['gamma0'][i]) / s if s > 0 else np.inf
-        okb = abs(db) < (0.05 if name == 'liquid' else 0.03)
+        okb = abs(db) < 0.03
         nok += abs(pull) < 2
         print('  ring %d q=%.4f  beta clean %.4f  corrected %.4f (%+.1f %%)  uncorrected %.4f (%+.0f %%)  Gamma0 corrected - clean = %+.2f sigma  %s'
               % (i, q, c['beta'][i], r['beta'][i], 100 * db, n['beta'][i], 100 * dn, pull, 'ok' if okb else 'FAIL'))
@@ -63,10 +61,9 @@ for name, (sim, clean, corr, none) in (('colloid', a.colloid), ('liquid', a.liqu
     print('  Gamma0 within 2 sigma of the clean run in %d of %d rings (need >= 80 %%)  %s' % (nok, len(c['q']), 'ok' if frac >= 0.8 else 'FAIL'))
     if frac < 0.8: fails.append('%s Gamma0' % name)
     Dr, Dc, Dn = float(r['D_eff_mean']), float(c['D_eff_mean']), float(n['D_eff_mean'])
-    # the detector's share: corrected against clean counts of the same photons; against the truth
-    # for the colloid (the liquid's analysis of clean counts is itself 2-3 % below its truth, a
-    # finding of its own, not the detector's)
-    okD = abs(Dr / Dc - 1) < 0.03 and (name == 'liquid' or abs(Dr / Dt - 1) < 0.03)
+    # the detector's share: corrected against clean counts of the same photons; and against the
+    # truth (the clean analysis of this liquid is itself 1.5-4 % below it, seed to seed)
+    okD = abs(Dr / Dc - 1) < 0.03 and abs(Dr / Dt - 1) < 0.03
     print('  D_eff_mean corrected %.3f +- %.3f, clean %.3f, uncorrected %.3f, truth %.3f: corrected %+.1f %% of the truth (clean %+.1f %%), %+.1f %% of the clean run  %s'
           % (Dr, float(r['D_eff_mean_err']), Dc, Dn, Dt, 100 * (Dr / Dt - 1), 100 * (Dc / Dt - 1), 100 * (Dr / Dc - 1), 'ok' if okD else 'FAIL'))
     if not okD: fails.append('%s D_eff_mean' % name)
