@@ -14,10 +14,12 @@
 
 #define MX_ASIC_SIDE 64   /* an AGIPD ASIC: 64 x 64 pixels, 2 x 8 per module */
 #define MX_CM_WINDOW 0.5  /* photons: half width of the zero-photon window */
-#define MX_CM_ITERS  4    /* window iterations, from the fullest bin */
+#define MX_CM_ITERS  4    /* window iterations, from the zero-photon peak */
 #define MX_CM_NMIN   32   /* fewest good values in the window for an estimate */
 #define MX_CM_RANGE  2.0f /* photons: the histogram spans [-RANGE, RANGE) */
 #define MX_CM_BINS   256  /* its bins (1/64 photon) */
+#define MX_CM_BINS_PER_PHOTON 64 /* MX_CM_BINS / (2 MX_CM_RANGE) */
+#define MX_CM_HALF   16   /* bins: half width (1/4 photon) of the counts that find the zero-photon peak */
 #define MX_DROPLET_MAXPIX 16 /* larger clusters are a bright region of neighbouring photons: rounded (and the cost bounded) */
 
 typedef enum { MX_CM_NONE, MX_CM_ASIC, MX_CM_ASIC_CELL } MxCommonModeKind;
@@ -28,8 +30,10 @@ extern const char *const MxPhotonizeNames[];
 /* Kernels. */
 /* The zero-photon level of one ASIC in one frame: rows x cols values v (photons) at row stride
    ld, bad values (b != 0) left out. The good values in [-MX_CM_RANGE, MX_CM_RANGE) are binned
-   (bin floor((v + RANGE) * BINS / (2 RANGE)), in float); from the centre of the fullest bin
-   (the first of equals), MX_CM_ITERS times: the
+   (bin floor((v + RANGE) * BINS / (2 RANGE)), in float). The start: with S(k) the count of
+   the bins within MX_CM_HALF of bin k, k0 the first bin with S >= MX_CM_NMIN (none: no
+   estimate), the centre of the bin of largest S in [k0, k0 + one photon) (the first of
+   equals): the lowest-lying peak, the zero-photon one. From there, MX_CM_ITERS times: the
    count-weighted mean of the centres of the bins whose centre lies within MX_CM_WINDOW of the
    level. Returns the level, or 0 when fewer than MX_CM_NMIN values lie in the last window (no
    estimate; a level outside [-RANGE, RANGE) is not found); *nused gets their number (0 then), *var

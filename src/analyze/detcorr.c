@@ -15,14 +15,29 @@ double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
 {
   const double w = 2.0 * MX_CM_RANGE / MX_CM_BINS;
   double       level, n = 0, s = 0, ss = 0;
-  int          kmax = 0;
+  int          c[MX_CM_BINS + 1], kfirst = -1, kstart;
 
-  /* from the fullest bin, the zero-photon peak of a mostly empty ASIC: a window started at 0
-     misses a peak more than about 0.75 photon away (too few values in it, or the one-photon
-     peak's), and the ASIC-frame's empty pixels then become photons */
-  for (int k = 1; k < MX_CM_BINS; k++)
-    if (h[k] > h[kmax]) kmax = k;
-  level = -MX_CM_RANGE + (kmax + 0.5) * w;
+  /* The start: the zero-photon peak, the lowest-lying peak (photon peaks lie 1, 2, ... above
+     it). The counts within MX_CM_HALF bins of each bin, S(k); the first bin with S >= NMIN; from
+     it, the fullest S within the next photon (the first of equals). A window started at 0
+     missed a peak more than about 0.75 photon away (too few values in it at +0.9, the
+     one-photon peak at -0.9), and the ASIC-frame's empty pixels became photons; started at the
+     fullest bin it took the one-photon peak of a bright ASIC (mean >= ~4 photons). */
+  c[0] = 0;
+  for (int k = 0; k < MX_CM_BINS; k++) c[k + 1] = c[k] + h[k];
+#define MX_CM_S(k) (c[PetscMin((k) + MX_CM_HALF + 1, MX_CM_BINS)] - c[PetscMax((k) - MX_CM_HALF, 0)])
+  for (int k = 0; k < MX_CM_BINS && kfirst < 0; k++)
+    if (MX_CM_S(k) >= MX_CM_NMIN) kfirst = k;
+  if (kfirst < 0) {
+    *nused = 0;
+    *var   = 0;
+    return 0;
+  }
+  kstart = kfirst;
+  for (int k = kfirst + 1; k < PetscMin(kfirst + MX_CM_BINS_PER_PHOTON, MX_CM_BINS); k++)
+    if (MX_CM_S(k) > MX_CM_S(kstart)) kstart = k;
+#undef MX_CM_S
+  level = -MX_CM_RANGE + (kstart + 0.5) * w;
   for (int it = 0; it <= MX_CM_ITERS; it++) { /* the last round: the noise about the level */
     n = s = ss = 0;
     /* only the bins near the window (a quarter of them), one bin of margin on each side: the

@@ -1,7 +1,7 @@
 """The detector corrections of mxpcs analyze (src/analyze/detcorr.c) against an independent numpy
 implementation of docs/analyze.md "Real AGIPD data", on a calibrated-keV run read with h5py:
 per frame and ASIC the common mode from a histogram of 1/64-photon bins over [-2, 2) photons
-(4 rounds of the mean of the bins within 0.5 photon of the level, from the fullest bin; >= 32 values), then
+(4 rounds of the mean of the bins within 0.5 photon of the level, from the zero-photon peak; >= 32 values), then
 floor(v + 1/2) photons, pixel-frames above 40 photons flagged. Compares, for every results file
 given (rank counts and pixel partitions), the per-module common mode mean and rms, the noise,
 the ASIC-frames without an estimate, the ring photon histogram, the fractions changed and the
@@ -31,7 +31,13 @@ with h5py.File(results[0], 'r') as f:
 
 
 def level_of(h):
-    lev = centres[np.argmax(h)]  # the first of the fullest bins
+    # from the zero-photon peak: the counts within 16 bins (1/4 photon) of each bin, the first
+    # bin with >= 32 of them, then the first of the fullest within one photon (64 bins) above it
+    S = np.convolve(h, np.ones(33, dtype=h.dtype), mode='same')
+    if not (S >= NMIN).any():
+        return None
+    k0 = int(np.argmax(S >= NMIN))
+    lev = centres[k0 + int(np.argmax(S[k0:k0 + 64]))]
     for it in range(ITERS + 1):
         sel = (h > 0) & (np.abs(centres - lev) < W)
         n = h[sel].sum()

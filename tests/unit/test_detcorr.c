@@ -49,6 +49,18 @@ static void test_common_mode(void **state)
     assert_true(fabs(sqrt(var) - 0.12) < 0.012);
     assert_true(n > 1000);
   }
+  /* bright and flat (Poisson at 2.5 photons: 8 % zeros, 21 % ones, 26 % twos): the fullest bin
+     is a photon peak, the lowest peak the zero-photon one */
+  for (int k = 0; k < S * S; k++) {
+    v[k] = (float)(MxRngPoisson(&g, 2.5) + 0.2 + 0.12 * MxRngNormal(&g));
+    b[k] = 0;
+  }
+  {
+    int    nb;
+    double vb, lb = MxCommonModeEstimate(v, b, S, S, S, &nb, &vb);
+    assert_true(fabs(lb - 0.2) < 0.01);
+    assert_true(nb > 200);
+  }
   /* no zero-photon pixels to speak of: no estimate */
   for (int k = 0; k < S * S; k++) {
     v[k] = 5.0f + (k % 3);
@@ -73,8 +85,22 @@ static double LevelAllBins(const int *h, int *nused, double *var)
   double       centre[MX_CM_BINS], level, sum[3] = {0, 0, 0};
   int          in[MX_CM_BINS], top = 0;
   for (int k = 0; k < MX_CM_BINS; k++) centre[k] = -MX_CM_RANGE + (k + 0.5) * w;
-  for (int k = MX_CM_BINS - 1; k >= 0; k--) /* the fullest bin, the first of equals */
-    if (h[k] >= h[top]) top = k;
+  int near[MX_CM_BINS], first = MX_CM_BINS;
+  for (int k = 0; k < MX_CM_BINS; k++) { /* the counts within a quarter photon of each bin */
+    near[k] = 0;
+    for (int j = k - MX_CM_HALF; j <= k + MX_CM_HALF; j++)
+      if (j >= 0 && j < MX_CM_BINS) near[k] += h[j];
+  }
+  for (int k = MX_CM_BINS - 1; k >= 0; k--) /* the lowest with enough of them */
+    if (near[k] >= MX_CM_NMIN) first = k;
+  if (first == MX_CM_BINS) {
+    *nused = 0;
+    *var   = 0;
+    return 0;
+  }
+  top = first; /* the fullest within a photon above it, the first of equals */
+  for (int k = first + MX_CM_BINS_PER_PHOTON - 1; k >= first; k--)
+    if (k < MX_CM_BINS && near[k] >= near[top]) top = k;
   level = centre[top];
   for (int it = 0; it <= MX_CM_ITERS; it++) {
     for (int k = 0; k < MX_CM_BINS; k++) in[k] = h[k] > 0 && fabs(centre[k] - level) < MX_CM_WINDOW; /* the window: all bins */
