@@ -322,7 +322,7 @@ PetscErrorCode MxDetCorrSetFromOptions(MxDetCorr dc)
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(dc->comm, NULL, "Detector corrections of corrected (CORR) AGIPD data (mxpcs analyze)", "MxDetCorr");
-  PetscCall(PetscOptionsEnum("-reader_common_mode", "Subtract each frame's common mode per 64 x 64 ASIC: the mean of the values within 0.5 photon of the zero-photon level, iterated from the histogram's fullest bin (as MID does for mostly empty ASICs)", "MxDetCorr", MxCommonModeNames, (PetscEnum)dc->cm, (PetscEnum *)&dc->cm, &dc->set_cm));
+  PetscCall(PetscOptionsEnum("-reader_common_mode", "Subtract each frame's common mode per 64 x 64 ASIC: the mean of the values within 0.5 photon of the zero-photon level, iterated from the histogram's lowest-lying peak (as MID does for mostly empty ASICs)", "MxDetCorr", MxCommonModeNames, (PetscEnum)dc->cm, (PetscEnum *)&dc->cm, &dc->set_cm));
   PetscCall(PetscOptionsEnum("-reader_photonize", "Photon counts from the values in photons: round (floor(v + 1/2), as midtools), threshold (-reader_photon_threshold), droplet (charge shared between pixels counted once, as Xana), none (continuous values)", "MxDetCorr", MxPhotonizeNames, (PetscEnum)dc->ph, (PetscEnum *)&dc->ph, &dc->set_ph));
   PetscCall(PetscOptionsReal("-reader_photon_threshold", "threshold: a pixel-frame holds one photon from this value on, two from 1 + it, ... (photons)", "MxDetCorr", dc->threshold, &dc->threshold, &set_t));
   PetscCall(PetscOptionsReal("-reader_droplet_bg", "droplet: values below this are background, and droplets are the connected pixels at or above it (photons)", "MxDetCorr", dc->droplet_bg, &dc->droplet_bg, NULL));
