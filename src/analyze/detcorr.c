@@ -15,7 +15,7 @@ double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
 {
   const double w = 2.0 * MX_CM_RANGE / MX_CM_BINS;
   double       level, n = 0, s = 0, ss = 0;
-  int          c[MX_CM_BINS + 1], kfirst = -1, kstart;
+  int          cum[MX_CM_BINS + 1], kfirst = -1, kstart;
 
   /* The start: the zero-photon peak, the lowest-lying peak (photon peaks lie 1, 2, ... above
      it). The counts within MX_CM_HALF bins of each bin, S(k); the first bin with S >= NMIN; from
@@ -23,9 +23,9 @@ double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
      missed a peak more than about 0.75 photon away (too few values in it at +0.9, the
      one-photon peak at -0.9), and the ASIC-frame's empty pixels became photons; started at the
      fullest bin it took the one-photon peak of a bright ASIC (mean >= ~4 photons). */
-  c[0] = 0;
-  for (int k = 0; k < MX_CM_BINS; k++) c[k + 1] = c[k] + h[k];
-#define MX_CM_S(k) (c[PetscMin((k) + MX_CM_HALF + 1, MX_CM_BINS)] - c[PetscMax((k) - MX_CM_HALF, 0)])
+  cum[0] = 0;
+  for (int k = 0; k < MX_CM_BINS; k++) cum[k + 1] = cum[k] + h[k];
+#define MX_CM_S(k) (cum[PetscMin((k) + MX_CM_HALF + 1, MX_CM_BINS)] - cum[PetscMax((k) - MX_CM_HALF, 0)])
   for (int k = 0; k < MX_CM_BINS && kfirst < 0; k++)
     if (MX_CM_S(k) >= MX_CM_NMIN) kfirst = k;
   if (kfirst < 0) {
