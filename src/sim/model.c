@@ -292,10 +292,11 @@ static inline void CloudSplit(double x, double w, double sig, double fr[3])
 }
 
 /* agipd: the analog signal of k photons hitting pixel i, each at a point drawn from the field in
-   the pixel (MxSpecklePhotonPoint: a photon near an edge sees the intensity the neighbour sees
-   there; uniform points would carry the pixel's own intensity to the edge, and charge sharing
-   would then mix the two pixels' intensities, which a detector does not; uniform without isub), shared over the 3x3 neighbourhood; at the
-   module's edges the share beyond it stays in the pixel */
+   the pixel (MxSpecklePhotonPoint; uniform without isub), shared over the 3x3 neighbourhood; at
+   the module's edges the share beyond it stays in the pixel. A photon near an edge sees the
+   intensity the neighbour sees there: uniform points would carry the pixel's own intensity to
+   the edge, and charge sharing would then mix the two pixels' intensities, which a detector
+   does not. */
 static void ShareCharge(const MxSimParams *p, PetscInt i, uint32_t k, const float *isub, MxRng *g, double *A)
 {
   int    ss = (int)(i / MX_NFS), fs = (int)(i % MX_NFS);

@@ -217,7 +217,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCheck(p->q_ref > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_q_ref: %g must be > 0", (double)p->q_ref);
   PetscCheck(p->porod >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_porod: %g must be >= 0", (double)p->porod);
   PetscCheck(p->beam_fwhm_um > 0.1 && p->beam_fwhm_um < 100, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_beam_fwhm_um: %g must be in (0.1, 100)", (double)p->beam_fwhm_um);
-  PetscCheck(p->subpixels >= 1 && p->subpixels <= 4, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_subpixels: %" PetscInt_FMT " must be in 1..4", p->subpixels);
+  PetscCheck(p->subpixels >= 1 && p->subpixels <= MX_SPECKLE_MAXSUB, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_subpixels: %" PetscInt_FMT " must be in 1..%d", p->subpixels, MX_SPECKLE_MAXSUB);
   PetscCheck(p->sase_modes >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_sase_modes: must be >= 0");
   PetscCheck(p->adu_per_photon > 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_adu_per_photon: must be > 0");
   PetscCheck(p->gain_noise >= 0 && p->gain_noise < 1, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_gain_noise: must be in [0, 1)");
