@@ -374,8 +374,9 @@ PetscErrorCode MxSimModuleDestroy(MxSimModule *m)
 }
 
 /* One train of one module: speckle evolution, photons, detector. Random streams depend only
-   on (seed, train, module), never on the rank. */
-PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *e, float *frames, uint8_t *gain)
+   on (seed, train, module), never on the rank. clean (agipd, or NULL): each pixel-frame's
+   photons as the detector collected them, before its own effects (-sim_clean_copy). */
+PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *e, float *frames, uint8_t *gain, float *clean)
 {
   MxSimParams *p  = &s->p;
   PetscInt     ns = p->subpixels * p->subpixels, nspk = 0;
@@ -425,6 +426,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       if (isnan(qs[0])) { /* not covered by any panel */
         f[i] = 0;
         if (k) k[i] = 0;
+        if (clean) clean[(size_t)n * MX_MODPIX + i] = 0;
         if (isub)
           for (PetscInt j = 0; j < ns; j++) isub[(size_t)i * ns + j] = NAN;
         continue;
@@ -460,6 +462,7 @@ PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const 
       }
       if (k) {
         k[i] = c;
+        if (clean) clean[(size_t)n * MX_MODPIX + i] = (float)c; /* -sim_clean_copy */
         if (m->ihot && m->ihot[i]) (void)MxRngUniform(&gp); /* ideal's hot value */
         continue;
       }

@@ -190,6 +190,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCall(PetscOptionsBool("-sim_wide_pixels", "agipd: the double-size pixels at the horizontal ASIC joins (rows 64k-1 and 64k, not 0 and 511; EXtra-geom agipd_asic_seams) collect twice the photons", "", p->wide_pixels, &p->wide_pixels, NULL));
   PetscCall(PetscOptionsBool("-sim_flag_wide", "agipd: flag the double-size pixels NON_STANDARD_SIZE (mask bit 22), as new calibration deployments do (calng, EXtra docs/calibration.md)", "", p->flag_wide, &p->flag_wide, NULL));
   PetscCall(PetscOptionsReal("-sim_medium_gain_photons", "agipd: image.gain is 1 (medium gain) for pixel-frames above this signal (photons), else 0 (high gain); the switching point is an assumption (not in agipd-data.md)", "", p->medium_gain_photons, &p->medium_gain_photons, NULL));
+  PetscCall(PetscOptionsBool("-sim_clean_copy", "agipd: also write the photon counts the detector saw (before gain, offset, common mode, noise, charge sharing and zingers; the same mask) as a second run in DIR/clean, to check the corrections against the same photons", "", p->clean_copy, &p->clean_copy, NULL));
   PetscCall(MxOptionsView("-sim_view", "Where MxSimSetUp prints the set-up: modules, speckle windows, sample, beam (no value: standard output; 0: nowhere)", "MxSimSetView", &s->view));
   PetscOptionsEnd();
   snprintf(p->hydro, sizeof p->hydro, "%s", hydro);
@@ -242,6 +243,7 @@ PetscErrorCode MxSimSetFromOptions(MxSim s)
   PetscCheck(p->agipd || !units_set, s->comm, PETSC_ERR_ARG_WRONG, "option -sim_units: only with -sim_detector agipd (ideal writes photons x -sim_adu_per_photon)");
   PetscCheck(!strcmp(p->units, "photons") || !strcmp(p->units, "keV") || !strcmp(p->units, "adu"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_units: '%s' is not photons, keV or adu", p->units);
   PetscCheck(!p->agipd || !adu_set || !strcmp(p->units, "adu"), s->comm, PETSC_ERR_ARG_WRONG, "option -sim_adu_per_photon: with -sim_detector agipd only for -sim_units adu (the units are %s)", p->units);
+  PetscCheck(p->agipd || !p->clean_copy, s->comm, PETSC_ERR_ARG_WRONG, "option -sim_clean_copy: only with -sim_detector agipd (ideal data are the clean counts)");
   PetscCheck(!p->agipd || p->gain_noise == 0, s->comm, PETSC_ERR_ARG_WRONG, "option -sim_gain_noise: ideal only; -sim_detector agipd has -sim_gain_error and -sim_noise");
   PetscCheck(p->gain_error >= 0 && p->gain_error < 0.3, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_gain_error: %g must be in [0, 0.3)", (double)p->gain_error);
   PetscCheck(p->offset_residual >= 0, s->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -sim_offset_residual: %g must be >= 0", (double)p->offset_residual);
@@ -364,6 +366,10 @@ PetscErrorCode MxSimRun(MxSim s)
   snprintf(path, sizeof path, "%s/truth.h5", part);
   PetscCall(MxSimWriteTruth(s, path));
   if (s->p.xgm) PetscCall(MxSimWriteXgm(s, part));
+  if (s->p.xgm && s->p.clean_copy) {
+    snprintf(path, sizeof path, "%s/clean", part);
+    PetscCall(MxSimWriteXgm(s, path));
+  }
   ierr = 0;
   if (!rank && rename(part, s->outdir)) ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_WRITE, PETSC_ERROR_INITIAL, "simulate: cannot rename %s to %s", part, s->outdir);
   PetscCall(MxErrorSync(s->comm, ierr));
@@ -393,7 +399,7 @@ PetscErrorCode MxSimView(MxSim s, PetscViewer v)
   if (!strcmp(p->heating, "diffusive")) PetscCall(PetscViewerASCIIPrintf(v, "  dose: fluence %g J/cm^2, PbS phi %g in %s, path %g mm: dT_c0 = %.3g K per pulse, tau_I = %.3g us\n", (double)p->fluence_J_cm2, (double)p->heat_phi, MxSolventNames[p->solvent], (double)p->path_mm, (double)p->dT_per_pulse_K, (double)p->tauI_s * 1e6));
   PetscCall(PetscViewerASCIIPrintf(v, "  beam %g um FWHM, %g photons/pixel/pulse at q = %g 1/A, artifacts %s\n", (double)p->beam_fwhm_um, (double)p->photons, (double)p->q_ref, p->artifacts ? "on" : "off"));
   if (p->agipd)
-    PetscCall(PetscViewerASCIIPrintf(v, "  detector agipd: %s (%g per photon), gain error %g, offset residual %g, common mode %g + %g per cell, noise %g photons; charge cloud %g um; zingers %g per pixel-frame; wide pixels %s%s; medium gain above %g photons\n", p->units, (double)p->unit_scale, (double)p->gain_error, (double)p->offset_residual, (double)p->common_mode, (double)p->common_mode_cell, (double)p->noise, (double)p->charge_cloud_um, (double)p->spike_rate, p->wide_pixels ? "on" : "off", p->wide_pixels && p->flag_wide ? " (flagged)" : "", (double)p->medium_gain_photons));
+    PetscCall(PetscViewerASCIIPrintf(v, "  detector agipd: %s (%g per photon), gain error %g, offset residual %g, common mode %g + %g per cell, noise %g photons; charge cloud %g um; zingers %g per pixel-frame; wide pixels %s%s; medium gain above %g photons%s\n", p->units, (double)p->unit_scale, (double)p->gain_error, (double)p->offset_residual, (double)p->common_mode, (double)p->common_mode_cell, (double)p->noise, (double)p->charge_cloud_um, (double)p->spike_rate, p->wide_pixels ? "on" : "off", p->wide_pixels && p->flag_wide ? " (flagged)" : "", (double)p->medium_gain_photons, p->clean_copy ? "; the clean photon counts in DIR/clean" : ""));
   for (PetscInt i = 0; i < s->nmods; i++) PetscCall(PetscViewerASCIIPrintf(v, "  module %d: speckle window %d x %d modes, dq = %.3g 1/A\n", s->mods[i].module, s->mods[i].win.nx, s->mods[i].win.ny, s->mods[i].win.dq));
   PetscFunctionReturn(0);
 }

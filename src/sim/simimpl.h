@@ -38,6 +38,7 @@ typedef struct {
   PetscInt  dud_trains[64], ndud;
   /* detector model (-sim_detector agipd): what EuXFEL's calibration writes (docs/simulate.md) */
   PetscBool agipd;
+  PetscBool clean_copy; /* agipd: the photon counts the detector saw, also as the run DIR/clean */
   char      units[16];     /* photons | keV | adu */
   PetscReal unit_scale;     /* value of one photon in image.data: 1, keV per photon or ADU */
   PetscReal gain_error, offset_residual, common_mode, common_mode_cell, noise, charge_cloud_um;
@@ -112,7 +113,7 @@ PetscErrorCode MxSimModuleSetUp(MxSim s, MxSimModule *m);
 PetscErrorCode MxSimModuleDestroy(MxSimModule *m);
 /* Frames of one train of one module (npulses x MX_MODPIX floats, photons or ADU; agipd: also
    the gain stages, else gain may be NULL). */
-PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *pulse_energy, float *frames, uint8_t *gain);
+PetscErrorCode MxSimTrainModule(MxSim s, MxSimModule *m, PetscInt itrain, const double *pulse_energy, float *frames, uint8_t *gain, float *clean);
 /* agipd, each from its own stream, so truth.c draws them again: the offset residual of one
    memory cell (MX_MODPIX), the per-frame common mode of a train (npulses x MX_NASIC), the
    zingers of a train (*n, allocated) */

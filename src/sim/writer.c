@@ -290,7 +290,7 @@ PetscErrorCode MxSimWriteRun(MxSim s)
 {
   MxSimParams   *p = &s->p;
   PetscMPIInt    rank, size;
-  char           part[PETSC_MAX_PATH_LEN], rundir[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN];
+  char           part[PETSC_MAX_PATH_LEN], rundir[PETSC_MAX_PATH_LEN], cleandir[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN];
   PetscInt       nseq = (p->ntrains + p->trains_per_file - 1) / p->trains_per_file, nf = 0;
   SimFile       *files;
   PetscErrorCode ierr = 0;
@@ -317,24 +317,33 @@ PetscErrorCode MxSimWriteRun(MxSim s)
   PetscCheck(!exists, s->comm, PETSC_ERR_FILE_OPEN, "simulate: output directory %s exists; remove it or choose another -o", s->outdir);
   PetscCall(MxErrorSync(s->comm, ierr));
 
-  PetscCall(PetscCalloc1(s->nmods * nseq, &files));
-  for (PetscInt im = 0; im < s->nmods; im++)
-    for (PetscInt q = 0; q < nseq; q++) {
-      SimFile *sf = &files[nf++];
-      sf->t0      = q * p->trains_per_file;
-      sf->t1      = PetscMin(p->ntrains, sf->t0 + p->trains_per_file);
-      snprintf(path, sizeof path, "%s/CORR-R%04d-AGIPD%02d-S%05d.h5", rundir, (int)p->run, s->mods[im].module, (int)q);
-      PetscCall(CreateFile(s, path, s->mods[im].module, (int)q, sf));
-      if (p->compress > 0) PetscCall(WriteFlags(s, &s->mods[im], sf));
-    }
+  /* -sim_clean_copy: the same files with the clean photon counts in DIR/clean (files nf/2 ..) */
+  snprintf(cleandir, sizeof cleandir, "%s/clean/proc/r%04d", part, (int)p->run);
+  if (!rank && p->clean_copy) ierr = MkdirP(cleandir);
+  PetscCall(MxErrorSync(s->comm, ierr));
+  PetscCall(PetscCalloc1(s->nmods * nseq * (p->clean_copy ? 2 : 1), &files));
+  for (int copy = 0; copy < (p->clean_copy ? 2 : 1); copy++)
+    for (PetscInt im = 0; im < s->nmods; im++)
+      for (PetscInt q = 0; q < nseq; q++) {
+        SimFile *sf = &files[nf++];
+        sf->t0      = q * p->trains_per_file;
+        sf->t1      = PetscMin(p->ntrains, sf->t0 + p->trains_per_file);
+        snprintf(path, sizeof path, "%s/CORR-R%04d-AGIPD%02d-S%05d.h5", copy ? cleandir : rundir, (int)p->run, s->mods[im].module, (int)q);
+        PetscCall(CreateFile(s, path, s->mods[im].module, (int)q, sf));
+        if (p->compress > 0) PetscCall(WriteFlags(s, &s->mods[im], sf));
+      }
 
   /* this rank's trains: a contiguous block */
   PetscInt t0 = p->ntrains * rank / size, t1 = p->ntrains * (rank + 1) / size;
-  float   *frames;
+  float   *frames, *clean = NULL;
   uint32_t *mask;
-  uint8_t  *gain;
+  uint8_t  *gain, *gain0 = NULL;
   double   *e;
   PetscCall(PetscMalloc4((size_t)p->npulses * MX_MODPIX, &frames, (size_t)p->npulses * MX_MODPIX, &mask, (size_t)p->npulses * MX_MODPIX, &gain, p->npulses, &e));
+  if (p->clean_copy) { /* the clean copy: photons, every pixel-frame in high gain */
+    PetscCall(PetscMalloc1((size_t)p->npulses * MX_MODPIX, &clean));
+    PetscCall(PetscCalloc1((size_t)p->npulses * MX_MODPIX, &gain0));
+  }
   for (PetscInt t = t0; t < t1 && !ierr; t++) {
     if (TrainMissing(p, t)) continue;
     MxSimPulseEnergies(p, t, e); /* SASE pulse energies, shared by the modules of a train */
@@ -342,25 +351,28 @@ PetscErrorCode MxSimWriteRun(MxSim s)
       MxSimModule *m  = &s->mods[im];
       SimFile     *sf = &files[im * nseq + t / p->trains_per_file];
       double       c0 = MPI_Wtime();
-      ierr            = MxSimTrainModule(s, m, t, e, frames, gain);
+      ierr            = MxSimTrainModule(s, m, t, e, frames, gain, clean);
       double c1       = MPI_Wtime();
       uint64_t row = sf->first[t - sf->t0];
-      if (!ierr) ierr = WriteRows(sf->data, H5T_NATIVE_FLOAT, row, p->npulses, frames);
-      if (p->compress == 0) { /* else written by WriteFlags */
+      if (p->compress == 0) /* else written by WriteFlags */
         for (PetscInt n = 0; n < p->npulses; n++)
           for (PetscInt i = 0; i < MX_MODPIX; i++) {
             mask[n * MX_MODPIX + i] = m->mask[i];
             if (!p->agipd) gain[n * MX_MODPIX + i] = m->hot[i] ? 1 : 0;
           }
-        if (!ierr) ierr = WriteRows(sf->mask, H5T_NATIVE_UINT32, row, p->npulses, mask);
+      for (int copy = 0; copy < (p->clean_copy ? 2 : 1); copy++, sf += s->nmods * nseq) {
+        if (!ierr) ierr = WriteRows(sf->data, H5T_NATIVE_FLOAT, row, p->npulses, copy ? clean : frames);
+        if (!ierr && p->compress == 0) ierr = WriteRows(sf->mask, H5T_NATIVE_UINT32, row, p->npulses, mask);
+        if (!ierr && (p->compress == 0 || p->agipd)) ierr = WriteRows(sf->gain, H5T_NATIVE_UINT8, row, p->npulses, copy ? gain0 : gain);
       }
-      if (!ierr && (p->compress == 0 || p->agipd)) ierr = WriteRows(sf->gain, H5T_NATIVE_UINT8, row, p->npulses, gain);
       s->t_sim += c1 - c0;
       s->t_write += MPI_Wtime() - c1;
     }
     if (!rank && (t - t0 + 1) % 8 == 0) PetscCall(PetscInfo(NULL, "simulate: %" PetscInt_FMT " of %" PetscInt_FMT " trains on rank 0\n", t - t0 + 1, t1 - t0));
   }
   PetscCall(PetscFree4(frames, mask, gain, e));
+  PetscCall(PetscFree(clean));
+  PetscCall(PetscFree(gain0));
   PetscCall(MxErrorSync(s->comm, ierr));
   for (PetscInt i = 0; i < nf; i++) {
     H5Dclose(files[i].data);

@@ -14,3 +14,4 @@ expect sim_units      "option -sim_units: 'eV' is not photons, keV or adu" -- si
 expect sim_units_ideal "option -sim_units: only with -sim_detector agipd" -- simulate -o "$bad/dump_sim_units_ideal" -sim_detector ideal -sim_units keV
 expect sim_adu_kev    "option -sim_adu_per_photon: with -sim_detector agipd only for -sim_units adu" -- simulate -o "$bad/dump_sim_adu_kev" -sim_detector agipd -sim_adu_per_photon 66
 expect sim_cloud      "option -sim_charge_cloud_um: 80.? must be in \\[0, 50\\]" -- simulate -o "$bad/dump_sim_cloud" -sim_detector agipd -sim_charge_cloud_um 80
+expect sim_clean_ideal "option -sim_clean_copy: only with -sim_detector agipd" -- simulate -o "$bad/dump_sim_clean_ideal" -sim_detector ideal -sim_clean_copy

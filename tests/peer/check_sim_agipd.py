@@ -9,7 +9,8 @@ image.data is keV with a one-photon peak near the photon energy, image.gain uint
 above the medium-gain signal, the mask bits of dead, hot and wide pixels; A's common mode per
 frame and ASIC, the median of its empty pixels, is truth's within its error; C's data equal B's
 bitwise, D's frames sum to B's (the charge is conserved), and the count statistics in truth.h5
-are those of ideal with the same -sim_artifacts."""
+are those of ideal with the same -sim_artifacts; A's -sim_clean_copy (A/clean) holds E's photons
+with A's mask."""
 import atexit, os, shutil, subprocess, sys
 import h5py, numpy as np
 
@@ -19,7 +20,7 @@ base = ['-sim_modules', '3', '-sim_trains', '4', '-sim_pulses', '10', '-sim_comp
 off = ['-sim_units', 'photons', '-sim_gain_error', '0', '-sim_offset_residual', '0', '-sim_common_mode', '0',
        '-sim_common_mode_cell', '0', '-sim_noise', '0', '-sim_charge_cloud_um', '0', '-sim_spike_rate', '0',
        '-sim_wide_pixels', 'false', '-sim_flag_wide', 'false', '-sim_dead_frac', '0', '-sim_hot_frac', '0']
-runs = {'A': ['-sim_detector', 'agipd'],
+runs = {'A': ['-sim_detector', 'agipd', '-sim_clean_copy'],
         'B': ['-sim_detector', 'ideal', '-sim_artifacts', 'false'],
         'C': ['-sim_detector', 'agipd', '-sim_artifacts', 'false'] + off,
         'D': ['-sim_detector', 'agipd', '-sim_artifacts', 'false'] + off + ['-sim_charge_cloud_um', '8'],
@@ -41,9 +42,9 @@ def check(ok, what):
         bad.append(what)
 
 
-def image(k):
+def image(k, sub=''):
     src = 'INSTRUMENT/MID_DET_AGIPD1M-1/CORR/3CH0:output/image/'
-    with h5py.File(os.path.join(dirs[k], 'proc/r0001/CORR-R0001-AGIPD03-S00000.h5'), 'r') as f:
+    with h5py.File(os.path.join(dirs[k], sub, 'proc/r0001/CORR-R0001-AGIPD03-S00000.h5'), 'r') as f:
         return {n: f[src + n][...] for n in ('data', 'mask', 'gain')}
 
 
@@ -112,6 +113,14 @@ wide[rows] = True
 check(len(rows) == 14 and np.array_equal((m >> 22 & 1).astype(bool), wide)
       and np.array_equal(ta['detector/wide'][...].astype(bool), wide), 'wide rows %s flagged bit 22, only they' % rows[:3])
 check(np.all(a['data'][:, dead] == 0), 'dead pixels read 0')
+# -sim_clean_copy: A/clean holds the photons each pixel collected (E's counts, k above, where
+# neither run flags the pixel), A's mask, high gain everywhere; a wide pixel's count is >= E's
+ac = image('A', 'clean')
+both = good & (ee['mask'] == 0)
+check(ac['data'].dtype == np.float32 and np.array_equal(ac['data'][both], k[both].astype(np.float32))
+      and np.array_equal(ac['mask'], a['mask']) and not ac['gain'].any()
+      and np.all(ac['data'][:, wide & ~dead] >= k[:, wide & ~dead]) and ac['data'][:, wide].sum() > k[:, wide].sum(),
+      '-sim_clean_copy: DIR/clean = the photons of ideal with artifacts on %d pixel-frames, A\'s mask, gain 0; wide pixels hold more' % both.sum())
 
 # effects off: the photons of ideal, bitwise; the count statistics the same in every run
 check(a['data'].shape == c['data'].shape and c['data'].tobytes() == b['data'].tobytes() and not c['mask'].any(),
