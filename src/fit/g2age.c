@@ -14,6 +14,8 @@ typedef struct {
   const double *const *gam, *const *ge; /* per set: nring x nwin */
   PetscInt             nr, *ring;  /* rings fitted */
   double              *h, *hw, *hw1; /* h_n; per set the window means at dT0 and at dT0 + d */
+  double               hw_at;      /* the dT0 that hw holds when hw_ok: the Jacobian at the point */
+  int                  hw_ok;      /* whose residual was just evaluated reuses its windows */
 } HeatCtx;
 
 int MxG2AgeHeatingWindows(const MxG2AgeLayout *L, double dT0, double *h, double *hw)
@@ -36,6 +38,17 @@ static int HeatWindows(HeatCtx *c, double dT0, double *hw)
   return 0;
 }
 
+/* hw at dT0, computed again only when dT0 changed (the same bits either way) */
+static int HeatWindowsAt(HeatCtx *c, double dT0)
+{
+  if (c->hw_ok && c->hw_at == dT0) return 0;
+  c->hw_ok = 0;
+  if (HeatWindows(c, dT0, c->hw)) return 1;
+  c->hw_at = dT0;
+  c->hw_ok = 1;
+  return 0;
+}
+
 static int Usable(const HeatCtx *c, PetscInt st, PetscInt r, PetscInt w)
 {
   const double g = c->gam[st][r * c->L->nwin + w], e = c->ge[st][r * c->L->nwin + w];
@@ -48,7 +61,7 @@ static int HeatResidual(const double *p, double *res, void *ctx)
   HeatCtx             *c = ctx;
   const MxG2AgeLayout *L = c->L;
   PetscInt             k = 0;
-  if (HeatWindows(c, p[c->nr], c->hw)) return 1;
+  if (HeatWindowsAt(c, p[c->nr])) return 1;
   for (PetscInt st = 0; st < c->nset; st++)
     for (PetscInt i = 0; i < c->nr; i++)
       for (PetscInt w = 0; w < L->nwin; w++) {
@@ -65,7 +78,7 @@ static int HeatJacobian(const double *p, double *J, void *ctx)
   const MxG2AgeLayout *L = c->L;
   const double         d = 1e-4 * PetscMax(p[c->nr], 0.01);
   PetscInt             nres = 0, k = 0;
-  if (HeatWindows(c, p[c->nr] + d, c->hw1) || HeatWindows(c, p[c->nr], c->hw)) return 1;
+  if (HeatWindows(c, p[c->nr] + d, c->hw1) || HeatWindowsAt(c, p[c->nr])) return 1;
   for (PetscInt st = 0; st < c->nset; st++)
     for (PetscInt i = 0; i < c->nr; i++)
       for (PetscInt w = 0; w < L->nwin; w++) nres += Usable(c, st, c->ring[i], w);
@@ -85,7 +98,7 @@ static int HeatJacobian(const double *p, double *J, void *ctx)
 
 PetscErrorCode MxG2AgeHeatingFit(const MxG2AgeLayout *L, PetscInt nset, const double *scale, const double *const *gam, const double *const *ge, double *gam0, double *g0err, double *dT0)
 {
-  HeatCtx      c = {L, nset, scale, gam, ge, 0, NULL, NULL, NULL, NULL};
+  HeatCtx      c = {.L = L, .nset = nset, .scale = scale, .gam = gam, .ge = ge};
   PetscInt     nres = 0, nint = 0;
   MxLsqProblem P;
   MxLsq        lsq;

@@ -299,7 +299,7 @@ PetscErrorCode MxH5WriteArray(MPI_Comm comm, hid_t file, const char path[], hid_
     for (int i = 0; i < rank - 2; i++) chunk[i] = 1;
     chunk[rank - 2] = PetscMin(dims[rank - 2], 128);
     H5Pset_chunk(dcpl, rank, chunk);
-    H5Pset_deflate(dcpl, 4);
+    H5Pset_deflate(dcpl, 1);
   }
   d = H5Dcreate2(file, path, memtype, sp, lcpl, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
