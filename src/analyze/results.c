@@ -571,8 +571,21 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCall(ViewCorrections(a, v));
     if (a->xgm_mean) PetscCall(PetscViewerASCIIPrintf(v, "  XGM %s: %" PetscInt_FMT " trains dropped (a pulse below %g of the median energy, or mean energy beyond %g robust sigmas), %" PetscInt_FMT " trains without an XGM record kept\n", a->xgm_used, a->ndrop_xgm, (double)a->xgm_min_frac, (double)a->xgm_sigma, a->nxgm_missing));
     else if (strcmp(a->xgm, "off")) PetscCall(PetscViewerASCIIPrintf(v, "  XGM: no XGM record found beside the run; no pulse-energy filter\n"));
-    for (PetscInt r = 0; r < a->nring && a->ring_empty; r++)
-      if (a->ring_empty[r]) PetscCall(PetscViewerASCIIPrintf(v, "  ring %" PetscInt_FMT " (q = %.5f 1/A): zero mean intensity in some frame of the trains used (no photons): C, g2 and rates undefined, left out of D_eff_mean\n", r, a->q[r]));
+    for (PetscInt r = 0; r < a->nring && a->ring_empty; r++) {
+      if (!a->ring_empty[r]) continue;
+      /* a ring none of whose pixels was valid in any train (the files' mask flags them all, e.g.
+         a NON_SENSITIVE ASIC over it: the rings are made before the files' masks are read) */
+      PetscInt    nvalid = -1;
+      const int  *roi    = NULL;
+      if (a->image && !MxRingsGetMap(a->rings, &roi)) {
+        nvalid = 0;
+        for (PetscInt i = 0; i < a->nimg_mod; i++)
+          for (size_t p = 0; p < MX_MODPIX; p++)
+            nvalid += roi[(size_t)a->img_mod[i] * MX_MODPIX + p] == r + 1 && isfinite(a->image[(size_t)i * MX_MODPIX + p]);
+      }
+      if (nvalid == 0) PetscCall(PetscViewerASCIIPrintf(v, "  ring %" PetscInt_FMT " (q = %.5f 1/A): none of its pixels was valid in any train used (all flagged by the files' masks or -mask_file, or not finite): C, g2 and rates undefined, left out of D_eff_mean\n", r, a->q[r]));
+      else PetscCall(PetscViewerASCIIPrintf(v, "  ring %" PetscInt_FMT " (q = %.5f 1/A): zero mean intensity in some frame of the trains used (no photons): C, g2 and rates undefined, left out of D_eff_mean\n", r, a->q[r]));
+    }
     {
       PetscInt nd;
       PetscCall(MxRingsGetDropped(a->rings, &nd));
