@@ -51,6 +51,84 @@ static inline __attribute__((always_inline)) void SaxsBlock(const int FB, const 
   if (cb >= 0) memcpy(acc + (size_t)cb * MX_SAXS_FB, run, sizeof(double) * FB);
 }
 
+#if defined(__AVX2__)
+  #include <immintrin.h>
+/* The same sums with AVX2: a bin's FB running sums in four 4-double registers. Where 8
+   consecutive SAXS pixels are 8 consecutive pixels of memory (nearly everywhere: the SAXS pixels
+   are all pixels with a bin), an 8 x 8 block of (frame, pixel) values is loaded row by row and
+   transposed, so that one vector holds one pixel's 8 frames; elsewhere a pixel's FB values are
+   picked one by one. Each lane still computes (double)(x * w) in float, then adds it to its
+   frame's sum in pixel order: the same operations as SaxsBlock, the same bits. rows[j >= FB]
+   is frame 0 again: its lanes are added to acc but never read (acc holds MX_SAXS_FB per bin). */
+static inline void Transpose8(__m256 v[8])
+{
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i]     = _mm256_unpacklo_ps(v[i], v[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i]     = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; i++) {
+    v[i]     = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
+static inline __attribute__((always_inline)) void SaxsAdd(__m256d r[4], __m256 x, int h, float wk)
+{
+  const __m256 pr = _mm256_mul_ps(x, _mm256_set1_ps(wk));
+  r[2 * h]        = _mm256_add_pd(r[2 * h], _mm256_cvtps_pd(_mm256_castps256_ps128(pr)));
+  r[2 * h + 1]    = _mm256_add_pd(r[2 * h + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(pr, 1)));
+}
+
+static inline __attribute__((always_inline)) void SaxsBlockVec(const int NH, const float *const *rows, size_t nsaxs, const int *sp, const int *sb, const float *w, double *acc)
+{
+  const float *const *rw = rows; /* rows[j >= fb] is rows[0] */
+  __m256d      r[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  int          cb   = -1;
+#define MX_SAXS_SWITCH(b) \
+  do { \
+    if ((b) != cb) { \
+      if (cb >= 0) \
+        for (int h = 0; h < 2 * NH; h++) _mm256_storeu_pd(acc + (size_t)cb * MX_SAXS_FB + 4 * h, r[h]); \
+      for (int h = 0; h < 2 * NH; h++) r[h] = _mm256_loadu_pd(acc + (size_t)(b) * MX_SAXS_FB + 4 * h); \
+      cb = (b); \
+    } \
+  } while (0)
+  size_t k = 0;
+  while (k < nsaxs) {
+    if (k + 8 <= nsaxs && sp[k + 7] - sp[k] == 7) { /* 8 consecutive pixels */
+      const int p = sp[k];
+      __m256    v[2][8];
+      for (int h = 0; h < NH; h++) {
+        for (int i = 0; i < 8; i++) v[h][i] = _mm256_loadu_ps(rw[8 * h + i] + p);
+        Transpose8(v[h]);
+      }
+      for (int i = 0; i < 8; i++) {
+        MX_SAXS_SWITCH(sb[k + i]);
+        for (int h = 0; h < NH; h++) SaxsAdd(r, v[h][i], h, w[k + i]);
+      }
+      k += 8;
+    } else {
+      const int p = sp[k];
+      float     x[MX_SAXS_FB];
+      MX_SAXS_SWITCH(sb[k]);
+      for (int j = 0; j < 8 * NH; j++) x[j] = rw[j][p];
+      for (int h = 0; h < NH; h++) SaxsAdd(r, _mm256_loadu_ps(x + 8 * h), h, w[k]);
+      k++;
+    }
+  }
+#undef MX_SAXS_SWITCH
+  if (cb >= 0)
+    for (int h = 0; h < 2 * NH; h++) _mm256_storeu_pd(acc + (size_t)cb * MX_SAXS_FB + 4 * h, r[h]);
+}
+#endif
+
 int MxCorrSaxsBlocks(int nf) { return (nf + MX_SAXS_FB - 1) / MX_SAXS_FB; }
 
 /* Frames [*f0, *f0 + *fb) of block ib: nearly equal blocks of at most MX_SAXS_FB (50 -> 13, 13, 12, 12). */
@@ -97,7 +175,11 @@ void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const uns
         int          f0, fb;
         double      *a = acc + nacc * (size_t)(ib - ib0);
         SaxsBlockFrames(nf, ib, &f0, &fb);
-        for (int j = 0; j < fb; j++) rows[j] = data + (size_t)(f0 + j) * npix;
+        for (int j = 0; j < MX_SAXS_FB; j++) rows[j] = data + (size_t)(f0 + (j < fb ? j : 0)) * npix;
+#if defined(__AVX2__)
+        if (fb <= 8) SaxsBlockVec(1, rows, k1 - k0, sp + k0, sb + k0, w + k0, a);
+        else SaxsBlockVec(2, rows, k1 - k0, sp + k0, sb + k0, w + k0, a);
+#else
         switch (fb) {
 #define MX_SAXS_CASE(n) \
   case n: \
@@ -107,6 +189,7 @@ void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const uns
           MX_SAXS_CASE(9) MX_SAXS_CASE(10) MX_SAXS_CASE(11) MX_SAXS_CASE(12) MX_SAXS_CASE(13) MX_SAXS_CASE(14) MX_SAXS_CASE(15) MX_SAXS_CASE(16)
 #undef MX_SAXS_CASE
         }
+#endif
       }
     k0 = k1;
   }
