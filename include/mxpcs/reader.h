@@ -85,6 +85,7 @@ typedef struct {
   double bytes;                     /* bytes read from the files */
   double chunks_inflated, chunks_reused; /* mask chunks inflated, and reused (same bytes as the cell's previous chunk) */
   double t_hook;                    /* the caller's per-train pass on the reader thread (MxReaderReadBegin's hook) */
+  double t_hook_caller;             /* frame hooks run on the caller's thread while it waited (MxReaderHooks.share); not in t_wait */
   double ranges_direct, ranges_hdf5; /* module row ranges read by each path */
 } MxReadStats;
 
@@ -104,11 +105,15 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRo
    and frame with its n finished values at pixel offset off of the frame (v, b point there),
    train(ctx, data, bad) once the whole train is read without error. They must not call MPI,
    HDF5 or PETSc. The frame hook may change the values and flag pixels bad in place (the
-   detector corrections, MxDetCorr). */
+   detector corrections, MxDetCorr). share: the frame hook is heavy and may run for different
+   pixels at the same time (a range's frames always in order, on one thread): the reader thread
+   reads all ranges first, then the frame hooks of blocks of 64 rows go to whichever thread is
+   free, the caller's too while it waits in MxReaderReadEnd. */
 typedef struct {
   void (*frame)(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
   void (*train)(void *ctx, const float *data, const unsigned char *bad);
   void *ctx;
+  int   share;
 } MxReaderHooks;
 PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, const MxReaderHooks *hooks);
 PetscErrorCode MxReaderReadEnd(MxReader r);

@@ -2,6 +2,7 @@
    (include/mxpcs/detcorr.h). */
 #include <mxpcs/detcorr.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #if defined(__AVX2__)
@@ -294,9 +295,14 @@ struct _p_MxDetCorr {
   MxAsicBlock         *blocks;
   const unsigned char *ring; /* npix, not owned */
   size_t               npix;
-  /* statistics: the run's, and a probe's */
-  MxDetCorrStats stats, *probe;
-  int            count;
+  /* statistics: the run's, and a probe's. MxDetCorrFrame may run on two threads at once for
+     different pixels (the reader thread and the caller, MxReaderHooks.share): the ASIC work
+     counts into its block's own bstats (summed in block order by MxDetCorrFlush, so the sums
+     do not depend on which thread did what), the row work (whole counts only) into stats
+     under mu */
+  MxDetCorrStats  stats, *probe, *bstats;
+  int             count;
+  pthread_mutex_t mu;
 };
 
 PetscErrorCode MxDetCorrCreate(MPI_Comm comm, MxDetCorr *out)
@@ -305,6 +311,7 @@ PetscErrorCode MxDetCorrCreate(MPI_Comm comm, MxDetCorr *out)
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&dc));
+  pthread_mutex_init(&dc->mu, NULL);
   dc->comm        = comm;
   dc->cm          = MX_CM_ASIC;
   dc->ph          = MX_PHOTONIZE_DROPLET;
@@ -371,7 +378,9 @@ PetscErrorCode MxDetCorrSetUp(MxDetCorr dc, int nranges, const MxRowRange ranges
     PetscCheck(align == 1 || (ranges[k].ss0 % align == 0 && ranges[k].ss1 % align == 0), PETSC_COMM_SELF, PETSC_ERR_PLIB, "detector corrections: rows %d..%d of module %d are not whole ASIC blocks", ranges[k].ss0, ranges[k].ss1, ranges[k].module);
     dc->nblocks += (ranges[k].ss1 - ranges[k].ss0 + MX_ASIC_SIDE - 1) / MX_ASIC_SIDE;
   }
+  PetscCall(PetscFree(dc->bstats));
   PetscCall(PetscMalloc1(dc->nblocks + 1, &dc->blocks));
+  PetscCall(PetscCalloc1(dc->nblocks + 1, &dc->bstats));
   dc->nblocks = 0;
   for (int k = 0; k < nranges; k++) {
     for (int ss = ranges[k].ss0; ss < ranges[k].ss1; ss += MX_ASIC_SIDE) dc->blocks[dc->nblocks++] = (MxAsicBlock){off + (size_t)(ss - ranges[k].ss0) * MX_NFS, ranges[k].module};
@@ -490,26 +499,34 @@ static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned c
 
 void MxDetCorrFrame(MxDetCorr dc, PetscInt f, size_t off, size_t n, float *v, unsigned char *b)
 {
-  MxDetCorrStats scratch, *st = dc->probe ? dc->probe : dc->count ? &dc->stats : &scratch;
+  MxDetCorrStats scratch;
   const double   t0   = MPI_Wtime();
   size_t         end  = off + n;
   const float   *cell = dc->cell_off ? dc->cell_off + (size_t)f * dc->npix : NULL;
   int            align;
 
-  if (st == &scratch) memset(&scratch, 0, sizeof scratch);
+  memset(&scratch, 0, sizeof scratch);
   (void)MxDetCorrGetAlign(dc, &align, NULL);
   if (align == 1) { /* no ASIC work: rows as they come, in blocks of up to 64 rows */
     for (size_t p = off; p < end; p += (size_t)MX_ASIC_SIDE * MX_NFS) {
       size_t m = PetscMin((size_t)MX_ASIC_SIDE * MX_NFS, end - p);
-      Block(dc, st, 0, dc->ring ? dc->ring + p : NULL, NULL, (int)(m / MX_NFS), v + (p - off), b + (p - off));
+      Block(dc, dc->probe ? dc->probe : &scratch, 0, dc->ring ? dc->ring + p : NULL, NULL, (int)(m / MX_NFS), v + (p - off), b + (p - off));
     }
   } else
     for (int k = 0; k < dc->nblocks; k++) {
       const MxAsicBlock *B = &dc->blocks[k];
       if (B->off < off || B->off >= end) continue;
-      Block(dc, st, B->module, dc->ring ? dc->ring + B->off : NULL, cell ? cell + B->off : NULL, MX_ASIC_SIDE, v + (B->off - off), b + (B->off - off));
+      Block(dc, dc->probe ? dc->probe : dc->count ? &dc->bstats[k] : &scratch, B->module, dc->ring ? dc->ring + B->off : NULL, cell ? cell + B->off : NULL, MX_ASIC_SIDE, v + (B->off - off), b + (B->off - off));
     }
-  st->t += MPI_Wtime() - t0;
+  if (dc->probe) dc->probe->t += MPI_Wtime() - t0;
+  else if (dc->count) {
+    const double *x = (const double *)&scratch;
+    double       *y = (double *)&dc->stats;
+    scratch.t       = MPI_Wtime() - t0;
+    pthread_mutex_lock(&dc->mu);
+    for (size_t k = 0; k < sizeof scratch / sizeof(double); k++) y[k] += x[k]; /* whole counts and the time */
+    pthread_mutex_unlock(&dc->mu);
+  }
 }
 
 PetscErrorCode MxDetCorrCellOffsets(MxDetCorr dc, MxReader r, PetscInt nf, PetscInt ntrains, int nranges, const MxRowRange ranges[])
@@ -569,6 +586,11 @@ PetscErrorCode MxDetCorrGetKinds(MxDetCorr dc, MxCommonModeKind *cm, MxPhotonize
 void MxDetCorrFlush(MxDetCorr dc, MxDetCorrStats *into)
 {
   double *a = (double *)into, *b = (double *)&dc->stats;
+  for (int i = 0; i < dc->nblocks; i++) { /* the blocks' sums in block order */
+    const double *c = (const double *)&dc->bstats[i];
+    for (size_t k = 0; k < sizeof dc->stats / sizeof(double); k++) b[k] += c[k];
+    memset(&dc->bstats[i], 0, sizeof dc->stats);
+  }
   if (into)
     for (size_t k = 0; k < sizeof dc->stats / sizeof(double); k++) a[k] += b[k];
   memset(&dc->stats, 0, sizeof dc->stats);
@@ -595,7 +617,9 @@ PetscErrorCode MxDetCorrDestroy(MxDetCorr *dc)
   PetscFunctionBeginUser;
   if (!*dc) PetscFunctionReturn(0);
   PetscCall(PetscFree((*dc)->blocks));
+  PetscCall(PetscFree((*dc)->bstats));
   PetscCall(PetscFree((*dc)->cell_off));
+  pthread_mutex_destroy(&(*dc)->mu);
   PetscCall(PetscFree(*dc));
   PetscFunctionReturn(0);
 }

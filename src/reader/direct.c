@@ -351,6 +351,12 @@ struct _MxReadJob {
   size_t         npix;
   MxReaderHooks     hooks;  /* the caller's: per frame of a task, and after the tasks (or alone) */
   int               run;    /* a job was started */
+  /* hooks.share: the frame hooks in units of up to MX_HOOK_ROWS rows of a task, unit u of task
+     k < ready taken by whichever thread sets next = u + 1 (under mu); hdone of them finished */
+  int    *ufirst;           /* maxtask + 1: the first unit of each task */
+  int     share, nunit, ready, next, hdone;
+  int     caller_only;      /* -reader_test_share_caller: the reader thread takes no unit (tests) */
+  double  t_hook_caller;
   /* the worker's */
   MxInflater     inf;
   MxMaskCache   *cache;     /* MX_NMOD * nsel, for masks chunked per frame */
@@ -523,6 +529,27 @@ static int MaskFlags(MxReadJob j, const MxTask *t, PetscInt f, unsigned char *fl
   return 0;
 }
 
+#define MX_HOOK_ROWS 64 /* rows of a shared frame-hook unit: an ASIC block row */
+
+/* The frame hooks of unit u (its task's frames in order, rows [ss0 + 64 i, ...) of the task). */
+static void UnitHooks(MxReadJob j, int u)
+{
+  int k = 0;
+  while (j->ufirst[k + 1] <= u) k++;
+  const MxTask *t   = &j->task[k];
+  const int     r0  = t->ss0 + (u - j->ufirst[k]) * MX_HOOK_ROWS, r1 = PetscMin(t->ss1, r0 + MX_HOOK_ROWS);
+  const size_t  off = t->off + (size_t)(r0 - t->ss0) * MX_NFS, n = (size_t)(r1 - r0) * MX_NFS;
+  for (PetscInt f = 0; f < j->nsel; f++) j->hooks.frame(j->hooks.ctx, f, off, n, j->data + f * j->npix + off, j->bad + f * j->npix + off);
+}
+
+/* The next unit whose task is read, taken (-1: none now). Under mu. (After a failed read the
+   units of the tasks read before it still run: harmless, the train is not used.) */
+static int UnitTake(MxReadJob j)
+{
+  if (j->next >= j->nunit || j->next >= j->ufirst[j->ready]) return -1;
+  return j->next++;
+}
+
 static void TaskRun(MxReadJob j, const MxTask *t)
 {
   size_t               nrp = (size_t)(t->ss1 - t->ss0) * MX_NFS, first = (size_t)t->ss0 * MX_NFS;
@@ -564,7 +591,7 @@ static void TaskRun(MxReadJob j, const MxTask *t)
     nonfinite += MxReaderFinishRows(v, b, um, fl, nrp, scale);
     for (size_t k = 0; k < ns; k++) b[sp[k] - first] = 1;
     j->st.t_finish += Now() - t0;
-    if (j->hooks.frame) {
+    if (j->hooks.frame && !j->share) {
       t0 = Now();
       j->hooks.frame(j->hooks.ctx, f, t->off, nrp, v, b);
       j->st.t_hook += Now() - t0;
@@ -578,7 +605,27 @@ static void JobRun(MxReadJob j)
   j->err       = 0;
   j->nonfinite = 0;
   memset(&j->st, 0, sizeof j->st);
-  for (int k = 0; k < j->ntask && !j->err; k++) TaskRun(j, &j->task[k]);
+  if (j->share) { /* read every task, each offered to the caller once read; then the units left */
+    for (int k = 0; k < j->ntask && !j->err; k++) {
+      TaskRun(j, &j->task[k]);
+      pthread_mutex_lock(&j->mu);
+      if (!j->err) j->ready = k + 1;
+      pthread_cond_broadcast(&j->cv);
+      pthread_mutex_unlock(&j->mu);
+    }
+    pthread_mutex_lock(&j->mu);
+    for (int u; !j->caller_only && (u = UnitTake(j)) >= 0;) {
+      pthread_mutex_unlock(&j->mu);
+      double t0 = Now();
+      UnitHooks(j, u);
+      j->st.t_hook += Now() - t0;
+      pthread_mutex_lock(&j->mu);
+      j->hdone++;
+    }
+    while (j->hdone < j->ufirst[j->ready]) pthread_cond_wait(&j->cv, &j->mu); /* the caller's units */
+    pthread_mutex_unlock(&j->mu);
+  } else
+    for (int k = 0; k < j->ntask && !j->err; k++) TaskRun(j, &j->task[k]);
   if (!j->err && j->hooks.train) {
     double t0 = Now();
     j->hooks.train(j->hooks.ctx, j->data, j->bad);
@@ -601,6 +648,26 @@ static void *Worker(void *arg)
   }
   pthread_mutex_unlock(&j->mu);
   return NULL;
+}
+
+/* The caller's thread, under mu: until the job's state leaves 1 (until == 1) or becomes 2, it
+   takes the units of frame hooks that the reader thread offers (MxReaderHooks.share). */
+static void JobHelp(MxReadJob j, int until)
+{
+  while (until == 1 ? j->state == 1 : j->state != 2) {
+    int u = j->share ? UnitTake(j) : -1;
+    if (u < 0) {
+      pthread_cond_wait(&j->cv, &j->mu);
+      continue;
+    }
+    pthread_mutex_unlock(&j->mu); /* a unit of frame hooks, here while the reader reads or hooks others */
+    double t1 = Now();
+    UnitHooks(j, u);
+    j->t_hook_caller += Now() - t1;
+    pthread_mutex_lock(&j->mu);
+    j->hdone++;
+    pthread_cond_broadcast(&j->cv);
+  }
 }
 
 /* The job of r, made on first use; emptied for a new read. */
@@ -681,8 +748,22 @@ PetscErrorCode MxDirectJobStart(MxReader r, float *data, unsigned char *bad, con
   j->bad      = bad;
   j->npix     = 0;
   for (int k = 0; k < nranges; k++) j->npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
-  j->hooks    = hooks ? *hooks : (MxReaderHooks){NULL, NULL, NULL};
+  j->hooks    = hooks ? *hooks : (MxReaderHooks){NULL, NULL, NULL, 0};
   j->run      = 1;
+  j->share    = j->thread && r->share && j->hooks.frame && j->hooks.share && j->ntask > 0;
+  j->caller_only = j->share && r->share_caller;
+  j->ready = j->next = j->hdone = j->nunit = 0;
+  j->t_hook_caller = 0;
+  if (j->share) {
+    int *uf = realloc(j->ufirst, (size_t)(j->ntask + 1) * sizeof *uf);
+    PetscCheck(uf, PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+    j->ufirst = uf;
+    for (int k = 0; k < j->ntask; k++) {
+      uf[k] = j->nunit;
+      j->nunit += (j->task[k].ss1 - j->task[k].ss0 + MX_HOOK_ROWS - 1) / MX_HOOK_ROWS;
+    }
+    uf[j->ntask] = j->nunit;
+  }
   if (!j->thread) {
     JobRun(j);
     j->state = 2;
@@ -706,10 +787,11 @@ PetscErrorCode MxDirectJobWait(MxReader r, double *nonfinite)
   j->run = 0;
   t0 = Now();
   pthread_mutex_lock(&j->mu);
-  while (j->state != 2) pthread_cond_wait(&j->cv, &j->mu);
+  JobHelp(j, 2);
   j->state = 0;
   pthread_mutex_unlock(&j->mu);
-  r->stats.t_wait += Now() - t0;
+  r->stats.t_wait += Now() - t0 - j->t_hook_caller;
+  r->stats.t_hook_caller += j->t_hook_caller;
   r->stats.t_io += j->st.t_io;
   r->stats.t_inflate += j->st.t_inflate;
   r->stats.t_finish += j->st.t_finish;
@@ -737,7 +819,7 @@ PetscErrorCode MxDirectDestroy(MxReader r)
   if (j) {
     if (j->thread) {
       pthread_mutex_lock(&j->mu);
-      while (j->state == 1) pthread_cond_wait(&j->cv, &j->mu);
+      JobHelp(j, 1); /* a read in flight ends (its shared units done here if the thread waits for them) */
       j->quit = 1;
       pthread_cond_broadcast(&j->cv);
       pthread_mutex_unlock(&j->mu);
@@ -751,6 +833,7 @@ PetscErrorCode MxDirectDestroy(MxReader r)
     }
     free(j->cache);
     free(j->task);
+    free(j->ufirst);
     free(j->src);
     free(j->cbuf);
     free(j->dbuf);

@@ -19,6 +19,7 @@ PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r)
   x->pixel_parts    = 1;
   x->direct         = PETSC_TRUE;
   x->async          = PETSC_TRUE;
+  x->share          = PETSC_TRUE;
   x->inflate        = MX_INFLATE_LIBDEFLATE;
   x->job_train      = -1;
   x->scan.skip_inconsistent = PETSC_TRUE; /* a bad train is skipped and counted; -strict makes it an error */
@@ -67,6 +68,8 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   PetscCall(PetscOptionsString("-mask_file", "HDF5 file with dataset 'mask' (16,512,128), nonzero = bad pixel", "MxReader", r->mask_file, r->mask_file, sizeof r->mask_file, NULL));
   PetscCall(PetscOptionsBool("-reader_direct", "Read corrected frames and deflated masks by direct chunk reads (pread + libdeflate) where the layout allows; 0: always through HDF5's filter pipeline (same bits)", "MxReader", r->direct, &r->direct, NULL));
   PetscCall(PetscOptionsBool("-reader_async", "Read the next train on a reader thread while this one is correlated (no HDF5, no MPI in the thread)", "MxReaderReadBegin", r->async, &r->async, NULL));
+  PetscCall(PetscOptionsBool("-reader_share", "With the reader thread: heavy per-frame work (the detector corrections) is shared with the main thread while it waits for the read (the same bits)", "MxReaderReadBegin", r->share, &r->share, NULL));
+  PetscCall(PetscOptionsBool("-reader_test_share_caller", "Tests: with -reader_share, the reader thread leaves all the shared per-frame work to the main thread (the shared path taken on every train, not only when the main thread happens to wait)", "MxReaderReadBegin", r->share_caller, &r->share_caller, NULL));
   {
     const char *kinds[] = {"libdeflate", "isal", "zlib"};
     PetscInt    k       = (PetscInt)r->inflate;
@@ -585,7 +588,7 @@ PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
 
   PetscFunctionBeginUser;
   MPI_Comm_rank(comm, &rank);
-  if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait);
+  if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%; per-frame pass on the main thread while waiting %.3f s = %.1f %%", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait, s->t_hook_caller, T * s->t_hook_caller);
   PetscCall(PetscSynchronizedPrintf(comm, "[rank %d] read %.3f GB from the files (%.0f module row ranges direct, %.0f through HDF5; %s%s); mask chunks inflated %.0f, reused %.0f; reader thread: pread %.3f s, inflate %.3f s, mask/NaN pass %.3f s, per-train pass %.3f s, busy %.3f s%s\n", rank, s->bytes / 1e9, s->ranges_direct, s->ranges_hdf5, r->direct ? inf[r->inflate] : "direct reads off", r->async ? ", reader thread" : ", no thread", s->chunks_inflated, s->chunks_reused, s->t_io, s->t_inflate, s->t_finish, s->t_hook, s->t_io + s->t_inflate + s->t_finish + s->t_hook, shares));
   PetscCall(PetscSynchronizedFlush(comm, PETSC_STDOUT));
   {

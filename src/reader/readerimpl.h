@@ -103,6 +103,8 @@ struct _p_MxReader {
 
   /* direct reads and the reader thread (direct.c) */
   PetscBool     direct, async;
+  PetscBool     share;       /* -reader_share: the caller takes frame hooks while it waits (MxReaderHooks.share) */
+  PetscBool     share_caller; /* -reader_test_share_caller: ... all of them (tests) */
   PetscBool     single_core; /* the reader thread shares the rank's only core */
   MxInflateKind inflate;
   MxDirectFile *dfile;     /* per file index */

@@ -7,7 +7,8 @@ deflated data; layouts the direct path does not cover (fletcher32, another chunk
 data) go through HDF5 and still agree. Each layout is read with `mxpcs info -info_dump` (per
 frame sums of the values and of the bad flags) with -reader_direct 0 and 1, and the path taken
 is checked on the reader's statistics line. Then `mxpcs analyze` results are compared bit for bit
-(direct vs HDF5, thread vs none, 1/2/4 ranks with pixel parts against the same path at 1 rank),
+(direct vs HDF5, thread vs none, the detector corrections on the reader thread, shared with the
+main thread or all on it, 1/2/4 ranks with pixel parts against the same path at 1 rank),
 and the peak memory of analyze must not grow with the number of trains.
 usage: check_direct.py DATADIR"""
 import atexit, concurrent.futures, glob, os, re, shutil, subprocess, sys
@@ -133,11 +134,19 @@ def check_analyze(name):
     d = os.path.join(work, name)
     ref = os.path.join(work, 'an_%s_hdf5.h5' % name)
     run(['analyze', '-run', d, '-reader_direct', '0', '-o', ref] + opts)
+    # the detector corrections (on by default) are shared between the reader thread and the main
+    # thread: noshare keeps them on the reader thread, share_caller gives all to the main thread
     for tag, extra, np_ in (('direct', [], 1), ('nothread', ['-reader_async', '0'], 1), ('isal', ['-reader_inflate', 'isal'], 1),
-                            ('n2p2', ['-reader_pixel_parts', '2'], 2), ('n4p2', ['-reader_pixel_parts', '2'], 4), ('n2p1', [], 2)):
+                            ('noshare', ['-reader_share', '0'], 1), ('share_caller', ['-reader_test_share_caller', '-analyze_bench'], 1),
+                            ('n2p2', ['-reader_pixel_parts', '2'], 2), ('n4p2', ['-reader_pixel_parts', '2'], 4), ('n2p1', [], 2),
+                            ('n2p2_caller', ['-reader_pixel_parts', '2', '-reader_test_share_caller'], 2)):
         out = os.path.join(work, 'an_%s_%s.h5' % (name, tag))
-        run(['analyze', '-run', d, '-o', out] + opts + extra, np_)
-        if tag in ('direct', 'nothread', 'isal'):
+        log = run(['analyze', '-run', d, '-o', out] + opts + extra, np_)
+        if tag == 'share_caller':
+            m = re.search(r'per-frame pass on the main thread while waiting ([0-9.]+) s', log)
+            if not m or not float(m.group(1)) > 0:
+                fails.append('analyze %s %s: the main thread did not run the shared per-frame work (%s)' % (name, tag, m.group(0) if m else 'no statistics line'))
+        if tag in ('direct', 'nothread', 'isal', 'noshare', 'share_caller'):
             p = subprocess.run(cmp + [ref, out], stdout=subprocess.PIPE, text=True)
         else:   # other rank grids: against the HDF5 path on the same grid
             ref2 = out.replace('.h5', '_hdf5.h5')
