@@ -176,6 +176,16 @@ set_tests_properties(peer.online PROPERTIES PROCESSORS 2)
 get_property(mx_all_tests DIRECTORY PROPERTY TESTS)
 list(REMOVE_ITEM mx_all_tests slurm.cluster)
 set_property(TEST ${mx_all_tests} APPEND PROPERTY ENVIRONMENT OMPI_MCA_pml=ob1)
+# Open MPI 4.1 creates its session directory (TMPDIR/ompi.<host>.<uid>) with a check-then-mkdir:
+# two launches starting at the same moment (ctest -j2, or a test that launches two at once) can
+# both see it missing, and the second fails in orte_init ("mkdir ... File exists"; seen in
+# peer.direct_read). Each test gets a base of its own, short (PMIx puts its sockets there, and a
+# socket path is limited to 108 bytes); tests that launch concurrently split it further.
+string(MD5 mx_build_hash "${PROJECT_BINARY_DIR}")
+string(SUBSTRING "${mx_build_hash}" 0 8 mx_build_hash)
+foreach(t ${mx_all_tests})
+  set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT OMPI_MCA_orte_tmpdir_base=/tmp/mxo-${mx_build_hash}/${t})
+endforeach()
 
 # ctest -j: every test above that starts 2+ ranks says so (PROCESSORS; a simulate at 2 ranks
 # counts): Open MPI's ranks spin while they wait, so 3 busy ranks on 2 cores run slower than

@@ -11,7 +11,7 @@ is checked on the reader's statistics line. Then `mxpcs analyze` results are com
 main thread or all on it, 1/2/4 ranks with pixel parts against the same path at 1 rank),
 and the peak memory of analyze must not grow with the number of trains.
 usage: check_direct.py DATADIR"""
-import atexit, concurrent.futures, glob, os, re, shutil, subprocess, sys
+import atexit, concurrent.futures, glob, itertools, os, re, shutil, subprocess, sys, tempfile
 import h5py, numpy as np
 
 data = sys.argv[1]
@@ -26,9 +26,16 @@ if os.environ.get('MX_KEEP_TESTDATA') != '1':
 fails = []
 
 
+launches = itertools.count()
+
+
 def run(args, np_=1):
     cmd = [mpiexec, '--oversubscribe', '-n', str(np_), mx] + args
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # launches run two or four at a time here: each its own Open MPI session directory (4.1
+    # creates it with a check-then-mkdir that two launches at once can lose; tests/tests.cmake)
+    base = os.path.join(os.environ.get('OMPI_MCA_orte_tmpdir_base', tempfile.gettempdir()), 'mx-l%d' % next(launches))
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, OMPI_MCA_orte_tmpdir_base=base))
+    shutil.rmtree(base, True)
     if p.returncode:
         print(p.stdout[-3000:])
         raise SystemExit('FAIL: %s exited %d' % (' '.join(cmd), p.returncode))

@@ -8,7 +8,7 @@ data=$1 np=$2
 d=$data/kill_n$np; rm -rf "$d"; mkdir -p "$d/tmp"
 . "$(dirname "$0")/scratch.sh"; mx_scratch_dir "$d/sim_ref" "$d/sim" "$d/sim.part" "$d/tmp"
 # Open MPI and PMIx session files of the killed jobs go here, not to /tmp
-export TMPDIR=$d/tmp
+export TMPDIR=$d/tmp OMPI_MCA_orte_tmpdir_base=$d/tmp
 seed=${MX_KILL_SEED:-$$}; RANDOM=$seed
 echo "random kill times from seed $seed"
 fails=0
