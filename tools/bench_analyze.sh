@@ -61,7 +61,7 @@ rstats() { sed -n 's/^\[rank 0\] read .*reader thread: .*busy [0-9.]* s = \([0-9
 
 say "# mxpcs analyze: read roofline, numpy pipeline, mxpcs ($(date -u +%Y-%m-%d), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1))"
 say ""
-say "Roofline: \`cat\` of the run's files from the page cache (best of 3). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/bench_numpy_analyze.py, whole process (its train loop in brackets)."
+say "Roofline: \`cat\` of the run's files from the page cache (best of 3). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included; with -analyze_bench, which adds a bare cblas_ssyrk timing, except on the line that says without) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/bench_numpy_analyze.py, whole process (its train loop in brackets)."
 say ""
 for case in a b; do
   if [ $case = a ]; then
@@ -91,6 +91,11 @@ for case in a b; do
     say "| $label | $w | $fps | $gbs | $pct % | ${pio:--} % | ${pinf:--} % | ${pfin:--} % | ${phook:--} % | $rd % | $corr % | $red % |"
     [ "$n/$inf" = 1/libdeflate ] && { w1=$w; ref=$out/$name.n1.libdeflate.h5; }
   done
+  # the whole process as a user runs it: -analyze_bench times a bare cblas_ssyrk besides (~0.1 s)
+  anau=(); for x in "${ana[@]}"; do [ "$x" = -analyze_bench ] || anau+=("$x"); done
+  wu=$(wall "$out/$name.n1.user.log" mpiexec --bind-to none -n 1 "$mx" analyze -run "$run" "${anau[@]}" -o "$out/$name.n1.user.h5")
+  say "| mxpcs, 1 rank, libdeflate, without -analyze_bench (whole process only) | $wu | | | | | | | | | | |"
+  w1=$wu
   # the same results whichever path read them
   for h in n2.libdeflate n1.isal n1.zlib n1.hdf5; do
     "$py" "$here/tests/peer/compare_results.py" "$ref" "$out/$name.$h.h5" --ignore /xpcs/meta/train_ids > /dev/null 2>&1 \
