@@ -454,11 +454,11 @@ static PetscErrorCode ReadBegin(MxAnalyze a, PetscInt t, MxTrainBuf *T, PetscErr
 {
   MxReaderHooks hk = {MxEngineFrameHook, MxEngineTrainHook, T, 0};
   PetscBool     corr;
-  MxDetCorrSetCounting(a->dc, t >= a->run.t0 && t < a->run.t1); /* a neighbour of another block is that block's */
-  (void)MxDetCorrGetAlign(a->dc, NULL, &corr);
-  hk.share = corr; /* the corrections are heavy: the main thread takes some while it waits (-reader_share) */
 
   PetscFunctionBeginUser;
+  MxDetCorrSetCounting(a->dc, t >= a->run.t0 && t < a->run.t1); /* a neighbour of another block is that block's */
+  PetscCall(MxDetCorrGetAlign(a->dc, NULL, &corr));
+  hk.share = corr; /* the corrections are heavy: the main thread takes some while it waits (-reader_share) */
   *le = MxReaderReadBegin(a->reader, t, a->nranges, a->ranges, T->data, T->bad, &hk);
   PetscFunctionReturn(0);
 }

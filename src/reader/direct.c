@@ -546,7 +546,7 @@ static void UnitHooks(MxReadJob j, int u)
    units of the tasks read before it still run: harmless, the train is not used.) */
 static int UnitTake(MxReadJob j)
 {
-  if (j->next >= j->nunit || j->next >= j->ufirst[j->ready]) return -1;
+  if (j->next >= j->ufirst[j->ready]) return -1; /* ufirst[ntask] = nunit */
   return j->next++;
 }
 
