@@ -39,6 +39,7 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   a->heat           = (MxHeatSample){MX_SOLVENT_DMF, 0.005, 0.9, 298.15, 0, 0};
   a->heat_fwhm_um   = 2.5;
   a->jk            = 16;
+  a->q_eff_on      = PETSC_TRUE;
   a->ckpt_interval = 600;
   a->ckpt_restart  = PETSC_TRUE;
   a->ckpt_saved    = -1;
@@ -71,6 +72,7 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsInt("-g2_age_window", "Pulses per age window of g2 (default: those of the first 8.86 us)", "", a->win_len, &a->win_len, NULL));
   PetscCall(PetscOptionsInt("-g2_age_step", "Start-to-start step of the age windows in pulses (default: the window, i.e. disjoint)", "", a->win_step, &a->win_step, NULL));
   PetscCall(PetscOptionsInt("-g2_jackknife", "Errors of Gamma, Gamma0, D_eff by a delete-a-group jackknife over this many train groups (train index mod N); 0: the errors the fits propagate", "", a->jk, &a->jk, NULL));
+  PetscCall(PetscOptionsBool("-fit_q_eff", "D_eff = Gamma0/q^2 with q the ring's rms q weighted by its pixels' mean intensity squared, as its C weighs them (/xpcs/fit/q_eff); 0: the ring's mean q (/xpcs/qmap/q)", "", a->q_eff_on, &a->q_eff_on, NULL));
   PetscCall(PetscOptionsBool("-corr_xc", "Subtract the neighbour-train cross term XC (Dallari et al. 2021)", "", a->xc, &a->xc, NULL));
   PetscCall(PetscOptionsInt("-corr_block", "Pixels per BLAS-3 block of the Gram products", "", a->block, &a->block, NULL));
   PetscCall(PetscOptionsInt("-saxs_nbins", "Bins of the SAXS q grid", "", a->saxs_nbins, &a->saxs_nbins, NULL));

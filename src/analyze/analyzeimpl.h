@@ -63,6 +63,8 @@ struct _p_MxAnalyze {
   PetscInt nimg_mod, img_mod[MX_NMOD];
   /* results (rank 0 after Apply) */
   double *C, *Craw, *XC, *g2, *g2err, *beta, *beta_err, *q, *qedges;
+  double *q_eff;   /* nring: the q of D_eff (-fit_q_eff: intensity^2-weighted rms q of the ring; else q) */
+  PetscBool q_eff_on;
   double *g2t, *g2t_err; /* nring * (nf - 1): g2 over the whole train and its error */
   PetscInt *npix_ring;
   double *gam, *gam_err, *gam0, *gam0_err, *Deff, *Deff_err, Deff_mean, Deff_mean_err;

@@ -14,7 +14,7 @@ static PetscErrorCode ResultsFree(MxAnalyze a)
   if (a->g2) PetscCall(PetscFree4(a->g2, a->g2err, a->beta, a->beta_err));
   if (a->g2t) PetscCall(PetscFree2(a->g2t, a->g2t_err));
   if (a->gam) PetscCall(PetscFree4(a->gam, a->gam_err, a->gam0, a->gam0_err));
-  if (a->Deff) PetscCall(PetscFree3(a->Deff, a->Deff_err, a->q));
+  if (a->Deff) PetscCall(PetscFree4(a->Deff, a->Deff_err, a->q, a->q_eff));
   if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
   if (a->beta_icpt) PetscCall(PetscFree3(a->beta_icpt, a->beta_icpt_err, a->beta_disagree));
   PetscCall(PetscFree(a->gamJ));
@@ -75,6 +75,60 @@ static PetscErrorCode DoseResults(MxAnalyze a, const MxG2AgeLayout *L, const dou
   PetscFunctionReturn(0);
 }
 
+/* The q of D_eff = Gamma0/q^2 for each ring. A ring's C - XC decays as the mean of its pixels'
+   |g1|^2 weighted by their mean intensity squared (C sums I_p(t) I_p(t') over the pixels), so
+   its Gamma is that weighted mean of D(q_p) q_p^2; with q^2 the same weighted mean of q_p^2, a
+   D that is the same at every q comes out exactly, where the plain mean q is off by the
+   intensity's slope across the ring (on the simulated liquid, near the structure factor's peak,
+   up to 0.8 % in q, 1.6 % in D; physics.md section 8). The weights: the mean image (a->image,
+   photons per pixel and pulse; pixels never valid left out), averaged over the pixels of each
+   of MX_QEFF_SUB equal sub-ranges of the ring's q range, squared: a pixel's own mean carries
+   its speckle and shot noise, which on weak rings moved q_eff by 0.5 % (the simulated liquid's
+   outer ring, 48 trains); the sub-ranges' means move it by 0.04 % there. -fit_q_eff 0 (or no
+   image, or no weight): the ring's mean q. Rank 0. */
+#define MX_QEFF_SUB 8
+static PetscErrorCode RingsQEff(MxAnalyze a, const double *qmean, double *qe)
+{
+  const int         *roi = NULL, *iq = NULL;
+  const double      *edges = NULL;
+  const MxPixelGeom *pix = NULL;
+  double            *n, *s, *s2;
+
+  PetscFunctionBeginUser;
+  for (PetscInt r = 0; r < a->nring; r++) qe[r] = qmean[r];
+  if (!a->q_eff_on || !a->image) PetscFunctionReturn(0);
+  PetscCall(MxRingsGetMap(a->rings, &roi));
+  PetscCall(MxRingsGetEdges(a->rings, NULL, &edges, NULL));
+  PetscCall(MxRingsGetRingIndices(a->rings, &iq, NULL));
+  PetscCall(MxGeomGetPixels(a->geom, &pix));
+  PetscCall(PetscCalloc3((size_t)a->nring * MX_QEFF_SUB, &n, (size_t)a->nring * MX_QEFF_SUB, &s, (size_t)a->nring * MX_QEFF_SUB, &s2));
+  for (PetscInt i = 0; i < a->nimg_mod; i++)
+    for (size_t p = 0; p < MX_MODPIX; p++) {
+      const size_t g = (size_t)a->img_mod[i] * MX_MODPIX + p;
+      const int    r = roi[g] - 1;
+      const double x = a->image[(size_t)i * MX_MODPIX + p], q = pix->q_inv_A[g];
+      if (r < 0 || r >= a->nring || !isfinite(x)) continue;
+      const double lo = edges[iq[r]], hi = edges[iq[r] + 1];
+      const int    k  = PetscMax(0, PetscMin(MX_QEFF_SUB - 1, (int)floor((q - lo) / (hi - lo) * MX_QEFF_SUB)));
+      n[r * MX_QEFF_SUB + k] += 1;
+      s[r * MX_QEFF_SUB + k] += x;
+      s2[r * MX_QEFF_SUB + k] += q * q;
+    }
+  for (PetscInt r = 0; r < a->nring; r++) {
+    double sw = 0, swq = 0;
+    for (int k = 0; k < MX_QEFF_SUB; k++) {
+      const size_t j = (size_t)r * MX_QEFF_SUB + k;
+      if (n[j] == 0) continue;
+      const double m = s[j] / n[j]; /* the sub-range's mean image; weight m^2 for each of its pixels */
+      sw += m * m * n[j];
+      swq += m * m * s2[j];
+    }
+    if (sw > 0 && swq > 0) qe[r] = sqrt(swq / sw);
+  }
+  PetscCall(PetscFree3(n, s, s2));
+  PetscFunctionReturn(0);
+}
+
 /* Means and errors over trains, TAO fits per ring and age, zero-age extrapolation. Rank 0. */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a)
 {
@@ -94,7 +148,10 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   PetscCall(MxEngineGetMeans(a->eng, a->C, a->Craw, a->XC, a->g2, a->g2err, a->g2t, a->g2t_err, a->beta, a->beta_err));
   /* fits: g2 - 1 = beta exp(-2 Gamma tau) per ring and age; then Gamma(q, 0) */
   PetscCall(PetscMalloc4(a->nring * a->nwin, &a->gam, a->nring * a->nwin, &a->gam_err, a->nring, &a->gam0, a->nring, &a->gam0_err));
-  PetscCall(PetscMalloc3(a->nring, &a->Deff, a->nring, &a->Deff_err, a->nring, &a->q));
+  PetscCall(PetscMalloc4(a->nring, &a->Deff, a->nring, &a->Deff_err, a->nring, &a->q, a->nring, &a->q_eff));
+  PetscCall(PetscArraycpy(a->q, qm, a->nring));
+  PetscCall(RingsQEff(a, a->q, a->q_eff));
+  qm = a->q_eff; /* from here on: the q of D_eff */
   double *age;
   PetscCall(PetscMalloc1(a->nwin, &age));
   for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
@@ -158,7 +215,6 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
     PetscCall(MxG2AgeJackknife(a->fit, &L, a->ntrains_used, jk, g2sum, jk_g2, bsum, jk_b, jk_n, a->g2err, a->gam_err, a->gam0_err, a->beta_icpt_err, &a->jk_groups_used, &a->gamJ, &g0J, &a->jk_fallback));
   }
   for (PetscInt r = 0; r < a->nring; r++) {
-    a->q[r] = qm[r];
     a->Deff[r]     = a->gam0[r] / (qm[r] * qm[r]) * 1e-8; /* angstrom^2/s -> um^2/s */
     a->Deff_err[r] = a->gam0_err[r] / (qm[r] * qm[r]) * 1e-8;
   }
@@ -403,6 +459,7 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
   PetscCall(MxOutDoubles(o, MX_FIT_GAMMA0, 1, d1, a->gam0));
   PetscCall(MxOutDoubles(o, MX_FIT_GAMMA0_ERR, 1, d1, a->gam0_err));
   PetscCall(MxOutDoubles(o, MX_FIT_D_EFF, 1, d1, a->Deff));
+  PetscCall(MxOutDoubles(o, MX_FIT_Q_EFF, 1, d1, a->q_eff));
   PetscCall(MxOutDoubles(o, MX_FIT_D_EFF_ERR, 1, d1, a->Deff_err));
   PetscCall(MxOutScalar(o, MX_FIT_D_EFF_MEAN, a->Deff_mean));
   PetscCall(MxOutScalar(o, MX_FIT_D_EFF_MEAN_ERR, a->Deff_mean_err));
@@ -558,6 +615,14 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCall(PetscViewerASCIIPrintf(v, "  contrast: beta from the diagonal of C, intercept from the g2 fits (-fit_beta %s: %s); %" PetscInt_FMT " of %" PetscInt_FMT " rings (*) differ by more than 3 sigma\n", MxG2FitBetaNames[mode], mode == MX_G2FIT_BETA_SHARED ? "one beta per ring shared by the age windows, used in the fits" : mode == MX_G2FIT_BETA_FREE ? "weighted mean of the windows' free betas" : "a shared-beta fit for this check; the fits use the diagonal", a->nbeta_disagree, a->nring));
     if (a->nbeta_disagree > 0) PetscCall(PetscViewerASCIIPrintf(v, "  hint: the contrast from the diagonal looks biased (detector noise, data not photonised, charge sharing)%s\n", mode == MX_G2FIT_BETA_SHARED ? "; the fits already use the shared beta" : "; consider -fit_beta shared"));
     PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s (extrapolated to zero dose: %s)\n", a->Deff_mean, a->Deff_mean_err, MxExtrapolationNames[a->extrap_order - 1]));
+    if (a->q_eff_on) {
+      double lo = INFINITY, hi = -INFINITY;
+      for (PetscInt r = 0; r < a->nring; r++) {
+        lo = PetscMin(lo, a->q_eff[r] / a->q[r] - 1);
+        hi = PetscMax(hi, a->q_eff[r] / a->q[r] - 1);
+      }
+      PetscCall(PetscViewerASCIIPrintf(v, "  D_eff = Gamma0/q_eff^2, q_eff the ring's rms q weighted by its pixels' mean intensity squared: %+.2f .. %+.2f %% from the mean q above (-fit_q_eff 0: the mean q)\n", 100 * lo, 100 * hi));
+    }
     PetscCall(PetscViewerASCIIPrintf(v, "  by extrapolation (fit errors):"));
     for (int m = 0; m < 4; m++) PetscCall(PetscViewerASCIIPrintf(v, "%s %s %.3f +- %.3f (%+.1f %%)", m ? "," : "", MxExtrapolationNames[m], a->alt_Deff_mean[m], a->alt_Deff_mean_err[m], 100 * (a->alt_Deff_mean[m] / a->alt_Deff_mean[a->extrap_order - 1] - 1)));
     if (a->ndose > 0) {

@@ -164,11 +164,12 @@ static void Summary(const char *dir)
   snprintf(md, sizeof md, "%s/md.h5", dir);
   snprintf(tc, sizeof tc, "%s/colloid/truth.h5", dir);
   snprintf(tl, sizeof tl, "%s/liquid/truth.h5", dir);
-  /* truths: D_eff is Gamma0/q^2 at zero age, mean over the analysed rings */
+  /* truths: D_eff is Gamma0/q^2 at zero age at each ring's q_eff (the q of its D_eff), mean over
+     the analysed rings */
   double tDc = 0, tDl = 0, Hmin = INFINITY, Hmax = -INFINITY, Hmin_e = 0, Hmax_e = 0, tHmin = INFINITY, tHmax = -INFINITY;
-  int    nc = Vec1(col, MX_QMAP_Q, NULL, q, 64);
+  int    nc = Vec1(col, MX_FIT_Q_EFF, NULL, q, 64);
   for (int i = 0; i < nc; i++) tDc += TruthAt(tc, MX_TRUTH_D_EFF, q[i]) / nc;
-  int nl = Vec1(liq, MX_QMAP_Q, NULL, q, 64);
+  int nl = Vec1(liq, MX_FIT_Q_EFF, NULL, q, 64);
   for (int i = 0; i < nl; i++) tDl += TruthAt(tl, MX_TRUTH_D_EFF, q[i]) / nl;
   int nh = Vec1(jf, MX_HYDRO_Q, "liquid", q, 64);
   Vec1(jf, MX_HYDRO_H, "liquid", H, 64);

@@ -394,6 +394,13 @@ static PetscErrorCode LoadSample(Sample *s, const char path[])
   PetscCheck(e1[0] == d1[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %llu points, %s %llu", path, Path(MX_SAXS_I_ERR), (unsigned long long)e1[0], sq, (unsigned long long)d1[0]);
   PetscCall(ReadD(f, path, Path(MX_QMAP_Q), 1, d1, &s->q));
   s->nq = (PetscInt)d1[0];
+  if (MxH5Exists(f, Path(MX_FIT_Q_EFF))) { /* the q of analyze's D_eff (its C's weights), where it wrote one */
+    double *qe;
+    PetscCall(ReadD(f, path, Path(MX_FIT_Q_EFF), 1, e1, &qe));
+    PetscCheck(e1[0] == d1[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %llu rings, %s %llu", path, Path(MX_FIT_Q_EFF), (unsigned long long)e1[0], Path(MX_QMAP_Q), (unsigned long long)d1[0]);
+    PetscCall(PetscFree(s->q));
+    s->q = qe;
+  }
   PetscCall(ReadD(f, path, Path(MX_G2_AGE), 1, e1, &s->age));
   s->nage = (PetscInt)e1[0];
   { /* the windows: win_len = lags + 1 frames, starting at age/dt - (win_len - 1)/2 */

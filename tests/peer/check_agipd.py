@@ -20,7 +20,7 @@ def load(path):
     with h5py.File(path, 'r') as f:
         d = {k.split('/')[-1]: f[k][...] for k in ('xpcs/qmap/q', 'xpcs/qmap/roi_map', 'xpcs/fit/gamma0', 'xpcs/fit/gamma0_err',
                                                    'xpcs/contrast/beta', 'xpcs/contrast/beta_err', 'xpcs/fit/D_eff_mean',
-                                                   'xpcs/fit/D_eff_mean_err', 'xpcs/corrections/photon_histogram',
+                                                   'xpcs/fit/D_eff_mean_err', 'xpcs/fit/q_eff', 'xpcs/corrections/photon_histogram',
                                                    'xpcs/corrections/noise', 'xpcs/corrections/common_mode_rms',
                                                    'xpcs/corrections/fraction_changed')}
     return d
@@ -36,8 +36,24 @@ for name, (sim, clean, corr, none) in (('colloid', a.colloid), ('liquid', a.liqu
     roi = c['roi_map']
     # the truth averaged as D_eff_mean averages the rings: inverse-variance weights (the liquid's
     # D_eff(q) = D0 H/S varies over the rings)
-    Dq = np.array([np.interp(np.concatenate([qmap[j][roi[m] == i + 1] for j, m in enumerate(mods)]), tq, D0 * tH / tS).mean()
-                   for i in range(len(c['q']))])
+    # per ring: the weights of its C (the simulation's model intensity squared), D as analyze
+    # takes it, Gamma0 over q_eff^2 (check_analyze.py)
+    Imod = t['detector/I_model'][...]
+    Dq, qe = [], []
+    for i in range(len(c['q'])):
+        qs = np.concatenate([qmap[j][roi[m] == i + 1] for j, m in enumerate(mods)])
+        w = np.concatenate([Imod[j][roi[m] == i + 1] for j, m in enumerate(mods)]) ** 2
+        Dq.append((w * qs * qs * np.interp(qs, tq, D0 * tH / tS)).sum() / (w * qs * qs).sum())
+        qe.append(np.sqrt((w * qs * qs).sum() / w.sum()))
+    Dq, qe = np.array(Dq), np.array(qe)
+    # the q of D_eff from the corrected run's mean image against the model's weights: within
+    # 2e-3, or within 30 % of where the ring's mean q lies (intensity weights instead of their
+    # squares would leave about half of it)
+    dq, dm = r['q_eff'] / qe - 1, c['q'] / qe - 1
+    okq = np.abs(dq) < np.maximum(2e-3, 0.3 * np.abs(dm))
+    print('%s: q_eff against the model intensity^2-weighted q, per ring: %s (the mean q: %s)  %s' % (
+        name, ' '.join('%+.1e' % x for x in dq), ' '.join('%+.1e' % x for x in dm), 'ok' if okq.all() else 'FAIL'))
+    if not okq.all(): fails.append('%s q_eff' % name)
     with h5py.File(corr, 'r') as f:
         w = 1 / f['xpcs/fit/D_eff_err'][...] ** 2
     ok = np.isfinite(w) & (w > 0)

@@ -6,7 +6,12 @@ usage: check_analyze.py RESULTS.h5 SIM_DIR [--noxc RESULTS_NOXC.h5] [--disjoint 
 
 For every ring whose decay is measurable at the pulse spacing (0.05 < Gamma0 dt < 1.5):
 Gamma(q, 0) within 5 % of the truth (averaged over the ring's pixels), beta within 5 % of the
-realised contrast, and D_eff_mean within 3 % of the truth. With --noxc, the same run analysed
+realised contrast, and D_eff_mean within 3 % of the truth. A ring's truth is the mean over its
+pixels weighted by the simulation's model intensity squared (truth.h5 /detector/I_model: the
+weights of the ring's C); its D is that Gamma over the same weighted mean of q^2, which the
+results' /xpcs/fit/q_eff (from the measured mean image) must match to 2e-3 or 30 % of the mean
+q's distance from it (measured: up to 1.3e-3 on the colloid's partly covered inner ring, where
+the mean q lies 0.16 % below it; weights I instead of I^2 would leave about half that distance). With --noxc, the same run analysed
 without the neighbour-train correction must be measurably biased (contrast off by more than
 5 % and by more than 3x the corrected run's deviation in most rings). With --disjoint, the same
 run analysed with disjoint age windows: the jackknife error of D_eff_mean must not depend on how
@@ -31,12 +36,13 @@ dt = float(t['params/pulse_spacing_s'][()])
 mods = list(t['detector/modules'][...])
 qmap = t['detector/q_map'][...]
 bq, bb = t['truth/beta_q'][...], t['truth/beta'][...]
+Imod = t['detector/I_model'][...]
 
 def load(path):
     r = h5py.File(path, 'r')
     return {k: r[k][...] for k in ('xpcs/qmap/q', 'xpcs/qmap/roi_map', 'xpcs/fit/gamma0', 'xpcs/fit/gamma0_err',
                                    'xpcs/contrast/beta', 'xpcs/contrast/beta_err', 'xpcs/fit/D_eff',
-                                   'xpcs/fit/D_eff_mean', 'xpcs/fit/D_eff_mean_err')}
+                                   'xpcs/fit/D_eff_mean', 'xpcs/fit/D_eff_mean_err', 'xpcs/fit/q_eff')}
 
 r = load(a.results)
 roi = r['xpcs/qmap/roi_map']
@@ -44,10 +50,18 @@ fails, checked = [], 0
 truth_g0, truth_beta, truth_D = [], [], []
 for i, q in enumerate(r['xpcs/qmap/q']):
     qs = np.concatenate([qmap[j][roi[m] == i + 1] for j, m in enumerate(mods)])
-    g0 = np.interp(qs, tq, tg0).mean()
+    w = np.concatenate([Imod[j][roi[m] == i + 1] for j, m in enumerate(mods)]) ** 2
+    g0 = (w * np.interp(qs, tq, tg0)).sum() / w.sum()
     bt = np.interp(qs, bq, bb).mean()
-    Dt = np.interp(qs, tq, D0 * tH / tS).mean()
+    qe = np.sqrt((w * qs * qs).sum() / w.sum())
+    Dt = (w * qs * qs * np.interp(qs, tq, D0 * tH / tS)).sum() / (w * qs * qs).sum()
     truth_g0.append(g0); truth_beta.append(bt); truth_D.append(Dt)
+    qm = r['xpcs/fit/q_eff'][i]
+    okq = abs(qm / qe - 1) < max(2e-3, 0.3 * abs(q / qe - 1))
+    if not okq:
+        fails.append('ring %d q_eff' % i)
+    print('ring %d q_eff %.6f (truth %.6f, %+.2g; mean q %+.3f %%)  %s' % (i, qm, qe, qm / qe - 1, 100 * (qm / q - 1),
+          'ok' if okq else 'FAIL'))
     meas = 0.05 < g0 * dt < 1.5
     g, ge = r['xpcs/fit/gamma0'][i], r['xpcs/fit/gamma0_err'][i]
     b, be = r['xpcs/contrast/beta'][i], r['xpcs/contrast/beta_err'][i]
