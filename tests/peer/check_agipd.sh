@@ -6,7 +6,8 @@
 # the clean run's contrast and rates and the truth's D_eff_mean; without them the bias shows;
 # keV data without -reader_adu_per_photon are refused with one line naming the option, nothing
 # written.
-# usage: check_agipd.sh DATADIR NP
+# usage: check_agipd.sh DATADIR NP     (MX_AGIPD_SEED: the simulations' seed, default 13; other
+# seeds by hand: MX_AGIPD_SEED=21 MPIEXEC=mpiexec MXPCS=build/mxpcs MX_PYTHON=/usr/bin/python3 ...)
 set -eu
 data=$1 np=$2
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,7 @@ for s in colloid liquid; do
   mx_scratch "$run" "$run/clean"
   rm -rf "$run" "$run.part"
   nt=32; [ $s = liquid ] && nt=48 # the liquid's rates need more trains for D_eff_mean within 3 %
-  "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -options_file "$here/inputs/sim_$s.yaml" -sim_detector agipd -sim_clean_copy -sim_trains $nt -sim_seed 13 -o "$run" >/dev/null
+  "$MPIEXEC" --oversubscribe -n 2 "$MXPCS" simulate -options_file "$here/inputs/sim_$s.yaml" -sim_detector agipd -sim_clean_copy -sim_trains $nt -sim_seed "${MX_AGIPD_SEED:-13}" -o "$run" >/dev/null
   an=("$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -options_file "$here/inputs/analyze_$s.yaml" -analyze_progress 0)
   "${an[@]}" -run "$run/clean" -reader_adu_per_photon 1 -o "$out/${s}_clean.h5" > "$out/${s}_clean.txt"
   "${an[@]}" -run "$out/${s}_agipd" -reader_adu_per_photon 12.3 -o "$out/${s}_corr.h5" > "$out/${s}_corr.txt"

@@ -46,15 +46,20 @@ def load(path):
 
 r = load(a.results)
 roi = r['xpcs/qmap/roi_map']
+with h5py.File(a.results, 'r') as f:  # the pixels in C: those with a mean image (valid in some train)
+    img, imods = f['xpcs/saxs/image'][...], list(f['xpcs/saxs/image_modules'][...])
+inC = [np.isfinite(img[imods.index(m)]) if m in imods else np.zeros(qmap[j].shape, bool) for j, m in enumerate(mods)]
 fails, checked = [], 0
 truth_g0, truth_beta, truth_D = [], [], []
 for i, q in enumerate(r['xpcs/qmap/q']):
     qs = np.concatenate([qmap[j][roi[m] == i + 1] for j, m in enumerate(mods)])
-    w = np.concatenate([Imod[j][roi[m] == i + 1] for j, m in enumerate(mods)]) ** 2
-    g0 = (w * np.interp(qs, tq, tg0)).sum() / w.sum()
+    sel = [(roi[m] == i + 1) & inC[j] for j, m in enumerate(mods)]
+    w = np.concatenate([Imod[j][sel[j]] for j in range(len(mods))]) ** 2
+    qw = np.concatenate([qmap[j][sel[j]] for j in range(len(mods))])
+    g0 = (w * np.interp(qw, tq, tg0)).sum() / w.sum()
     bt = np.interp(qs, bq, bb).mean()
-    qe = np.sqrt((w * qs * qs).sum() / w.sum())
-    Dt = (w * qs * qs * np.interp(qs, tq, D0 * tH / tS)).sum() / (w * qs * qs).sum()
+    qe = np.sqrt((w * qw * qw).sum() / w.sum())
+    Dt = (w * qw * qw * np.interp(qw, tq, D0 * tH / tS)).sum() / (w * qw * qw).sum()
     truth_g0.append(g0); truth_beta.append(bt); truth_D.append(Dt)
     qm = r['xpcs/fit/q_eff'][i]
     okq = abs(qm / qe - 1) < max(2e-3, 0.3 * abs(q / qe - 1))
