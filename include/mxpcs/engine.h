@@ -47,8 +47,8 @@ typedef struct {
 /* One train's frames of this rank's pixels (row-major nf x npix) and what the step prepares of
    them. A source fills data and bad (1: bad pixel in that frame); the rest is the engine's. */
 typedef struct {
-  float         *data;        /* nf x npix */
-  unsigned char *bad;         /* nf x npix */
+  float         *data;        /* nf x npix (from MxEngineAcquire until the step has used it) */
+  unsigned char *bad;         /* nf x npix (likewise) */
   unsigned char *valid;       /* npix: good in every frame */
   float         *ring;        /* nf x ring pixels: each frame's ring pixels, gathered */
   double        *sx;          /* saxs_nbins x nf x 2: the train's SAXS sums and counts */
@@ -59,6 +59,7 @@ typedef struct {
   int            prepared;    /* frames and train prepared (by the reader's hooks or MxEnginePrepare) */
   int            saxs_nr;     /* SAXS frame blocks the preparation did (the step does the rest) */
   int            in_use;
+  int            slab;        /* the engine's frame slab holding data and bad (-1: none) */
 } MxTrainBuf;
 
 PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSpec *spec, MxEngine *e);

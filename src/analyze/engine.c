@@ -156,9 +156,13 @@ PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSp
   for (int i = 0; i < 3; i++) {
     MxTrainBuf *T = &e->tb[i];
     T->e          = e;
-    PetscCall(PetscMalloc5(nf * e->npix + 1, &T->data, nf * e->npix + 1, &T->bad, e->npix + 1, &T->valid, nf * nrpix + 1, &T->ring, e->nsx + 1, &T->sx));
+    PetscCall(PetscMalloc3(e->npix + 1, &T->valid, nf * nrpix + 1, &T->ring, e->nsx + 1, &T->sx));
+    T->data = NULL;
+    T->bad  = NULL;
+    T->slab = -1;
     PetscCall(PetscMalloc3(e->nsaxs + 1, &T->w, e->saxs_nbins, &T->cnt, (size_t)e->saxs_nbins * 16 * MxCorrSaxsBlocks((int)e->nf), &T->acc));
   }
+  for (int i = 0; i < 2; i++) PetscCall(PetscMalloc2(nf * e->npix + 1, &e->slab_data[i], nf * e->npix + 1, &e->slab_bad[i]));
   nC = (size_t)e->nring * nf * nf;
   PetscCall(PetscMalloc3(nf * e->ldmax, &e->A, nf * e->ldmax, &e->B, nf * nf, &e->work));
   PetscCall(PetscMalloc3(e->total + 3, &e->buf, nC, &e->Xcur, nC, &e->C));
@@ -207,9 +211,10 @@ PetscErrorCode MxEngineDestroy(MxEngine *pe)
   if (!e) PetscFunctionReturn(0);
   PetscCall(AccFree(e));
   for (int i = 0; i < 3; i++) {
-    PetscCall(PetscFree5(e->tb[i].data, e->tb[i].bad, e->tb[i].valid, e->tb[i].ring, e->tb[i].sx));
+    PetscCall(PetscFree3(e->tb[i].valid, e->tb[i].ring, e->tb[i].sx));
     PetscCall(PetscFree3(e->tb[i].w, e->tb[i].cnt, e->tb[i].acc));
   }
+  for (int i = 0; i < 2; i++) PetscCall(PetscFree2(e->slab_data[i], e->slab_bad[i]));
   PetscCall(PetscFree3(e->ring_off, e->ring_pix, e->win_start));
   PetscCall(PetscFree(e->corr));
   PetscCall(PetscFree3(e->saxs_pix, e->saxs_pb, e->saxs_acc));
@@ -232,13 +237,30 @@ PetscErrorCode MxEngineAcquire(MxEngine e, MxTrainBuf **T)
   for (int i = 0; i < 3 && !*T; i++)
     if (!e->tb[i].in_use) *T = &e->tb[i];
   PetscCheck(*T, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "engine: all three train buffers are in use (a source holds at most two)");
-  (*T)->in_use   = 1;
-  (*T)->prepared = 0;
+  int s = !e->slab_used[0] ? 0 : !e->slab_used[1] ? 1 : -1;
+  PetscCheck(s >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "engine: both frame slabs are in use (one train read, one correlated at a time)");
+  e->slab_used[s] = 1;
+  (*T)->slab      = s;
+  (*T)->data      = e->slab_data[s];
+  (*T)->bad       = e->slab_bad[s];
+  (*T)->in_use    = 1;
+  (*T)->prepared  = 0;
   PetscFunctionReturn(0);
+}
+
+/* T's frames are used (prepared and summed): their slab goes back for the next read. */
+static void DropFrames(MxTrainBuf *T)
+{
+  if (!T || T->slab < 0) return;
+  T->e->slab_used[T->slab] = 0;
+  T->slab                  = -1;
+  T->data                  = NULL;
+  T->bad                   = NULL;
 }
 
 static void Release(MxTrainBuf *T)
 {
+  DropFrames(T);
   if (T) T->in_use = 0;
 }
 
@@ -499,6 +521,7 @@ PetscErrorCode MxEngineStep(MxEngine e, const MxEngineTrain *in, int *unreadable
     if (!T->prepared) PetscCall(MxEnginePrepare(e, T));
     MxCorrImageSaxsAccumulate((int)nf, e->npix, T->data, T->valid, own ? e->img_sum : NULL, own ? e->img_n : NULL, e->nsaxs, e->saxs_pix, e->saxs_pb, T->w, T->cnt, (int)e->saxs_nbins, T->saxs_nr, MxCorrSaxsBlocks((int)nf), e->saxs_acc, T->sx);
     TrainSums(e, T, consecutive ? e->prev : NULL, buf);
+    DropFrames(T); /* as the previous train, T needs only its ring pixels and valid flags */
   }
   buf[e->total]     = T ? 0 : 1; /* the block stops together */
   buf[e->total + 1] = in->vote;
@@ -554,6 +577,7 @@ PetscErrorCode MxEngineResume(MxEngine e, const MxEngineState *s, MxTrainBuf *T)
   Release(e->prev);
   e->prev = T;
   if (T && !T->prepared) PetscCall(MxEnginePrepare(e, T));
+  DropFrames(T);
   PetscFunctionReturn(0);
 }
 

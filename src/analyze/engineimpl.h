@@ -35,6 +35,11 @@ struct _p_MxEngine {
   float    *A, *B, *work;
   int      *list;
   MxTrainBuf tb[3], *prev;
+  /* the frames (data, bad) of at most two trains at a time: the one being read and the one the
+     step correlates; the previous train keeps only its ring pixels and valid flags */
+  float         *slab_data[2];
+  unsigned char *slab_bad[2];
+  int            slab_used[2];
   /* between trains */
   int       have_prev, have_Xprev;
   PetscInt  prev_t;

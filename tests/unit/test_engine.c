@@ -260,12 +260,35 @@ static void test_unreadable(void **state)
   assert_int_equal(MxEngineFinish(e), 0);
   assert_int_equal(MxEngineGetCounts(e, &nu, &nl), 0);
   assert_true(nu == 0 && nl == 0);
-  /* three buffers, no more */
+  assert_int_equal(MxEngineDestroy(&e), 0);
+  /* three train buffers and two frame slabs: one train read and one correlated at a time; a
+     stepped train keeps its ring pixels and valid flags (the next train's previous one) and
+     gives its frames back */
   MxTrainBuf *T[4];
-  for (int i = 0; i < 3; i++) assert_int_equal(MxEngineAcquire(e, &T[i]), 0);
+  assert_int_equal(MxEngineCreate(PETSC_COMM_SELF, PETSC_COMM_SELF, &s, &e), 0);
+  for (int i = 0; i < 2; i++) assert_int_equal(MxEngineAcquire(e, &T[i]), 0);
+  assert_true(T[0]->data && T[1]->data && T[0]->data != T[1]->data && T[0]->bad != T[1]->bad);
   PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
-  assert_int_not_equal(MxEngineAcquire(e, &T[3]), 0);
+  assert_int_not_equal(MxEngineAcquire(e, &T[2]), 0); /* no frame slab left */
   PetscPopErrorHandler();
+  for (int k = 0; k < 8; k++) {
+    T[0]->data[k] = 1.0f + (float)k;
+    T[0]->bad[k]  = 0;
+  }
+  in = (MxEngineTrain){0, 7, T[0], 0};
+  assert_int_equal(MxEngineStep(e, &in, &unreadable, &votes), 0);
+  assert_int_equal(unreadable, 0);
+  assert_null(T[0]->data); /* its slab is free again */
+  assert_null(T[0]->bad);
+  assert_int_equal(MxEngineAcquire(e, &T[2]), 0);
+  assert_true(T[2]->data && T[2]->data != T[1]->data);
+  PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
+  assert_int_not_equal(MxEngineAcquire(e, &T[3]), 0); /* all three buffers in use */
+  PetscPopErrorHandler();
+  assert_int_equal(MxEngineRelease(e, T[1]), 0); /* a released buffer gives its slab back too */
+  assert_null(T[1]->data);
+  assert_int_equal(MxEngineAcquire(e, &T[3]), 0);
+  assert_true(T[3]->data != NULL);
   assert_int_equal(MxEngineDestroy(&e), 0);
 }
 
