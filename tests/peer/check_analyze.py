@@ -11,8 +11,8 @@ pixels weighted by the simulation's model intensity squared (truth.h5 /detector/
 weights of the ring's C); its D is that Gamma over the same weighted mean of q^2, which the
 results' /xpcs/fit/q_eff (from the measured mean image) must match to 2e-3 or 30 % of the mean
 q's distance from it (measured: up to 1.3e-3 on the colloid's partly covered inner ring, where
-the mean q lies 0.16 % below it; weights I instead of I^2 would leave about half that distance). With --noxc, the same run analysed
-without the neighbour-train correction must be measurably biased (contrast off by more than
+the mean q lies 0.16-0.29 % below q_eff; weights I instead of I^2 would leave about half that
+distance). With --noxc, the same run analysed without the neighbour-train correction must be measurably biased (contrast off by more than
 5 % and by more than 3x the corrected run's deviation in most rings). With --disjoint, the same
 run analysed with disjoint age windows: the jackknife error of D_eff_mean must not depend on how
 much the windows overlap (ratio 0.6..1.5; the errors the fits propagate shrink with the
