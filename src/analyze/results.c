@@ -17,6 +17,7 @@ static PetscErrorCode ResultsFree(MxAnalyze a)
   if (a->Deff) PetscCall(PetscFree4(a->Deff, a->Deff_err, a->q, a->q_eff));
   if (a->gam_err_fit) PetscCall(PetscFree2(a->gam_err_fit, a->gam0_err_fit));
   if (a->beta_icpt) PetscCall(PetscFree3(a->beta_icpt, a->beta_icpt_err, a->beta_disagree));
+  if (a->hetero) PetscCall(PetscFree3(a->hetero, a->beta_sp, a->beta_sp_err));
   PetscCall(PetscFree(a->gamJ));
   PetscCall(PetscFree(a->ring_empty));
   if (a->dose_gam) PetscCall(PetscFree4(a->dose_gam, a->dose_gam_err, a->dose_gam0, a->dose_gam0_err));
@@ -85,9 +86,13 @@ static PetscErrorCode DoseResults(MxAnalyze a, const MxG2AgeLayout *L, const dou
    of MX_QEFF_SUB equal sub-ranges of the ring's q range, squared: a pixel's own mean carries
    its speckle and shot noise, which on weak rings moved q_eff by 0.5 % (the simulated liquid's
    outer ring, 48 trains); the sub-ranges' means move it by 0.04 % there. -fit_q_eff 0 (or no
-   image, or no weight): the ring's mean q. Rank 0. */
+   image, or no weight): the ring's mean q.
+   From the same sub-range means m, the ring's intensity spread F = N sum_p m_p^2 / (sum_p m_p)^2
+   over its N pixels in C (NaN without an image): C divides by the ring's mean intensities, so its
+   speckle term is F beta (physics.md section 6); the sub-ranges hold I(q) across the ring and
+   average out the pixels' noise and additive offsets. Rank 0. */
 #define MX_QEFF_SUB 8
-static PetscErrorCode RingsQEff(MxAnalyze a, const double *qmean, double *qe)
+static PetscErrorCode RingsQEff(MxAnalyze a, const double *qmean, double *qe, double *F)
 {
   const int         *roi = NULL, *iq = NULL;
   const double      *edges = NULL;
@@ -95,8 +100,11 @@ static PetscErrorCode RingsQEff(MxAnalyze a, const double *qmean, double *qe)
   double            *n, *s, *s2;
 
   PetscFunctionBeginUser;
-  for (PetscInt r = 0; r < a->nring; r++) qe[r] = qmean[r];
-  if (!a->q_eff_on || !a->image) PetscFunctionReturn(0);
+  for (PetscInt r = 0; r < a->nring; r++) {
+    qe[r] = qmean[r];
+    F[r]  = NAN;
+  }
+  if (!a->image) PetscFunctionReturn(0);
   PetscCall(MxRingsGetMap(a->rings, &roi));
   PetscCall(MxRingsGetEdges(a->rings, NULL, &edges, NULL));
   PetscCall(MxRingsGetRingIndices(a->rings, &iq, NULL));
@@ -115,15 +123,18 @@ static PetscErrorCode RingsQEff(MxAnalyze a, const double *qmean, double *qe)
       s2[r * MX_QEFF_SUB + k] += q * q;
     }
   for (PetscInt r = 0; r < a->nring; r++) {
-    double sw = 0, swq = 0;
+    double sw = 0, swq = 0, sm = 0, sn = 0;
     for (int k = 0; k < MX_QEFF_SUB; k++) {
       const size_t j = (size_t)r * MX_QEFF_SUB + k;
       if (n[j] == 0) continue;
       const double m = s[j] / n[j]; /* the sub-range's mean image; weight m^2 for each of its pixels */
       sw += m * m * n[j];
       swq += m * m * s2[j];
+      sm += m * n[j];
+      sn += n[j];
     }
-    if (sw > 0 && swq > 0) qe[r] = sqrt(swq / sw);
+    if (a->q_eff_on && sw > 0 && swq > 0) qe[r] = sqrt(swq / sw);
+    if (sm > 0) F[r] = sn * sw / (sm * sm);
   }
   PetscCall(PetscFree3(n, s, s2));
   PetscFunctionReturn(0);
@@ -150,7 +161,12 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   PetscCall(PetscMalloc4(a->nring * a->nwin, &a->gam, a->nring * a->nwin, &a->gam_err, a->nring, &a->gam0, a->nring, &a->gam0_err));
   PetscCall(PetscMalloc4(a->nring, &a->Deff, a->nring, &a->Deff_err, a->nring, &a->q, a->nring, &a->q_eff));
   PetscCall(PetscArraycpy(a->q, qm, a->nring));
-  PetscCall(RingsQEff(a, a->q, a->q_eff));
+  PetscCall(PetscMalloc3(a->nring, &a->hetero, a->nring, &a->beta_sp, a->nring, &a->beta_sp_err));
+  PetscCall(RingsQEff(a, a->q, a->q_eff, a->hetero));
+  for (PetscInt r = 0; r < a->nring; r++) { /* the speckle contrast: beta without the ring's I(q) spread */
+    a->beta_sp[r]     = a->beta[r] / a->hetero[r];
+    a->beta_sp_err[r] = a->beta_err[r] / a->hetero[r];
+  }
   qm = a->q_eff; /* from here on: the q of D_eff */
   double *age;
   PetscCall(PetscMalloc1(a->nwin, &age));
@@ -444,6 +460,9 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
   d1[0] = (hsize_t)a->nring;
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA, 1, d1, a->beta));
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_ERR, 1, d1, a->beta_err));
+  PetscCall(MxOutDoubles(o, MX_CONTRAST_HETEROGENEITY, 1, d1, a->hetero));
+  PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_SPECKLE, 1, d1, a->beta_sp));
+  PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_SPECKLE_ERR, 1, d1, a->beta_sp_err));
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_INTERCEPT, 1, d1, a->beta_icpt));
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_INTERCEPT_ERR, 1, d1, a->beta_icpt_err));
   PetscCall(MxOutArray(o, MX_CONTRAST_BETA_DISAGREE, H5T_NATIVE_INT, 1, d1, a->beta_disagree));
@@ -613,6 +632,8 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCall(PetscViewerASCIIPrintf(v, "  ring   q[1/A]     beta          intercept       Gamma0[1/s]            D_eff[um^2/s]\n"));
     for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, "  %4" PetscInt_FMT "  %.5f  %.4f+-%.4f  %.4f+-%.4f%s %10.4g+-%-10.3g  %8.3f+-%.3f\n", r, a->q[r], a->beta[r], a->beta_err[r], a->beta_icpt[r], a->beta_icpt_err[r], a->beta_disagree[r] ? "*" : " ", a->gam0[r], a->gam0_err[r], a->Deff[r], a->Deff_err[r]));
     PetscCall(PetscViewerASCIIPrintf(v, "  contrast: beta from the diagonal of C, intercept from the g2 fits (-fit_beta %s: %s); %" PetscInt_FMT " of %" PetscInt_FMT " rings (*) differ by more than 3 sigma\n", MxG2FitBetaNames[mode], mode == MX_G2FIT_BETA_SHARED ? "one beta per ring shared by the age windows, used in the fits" : mode == MX_G2FIT_BETA_FREE ? "weighted mean of the windows' free betas" : "a shared-beta fit for this check; the fits use the diagonal", a->nbeta_disagree, a->nring));
+    PetscCall(PetscViewerASCIIPrintf(v, "  speckle contrast beta/F, F the spread of I(q) across the ring (C, its diagonal and the fits all carry F; Gamma does not):"));
+    for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, " %.4f (F %.4f)%s", a->beta_sp[r], a->hetero[r], r + 1 < a->nring ? "," : "\n"));
     if (a->nbeta_disagree > 0) PetscCall(PetscViewerASCIIPrintf(v, "  hint: the contrast from the diagonal looks biased (detector noise, data not photonised, charge sharing)%s\n", mode == MX_G2FIT_BETA_SHARED ? "; the fits already use the shared beta" : "; consider -fit_beta shared"));
     PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s (extrapolated to zero dose: %s)\n", a->Deff_mean, a->Deff_mean_err, MxExtrapolationNames[a->extrap_order - 1]));
     if (a->q_eff_on) {

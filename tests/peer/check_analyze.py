@@ -12,7 +12,9 @@ weights of the ring's C); its D is that Gamma over the same weighted mean of q^2
 results' /xpcs/fit/q_eff (from the measured mean image) must match to 2e-3 or 30 % of the mean
 q's distance from it (measured: up to 1.3e-3 on the colloid's partly covered inner ring, where
 the mean q lies 0.16-0.29 % below q_eff; weights I instead of I^2 would leave about half that
-distance). With --noxc, the same run analysed without the neighbour-train correction must be measurably biased (contrast off by more than
+distance). The ring's I(q) spread F (/xpcs/contrast/heterogeneity) within 2e-3 + 5 % of F - 1
+of the model intensity's over the same pixels, and the speckle contrast beta/F within 5 % of the
+realised contrast, as beta. With --noxc, the same run analysed without the neighbour-train correction must be measurably biased (contrast off by more than
 5 % and by more than 3x the corrected run's deviation in most rings). With --disjoint, the same
 run analysed with disjoint age windows: the jackknife error of D_eff_mean must not depend on how
 much the windows overlap (ratio 0.6..1.5; the errors the fits propagate shrink with the
@@ -42,7 +44,8 @@ def load(path):
     r = h5py.File(path, 'r')
     return {k: r[k][...] for k in ('xpcs/qmap/q', 'xpcs/qmap/roi_map', 'xpcs/fit/gamma0', 'xpcs/fit/gamma0_err',
                                    'xpcs/contrast/beta', 'xpcs/contrast/beta_err', 'xpcs/fit/D_eff',
-                                   'xpcs/fit/D_eff_mean', 'xpcs/fit/D_eff_mean_err', 'xpcs/fit/q_eff')}
+                                   'xpcs/fit/D_eff_mean', 'xpcs/fit/D_eff_mean_err', 'xpcs/fit/q_eff',
+                                   'xpcs/contrast/heterogeneity', 'xpcs/contrast/beta_speckle')}
 
 r = load(a.results)
 roi = r['xpcs/qmap/roi_map']
@@ -72,6 +75,12 @@ for i, q in enumerate(r['xpcs/qmap/q']):
     b, be = r['xpcs/contrast/beta'][i], r['xpcs/contrast/beta_err'][i]
     okg = abs(g - g0) < 0.05 * g0 if meas else True
     okb = abs(b - bt) < 0.05 * bt
+    wI = np.concatenate([Imod[j][sel[j]] for j in range(len(mods))])
+    Ft, F, bs = len(wI) * (wI ** 2).sum() / wI.sum() ** 2, r['xpcs/contrast/heterogeneity'][i], r['xpcs/contrast/beta_speckle'][i]
+    okF = abs(F - Ft) < 2e-3 + 0.05 * (Ft - 1) and abs(bs - bt) < 0.05 * bt
+    print('ring %d I(q) spread F %.4f (model %.4f); speckle contrast beta/F %.4f (%+.1f %%)  %s' % (
+        i, F, Ft, bs, 100 * (bs / bt - 1), 'ok' if okF else 'FAIL'))
+    if not okF: fails.append('ring %d F or beta/F' % i)
     print('ring %d q=%.4f  Gamma0 %.4g +- %.2g (truth %.4g, %+.1f %%)%s  beta %.4f +- %.4f (truth %.4f, %+.1f %%)  %s' % (
         i, q, g, ge, g0, 100 * (g / g0 - 1), '' if meas else ' [not measurable]', b, be, bt, 100 * (b / bt - 1),
         'ok' if okg and okb else 'FAIL'))
