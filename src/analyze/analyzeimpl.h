@@ -70,7 +70,7 @@ struct _p_MxAnalyze {
   double *gam, *gam_err, *gam0, *gam0_err, *Deff, *Deff_err, Deff_mean, Deff_mean_err;
   double *gam_err_fit, *gam0_err_fit, Deff_mean_err_fit; /* the errors the fits propagate */
   double *beta_icpt, *beta_icpt_err;                     /* the contrast as the g2 fits' intercept */
-  double *hetero, *beta_sp, *beta_sp_err;                /* 1 + mean_t XC(t, t) per ring; beta / it and its error (NaN without XC) */
+  double *hetero, *beta_sp, *beta_sp_err;                /* F, the spread of I(q) across each ring (RingsImageWeights); beta / F and its error (NaN without a mean image) */
   int    *beta_disagree;                                 /* per ring: diagonal and intercept differ by > 3 sigma */
   PetscInt nbeta_disagree;
   PetscInt jk_groups_used, jk_fallback;                  /* groups in the jackknife; rings left with fit errors */

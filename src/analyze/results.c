@@ -76,7 +76,8 @@ static PetscErrorCode DoseResults(MxAnalyze a, const MxG2AgeLayout *L, const dou
   PetscFunctionReturn(0);
 }
 
-/* The q of D_eff = Gamma0/q^2 for each ring. A ring's C - XC decays as the mean of its pixels'
+/* What the mean image says of each ring: q_eff and F.
+   q_eff, the q of D_eff = Gamma0/q^2. A ring's C - XC decays as the mean of its pixels'
    |g1|^2 weighted by their mean intensity squared (C sums I_p(t) I_p(t') over the pixels), so
    its Gamma is that weighted mean of D(q_p) q_p^2; with q^2 the same weighted mean of q_p^2, a
    D that is the same at every q comes out exactly, where the plain mean q is off by the
@@ -92,7 +93,7 @@ static PetscErrorCode DoseResults(MxAnalyze a, const MxG2AgeLayout *L, const dou
    speckle term is F beta (physics.md section 6); the sub-ranges hold I(q) across the ring and
    average out the pixels' noise and additive offsets. Rank 0. */
 #define MX_QEFF_SUB 8
-static PetscErrorCode RingsQEff(MxAnalyze a, const double *qmean, double *qe, double *F)
+static PetscErrorCode RingsImageWeights(MxAnalyze a, const double *qmean, double *qe, double *F)
 {
   const int         *roi = NULL, *iq = NULL;
   const double      *edges = NULL;
@@ -162,7 +163,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
   PetscCall(PetscMalloc4(a->nring, &a->Deff, a->nring, &a->Deff_err, a->nring, &a->q, a->nring, &a->q_eff));
   PetscCall(PetscArraycpy(a->q, qm, a->nring));
   PetscCall(PetscMalloc3(a->nring, &a->hetero, a->nring, &a->beta_sp, a->nring, &a->beta_sp_err));
-  PetscCall(RingsQEff(a, a->q, a->q_eff, a->hetero));
+  PetscCall(RingsImageWeights(a, a->q, a->q_eff, a->hetero));
   for (PetscInt r = 0; r < a->nring; r++) { /* the speckle contrast: beta without the ring's I(q) spread */
     a->beta_sp[r]     = a->beta[r] / a->hetero[r];
     a->beta_sp_err[r] = a->beta_err[r] / a->hetero[r];
