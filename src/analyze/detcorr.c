@@ -4,15 +4,16 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
-#if defined(__AVX2__)
+#if defined(__AVX2__) || defined(__AVX512F__)
   #include <immintrin.h>
 #endif
 
 const char *const MxCommonModeNames[] = {"none", "asic", "asic+cell", "MxCommonModeKind", "MX_CM_", NULL};
 const char *const MxPhotonizeNames[]  = {"none", "round", "threshold", "droplet", "MxPhotonizeKind", "MX_PHOTONIZE_", NULL};
 
-double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
+double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var)
 {
   const double w = 2.0 * MX_CM_RANGE / MX_CM_BINS;
   double       level, n = 0, s = 0, ss = 0;
@@ -28,7 +29,7 @@ double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
   for (int k = 0; k < MX_CM_BINS; k++) cum[k + 1] = cum[k] + h[k];
 #define MX_CM_S(k) (cum[PetscMin((k) + MX_CM_HALF + 1, MX_CM_BINS)] - cum[PetscMax((k) - MX_CM_HALF, 0)])
   for (int k = 0; k < MX_CM_BINS && kfirst < 0; k++)
-    if (MX_CM_S(k) >= MX_CM_NMIN) kfirst = k;
+    if (MX_CM_S(k) >= nmin) kfirst = k;
   if (kfirst < 0) {
     *nused = 0;
     *var   = 0;
@@ -45,15 +46,27 @@ double MxCommonModeFromHistogram(const int *h, int *nused, double *var)
        test below decides, in the same order, so the sums are those of a loop over all bins */
     const int k0 = PetscMax((int)floor((level - MX_CM_WINDOW + MX_CM_RANGE) / w - 0.5) - 1, 0);
     const int k1 = PetscMin((int)ceil((level + MX_CM_WINDOW + MX_CM_RANGE) / w - 0.5) + 1, MX_CM_BINS - 1);
-    for (int k = k0; k <= k1; k++) {
-      const double c = -MX_CM_RANGE + (k + 0.5) * w;
-      if (h[k] && fabs(c - level) < MX_CM_WINDOW) {
-        n += h[k];
-        s += h[k] * c;
-        ss += h[k] * (c - level) * (c - level);
+    if (it < MX_CM_ITERS) {
+      /* n and s only: a bin's centre is (2k + 1 - BINS) / 128 photon, so both are sums of
+         integers (s in 1/128 photon) that doubles hold exactly in any order; summed as
+         integers they vectorise (the sums, s / n and the level are those of doubles in order) */
+      long ni = 0, si = 0;
+      for (int k = k0; k <= k1; k++) {
+        const double c = -MX_CM_RANGE + (k + 0.5) * w;
+        const int    m = fabs(c - level) < MX_CM_WINDOW ? h[k] : 0;
+        ni += m;
+        si += (long)m * (2 * k + 1 - MX_CM_BINS);
       }
-    }
-    if (n < MX_CM_NMIN) {
+      n = (double)ni;
+      s = (double)si / (2 * MX_CM_BINS_PER_PHOTON);
+    } else
+      for (int k = k0; k <= k1; k++) { /* without branches: an empty or outside bin adds +-0, which changes no sum (none is -0) */
+        const double c = -MX_CM_RANGE + (k + 0.5) * w, m = fabs(c - level) < MX_CM_WINDOW ? (double)h[k] : 0.0;
+        n += m;
+        s += m * c;
+        ss += m * (c - level) * (c - level);
+      }
+    if (n < nmin) {
       *nused = 0;
       *var   = 0;
       return 0;
@@ -99,7 +112,14 @@ double MxCommonModeEstimate(const float *v, const unsigned char *b, int rows, in
 {
   int h[MX_CM_BINS];
   Histogram(v, b, rows, cols, ld, h);
-  return MxCommonModeFromHistogram(h, nused, var);
+  return MxCommonModeFromHistogram(h, MX_CM_NMIN, nused, var);
+}
+
+double MxCommonModeAsic(const float *v, const unsigned char *b, size_t ld, int *nused, double *var)
+{
+  int h[MX_CM_BINS];
+  Histogram(v + (size_t)MX_CM_ROW0 * ld, b + (size_t)MX_CM_ROW0 * ld, MX_ASIC_SIDE / MX_CM_ROW_STEP, MX_ASIC_SIDE, ld * MX_CM_ROW_STEP, h);
+  return MxCommonModeFromHistogram(h, MX_CM_NMIN / MX_CM_ROW_STEP, nused, var);
 }
 
 void MxPhotonizeThreshold(float *v, const unsigned char *b, size_t n, float t)
@@ -302,6 +322,7 @@ struct _p_MxDetCorr {
      under mu */
   MxDetCorrStats  stats, *probe, *bstats;
   int             count;
+  int             scalar; /* MX_DETCORR_SCALAR set: the portable per-value pass, not AVX-512's (tests: the same bits) */
   pthread_mutex_t mu;
 };
 
@@ -319,6 +340,7 @@ PetscErrorCode MxDetCorrCreate(MPI_Comm comm, MxDetCorr *out)
   dc->droplet_bg  = 0.5;
   dc->max_photons = 40;
   dc->cell_trains = 16;
+  dc->scalar      = getenv("MX_DETCORR_SCALAR") != NULL;
   *out            = dc;
   PetscFunctionReturn(0);
 }
@@ -440,8 +462,72 @@ static inline void AsicRow(float lev, int photons, float t, float cap, const uns
   cnt[6] += h2;
 }
 
-static void AsicPass(int rows, float lev, int photons, float t, float cap, const unsigned char *ring, float *v, unsigned char *b, long cnt[7])
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+/* AsicRow's work on 16 values at a time, the counts in vector lanes over all the rows (the
+   compiler's version of AsicRow summed its seven counts across the vector every 64 values):
+   the same operations on each value, so the same values and counts. */
+static void AsicPass512(int rows, float lev, int photons, float t, float cap, const unsigned char *ring, float *v, unsigned char *b, long cnt[7])
 {
+  const __m512  vlev = _mm512_set1_ps(lev), vt = _mm512_set1_ps(t), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+  const __m512  onehalf = _mm512_set1_ps(1.5f), vcap = _mm512_set1_ps(cap), eps = _mm512_set1_ps(1e-3f);
+  const __m512i ones = _mm512_set1_epi32(1);
+  const __m128i bad1 = _mm_set1_epi8(1);
+  __m512i       a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+  const int     same = photons && t == 0.5f; /* Count(y, 1/2) is q */
+
+  for (int r = 0; r < rows; r++) {
+    float               *x  = v + (size_t)r * MX_NFS;
+    unsigned char       *bb = b + (size_t)r * MX_NFS;
+    const unsigned char *rg = ring ? ring + (size_t)r * MX_NFS : NULL;
+    for (int c = 0; c < MX_ASIC_SIDE; c += 16) {
+      const __m128i  bv = _mm_loadu_si128((const __m128i *)(bb + c));
+      const __mmask16 g = _mm_testn_epi8_mask(bv, bv);
+      const __mmask16 in = rg ? _mm_test_epi8_mask(_mm_loadu_si128((const __m128i *)(rg + c)), _mm_loadu_si128((const __m128i *)(rg + c))) : 0;
+      const __m512   x0 = _mm512_loadu_ps(x + c), y = _mm512_sub_ps(x0, vlev);
+      /* Count(z, t): z < t ? 0 : floor(z - t) + 1 */
+      const __m512 c0 = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(x0, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(x0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+      __m512       q, cy;
+      if (photons) {
+        q  = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(y, vt, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(y, vt), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+        cy = same ? q : _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(y, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(y, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+        a1 = _mm512_mask_add_epi32(a1, g & _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(q, y)), eps, _CMP_GT_OQ), a1, ones);
+      } else {
+        q  = y;
+        cy = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(y, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(y, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+      }
+      a0 = _mm512_mask_add_epi32(a0, g & _mm512_cmp_ps_mask(c0, cy, _CMP_NEQ_UQ), a0, ones);
+      const __mmask16 spike = g & _mm512_cmp_ps_mask(q, vcap, _CMP_GT_OQ), ok = g & _mm512_cmp_ps_mask(q, vcap, _CMP_LE_OQ), rr = ok & in;
+      a2 = _mm512_mask_add_epi32(a2, spike, a2, ones);
+      a3 = _mm512_mask_add_epi32(a3, ok, a3, ones);
+      if (rr) { /* ring pixels are few: most vectors have none */
+        const __mmask16 lo = _mm512_cmp_ps_mask(q, half, _CMP_LT_OQ), hi = _mm512_cmp_ps_mask(q, onehalf, _CMP_GE_OQ);
+        a4 = _mm512_mask_add_epi32(a4, rr & lo, a4, ones);
+        a5 = _mm512_mask_add_epi32(a5, rr & _mm512_cmp_ps_mask(q, half, _CMP_GE_OQ) & _mm512_cmp_ps_mask(q, onehalf, _CMP_LT_OQ), a5, ones);
+        a6 = _mm512_mask_add_epi32(a6, rr & hi, a6, ones);
+      }
+      _mm512_storeu_ps(x + c, _mm512_maskz_mov_ps(ok, q));
+      _mm_mask_storeu_epi8(bb + c, spike, bad1);
+    }
+  }
+  cnt[0] += _mm512_reduce_add_epi32(a0);
+  cnt[1] += _mm512_reduce_add_epi32(a1);
+  cnt[2] += _mm512_reduce_add_epi32(a2);
+  cnt[3] += _mm512_reduce_add_epi32(a3);
+  cnt[4] += _mm512_reduce_add_epi32(a4);
+  cnt[5] += _mm512_reduce_add_epi32(a5);
+  cnt[6] += _mm512_reduce_add_epi32(a6);
+}
+#endif
+
+static void AsicPass(int scalar, int rows, float lev, int photons, float t, float cap, const unsigned char *ring, float *v, unsigned char *b, long cnt[7])
+{
+  (void)scalar;
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+  if (!scalar) {
+    AsicPass512(rows, lev, photons, t, cap, ring, v, b, cnt);
+    return;
+  }
+#endif
   static const unsigned char none[MX_ASIC_SIDE];
   int                        c[7] = {0, 0, 0, 0, 0, 0, 0};
   for (int r = 0; r < rows; r++) AsicRow(lev, photons, t, cap, ring ? ring + (size_t)r * MX_NFS : none, v + (size_t)r * MX_NFS, b + (size_t)r * MX_NFS, c);
@@ -467,7 +553,7 @@ static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned c
     if (dc->cm != MX_CM_NONE) {
       int    nused;
       double var;
-      level = MxCommonModeEstimate(va, ba, rows, MX_ASIC_SIDE, MX_NFS, &nused, &var);
+      level = MxCommonModeAsic(va, ba, MX_NFS, &nused, &var);
       if (!nused) st->cm_none[module]++;
       else {
         st->cm_n[module]++;
@@ -477,14 +563,14 @@ static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned c
         st->noise_sum[module] += var * nused;
       }
     }
-    AsicPass(rows, (float)level, photons, t, cap, ring && !droplet ? ring + a * MX_ASIC_SIDE : NULL, va, ba, cnt);
+    AsicPass(dc->scalar, rows, (float)level, photons, t, cap, ring && !droplet ? ring + a * MX_ASIC_SIDE : NULL, va, ba, cnt);
     if (droplet) {
       long d[7] = {0, 0, 0, 0, 0, 0, 0}, nvd[2] = {0, 0};
       (void)MxPhotonizeDroplet(va, ba, rows, MX_ASIC_SIDE, MX_NFS, (float)dc->droplet_bg, nvd);
       cnt[1] += nvd[0];
       st->changed_droplet += (double)nvd[1];
       /* the spikes and the histogram of the droplets' counts: the same pass, at level 0 */
-      AsicPass(rows, 0.0f, 0, 0.5f, dc->max_photons > 0 ? (float)dc->max_photons : INFINITY, ring ? ring + a * MX_ASIC_SIDE : NULL, va, ba, d);
+      AsicPass(dc->scalar, rows, 0.0f, 0, 0.5f, dc->max_photons > 0 ? (float)dc->max_photons : INFINITY, ring ? ring + a * MX_ASIC_SIDE : NULL, va, ba, d);
       cnt[2] += d[2];
       cnt[3] -= d[2];
       for (int k = 4; k < 7; k++) cnt[k] += d[k];
@@ -554,7 +640,7 @@ PetscErrorCode MxDetCorrCellOffsets(MxDetCorr dc, MxReader r, PetscInt nf, Petsc
         for (int a = 0; a < MX_NFS / MX_ASIC_SIDE; a++) {
           const size_t o = (size_t)f * npix + dc->blocks[k].off + a * MX_ASIC_SIDE;
           int          nused;
-          double       var, level = MxCommonModeEstimate(d + o, bad + o, MX_ASIC_SIDE, MX_ASIC_SIDE, MX_NFS, &nused, &var);
+          double       var, level = MxCommonModeAsic(d + o, bad + o, MX_NFS, &nused, &var);
           if (!nused) continue;
           for (int rr = 0; rr < MX_ASIC_SIDE; rr++)
             for (int c = 0; c < MX_ASIC_SIDE; c++) {

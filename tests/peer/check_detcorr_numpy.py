@@ -1,7 +1,8 @@
 """The detector corrections of mxpcs analyze (src/analyze/detcorr.c) against an independent numpy
 implementation of docs/analyze.md "Real AGIPD data", on a calibrated-keV run read with h5py:
-per frame and ASIC the common mode from a histogram of 1/64-photon bins over [-2, 2) photons
-(4 rounds of the mean of the bins within 0.5 photon of the level, from the zero-photon peak; >= 32 values), then
+per frame and ASIC the common mode from a histogram of 1/64-photon bins over [-2, 2) photons of
+every 4th row of the ASIC (rows 2, 6, ..., 62; 4 rounds of the mean of the bins within 0.5 photon
+of the level, from the zero-photon peak; >= 8 values), then
 floor(v + 1/2) photons, pixel-frames above 40 photons flagged. Compares, for every results file
 given (rank counts and pixel partitions), the per-module common mode mean and rms, the noise,
 the ASIC-frames without an estimate, the ring photon histogram, the fractions changed and the
@@ -21,7 +22,7 @@ cellK = 0
 if args[0] == '--cell':
     cellK, args = int(args[1]), args[2:]
 run, adu, results = args[0], float(args[1]), args[2:]
-R, B, W, NMIN, ITERS, CAP = np.float32(2.0), 256, 0.5, 32, 4, np.float32(40.0)
+R, B, W, NMIN, ITERS, CAP = np.float32(2.0), 256, 0.5, 32 // 4, 4, np.float32(40.0)
 wbin = 2.0 * 2.0 / B
 centres = -2.0 + (np.arange(B) + 0.5) * wbin
 
@@ -59,8 +60,10 @@ st = {m: dict(n=0, s=0.0, q=0.0, none=0, nn=0.0, ns=0.0) for m in mods}
 hist, good, ch_cm, ch_ph, spikes = np.zeros(3), 0, 0, 0, 0
 img = {m: [np.zeros((512, 128)), np.zeros((512, 128))] for m in mods}
 def asic_level(xa, ba):
-    y = (xa + R) * np.float32(B / (2 * 2.0))
-    ok = (y >= 0) & (y < B) & ~ba
+    # from every 4th row of the ASIC, rows 2, 6, ..., 62 (1024 values), at least 32 / 4 values
+    xs, bs = xa[2::4], ba[2::4]
+    y = (xs + R) * np.float32(B / (2 * 2.0))
+    ok = (y >= 0) & (y < B) & ~bs
     h = np.bincount(np.floor(y[ok]).astype(int), minlength=B)[:B]
     return level_of(h)
 

@@ -143,7 +143,7 @@ static void test_common_mode_bins(void **state)
       if (k >= 0 && k < MX_CM_BINS) h[k]++;
     }
     int    n1, n2;
-    double v1, v2, l1 = MxCommonModeFromHistogram(h, &n1, &v1), l2 = LevelAllBins(h, &n2, &v2);
+    double v1, v2, l1 = MxCommonModeFromHistogram(h, MX_CM_NMIN, &n1, &v1), l2 = LevelAllBins(h, &n2, &v2);
     ndiff += l1 != l2 || n1 != n2 || v1 != v2;
     nest += n1 > 0;
   }
