@@ -17,7 +17,7 @@ double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var
 {
   const double w = 2.0 * MX_CM_RANGE / MX_CM_BINS;
   double       level, n = 0, s = 0, ss = 0;
-  int          cum[MX_CM_BINS + 1], kfirst = -1, kstart;
+  int          kfirst = -1, kstart;
 
   /* The start: the zero-photon peak, the lowest-lying peak (photon peaks lie 1, 2, ... above
      it). The counts within MX_CM_HALF bins of each bin, S(k); the first bin with S >= NMIN; from
@@ -25,20 +25,31 @@ double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var
      missed a peak more than about 0.75 photon away (too few values in it at +0.9, the
      one-photon peak at -0.9), and the ASIC-frame's empty pixels became photons; started at the
      fullest bin it took the one-photon peak of a bright ASIC (mean >= ~4 photons). */
-  cum[0] = 0;
-  for (int k = 0; k < MX_CM_BINS; k++) cum[k + 1] = cum[k] + h[k];
-#define MX_CM_S(k) (cum[PetscMin((k) + MX_CM_HALF + 1, MX_CM_BINS)] - cum[PetscMax((k) - MX_CM_HALF, 0)])
-  for (int k = 0; k < MX_CM_BINS && kfirst < 0; k++)
-    if (MX_CM_S(k) >= nmin) kfirst = k;
+  /* S(k) as a running sum (S(k + 1) = S(k) + h[k + HALF + 1] - h[k - HALF], h = 0 outside),
+     only as far as it is needed: the same integers as from a table of cumulative counts */
+  int S = 0, Smax;
+  for (int k = 0; k <= PetscMin(MX_CM_HALF, MX_CM_BINS - 1); k++) S += h[k]; /* S(0) */
+  for (int k = 0; k < MX_CM_BINS; k++) {
+    if (S >= nmin) {
+      kfirst = k;
+      break;
+    }
+    S += (k + MX_CM_HALF + 1 < MX_CM_BINS ? h[k + MX_CM_HALF + 1] : 0) - (k - MX_CM_HALF >= 0 ? h[k - MX_CM_HALF] : 0);
+  }
   if (kfirst < 0) {
     *nused = 0;
     *var   = 0;
     return 0;
   }
   kstart = kfirst;
-  for (int k = kfirst + 1; k < PetscMin(kfirst + MX_CM_BINS_PER_PHOTON, MX_CM_BINS); k++)
-    if (MX_CM_S(k) > MX_CM_S(kstart)) kstart = k;
-#undef MX_CM_S
+  Smax   = S;
+  for (int k = kfirst; k + 1 < PetscMin(kfirst + MX_CM_BINS_PER_PHOTON, MX_CM_BINS); k++) {
+    S += (k + MX_CM_HALF + 1 < MX_CM_BINS ? h[k + MX_CM_HALF + 1] : 0) - (k - MX_CM_HALF >= 0 ? h[k - MX_CM_HALF] : 0); /* S(k + 1) */
+    if (S > Smax) {
+      Smax   = S;
+      kstart = k + 1;
+    }
+  }
   level = -MX_CM_RANGE + (kstart + 0.5) * w;
   for (int it = 0; it <= MX_CM_ITERS; it++) { /* the last round: the noise about the level */
     n = s = ss = 0;

@@ -68,7 +68,7 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   PetscCall(PetscOptionsString("-mask_file", "HDF5 file with dataset 'mask' (16,512,128), nonzero = bad pixel", "MxReader", r->mask_file, r->mask_file, sizeof r->mask_file, NULL));
   PetscCall(PetscOptionsBool("-reader_direct", "Read corrected frames and deflated masks by direct chunk reads (pread + libdeflate) where the layout allows; 0: always through HDF5's filter pipeline (same bits)", "MxReader", r->direct, &r->direct, NULL));
   PetscCall(PetscOptionsBool("-reader_async", "Read the next train on a reader thread while this one is correlated (no HDF5, no MPI in the thread)", "MxReaderReadBegin", r->async, &r->async, NULL));
-  PetscCall(PetscOptionsBool("-reader_share", "With the reader thread: heavy per-frame work (the detector corrections) is shared with the main thread while it waits for the read (the same bits)", "MxReaderReadBegin", r->share, &r->share, NULL));
+  PetscCall(PetscOptionsBool("-reader_share", "With the reader thread: heavy per-frame work (the detector corrections with droplets) is shared with the main thread while it waits for the read (the same bits)", "MxReaderReadBegin", r->share, &r->share, NULL));
   PetscCall(PetscOptionsBool("-reader_test_share_caller", "Tests: with -reader_share, the reader thread leaves all the shared per-frame work to the main thread (the shared path taken on every train, not only when the main thread happens to wait)", "MxReaderReadBegin", r->share_caller, &r->share_caller, NULL));
   {
     const char *kinds[] = {"libdeflate", "isal", "zlib"};
