@@ -342,6 +342,47 @@ static int Gather(MxEngine e, PetscInt r, const MxTrainBuf *T, const unsigned ch
   return n;
 }
 
+/* s1a[f] += the sum over k < n of a[f][k], s1b[f] likewise of b: each sum in k order (the same
+   bits as one loop), four frames at a time in registers, so that eight independent additions
+   are in flight instead of one sum through memory (a store and a reload per value). */
+static void CrossSums(int nf, int n, const float *a, const float *b, int ld, double *s1a, double *s1b)
+{
+  int f = 0;
+  for (; f + 4 <= nf; f += 4) {
+    const float *a0 = a + (size_t)f * ld, *a1 = a0 + ld, *a2 = a1 + ld, *a3 = a2 + ld;
+    const float *b0 = b + (size_t)f * ld, *b1 = b0 + ld, *b2 = b1 + ld, *b3 = b2 + ld;
+    double       x0 = s1a[f], x1 = s1a[f + 1], x2 = s1a[f + 2], x3 = s1a[f + 3];
+    double       y0 = s1b[f], y1 = s1b[f + 1], y2 = s1b[f + 2], y3 = s1b[f + 3];
+    for (int k = 0; k < n; k++) {
+      x0 += a0[k];
+      x1 += a1[k];
+      x2 += a2[k];
+      x3 += a3[k];
+      y0 += b0[k];
+      y1 += b1[k];
+      y2 += b2[k];
+      y3 += b3[k];
+    }
+    s1a[f]     = x0;
+    s1a[f + 1] = x1;
+    s1a[f + 2] = x2;
+    s1a[f + 3] = x3;
+    s1b[f]     = y0;
+    s1b[f + 1] = y1;
+    s1b[f + 2] = y2;
+    s1b[f + 3] = y3;
+  }
+  for (; f < nf; f++) {
+    double x = s1a[f], y = s1b[f];
+    for (int k = 0; k < n; k++) {
+      x += a[(size_t)f * ld + k];
+      y += b[(size_t)f * ld + k];
+    }
+    s1a[f] = x;
+    s1b[f] = y;
+  }
+}
+
 /* This rank's partial sums of one train (and the cross terms with the previous one). */
 static void TrainSums(MxEngine e, const MxTrainBuf *T, const MxTrainBuf *P, double *buf)
 {
@@ -368,11 +409,7 @@ static void TrainSums(MxEngine e, const MxTrainBuf *T, const MxTrainBuf *P, doub
         Tb = A;
       }
       *Nx = na;
-      for (PetscInt f = 0; f < e->nf; f++)
-        for (int k = 0; k < na; k++) {
-          s1a[f] += Pa[f * (size_t)ldmax + k];
-          s1b[f] += Tb[f * (size_t)ldmax + k];
-        }
+      CrossSums((int)nf, na, Pa, Tb, ldmax, s1a, s1b);
       double k1 = MPI_Wtime();
       MxCorrCrossAccumulate((int)nf, na, Pa, Tb, ldmax, (int)e->block, x, e->work);
       e->t_kernel += MPI_Wtime() - k1;
