@@ -108,12 +108,15 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRo
    detector corrections, MxDetCorr). share: the frame hook is heavy and may run for different
    pixels at the same time (a range's frames always in order, on one thread): the reader thread
    reads all ranges first, then the frame hooks of blocks of 64 rows go to whichever thread is
-   free, the caller's too while it waits in MxReaderReadEnd. */
+   free, the caller's too while it waits in MxReaderReadEnd. bad_scratch (not with share): the
+   caller reads the bad flags in the frame hook only, so the direct path may hand it a scratch
+   row instead of bad's (bad's rows read directly are then left as they were). */
 typedef struct {
   void (*frame)(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
   void (*train)(void *ctx, const float *data, const unsigned char *bad);
   void *ctx;
   int   share;
+  int   bad_scratch;
 } MxReaderHooks;
 PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, const MxReaderHooks *hooks);
 PetscErrorCode MxReaderReadEnd(MxReader r);

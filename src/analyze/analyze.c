@@ -454,7 +454,7 @@ typedef struct {
 
 static PetscErrorCode ReadBegin(MxAnalyze a, PetscInt t, MxTrainBuf *T, PetscErrorCode *le)
 {
-  MxReaderHooks hk = {MxEngineFrameHook, MxEngineTrainHook, T, 0};
+  MxReaderHooks hk = {MxEngineFrameHook, MxEngineTrainHook, T, 0, 0};
   PetscBool       corr;
   MxPhotonizeKind ph;
 
@@ -468,6 +468,7 @@ static PetscErrorCode ReadBegin(MxAnalyze a, PetscInt t, MxTrainBuf *T, PetscErr
      modules x 24 trains, 1 rank, 2026-12-05) rounding shared gave 4,810-5,129 frames/s, on the
      reader thread frame by frame 6,254-6,503; droplets 2,763 shared, 2,028-2,044 not */
   hk.share = corr && ph == MX_PHOTONIZE_DROPLET;
+  hk.bad_scratch = !hk.share; /* the engine reads a train's bad flags in its frame hook only (the valid pixels, the corrections) */
   *le = MxReaderReadBegin(a->reader, t, a->nranges, a->ranges, T->data, T->bad, &hk);
   PetscFunctionReturn(0);
 }

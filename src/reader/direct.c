@@ -361,6 +361,8 @@ struct _MxReadJob {
   MxInflater     inf;
   MxMaskCache   *cache;     /* MX_NMOD * nsel, for masks chunked per frame */
   unsigned char *cbuf, *dbuf, *sbuf, *flags;
+  unsigned char *bscr;      /* MX_MODPIX: a range-frame's bad flags when the caller reads them in the frame hook only (hooks.bad_scratch) */
+  int            use_bscr;
   size_t         ccap, dcap, scap;
   uint32_t      *mrows;
   uint64_t       dchunk; /* address of the chunk decoded in dbuf (0: none) */
@@ -561,7 +563,7 @@ static void TaskRun(MxReadJob j, const MxTask *t)
   j->dchunk = 0;
   for (PetscInt f = 0; f < j->nsel && !j->err; f++) {
     float         *v = j->data + f * j->npix + t->off;
-    unsigned char *b = j->bad + f * j->npix + t->off;
+    unsigned char *b = j->use_bscr ? j->bscr : j->bad + f * j->npix + t->off; /* the scratch row stays in the cache: bad's 1/4 of the train's bytes not written to memory */
     const MxSrc   *s = &t->dsrc[f];
     double         t0;
     if (!D->deflate && !D->shuffle) { /* straight into the gather buffer */
@@ -681,7 +683,7 @@ static PetscErrorCode JobGet(MxReader r, MxReadJob *out)
     r->job = j;
     PetscCheck(!MxInflaterCreate(r->inflate, &j->inf), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: cannot create the inflater");
     j->nsel = r->nsel;
-    PetscCheck((j->cache = calloc((size_t)MX_NMOD * (size_t)r->nsel + 1, sizeof *j->cache)) && (j->flags = malloc(MX_MODPIX)) && (j->mrows = malloc(MX_MODBYTES4)), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+    PetscCheck((j->cache = calloc((size_t)MX_NMOD * (size_t)r->nsel + 1, sizeof *j->cache)) && (j->flags = malloc(MX_MODPIX)) && (j->bscr = malloc(MX_MODPIX)) && (j->mrows = malloc(MX_MODBYTES4)), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     if (r->async) {
@@ -748,10 +750,11 @@ PetscErrorCode MxDirectJobStart(MxReader r, float *data, unsigned char *bad, con
   j->bad      = bad;
   j->npix     = 0;
   for (int k = 0; k < nranges; k++) j->npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
-  j->hooks    = hooks ? *hooks : (MxReaderHooks){NULL, NULL, NULL, 0};
+  j->hooks    = hooks ? *hooks : (MxReaderHooks){NULL, NULL, NULL, 0, 0};
   j->run      = 1;
   j->share    = j->thread && r->share && j->hooks.frame && j->hooks.share && j->ntask > 0;
   j->caller_only = j->share && r->share_caller;
+  j->use_bscr    = j->hooks.frame && j->hooks.bad_scratch && !j->share;
   j->ready = j->next = j->hdone = j->nunit = 0;
   j->t_hook_caller = 0;
   if (j->share) {
@@ -839,6 +842,7 @@ PetscErrorCode MxDirectDestroy(MxReader r)
     free(j->dbuf);
     free(j->sbuf);
     free(j->flags);
+    free(j->bscr);
     free(j->mrows);
     MxInflaterDestroy(&j->inf);
     free(j);
