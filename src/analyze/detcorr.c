@@ -13,6 +13,9 @@
 const char *const MxCommonModeNames[] = {"none", "asic", "asic+cell", "MxCommonModeKind", "MX_CM_", NULL};
 const char *const MxPhotonizeNames[]  = {"none", "round", "threshold", "droplet", "MxPhotonizeKind", "MX_PHOTONIZE_", NULL};
 
+/* S(k + 1) - S(k), S(k) the counts of the bins within MX_CM_HALF of bin k (h = 0 outside) */
+static inline int SlideS(const int *h, int k) { return (k + MX_CM_HALF + 1 < MX_CM_BINS ? h[k + MX_CM_HALF + 1] : 0) - (k - MX_CM_HALF >= 0 ? h[k - MX_CM_HALF] : 0); }
+
 double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var)
 {
   const double w = 2.0 * MX_CM_RANGE / MX_CM_BINS;
@@ -34,7 +37,7 @@ double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var
       kfirst = k;
       break;
     }
-    S += (k + MX_CM_HALF + 1 < MX_CM_BINS ? h[k + MX_CM_HALF + 1] : 0) - (k - MX_CM_HALF >= 0 ? h[k - MX_CM_HALF] : 0);
+    S += SlideS(h, k);
   }
   if (kfirst < 0) {
     *nused = 0;
@@ -44,7 +47,7 @@ double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var
   kstart = kfirst;
   Smax   = S;
   for (int k = kfirst; k + 1 < PetscMin(kfirst + MX_CM_BINS_PER_PHOTON, MX_CM_BINS); k++) {
-    S += (k + MX_CM_HALF + 1 < MX_CM_BINS ? h[k + MX_CM_HALF + 1] : 0) - (k - MX_CM_HALF >= 0 ? h[k - MX_CM_HALF] : 0); /* S(k + 1) */
+    S += SlideS(h, k); /* S(k + 1) */
     if (S > Smax) {
       Smax   = S;
       kstart = k + 1;
