@@ -16,11 +16,20 @@ const char *const MxPhotonizeNames[]  = {"none", "round", "threshold", "droplet"
 /* S(k + 1) - S(k), S(k) the counts of the bins within MX_CM_HALF of bin k (h = 0 outside) */
 static inline int SlideS(const int *h, int k) { return (k + MX_CM_HALF + 1 < MX_CM_BINS ? h[k + MX_CM_HALF + 1] : 0) - (k - MX_CM_HALF >= 0 ? h[k - MX_CM_HALF] : 0); }
 
+/* The first bin with a count (MX_CM_BINS: none), eight bins at a time */
+static inline int FirstFilled(const int *h)
+{
+  int k = 0;
+  while (k < MX_CM_BINS && !(h[k] | h[k + 1] | h[k + 2] | h[k + 3] | h[k + 4] | h[k + 5] | h[k + 6] | h[k + 7])) k += 8;
+  while (k < MX_CM_BINS && !h[k]) k++;
+  return k;
+}
+
 double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var)
 {
   const double w = 2.0 * MX_CM_RANGE / MX_CM_BINS;
   double       level, n = 0, s = 0, ss = 0;
-  int          kfirst = -1, kstart;
+  int          kfirst = -1, kstart, ka = 0, kb = -1;
 
   /* The start: the zero-photon peak, the lowest-lying peak (photon peaks lie 1, 2, ... above
      it). The counts within MX_CM_HALF bins of each bin, S(k); the first bin with S >= NMIN; from
@@ -29,10 +38,12 @@ double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var
      one-photon peak at -0.9), and the ASIC-frame's empty pixels became photons; started at the
      fullest bin it took the one-photon peak of a bright ASIC (mean >= ~4 photons). */
   /* S(k) as a running sum (S(k + 1) = S(k) + h[k + HALF + 1] - h[k - HALF], h = 0 outside),
-     only as far as it is needed: the same integers as from a table of cumulative counts */
-  int S = 0, Smax;
-  for (int k = 0; k <= PetscMin(MX_CM_HALF, MX_CM_BINS - 1); k++) S += h[k]; /* S(0) */
-  for (int k = 0; k < MX_CM_BINS; k++) {
+     from the last bin whose S is 0 for certain (HALF below the first filled bin) and only as
+     far as it is needed: the same integers as from a table of cumulative counts */
+  const int kz = FirstFilled(h), k00 = PetscMax(kz - MX_CM_HALF, 0);
+  int       S = 0, Smax;
+  for (int k = kz; k <= PetscMin(k00 + MX_CM_HALF, MX_CM_BINS - 1); k++) S += h[k]; /* S(k00) */
+  for (int k = k00; k < MX_CM_BINS; k++) {
     if (S >= nmin) {
       kfirst = k;
       break;
@@ -54,38 +65,37 @@ double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var
     }
   }
   level = -MX_CM_RANGE + (kstart + 0.5) * w;
-  for (int it = 0; it <= MX_CM_ITERS; it++) { /* the last round: the noise about the level */
-    n = s = ss = 0;
-    /* only the bins near the window (a quarter of them), one bin of margin on each side: the
-       test below decides, in the same order, so the sums are those of a loop over all bins */
+  for (int it = 0; it <= MX_CM_ITERS; it++) {
+    /* the bins whose centre lies within the window: a run [ka, kb], found by the test itself
+       from a bin of margin beyond each of the window's edges */
     const int k0 = PetscMax((int)floor((level - MX_CM_WINDOW + MX_CM_RANGE) / w - 0.5) - 1, 0);
     const int k1 = PetscMin((int)ceil((level + MX_CM_WINDOW + MX_CM_RANGE) / w - 0.5) + 1, MX_CM_BINS - 1);
-    if (it < MX_CM_ITERS) {
-      /* n and s only: a bin's centre is (2k + 1 - BINS) / 128 photon, so both are sums of
-         integers (s in 1/128 photon) that doubles hold exactly in any order; summed as
-         integers they vectorise (the sums, s / n and the level are those of doubles in order) */
-      long ni = 0, si = 0;
-      for (int k = k0; k <= k1; k++) {
-        const double c = -MX_CM_RANGE + (k + 0.5) * w;
-        const int    m = fabs(c - level) < MX_CM_WINDOW ? h[k] : 0;
-        ni += m;
-        si += (long)m * (2 * k + 1 - MX_CM_BINS);
-      }
-      n = (double)ni;
-      s = (double)si / (2 * MX_CM_BINS_PER_PHOTON);
-    } else
-      for (int k = k0; k <= k1; k++) { /* without branches: an empty or outside bin adds +-0, which changes no sum (none is -0) */
-        const double c = -MX_CM_RANGE + (k + 0.5) * w, m = fabs(c - level) < MX_CM_WINDOW ? (double)h[k] : 0.0;
-        n += m;
-        s += m * c;
-        ss += m * (c - level) * (c - level);
-      }
+#define IN_(k) (fabs(-MX_CM_RANGE + ((k) + 0.5) * w - level) < MX_CM_WINDOW)
+    for (ka = k0; ka <= k1 && !IN_(ka); ka++) {}
+    for (kb = k1; kb >= ka && !IN_(kb); kb--) {}
+#undef IN_
+    /* n and s: a bin's centre is (2k + 1 - BINS) / 128 photon, so both are sums of integers (s
+       in 1/128 photon) that doubles hold exactly in any order; summed as integers they
+       vectorise (the sums, s / n and the level are those of doubles in bin order) */
+    long ni = 0, si = 0;
+    for (int k = ka; k <= kb; k++) {
+      ni += h[k];
+      si += (long)h[k] * (2 * k + 1 - MX_CM_BINS);
+    }
+    n = (double)ni;
+    s = (double)si / (2 * MX_CM_BINS_PER_PHOTON);
     if (n < nmin) {
       *nused = 0;
       *var   = 0;
       return 0;
     }
     if (it < MX_CM_ITERS) level = s / n;
+  }
+  /* the last round: the noise about the level, in bin order (a bin outside the window added
+     +0, which changes no sum) */
+  for (int k = ka; k <= kb; k++) {
+    const double d = -MX_CM_RANGE + (k + 0.5) * w - level;
+    ss += (double)h[k] * d * d;
   }
   *nused = (int)n;
   *var   = PetscMax(ss / n - w * w / 12, 0); /* Sheppard's correction of the binning */
@@ -192,7 +202,7 @@ static inline uint64_t DropletRow(float *restrict x, const unsigned char *restri
 
 /* The photons of a droplet of qt <= MX_DROPLET_MAXPIX pixels px[] (row-major order): n =
    floor(sum + 1/2), placed one at a time on the largest remaining value; counted. */
-static inline void DropletPlace(float *const *px, int qt, long cnt[2])
+static void DropletPlaceGreedy(float *const *px, int qt, long cnt[2])
 {
   float  rem[MX_DROPLET_MAXPIX], y0[MX_DROPLET_MAXPIX];
   double sum = 0;
@@ -220,6 +230,49 @@ static inline void DropletPlace(float *const *px, int qt, long cnt[2])
     *px[best] += 1.0f;
   }
   for (int i = 0; i < qt; i++) DropletCount(y0[i], *px[i], cnt);
+}
+
+/* DropletPlaceGreedy's photons, in registers. With every value below 2^23 the sum is exact
+   (16 floats of at most 47 significant bits between them), so floor(sum + 1/2) is at least
+   the sum of the whole photons: every pixel gets all of its own, and the rest, fewer than
+   there are pixels, go to the largest remainders (each in [0, 1); a pixel given one falls
+   below every other, as in the greedy): the same counts. Larger values: the greedy itself. */
+static inline void DropletPlace(float *const *px, int qt, long cnt[2])
+{
+  float    y[MX_DROPLET_MAXPIX], z[MX_DROPLET_MAXPIX];
+  uint64_t key[MX_DROPLET_MAXPIX];
+  double   sum   = 0;
+  int    whole = 0;
+  for (int i = 0; i < qt; i++) {
+    y[i] = *px[i];
+    sum += y[i];
+  }
+  if (!(sum < 8388608.0)) {
+    DropletPlaceGreedy(px, qt, cnt);
+    return;
+  }
+  /* the remainders as keys that order as (remainder, then the earlier pixel): a remainder in
+     [0, 1) orders as its bits; a pixel given its photon gets key 0, below every other */
+  _Static_assert(MX_DROPLET_MAXPIX == 16, "the keys hold a pixel's index in 4 bits");
+  for (int i = 0; i < qt; i++) {
+    uint32_t bits;
+    z[i] = floorf(y[i]);
+    const float rem = y[i] - z[i];
+    memcpy(&bits, &rem, sizeof bits);
+    key[i] = ((uint64_t)bits + 1) << 4 | (uint64_t)(MX_DROPLET_MAXPIX - 1 - i);
+    whole += (int)z[i];
+  }
+  for (int extra = (int)floor(sum + 0.5) - whole; extra > 0; extra--) {
+    uint64_t kmax = 0;
+    for (int i = 0; i < qt; i++) kmax = key[i] > kmax ? key[i] : kmax;
+    const int best = MX_DROPLET_MAXPIX - 1 - (int)(kmax & (MX_DROPLET_MAXPIX - 1));
+    key[best]      = 0;
+    z[best] += 1.0f;
+  }
+  for (int i = 0; i < qt; i++) {
+    *px[i] = z[i];
+    DropletCount(y[i], z[i], cnt);
+  }
 }
 
 int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, long counts[2])
