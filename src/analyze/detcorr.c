@@ -240,7 +240,7 @@ static void DropletPlaceGreedy(float *const *px, int qt, long cnt[2])
 static inline void DropletPlace(float *const *px, int qt, long cnt[2])
 {
   float    y[MX_DROPLET_MAXPIX], z[MX_DROPLET_MAXPIX];
-  uint64_t key[MX_DROPLET_MAXPIX];
+  uint64_t key[MX_DROPLET_MAXPIX], kmax = 0;
   double   sum   = 0;
   int    whole = 0;
   for (int i = 0; i < qt; i++) {
@@ -260,19 +260,54 @@ static inline void DropletPlace(float *const *px, int qt, long cnt[2])
     const float rem = y[i] - z[i];
     memcpy(&bits, &rem, sizeof bits);
     key[i] = ((uint64_t)bits + 1) << 4 | (uint64_t)(MX_DROPLET_MAXPIX - 1 - i);
+    kmax   = key[i] > kmax ? key[i] : kmax;
     whole += (int)z[i];
   }
   for (int extra = (int)floor(sum + 0.5) - whole; extra > 0; extra--) {
-    uint64_t kmax = 0;
-    for (int i = 0; i < qt; i++) kmax = key[i] > kmax ? key[i] : kmax;
     const int best = MX_DROPLET_MAXPIX - 1 - (int)(kmax & (MX_DROPLET_MAXPIX - 1));
     key[best]      = 0;
     z[best] += 1.0f;
+    if (extra > 1) { /* the next largest */
+      kmax = 0;
+      for (int i = 0; i < qt; i++) kmax = key[i] > kmax ? key[i] : kmax;
+    }
   }
   for (int i = 0; i < qt; i++) {
     *px[i] = z[i];
     DropletCount(y[i], z[i], cnt);
   }
+}
+
+/* The runs of m (set bits side by side) that hold a bit of g (g within m): upwards by a carry
+   (adding g clears each run from its first bit of g up), downwards in six doubling steps. */
+static inline uint64_t RunFill(uint64_t g, uint64_t m)
+{
+  uint64_t d = g, p = m;
+  for (int k = 1; k < 64; k *= 2) {
+    d |= p & (d >> k);
+    p &= p >> k;
+  }
+  return ((m ^ (m + g)) & m) | g | d;
+}
+
+/* DropletPlace of a droplet of two pixels (a first, b second), without branches: floor(sum +
+   1/2) less the whole photons is 0, 1 or 2; one goes to the larger remainder (ties: a). */
+static inline void DropletPair(float *a, float *b, long cnt[2])
+{
+  const float  ya = *a, yb = *b;
+  const double sum = (double)ya + yb;
+  if (!(sum < 8388608.0)) {
+    float *px[2] = {a, b};
+    DropletPlaceGreedy(px, 2, cnt);
+    return;
+  }
+  const float fa = floorf(ya), fb = floorf(yb);
+  const int   extra = (int)floor(sum + 0.5) - (int)fa - (int)fb, to_b = yb - fb > ya - fa;
+  const float za = fa + (float)((extra == 2) | ((extra == 1) & !to_b)), zb = fb + (float)((extra == 2) | ((extra == 1) & to_b));
+  *a = za;
+  *b = zb;
+  DropletCount(ya, za, cnt);
+  DropletCount(yb, zb, cnt);
 }
 
 int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, long counts[2])
@@ -304,15 +339,13 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
     uint64_t       vp = m[r] & dn & ~((m[r] << 1) | (m[r] >> 1) | up | (dn << 1) | (dn >> 1) | dn2);
     for (; hp; hp &= hp - 1) {
       const int c     = __builtin_ctzll(hp);
-      float    *px[2] = {v + (size_t)r * ld + c, v + (size_t)r * ld + c + 1};
-      DropletPlace(px, 2, cnt);
+      DropletPair(v + (size_t)r * ld + c, v + (size_t)r * ld + c + 1, cnt);
       rest[r] &= ~(3ull << c);
       nclus++;
     }
     for (; vp; vp &= vp - 1) {
       const int c     = __builtin_ctzll(vp);
-      float    *px[2] = {v + (size_t)r * ld + c, v + (size_t)(r + 1) * ld + c};
-      DropletPlace(px, 2, cnt);
+      DropletPair(v + (size_t)r * ld + c, v + (size_t)(r + 1) * ld + c, cnt);
       rest[r] &= ~(1ull << c);
       rest[r + 1] &= ~(1ull << c);
       nclus++;
@@ -322,19 +355,25 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
      earlier row), its pixels then in row-major order */
   for (int r0 = 0; r0 < rows; r0++)
     while (rest[r0]) {
-      int rhi = r0, qt = 0, changed;
-      comp[r0] = rest[r0] & -rest[r0];
-      do { /* flood fill over 4-neighbours, row by row */
-        changed = 0;
-        for (int r = r0; r <= rhi + 1 && r < rows; r++) {
-          const uint64_t g = (comp[r] | (comp[r] << 1) | (comp[r] >> 1) | (r > r0 ? comp[r - 1] : 0) | (r + 1 < rows ? comp[r + 1] : 0)) & rest[r];
-          if (g != comp[r]) {
-            comp[r] = g;
-            changed = 1;
-            if (r > rhi) rhi = r;
-          }
+      int            rhi = r0, qt = 0, up;
+      const uint64_t m0  = rest[r0], s0 = m0 & -m0;
+      comp[r0]           = ((m0 ^ (m0 + s0)) & m0) | s0; /* the run from the first pixel on */
+      do { /* flood fill over 4-neighbours: whole runs of a row at once, down the rows, then up;
+              until the way up changes nothing */
+        for (int r = r0 + 1; r <= rhi + 1 && r < rows; r++) {
+          const uint64_t sd = (comp[r - 1] | comp[r] | (r + 1 < rows ? comp[r + 1] : 0)) & rest[r];
+          if (sd == comp[r]) continue;
+          comp[r] = RunFill(sd, rest[r]);
+          if (r > rhi) rhi = r;
         }
-      } while (changed);
+        up = 0;
+        for (int r = rhi - 1; r >= r0; r--) {
+          const uint64_t su = ((r > r0 ? comp[r - 1] : 0) | comp[r] | comp[r + 1]) & rest[r];
+          if (su == comp[r]) continue;
+          comp[r] = RunFill(su, rest[r]);
+          up      = 1;
+        }
+      } while (up);
       nclus++;
       for (int r = r0; r <= rhi; r++) {
         for (uint64_t q = comp[r]; q; q &= q - 1) pix[qt++] = r * MX_ASIC_SIDE + __builtin_ctzll(q);
