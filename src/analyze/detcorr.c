@@ -310,13 +310,13 @@ static inline void DropletPair(float *a, float *b, long cnt[2])
   DropletCount(yb, zb, cnt);
 }
 
-int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, long counts[2])
+/* The droplets of rows x (up to 64) values v (row stride ld) whose pixels with charge (good,
+   >= bg; the others zeroed already) are the bits of m[r]: placed and counted into cnt. */
+static int DropletClusters(float *v, int rows, size_t ld, const uint64_t *m, long cnt[2])
 {
-  uint64_t m[MX_ASIC_SIDE], rest[MX_ASIC_SIDE], comp[MX_ASIC_SIDE];
+  uint64_t rest[MX_ASIC_SIDE], comp[MX_ASIC_SIDE];
   int      pix[MX_ASIC_SIDE * MX_ASIC_SIDE], nclus = 0;
-  long     cnt[2] = {0, 0};
 
-  for (int r = 0; r < rows; r++) m[r] = DropletRow(v + (size_t)r * ld, b + (size_t)r * ld, cols, bg, cnt);
   /* droplets of one pixel (the common case): their value rounded */
   for (int r = 0; r < rows; r++) {
     const uint64_t nb = (m[r] << 1) | (m[r] >> 1) | (r > 0 ? m[r - 1] : 0) | (r + 1 < rows ? m[r + 1] : 0);
@@ -394,6 +394,15 @@ int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, siz
 #undef PIX
       DropletPlace(px, qt, cnt);
     }
+  return nclus;
+}
+
+int MxPhotonizeDroplet(float *v, const unsigned char *b, int rows, int cols, size_t ld, float bg, long counts[2])
+{
+  uint64_t m[MX_ASIC_SIDE];
+  long     cnt[2] = {0, 0};
+  for (int r = 0; r < rows; r++) m[r] = DropletRow(v + (size_t)r * ld, b + (size_t)r * ld, cols, bg, cnt);
+  const int nclus = DropletClusters(v, rows, ld, m, cnt);
   if (counts) {
     counts[0] += cnt[0];
     counts[1] += cnt[1];
@@ -623,6 +632,88 @@ static void AsicPass512(int rows, float lev, int photons, float t, float cap, co
   cnt[5] += _mm512_reduce_add_epi32(a5);
   cnt[6] += _mm512_reduce_add_epi32(a6);
 }
+/* Droplets, first and last pass, for a whole 64 x 64 ASIC. DropletIn512 is AsicPass (not
+   photonised, no cap) and DropletRow in one pass: the level subtracted and the common mode's
+   changes counted (cnt[0]), the good values counted (cnt[3]); each good value below bg zeroed
+   and counted as the droplets' change (dcnt), the others' bits in m[r]. DropletOut512 is
+   AsicPass at level 0 after the droplets: the spikes (cnt[2]) zeroed and flagged, the ring's
+   0 / 1 / 2+ photons (cnt[4..6]); the rest of that pass changes nothing there (the good values
+   are finite, the bad ones 0 already). The same operations on each value as the two passes and
+   DropletRow, so the same values and counts. */
+static void DropletIn512(float lev, float bg, float *v, const unsigned char *b, uint64_t *m, long cnt[7], long dcnt[2])
+{
+  const __m512  vlev = _mm512_set1_ps(lev), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), vbg = _mm512_set1_ps(bg), eps = _mm512_set1_ps(1e-3f);
+  const __m512i ones = _mm512_set1_epi32(1);
+  __m512i       a0 = _mm512_setzero_si512(), a3 = a0, d0 = a0, d1 = a0;
+
+  for (int r = 0; r < MX_ASIC_SIDE; r++) {
+    float               *x  = v + (size_t)r * MX_NFS;
+    const unsigned char *bb = b + (size_t)r * MX_NFS;
+    uint64_t             mr = 0;
+    for (int c = 0; c < MX_ASIC_SIDE; c += 16) {
+      const __m128i   bv = _mm_loadu_si128((const __m128i *)(bb + c));
+      const __mmask16 g  = _mm_testn_epi8_mask(bv, bv);
+      const __m512    x0 = _mm512_loadu_ps(x + c), y = _mm512_sub_ps(x0, vlev);
+      const __m512    c0 = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(x0, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(x0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+      const __m512    cy = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(y, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(y, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+      a0                 = _mm512_mask_add_epi32(a0, g & _mm512_cmp_ps_mask(c0, cy, _CMP_NEQ_UQ), a0, ones);
+      /* AsicPass's ok (q <= INFINITY): not NaN */
+      const __mmask16 ok = g & _mm512_cmp_ps_mask(y, y, _CMP_ORD_Q);
+      a3                 = _mm512_mask_add_epi32(a3, ok, a3, ones);
+      /* DropletRow on what AsicPass stored (y, or +0 where not ok): good values (ok or good
+         NaN, stored +0) >= bg are on; good values not on are zeroed and counted */
+      const __m512    z   = _mm512_maskz_mov_ps(ok, y);
+      const __mmask16 on  = g & _mm512_cmp_ps_mask(z, vbg, _CMP_GE_OQ), off = g & ~on;
+      d0                  = _mm512_mask_add_epi32(d0, off & _mm512_cmp_ps_mask(_mm512_abs_ps(z), eps, _CMP_GT_OQ), d0, ones);
+      d1                  = _mm512_mask_add_epi32(d1, off & _mm512_cmp_ps_mask(z, half, _CMP_GE_OQ), d1, ones);
+      _mm512_storeu_ps(x + c, _mm512_maskz_mov_ps(on, z));
+      mr |= (uint64_t)on << c;
+    }
+    m[r] = mr;
+  }
+  cnt[0] += _mm512_reduce_add_epi32(a0);
+  cnt[3] += _mm512_reduce_add_epi32(a3);
+  dcnt[0] += _mm512_reduce_add_epi32(d0);
+  dcnt[1] += _mm512_reduce_add_epi32(d1);
+}
+
+static void DropletOut512(float cap, const unsigned char *ring, float *v, unsigned char *b, long cnt[7])
+{
+  const __m512  vcap = _mm512_set1_ps(cap), half = _mm512_set1_ps(0.5f), onehalf = _mm512_set1_ps(1.5f);
+  const __m512i ones = _mm512_set1_epi32(1);
+  const __m128i bad1 = _mm_set1_epi8(1);
+  __m512i       a2 = _mm512_setzero_si512(), a4 = a2, a5 = a2, a6 = a2;
+
+  for (int r = 0; r < MX_ASIC_SIDE; r++) {
+    float               *x  = v + (size_t)r * MX_NFS;
+    unsigned char       *bb = b + (size_t)r * MX_NFS;
+    const unsigned char *rg = ring ? ring + (size_t)r * MX_NFS : NULL;
+    for (int c = 0; c < MX_ASIC_SIDE; c += 16) {
+      const __m128i   bv    = _mm_loadu_si128((const __m128i *)(bb + c));
+      const __mmask16 g     = _mm_testn_epi8_mask(bv, bv);
+      const __m512    q     = _mm512_loadu_ps(x + c);
+      const __mmask16 spike = g & _mm512_cmp_ps_mask(q, vcap, _CMP_GT_OQ);
+      if (spike) {
+        a2 = _mm512_mask_add_epi32(a2, spike, a2, ones);
+        _mm512_mask_storeu_ps(x + c, spike, _mm512_setzero_ps());
+        _mm_mask_storeu_epi8(bb + c, spike, bad1);
+      }
+      if (rg) {
+        const __m128i   rv = _mm_loadu_si128((const __m128i *)(rg + c));
+        const __mmask16 rr = g & ~spike & _mm_test_epi8_mask(rv, rv);
+        if (rr) {
+          a4 = _mm512_mask_add_epi32(a4, rr & _mm512_cmp_ps_mask(q, half, _CMP_LT_OQ), a4, ones);
+          a5 = _mm512_mask_add_epi32(a5, rr & _mm512_cmp_ps_mask(q, half, _CMP_GE_OQ) & _mm512_cmp_ps_mask(q, onehalf, _CMP_LT_OQ), a5, ones);
+          a6 = _mm512_mask_add_epi32(a6, rr & _mm512_cmp_ps_mask(q, onehalf, _CMP_GE_OQ), a6, ones);
+        }
+      }
+    }
+  }
+  cnt[2] += _mm512_reduce_add_epi32(a2);
+  cnt[4] += _mm512_reduce_add_epi32(a4);
+  cnt[5] += _mm512_reduce_add_epi32(a5);
+  cnt[6] += _mm512_reduce_add_epi32(a6);
+}
 #endif
 
 static void AsicPass(int scalar, int rows, float lev, int photons, float t, float cap, const unsigned char *ring, float *v, unsigned char *b, long cnt[7])
@@ -669,6 +760,21 @@ static void Block(MxDetCorr dc, MxDetCorrStats *st, int module, const unsigned c
         st->noise_sum[module] += var * nused;
       }
     }
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+    if (droplet && !dc->scalar && rows == MX_ASIC_SIDE) { /* the three passes in two */
+      uint64_t m[MX_ASIC_SIDE];
+      long     d[7] = {0, 0, 0, 0, 0, 0, 0}, nvd[2] = {0, 0};
+      DropletIn512((float)level, (float)dc->droplet_bg, va, ba, m, cnt, nvd);
+      (void)DropletClusters(va, rows, MX_NFS, m, nvd);
+      cnt[1] += nvd[0];
+      st->changed_droplet += (double)nvd[1];
+      DropletOut512(dc->max_photons > 0 ? (float)dc->max_photons : INFINITY, ring ? ring + a * MX_ASIC_SIDE : NULL, va, ba, d);
+      cnt[2] += d[2];
+      cnt[3] -= d[2];
+      for (int k = 4; k < 7; k++) cnt[k] += d[k];
+      continue;
+    }
+#endif
     AsicPass(dc->scalar, rows, (float)level, photons, t, cap, ring && !droplet ? ring + a * MX_ASIC_SIDE : NULL, va, ba, cnt);
     if (droplet) {
       long d[7] = {0, 0, 0, 0, 0, 0, 0}, nvd[2] = {0, 0};
