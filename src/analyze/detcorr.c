@@ -578,13 +578,24 @@ static inline void AsicRow(float lev, int photons, float t, float cap, const uns
 }
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+/* The ring pixels rr of q counted by photons: 0 (a4), 1 (a5), 2 or more (a6) */
+static inline void RingHist512(__m512 q, __mmask16 rr, __m512i *a4, __m512i *a5, __m512i *a6)
+{
+  const __m512    half = _mm512_set1_ps(0.5f), onehalf = _mm512_set1_ps(1.5f);
+  const __m512i   ones = _mm512_set1_epi32(1);
+  const __mmask16 lo = _mm512_cmp_ps_mask(q, half, _CMP_LT_OQ), hi = _mm512_cmp_ps_mask(q, onehalf, _CMP_GE_OQ);
+  *a4 = _mm512_mask_add_epi32(*a4, rr & lo, *a4, ones);
+  *a5 = _mm512_mask_add_epi32(*a5, rr & _mm512_cmp_ps_mask(q, half, _CMP_GE_OQ) & _mm512_cmp_ps_mask(q, onehalf, _CMP_LT_OQ), *a5, ones);
+  *a6 = _mm512_mask_add_epi32(*a6, rr & hi, *a6, ones);
+}
+
 /* AsicRow's work on 16 values at a time, the counts in vector lanes over all the rows (the
    compiler's version of AsicRow summed its seven counts across the vector every 64 values):
    the same operations on each value, so the same values and counts. */
 static void AsicPass512(int rows, float lev, int photons, float t, float cap, const unsigned char *ring, float *v, unsigned char *b, long cnt[7])
 {
   const __m512  vlev = _mm512_set1_ps(lev), vt = _mm512_set1_ps(t), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
-  const __m512  onehalf = _mm512_set1_ps(1.5f), vcap = _mm512_set1_ps(cap), eps = _mm512_set1_ps(1e-3f);
+  const __m512  vcap = _mm512_set1_ps(cap), eps = _mm512_set1_ps(1e-3f);
   const __m512i ones = _mm512_set1_epi32(1);
   const __m128i bad1 = _mm_set1_epi8(1);
   __m512i       a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
@@ -614,12 +625,7 @@ static void AsicPass512(int rows, float lev, int photons, float t, float cap, co
       const __mmask16 spike = g & _mm512_cmp_ps_mask(q, vcap, _CMP_GT_OQ), ok = g & _mm512_cmp_ps_mask(q, vcap, _CMP_LE_OQ), rr = ok & in;
       a2 = _mm512_mask_add_epi32(a2, spike, a2, ones);
       a3 = _mm512_mask_add_epi32(a3, ok, a3, ones);
-      if (rr) { /* ring pixels are few: most vectors have none */
-        const __mmask16 lo = _mm512_cmp_ps_mask(q, half, _CMP_LT_OQ), hi = _mm512_cmp_ps_mask(q, onehalf, _CMP_GE_OQ);
-        a4 = _mm512_mask_add_epi32(a4, rr & lo, a4, ones);
-        a5 = _mm512_mask_add_epi32(a5, rr & _mm512_cmp_ps_mask(q, half, _CMP_GE_OQ) & _mm512_cmp_ps_mask(q, onehalf, _CMP_LT_OQ), a5, ones);
-        a6 = _mm512_mask_add_epi32(a6, rr & hi, a6, ones);
-      }
+      if (rr) RingHist512(q, rr, &a4, &a5, &a6); /* ring pixels are few: most vectors have none */
       _mm512_storeu_ps(x + c, _mm512_maskz_mov_ps(ok, q));
       _mm_mask_storeu_epi8(bb + c, spike, bad1);
     }
@@ -679,7 +685,7 @@ static void DropletIn512(float lev, float bg, float *v, const unsigned char *b, 
 
 static void DropletOut512(float cap, const unsigned char *ring, float *v, unsigned char *b, long cnt[7])
 {
-  const __m512  vcap = _mm512_set1_ps(cap), half = _mm512_set1_ps(0.5f), onehalf = _mm512_set1_ps(1.5f);
+  const __m512  vcap = _mm512_set1_ps(cap);
   const __m512i ones = _mm512_set1_epi32(1);
   const __m128i bad1 = _mm_set1_epi8(1);
   __m512i       a2 = _mm512_setzero_si512(), a4 = a2, a5 = a2, a6 = a2;
@@ -701,11 +707,7 @@ static void DropletOut512(float cap, const unsigned char *ring, float *v, unsign
       if (rg) {
         const __m128i   rv = _mm_loadu_si128((const __m128i *)(rg + c));
         const __mmask16 rr = g & ~spike & _mm_test_epi8_mask(rv, rv);
-        if (rr) {
-          a4 = _mm512_mask_add_epi32(a4, rr & _mm512_cmp_ps_mask(q, half, _CMP_LT_OQ), a4, ones);
-          a5 = _mm512_mask_add_epi32(a5, rr & _mm512_cmp_ps_mask(q, half, _CMP_GE_OQ) & _mm512_cmp_ps_mask(q, onehalf, _CMP_LT_OQ), a5, ones);
-          a6 = _mm512_mask_add_epi32(a6, rr & _mm512_cmp_ps_mask(q, onehalf, _CMP_GE_OQ), a6, ones);
-        }
+        if (rr) RingHist512(q, rr, &a4, &a5, &a6);
       }
     }
   }
