@@ -67,6 +67,11 @@ PetscErrorCode MxGeomSetBeamCenter(MxGeom g, double bx_m, double by_m);
 PetscErrorCode MxGeomSetWavelength(MxGeom g, double lambda_A);
 /* Degree of horizontal linear polarisation f in [-1, 1] (1: fully along x). Not collective. */
 PetscErrorCode MxGeomSetPolarization(MxGeom g, double f);
+/* Before MxGeomSetUp: the scattering quantities (two_theta, q, phi, solid angle, polarization)
+   only of the modules with use[m] (the others' stay NaN; positions, coverage and bad pixels of
+   every module); the analysis of a run of a few modules needs no more. Default: all. Not
+   collective. */
+PetscErrorCode MxGeomSetModules(MxGeom g, const PetscBool use[MX_NMOD]);
 /* Compute the per-pixel arrays. Collective, idempotent. */
 PetscErrorCode MxGeomSetUp(MxGeom g);
 PetscErrorCode MxGeomGetPixels(MxGeom g, const MxPixelGeom **pix);

@@ -282,6 +282,11 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
     PetscCall(MxReaderIsRaw(a->reader, &raw));
     PetscCall(MxDetCorrSetRaw(a->dc, raw));
   }
+  { /* q, solid angle, ... of the run's modules only (a few of 16 as a rule); positions of all (the viewer's image) */
+    PetscBool use[MX_NMOD] = {PETSC_FALSE};
+    for (PetscInt i = 0; i < a->run.nmod; i++) use[a->run.mods[i]] = PETSC_TRUE;
+    PetscCall(MxGeomSetModules(a->geom, use));
+  }
   PetscCall(MxGeomSetUp(a->geom));
   { /* the heating model's absorption at this run's photon energy */
     MxHeatProps hp;

@@ -367,15 +367,17 @@ PetscErrorCode MxGeomSetUp(MxGeom g)
         pix->x_m[k] = x;
         pix->y_m[k] = y;
         pix->z_m[k] = z;
+        pix->covered[k] = 1;
+        if (g->skip[p->module]) continue;
         MxGeomScatter(x, y, z, g->bx_m, g->by_m, g->lambda_A, g->pol_f, &pix->two_theta[k], &pix->q_inv_A[k], &pix->phi[k], &solid, &pix->polarization[k]);
         pix->solid_angle[k] = solid * apix;
-        pix->covered[k]     = 1;
       }
   }
   MarkBad(g);
   for (size_t k = 0; k < n; k++)
     if (pix->covered[k]) {
       ncov++;
+      if (g->skip[k / MX_MODPIX]) continue;
       qmin = PetscMin(qmin, pix->q_inv_A[k]);
       qmax = PetscMax(qmax, pix->q_inv_A[k]);
     }
@@ -385,6 +387,21 @@ PetscErrorCode MxGeomSetUp(MxGeom g)
   g->setup    = PETSC_TRUE;
   PetscCall(PetscLogEventEnd(MX_GEOM_SETUP, 0, 0, 0, 0));
   PetscCall(MxViewOptionApply(&g->view, GeomView, g));
+  PetscFunctionReturn(0);
+}
+
+static int SkipAny(MxGeom g)
+{
+  for (int m = 0; m < MX_NMOD; m++)
+    if (g->skip[m]) return 1;
+  return 0;
+}
+
+PetscErrorCode MxGeomSetModules(MxGeom g, const PetscBool use[MX_NMOD])
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!g->setup, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "geometry: MxGeomSetModules after MxGeomSetUp");
+  for (int m = 0; m < MX_NMOD; m++) g->skip[m] = !use[m];
   PetscFunctionReturn(0);
 }
 
@@ -486,7 +503,7 @@ PetscErrorCode MxGeomView(MxGeom g, PetscViewer v)
   PetscCall(PetscViewerASCIIPrintf(v, "beam centre: (%g, %g) m; polarisation f = %g; pixel %g um\n", g->bx_m, g->by_m, g->pol_f, 1e6 / g->panels[0].res));
   if (g->shift_x_m != 0 || g->shift_y_m != 0) PetscCall(PetscViewerASCIIPrintf(v, "detector shift: (%g, %g) m\n", g->shift_x_m, g->shift_y_m));
   PetscCall(PetscViewerASCIIPrintf(v, "covered pixels: %" PetscInt_FMT " of %d (%" PetscInt_FMT " bad in the geometry)\n", g->ncovered, MX_NMOD * MX_MODPIX, nbadpix));
-  PetscCall(PetscViewerASCIIPrintf(v, "q range over covered pixels: %.6g .. %.6g 1/A\n", g->q_min, g->q_max));
+  PetscCall(PetscViewerASCIIPrintf(v, "q range over covered pixels%s: %.6g .. %.6g 1/A\n", SkipAny(g) ? " of the modules set up" : "", g->q_min, g->q_max));
   PetscCall(PetscViewerASCIIPopTab(v));
   PetscFunctionReturn(0);
 }

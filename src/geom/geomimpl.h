@@ -35,8 +35,9 @@ struct _p_MxGeom {
   const char *distance_src, *lambda_src;
   double      bx_m, by_m, pol_f;
 
+  PetscBool   skip[MX_NMOD]; /* MxGeomSetModules: modules without scattering quantities */
   MxPixelGeom pix;
-  double      q_min, q_max; /* over covered pixels */
+  double      q_min, q_max; /* over covered pixels (of the modules set up) */
   PetscInt    ncovered;
   PetscBool   setup;
   MxViewOption view; /* -geom_view: where SetUp prints the summary */

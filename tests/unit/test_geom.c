@@ -667,6 +667,36 @@ static void test_options(void **state)
   assert_int_equal(PetscOptionsClearValue(NULL, "-geom_polarization"), 0);
 }
 
+/* MxGeomSetModules: the modules set up get the same bits as with all; the others keep their
+   positions and coverage (the viewer's image needs them) and NaN scattering quantities */
+static void test_set_modules(void **state)
+{
+  MxGeom             ga, gs;
+  const MxPixelGeom *a, *s;
+  PetscBool          use[MX_NMOD] = {PETSC_FALSE};
+  (void)state;
+  use[3] = use[4] = use[15] = PETSC_TRUE;
+  assert_int_equal(MxGeomCreate(PETSC_COMM_WORLD, &ga), 0);
+  assert_int_equal(MxGeomCreate(PETSC_COMM_WORLD, &gs), 0);
+  assert_int_equal(MxGeomLoadFile(ga, MAR18), 0);
+  assert_int_equal(MxGeomLoadFile(gs, MAR18), 0);
+  assert_int_equal(MxGeomSetModules(gs, use), 0);
+  assert_int_equal(MxGeomSetUp(ga), 0);
+  assert_int_equal(MxGeomSetUp(gs), 0);
+  assert_int_not_equal(MxGeomSetModules(gs, use), 0); /* after set-up: an error */
+  assert_int_equal(MxGeomGetPixels(ga, &a), 0);
+  assert_int_equal(MxGeomGetPixels(gs, &s), 0);
+  for (size_t k = 0; k < NPIX; k++) {
+    const int m = (int)(k / MX_MODPIX);
+    assert_true(a->x_m[k] == s->x_m[k] && a->y_m[k] == s->y_m[k] && a->z_m[k] == s->z_m[k]);
+    assert_true(a->covered[k] == s->covered[k] && a->bad[k] == s->bad[k]);
+    if (use[m]) assert_true(a->q_inv_A[k] == s->q_inv_A[k] && a->two_theta[k] == s->two_theta[k] && a->phi[k] == s->phi[k] && a->solid_angle[k] == s->solid_angle[k] && a->polarization[k] == s->polarization[k]);
+    else assert_true(isnan(s->q_inv_A[k]) && isnan(s->two_theta[k]) && isnan(s->phi[k]) && isnan(s->solid_angle[k]) && isnan(s->polarization[k]));
+  }
+  assert_int_equal(MxGeomDestroy(&ga), 0);
+  assert_int_equal(MxGeomDestroy(&gs), 0);
+}
+
 static int Setup(void **state)
 {
   (void)state;
@@ -686,7 +716,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parse_vector), cmocka_unit_test(test_scatter_hand), cmocka_unit_test(test_pixel_center_and_ideal), cmocka_unit_test(test_mar18),     cmocka_unit_test(test_mid_ideal_file),
     cmocka_unit_test(test_ideal_quads),  cmocka_unit_test(test_2d_layout),    cmocka_unit_test(test_errors),                 cmocka_unit_test(test_file_values), cmocka_unit_test(test_bad_regions),
-    cmocka_unit_test(test_options),
+    cmocka_unit_test(test_options),      cmocka_unit_test(test_set_modules),
   };
   return cmocka_run_group_tests(tests, Setup, Teardown);
 }
