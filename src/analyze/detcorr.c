@@ -578,6 +578,9 @@ static inline void AsicRow(float lev, int photons, float t, float cap, const uns
 }
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+/* Count on 16 values: z < t ? 0 : floor(z - t) + 1, the same operations */
+static inline __m512 Count512(__m512 z, __m512 t) { return _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(z, t, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(z, t), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), _mm512_set1_ps(1.0f)); }
+
 /* The ring pixels rr of q counted by photons: 0 (a4), 1 (a5), 2 or more (a6) */
 static inline void RingHist512(__m512 q, __mmask16 rr, __m512i *a4, __m512i *a5, __m512i *a6)
 {
@@ -594,7 +597,7 @@ static inline void RingHist512(__m512 q, __mmask16 rr, __m512i *a4, __m512i *a5,
    the same operations on each value, so the same values and counts. */
 static void AsicPass512(int rows, float lev, int photons, float t, float cap, const unsigned char *ring, float *v, unsigned char *b, long cnt[7])
 {
-  const __m512  vlev = _mm512_set1_ps(lev), vt = _mm512_set1_ps(t), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+  const __m512  vlev = _mm512_set1_ps(lev), vt = _mm512_set1_ps(t), half = _mm512_set1_ps(0.5f);
   const __m512  vcap = _mm512_set1_ps(cap), eps = _mm512_set1_ps(1e-3f);
   const __m512i ones = _mm512_set1_epi32(1);
   const __m128i bad1 = _mm_set1_epi8(1);
@@ -611,15 +614,15 @@ static void AsicPass512(int rows, float lev, int photons, float t, float cap, co
       const __mmask16 in = rg ? _mm_test_epi8_mask(_mm_loadu_si128((const __m128i *)(rg + c)), _mm_loadu_si128((const __m128i *)(rg + c))) : 0;
       const __m512   x0 = _mm512_loadu_ps(x + c), y = _mm512_sub_ps(x0, vlev);
       /* Count(z, t): z < t ? 0 : floor(z - t) + 1 */
-      const __m512 c0 = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(x0, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(x0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+      const __m512 c0 = Count512(x0, half);
       __m512       q, cy;
       if (photons) {
-        q  = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(y, vt, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(y, vt), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
-        cy = same ? q : _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(y, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(y, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+        q  = Count512(y, vt);
+        cy = same ? q : Count512(y, half);
         a1 = _mm512_mask_add_epi32(a1, g & _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(q, y)), eps, _CMP_GT_OQ), a1, ones);
       } else {
         q  = y;
-        cy = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(y, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(y, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+        cy = Count512(y, half);
       }
       a0 = _mm512_mask_add_epi32(a0, g & _mm512_cmp_ps_mask(c0, cy, _CMP_NEQ_UQ), a0, ones);
       const __mmask16 spike = g & _mm512_cmp_ps_mask(q, vcap, _CMP_GT_OQ), ok = g & _mm512_cmp_ps_mask(q, vcap, _CMP_LE_OQ), rr = ok & in;
@@ -648,7 +651,7 @@ static void AsicPass512(int rows, float lev, int photons, float t, float cap, co
    DropletRow, so the same values and counts. */
 static void DropletIn512(float lev, float bg, float *v, const unsigned char *b, uint64_t *m, long cnt[7], long dcnt[2])
 {
-  const __m512  vlev = _mm512_set1_ps(lev), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), vbg = _mm512_set1_ps(bg), eps = _mm512_set1_ps(1e-3f);
+  const __m512  vlev = _mm512_set1_ps(lev), half = _mm512_set1_ps(0.5f), vbg = _mm512_set1_ps(bg), eps = _mm512_set1_ps(1e-3f);
   const __m512i ones = _mm512_set1_epi32(1);
   __m512i       a0 = _mm512_setzero_si512(), a3 = a0, d0 = a0, d1 = a0;
 
@@ -660,8 +663,8 @@ static void DropletIn512(float lev, float bg, float *v, const unsigned char *b, 
       const __m128i   bv = _mm_loadu_si128((const __m128i *)(bb + c));
       const __mmask16 g  = _mm_testn_epi8_mask(bv, bv);
       const __m512    x0 = _mm512_loadu_ps(x + c), y = _mm512_sub_ps(x0, vlev);
-      const __m512    c0 = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(x0, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(x0, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
-      const __m512    cy = _mm512_maskz_add_ps(~_mm512_cmp_ps_mask(y, half, _CMP_LT_OQ), _mm512_roundscale_ps(_mm512_sub_ps(y, half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC), one);
+      const __m512    c0 = Count512(x0, half);
+      const __m512    cy = Count512(y, half);
       a0                 = _mm512_mask_add_epi32(a0, g & _mm512_cmp_ps_mask(c0, cy, _CMP_NEQ_UQ), a0, ones);
       /* AsicPass's ok (q <= INFINITY): not NaN */
       const __mmask16 ok = g & _mm512_cmp_ps_mask(y, y, _CMP_ORD_Q);
