@@ -86,6 +86,9 @@ set_tests_properties(sim.analyze_dose PROPERTIES PROCESSORS 2)
 # real AGIPD data (issue 13): clean counts and calibrated keV data of the same photons
 mx_script_test(sim.agipd_truth sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_agipd.sh ${MX_TESTDATA} 2)
 set_tests_properties(sim.agipd_truth PROPERTIES PROCESSORS 2)
+# continuous values with a static gain spread: -corr_shot_noise takes it out of the contrast
+mx_script_test(sim.gain_spread sim bash ${CMAKE_CURRENT_SOURCE_DIR}/peer/check_gain_spread.sh ${MX_TESTDATA} 2)
+set_tests_properties(sim.gain_spread PROPERTIES PROCESSORS 2)
 # a ring that the files' masks flag whole (a NON_SENSITIVE ASIC over it) is reported as having no
 # valid pixel, not as one without photons; the other rings are unchanged
 mx_script_test(sim.ring_masked sim ${MX_PYTHON} ${PEER}/check_ring_masked.py ${MX_TESTDATA})
@@ -194,7 +197,7 @@ endforeach()
 # long ones give theirs (seconds on the 2-core development machine): the one-core tests among
 # them start early and run beside others instead of alone at the end.
 set(mx_costs
-  sim.agipd_truth 120 peer.detcorr_numpy 45 sim.analyze_truth 110 sim.analyze_dose 30 fuzz.short 35 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
+  sim.agipd_truth 120 sim.gain_spread 60 peer.detcorr_numpy 45 sim.analyze_truth 110 sim.analyze_dose 30 fuzz.short 35 install.prefix 60 sim.fit_joint_truth 50 peer.direct_read 41
   md.monotonic 38 bad.input_n4 36 peer.online 32 fuzz.build 27 bad.input_n1 24 bad.input_n2 24
   mpi.kill_rerun_n1 20 mpi.kill_rerun_n2 18 peer.bridge 17 md.ranks_per_sim 16)
 while(mx_costs)

@@ -24,11 +24,13 @@ int MxCorrXC(int nf, const double *Xm, const double *Xp, double *XC);
 void MxCorrG2(int nf, const double *C, int nwin, const int *start, int len, int ntau, double *out, int *npairs);
 /* Contrast from the diagonal: beta(t) = C(t,t) - N/s1(t) (photon shot noise of photon-unit data). */
 void MxCorrContrast(int nf, double N, const double *s1, const double *C, double *beta);
-/* Contrast of continuous (not photonised) values with electronic noise var (photons^2):
-   beta(t) = C(t,t) - N/s1(t) - N^2 var/s1(t)^2, C the corrected C - XC (g2 - 1 scale). A static
-   gain spread g leaves g^2 N/s1 (docs/reference/agipd-data.md section 3): its factor from one
-   train's XC(t,t) is too noisy to divide by, so it is not taken out. */
-void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, double var, double *beta);
+/* Contrast of continuous (not photonised) values with electronic noise var (photons^2) and a
+   photon's shot noise R (photons^2 per photon): beta(t) = C(t,t) - R N/s1(t) - N^2 var/s1(t)^2,
+   C the corrected C - XC (g2 - 1 scale). R = 1 for photon counts; a static relative gain spread
+   g makes it 1 + g^2, a photon's charge shared over pixels in fractions f_k times sum_k f_k^2
+   (docs/reference/agipd-data.md section 3, docs/analyze.md). R is the user's (-corr_shot_noise):
+   its factor from one train's XC(t,t) is too noisy to divide by, so it is not estimated. */
+void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, double var, double R, double *beta);
 
 /* Per-pixel passes of one train (frames row-major, nf x npix). */
 /* valid[p] = bad[p] == 0 (first frame) or valid[p] &= bad[p] == 0 (the others), p < n. */

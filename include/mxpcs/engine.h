@@ -42,6 +42,7 @@ typedef struct {
   void (*correct)(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
   void *correct_ctx;
   double noise_var; /* photons^2 of electronic noise in continuous (not photonised) values: taken out of the contrast (0: none) */
+  double shot_noise; /* a photon's shot noise R in those values, R N/s1 taken out of the contrast (0 or 1: photon counts) */
 } MxEngineSpec;
 
 /* One train's frames of this rank's pixels (row-major nf x npix) and what the step prepares of

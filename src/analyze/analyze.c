@@ -25,6 +25,7 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   PetscCall(PetscNew(&a));
   a->comm       = comm;
   a->xc         = PETSC_TRUE;
+  a->shot_noise = 1.0;
   a->block      = 4096;
   a->saxs_nbins = 200;
   a->win_len    = -1;
@@ -74,6 +75,8 @@ PetscErrorCode MxAnalyzeSetFromOptions(MxAnalyze a)
   PetscCall(PetscOptionsInt("-g2_jackknife", "Errors of Gamma, Gamma0, D_eff by a delete-a-group jackknife over this many train groups (train index mod N); 0: the errors the fits propagate", "", a->jk, &a->jk, NULL));
   PetscCall(PetscOptionsBool("-fit_q_eff", "D_eff = Gamma0/q^2 with q the ring's rms q weighted by its pixels' mean intensity squared, as its C weighs them (/xpcs/fit/q_eff); 0: the ring's mean q (/xpcs/qmap/q)", "", a->q_eff_on, &a->q_eff_on, NULL));
   PetscCall(PetscOptionsBool("-corr_xc", "Subtract the neighbour-train cross term XC (Dallari et al. 2021)", "", a->xc, &a->xc, NULL));
+  PetscCall(PetscOptionsReal("-corr_shot_noise", "Continuous values (-reader_photonize none): a photon's shot noise R in the values' units squared, R N/s1 taken out of the contrast's diagonal: (1 + g^2) for a static relative gain spread g, times sum_k f_k^2 for a photon's charge shared over pixels k in fractions f_k (docs/analyze.md); 1: photon counts", "", a->shot_noise, &a->shot_noise, NULL));
+  PetscCheck(a->shot_noise > 0 && a->shot_noise <= 2, a->comm, PETSC_ERR_ARG_OUTOFRANGE, "option -corr_shot_noise: %g must be in (0, 2] (1 + g^2 for a gain spread g, times the charge-sharing factor <= 1)", a->shot_noise);
   PetscCall(PetscOptionsInt("-corr_block", "Pixels per BLAS-3 block of the Gram products", "", a->block, &a->block, NULL));
   PetscCall(PetscOptionsInt("-saxs_nbins", "Bins of the SAXS q grid", "", a->saxs_nbins, &a->saxs_nbins, NULL));
   PetscCall(PetscOptionsReal("-saxs_q_min", "SAXS q min (1/angstrom; default: smallest q read)", "", a->saxs_qmin, &a->saxs_qmin, NULL));
@@ -209,7 +212,7 @@ static PetscErrorCode EngineCreate(MxAnalyze a)
     PetscCall(PetscMalloc1(ntr + 1, &a->dose_bin));
     for (PetscInt t = 0; t < ntr; t++) a->dose_bin[t] = -1;
   }
-  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .ndose = a->ndose, .dose_bin = a->dose_bin, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0, .correct = dc_on ? CorrectFrame : NULL, .correct_ctx = a->dc, .noise_var = a->dc_noise_var};
+  s = (MxEngineSpec){.nf = a->nf, .npix = a->npix, .nring = a->nring, .ring_off = a->ring_off, .ring_pix = a->ring_pix, .nwin = a->nwin, .win_len = a->win_len, .win_start = a->win_start, .xc = a->xc, .jk = a->jk, .ndose = a->ndose, .dose_bin = a->dose_bin, .block = a->block, .saxs_nbins = a->saxs_nbins, .saxs_bin = a->saxs_bin, .corr = a->corr, .ntrains = ntr, .t0 = t0, .t1 = t1, .part0 = ipart == 0, .correct = dc_on ? CorrectFrame : NULL, .correct_ctx = a->dc, .noise_var = a->dc_noise_var, .shot_noise = a->shot_noise};
   PetscCall(MxEngineCreate(a->comm, pix_comm, &s, &a->eng));
   PetscCall(MxEngineAccumAdd(a->eng, "unread", (size_t)ntr, MX_ACC_ALL, PETSC_TRUE, &a->unread));
   PetscCall(MxEngineAccumAdd(a->eng, "nonfinite", 1, MX_ACC_ALL, PETSC_TRUE, &a->nnonfinite));
@@ -417,6 +420,9 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   {
     MxCommonModeKind cm;
     PetscCall(MxDetCorrGetKinds(a->dc, &cm, NULL, NULL, NULL));
+    MxPhotonizeKind ph;
+    PetscCall(MxDetCorrGetKinds(a->dc, NULL, &ph, NULL, NULL));
+    PetscCheck(a->shot_noise == 1 || ph == MX_PHOTONIZE_NONE, a->comm, PETSC_ERR_ARG_WRONG, "option -corr_shot_noise: %g applies to continuous values only; with -reader_photonize %s the values are photon counts, whose shot noise is 1 (add -reader_photonize none, or leave -corr_shot_noise out)", a->shot_noise, MxPhotonizeNames[ph]);
     PetscCheck(!(a->stream && cm == MX_CM_ASIC_CELL), a->comm, PETSC_ERR_ARG_WRONG, "option -reader_common_mode asic+cell: not on a stream (the memory-cell term is estimated on the run's first trains before the run); use asic");
     if (!a->stream) PetscCall(MxDetCorrCellOffsets(a->dc, a->reader, a->nf, a->run.ntr, a->nranges, a->ranges));
   }

@@ -32,6 +32,7 @@ struct _p_MxAnalyze {
   MxDetCorrStats dc_stats; /* the run's, summed over the ranks (after the reduction) */
   double        *dc_acc;   /* this rank's sums (an MxDetCorrStats), in the checkpointed table; table-owned */
   double    dc_noise_var;  /* photons^2: electronic noise taken out of the contrast of continuous values (0: none) */
+  double    shot_noise;    /* -corr_shot_noise R: a photon's shot noise in continuous values, R N/s1 taken out of the contrast (1: photon counts) */
   MxRunShape run;
   PetscBool stream;      /* the trains come from a stream (mxpcs online), not from the reader */
   char      stream_ident[PETSC_MAX_PATH_LEN], stream_start[32];

@@ -121,7 +121,13 @@ PetscErrorCode MxAnalyzeCheckpointHash(MxAnalyze a, uint64_t *hash)
   h = Fnv(h, a->saxs_bin, sizeof *a->saxs_bin * a->npix);
   h = Fnv(h, a->corr, sizeof *a->corr * a->npix);
   h = Fnv(h, a->drop, (size_t)ntr);
-  double reals[] = {a->saxs_qmin, a->saxs_qmax, a->dt_s};
+  MxCommonModeKind cm;
+  MxPhotonizeKind  ph;
+  double           thr, cap, adu;
+  PetscCall(MxDetCorrGetKinds(a->dc, &cm, &ph, &thr, &cap));
+  PetscCall(MxReaderGetAduPerPhoton(a->reader, &adu));
+  /* the corrections and what the contrast takes out: the sums depend on them */
+  double reals[] = {a->saxs_qmin, a->saxs_qmax, a->dt_s, (double)cm, (double)ph, thr, cap, adu, a->dc_noise_var, a->shot_noise};
   h     = Fnv(h, reals, sizeof reals);
   h     = MxEngineSignature(a->eng, h); /* the table's names and sizes: the checkpoint's layout */
   *hash = h;

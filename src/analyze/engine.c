@@ -133,6 +133,7 @@ PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSp
   e->correct     = s->correct;
   e->correct_ctx = s->correct_ctx;
   e->noise_var   = s->noise_var;
+  e->shot_noise  = s->shot_noise > 0 ? s->shot_noise : 1.0;
   for (size_t p = 0; p < e->npix; p++) e->nsaxs += s->saxs_bin[p] >= 0;
   PetscCall(PetscMalloc3(e->nsaxs + 1, &e->saxs_pix, e->nsaxs + 1, &e->saxs_pb, (size_t)e->saxs_nbins * 16 * MxCorrSaxsBlocks((int)e->nf), &e->saxs_acc));
   for (size_t p = 0, k = 0; p < e->npix; p++)
@@ -468,7 +469,7 @@ static PetscErrorCode Fold(MxEngine e, PetscInt train, const double *rs, const d
         e->g2t_sq[r * (nf - 1) + k] += g2[k] * g2[k];
       }
     }
-    if (e->noise_var > 0) MxCorrContrastNoise((int)nf, *N, s1, Cr, e->noise_var, beta);
+    if (e->noise_var > 0 || e->shot_noise != 1) MxCorrContrastNoise((int)nf, *N, s1, Cr, e->noise_var, e->shot_noise, beta);
     else MxCorrContrast((int)nf, *N, s1, Cr, beta);
     double bm = 0;
     for (size_t t = 0; t < nf; t++) bm += beta[t] / nf;

@@ -24,7 +24,7 @@ struct _p_MxEngine {
   float    *corr;              /* npix */
   void    (*correct)(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
   void     *correct_ctx;
-  double    noise_var;
+  double    noise_var, shot_noise;
   size_t    nsaxs;
   int      *saxs_pix, *saxs_pb; /* the pixels with a SAXS bin (memory order) and their bins */
   double   *saxs_acc;          /* the main thread's SAXS scratch */

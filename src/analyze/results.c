@@ -398,6 +398,7 @@ static PetscErrorCode ViewCorrections(MxAnalyze a, PetscViewer v)
   }
   if (nh > 0) PetscCall(PetscViewerASCIIPrintf(v, "    ring pixel-frames with 0 / 1 / 2+ photons: %.4f / %.4f / %.4f\n", st->hist[0] / nh, st->hist[1] / nh, st->hist[2] / nh));
   if (a->dc_noise_var > 0) PetscCall(PetscViewerASCIIPrintf(v, "    continuous values: noise variance %.4g photons^2 taken out of the contrast\n", a->dc_noise_var));
+  if (a->shot_noise != 1) PetscCall(PetscViewerASCIIPrintf(v, "    continuous values: a photon's shot noise %.4g (-corr_shot_noise) taken out of the contrast\n", a->shot_noise));
   PetscFunctionReturn(0);
 }
 
@@ -467,6 +468,7 @@ static PetscErrorCode WriteAll(MxAnalyze a, MxOut o)
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_INTERCEPT, 1, d1, a->beta_icpt));
   PetscCall(MxOutDoubles(o, MX_CONTRAST_BETA_INTERCEPT_ERR, 1, d1, a->beta_icpt_err));
   PetscCall(MxOutArray(o, MX_CONTRAST_BETA_DISAGREE, H5T_NATIVE_INT, 1, d1, a->beta_disagree));
+  PetscCall(MxOutScalar(o, MX_CONTRAST_SHOT_NOISE, a->shot_noise));
   {
     MxG2FitBeta mode;
     PetscCall(MxG2FitGetBetaMode(a->fit, &mode));

@@ -109,7 +109,7 @@ void MxCorrContrast(int nf, double N, const double *s1, const double *C, double 
   for (int t = 0; t < nf; t++) beta[t] = C[(size_t)t * nf + t] - N / s1[t];
 }
 
-void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, double var, double *beta)
+void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, double var, double R, double *beta)
 {
-  for (int t = 0; t < nf; t++) beta[t] = C[(size_t)t * nf + t] - N / s1[t] - N * N * var / (s1[t] * s1[t]);
+  for (int t = 0; t < nf; t++) beta[t] = C[(size_t)t * nf + t] - R * N / s1[t] - N * N * var / (s1[t] * s1[t]);
 }

@@ -67,3 +67,6 @@ expect    ph_threshold_neg "option -reader_photon_threshold: -0\\.2 must be in \
 expect    ph_kind        "-reader_photonize" -- analyze -run "$good" -reader_photonize rounded -analyze_progress 0 -o "$bad/dump_ph_kind.h5"
 expect    cm_raw         "option -reader_common_mode asic: the run holds raw data" -- analyze -run "$data/mock/raw/r0123" -reader_common_mode asic -analyze_progress 0 -o "$bad/dump_cm_raw.h5"
 expect    ph_raw         "option -reader_photonize round: the run holds raw data" -- analyze -run "$data/mock/raw/r0123" -reader_photonize round -analyze_progress 0 -o "$bad/dump_ph_raw.h5"
+# a photon's shot noise in continuous values: out of range, or given for photon counts
+expect    shot_noise0    "option -corr_shot_noise: 0\\.? must be in \\(0, 2\\]" -- analyze -run "$good" -reader_photonize none -corr_shot_noise 0 -analyze_progress 0 -o "$bad/dump_shot_noise0.h5"
+expect    shot_noise_ph  "option -corr_shot_noise: 1\\.04 applies to continuous values only; with -reader_photonize round" -- analyze -run "$good" -reader_photonize round -corr_shot_noise 1.04 -analyze_progress 0 -o "$bad/dump_shot_noise_ph.h5"
