@@ -419,9 +419,8 @@ PetscErrorCode MxAnalyzeSetUp(MxAnalyze a)
   PetscCall(MxDetCorrSetUp(a->dc, a->nranges, a->ranges, a->ring_flag));
   {
     MxCommonModeKind cm;
-    PetscCall(MxDetCorrGetKinds(a->dc, &cm, NULL, NULL, NULL));
-    MxPhotonizeKind ph;
-    PetscCall(MxDetCorrGetKinds(a->dc, NULL, &ph, NULL, NULL));
+    MxPhotonizeKind  ph;
+    PetscCall(MxDetCorrGetKinds(a->dc, &cm, &ph, NULL, NULL));
     PetscCheck(a->shot_noise == 1 || ph == MX_PHOTONIZE_NONE, a->comm, PETSC_ERR_ARG_WRONG, "option -corr_shot_noise: %g applies to continuous values only; with -reader_photonize %s the values are photon counts, whose shot noise is 1 (add -reader_photonize none, or leave -corr_shot_noise out)", a->shot_noise, MxPhotonizeNames[ph]);
     PetscCheck(!(a->stream && cm == MX_CM_ASIC_CELL), a->comm, PETSC_ERR_ARG_WRONG, "option -reader_common_mode asic+cell: not on a stream (the memory-cell term is estimated on the run's first trains before the run); use asic");
     if (!a->stream) PetscCall(MxDetCorrCellOffsets(a->dc, a->reader, a->nf, a->run.ntr, a->nranges, a->ranges));

@@ -637,7 +637,12 @@ PetscErrorCode MxAnalyzeView(MxAnalyze a, PetscViewer v)
     PetscCall(PetscViewerASCIIPrintf(v, "  contrast: beta from the diagonal of C, intercept from the g2 fits (-fit_beta %s: %s); %" PetscInt_FMT " of %" PetscInt_FMT " rings (*) differ by more than 3 sigma\n", MxG2FitBetaNames[mode], mode == MX_G2FIT_BETA_SHARED ? "one beta per ring shared by the age windows, used in the fits" : mode == MX_G2FIT_BETA_FREE ? "weighted mean of the windows' free betas" : "a shared-beta fit for this check; the fits use the diagonal", a->nbeta_disagree, a->nring));
     PetscCall(PetscViewerASCIIPrintf(v, "  speckle contrast beta/F, F the spread of I(q) across the ring (C, its diagonal and the fits all carry F; Gamma does not):"));
     for (PetscInt r = 0; r < a->nring; r++) PetscCall(PetscViewerASCIIPrintf(v, " %.4f (F %.4f)%s", a->beta_sp[r], a->hetero[r], r + 1 < a->nring ? "," : "\n"));
-    if (a->nbeta_disagree > 0) PetscCall(PetscViewerASCIIPrintf(v, "  hint: the contrast from the diagonal looks biased (detector noise, data not photonised, charge sharing)%s\n", mode == MX_G2FIT_BETA_SHARED ? "; the fits already use the shared beta" : "; consider -fit_beta shared"));
+    if (a->nbeta_disagree > 0) {
+      MxPhotonizeKind ph;
+      PetscCall(MxDetCorrGetKinds(a->dc, NULL, &ph, NULL, NULL));
+      PetscCall(PetscViewerASCIIPrintf(v, "  hint: the contrast from the diagonal looks biased (detector noise, data not photonised, charge sharing)%s%s\n", mode == MX_G2FIT_BETA_SHARED ? "; the fits already use the shared beta" : "; consider -fit_beta shared",
+                                       ph == MX_PHOTONIZE_NONE ? "; values not photonised: -reader_photonize droplet, or a photon's shot noise in them with -corr_shot_noise (1 + g^2 for a gain spread g; docs/analyze.md)" : ""));
+    }
     PetscCall(PetscViewerASCIIPrintf(v, "  D_eff_mean = %.3f +- %.3f um^2/s (extrapolated to zero dose: %s)\n", a->Deff_mean, a->Deff_mean_err, MxExtrapolationNames[a->extrap_order - 1]));
     if (a->q_eff_on) {
       double lo = INFINITY, hi = -INFINITY;

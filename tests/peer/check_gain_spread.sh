@@ -31,5 +31,6 @@ an=("$MPIEXEC" --oversubscribe -n "$np" "$MXPCS" analyze -options_file "$here/in
 "${an[@]}" -run "$run/clean" -reader_adu_per_photon 1 -o "$out/clean.h5" > "$out/clean.txt"
 "${an[@]}" -run "$run" -reader_adu_per_photon 12.3 -reader_photonize none -corr_shot_noise "$R" -o "$out/shot.h5" > "$out/shot.txt"
 "${an[@]}" -run "$run" -reader_adu_per_photon 12.3 -reader_photonize none -o "$out/plain.h5" > "$out/plain.txt"
+grep -q "hint: .*values not photonised: -reader_photonize droplet, or a photon's shot noise in them with -corr_shot_noise" "$out/plain.txt" || { echo "FAIL summary: no hint at -corr_shot_noise on the flagged run"; exit 1; }
 grep -q "a photon's shot noise $(printf '%.4g' "$R") (-corr_shot_noise) taken out of the contrast" "$out/shot.txt" || { echo "FAIL summary: no shot-noise line"; exit 1; }
 "$MX_PYTHON" "$(dirname "$0")/check_gain_spread.py" "$R" "$run/truth.h5" "$out/clean.h5" "$out/shot.h5" "$out/plain.h5"
