@@ -36,6 +36,13 @@ sim() { # NAME ARGS...: simulate once (kept in OUTDIR)
 }
 roofline() { # DIR: GB/s of cat from the page cache, best of 3 (the files are read once first)
   local files=("$1"/proc/*/*.h5) best=0
+  # The same page-cache state for every run of the bench: the files dropped from the cache and
+  # read back sequentially, as after a copy from the cluster's file system. Left as the writer
+  # or earlier scattered reads put them there, the same files read at 15 GB/s instead of 26
+  # (2026-12-05, (a)), and mxpcs's pread slowed with them.
+  "$py" -c 'import os, sys
+for f in sys.argv[1:]:
+    fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "${files[@]}"
   cat "${files[@]}" > /dev/null
   local bytes; bytes=$(du -cb "${files[@]}" | tail -1 | cut -f1)
   for i in 1 2 3; do
@@ -61,7 +68,7 @@ rstats() { sed -n 's/^\[rank 0\] read .*reader thread: .*busy [0-9.]* s = \([0-9
 
 say "# mxpcs analyze: read roofline, numpy pipeline, mxpcs ($(date -u +%Y-%m-%d), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1))"
 say ""
-say "Roofline: \`cat\` of the run's files from the page cache (best of 3). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included; with -analyze_bench, which adds a bare cblas_ssyrk timing, except on the line that says without) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/bench_numpy_analyze.py, whole process (its train loop in brackets)."
+say "Roofline: \`cat\` of the run's files from the page cache (best of 3), after they were dropped from it and read back in sequence (the same cache state for every run). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included; with -analyze_bench, which adds a bare cblas_ssyrk timing, except on the line that says without) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/bench_numpy_analyze.py, whole process (its train loop in brackets)."
 say ""
 for case in a b; do
   if [ $case = a ]; then
