@@ -48,3 +48,14 @@ void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, 
    valid[p] (0 or 1), img_n[p] += nf there; and MxCorrSaxsAccumulate of blocks [ib0, ib1); in one
    pass over the frames, pixel block by pixel block. acc: (ib1 - ib0) * nbins * 16 doubles. */
 void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *img_sum, double *img_n, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx);
+/* The same in pieces, for a train prepared range by range as it is read: acc (zeroed first,
+   MxCorrSaxsAccSize doubles for ib1 - ib0 blocks) takes the SAXS sums of pixels [p0, p1) (SAXS
+   pixels k0 <= k < k1: those in [p0, p1)) and img_sum/img_n (may be NULL) their image; data and
+   valid indexed by pixel p (frame f at data + f * ld). Ranges called in pixel order, then
+   MxCorrSaxsFold once, give the bits of MxCorrImageSaxsAccumulate. */
+size_t MxCorrSaxsAccSize(int nbins, int nblocks);
+void   MxCorrImageSaxsRange(int nf, size_t ld, const float *data, const unsigned char *valid, double *img_sum, double *img_n, size_t p0, size_t p1, size_t k0, size_t k1, const int *sp, const int *sb, const float *w, int nbins, int ib0, int ib1, double *acc);
+void   MxCorrSaxsFold(int nf, const double *cnt, int nbins, int ib0, int ib1, const double *acc, double *sx);
+/* The mean image of pixels [p0, p1) summed on: out[p] = in[p] + the valid frames' values, in
+   MxCorrImageSaxsRange's order (the same bits as img_sum = in, then that range); in may be out. */
+void   MxCorrImageOn(int nf, size_t ld, const float *data, const unsigned char *valid, size_t p0, size_t p1, const double *in, double *out);

@@ -61,6 +61,11 @@ typedef struct {
   int            saxs_nr;     /* SAXS frame blocks the preparation did (the step does the rest) */
   int            in_use;
   int            slab;        /* the engine's frame slab holding data and bad (-1: none) */
+  PetscInt       t;           /* the train's index in the run (the source sets it before the read; MxEngineRangeHook) */
+  int            ranged;      /* prepared range by range (MxEngineRangeHook, MxEngineChainHook): SAXS blocks [0, saxs_nr) done, and img the image */
+  int            own;         /* t is one of this rank's own trains */
+  double        *img;         /* npix: the mean image's sums after this train, when ranged and own (img_n: the step) */
+  uint64_t       img_base;    /* the number of own trains summed into the image img started from */
 } MxTrainBuf;
 
 PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSpec *spec, MxEngine *e);
@@ -75,6 +80,23 @@ PetscErrorCode MxEngineRelease(MxEngine e, MxTrainBuf *T);
    per frame, the rows [off, off + n) of frame f as soon as they are in; per train, once all are in. */
 void MxEngineFrameHook(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
 void MxEngineTrainHook(void *ctx, const float *data, const unsigned char *bad);
+/* Before a train is read into T: its index t, and whether the reader prepares it range by range
+   with the two hooks below (MxReaderHooks.range and .chain, MxEngineChains(T) chains); cache: the
+   frames are gone after the chains' hooks (MxReaderHooks.cache), so the chains take every SAXS
+   block. The range hook, once a range's frames are in and while they are still in the cache: the
+   range's SAXS weights and its pixels of the mean image, which runs on ahead of the step (the
+   sums after the previous own train the reader prepared, plus this train's frames; the step
+   takes them, the same bits). The chain hook c: SAXS frame block c of the range; each chain's
+   ranges in order. v, ld: frame f of pixel off + i at v[f * ld + i]. */
+void MxEngineBeginTrain(MxEngine e, MxTrainBuf *T, PetscInt t, PetscBool ranged, PetscBool cache);
+int  MxEngineChains(MxTrainBuf *T);
+void MxEngineRangeHook(void *ctx, size_t off, size_t n, const float *v, size_t ld);
+void MxEngineChainHook(void *ctx, size_t off, size_t n, int c, const float *v, size_t ld);
+/* After a read, before the next one starts (no read running): T, the train just read and not yet
+   stepped (or NULL). Puts the reader's running image back on the step's when they parted (a
+   train read but never stepped); *reread: T's image was summed on from such a train, so T must
+   be read again (MxDetCorr's counts of the first read dropped) before it is stepped. */
+PetscErrorCode MxEngineSync(MxEngine e, MxTrainBuf *T, PetscBool *reread);
 /* The same for a source without hooks: the whole train at once. Not collective. */
 PetscErrorCode MxEnginePrepare(MxEngine e, MxTrainBuf *T);
 /* After a read ahead on the reader thread: how long the caller waited for it. Moves a share of

@@ -87,6 +87,7 @@ typedef struct {
   double t_hook;                    /* the caller's per-train pass on the reader thread (MxReaderReadBegin's hook) */
   double t_hook_caller;             /* frame hooks run on the caller's thread while it waited (MxReaderHooks.share); not in t_wait */
   double ranges_direct, ranges_hdf5; /* module row ranges read by each path */
+  double units_cached;               /* units of rows read into buffers that stay in the cache (MxReaderHooks.cache) */
 } MxReadStats;
 
 /* Read the selected frames of train itrain for the given row ranges, in photons.
@@ -110,13 +111,32 @@ PetscErrorCode MxReaderRead(MxReader r, PetscInt itrain, int nranges, const MxRo
    reads all ranges first, then the frame hooks of blocks of 64 rows go to whichever thread is
    free, the caller's too while it waits in MxReaderReadEnd. bad_scratch (not with share): the
    caller reads the bad flags in the frame hook only, so the direct path may hand it a scratch
-   row instead of bad's (bad's rows read directly are then left as they were). */
+   row instead of bad's (bad's rows read directly are then left as they were). Without share,
+   -reader_split reads the train in units of rows (128, 64 with cache), each by whichever thread
+   is free, the caller's too while it waits: the frame hooks of two units may then run at once,
+   each unit's frames in order on one thread. */
 typedef struct {
   void (*frame)(void *ctx, PetscInt f, size_t off, size_t n, float *v, unsigned char *b);
   void (*train)(void *ctx, const float *data, const unsigned char *bad);
   void *ctx;
   int   share;
   int   bad_scratch;
+  /* range(ctx, off, n, v, ld) (may be NULL; not with share): once for every range, or part of a
+     range, after its frames (and their frame hooks) are in, on the thread that read them while
+     they are still in its cache: the n pixels at offset off of every frame are final (frame f's
+     at v + f * ld); parts in any order, two at once with -reader_split. chain(ctx, off, n, c, v,
+     ld) for c < nchain (NULL or 0: none): after
+     the range hook of each part, chain c's parts in the pixels' order, one at a time; different
+     chains may run at once. */
+  void (*range)(void *ctx, size_t off, size_t n, const float *v, size_t ld);
+  void (*chain)(void *ctx, size_t off, size_t n, int c, const float *v, size_t ld);
+  int   nchain;
+  /* cache (with split and bad_scratch): the direct path reads units of 64 rows into buffers of
+     its own that stay in the cache, and data is not written there; the hooks see the values
+     where they are: frame f of the part's pixel off + i at v[f * ld + i] (v and ld of the range
+     and chain hooks; the frame hook's v). Only the range and chain hooks see a unit's frames
+     together; after the last chain's hook of a unit its buffer is reused. */
+  int cache;
 } MxReaderHooks;
 PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt itrain, int nranges, const MxRowRange ranges[], float *data, unsigned char *bad, const MxReaderHooks *hooks);
 PetscErrorCode MxReaderReadEnd(MxReader r);

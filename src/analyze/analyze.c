@@ -464,7 +464,7 @@ typedef struct {
 
 static PetscErrorCode ReadBegin(MxAnalyze a, PetscInt t, MxTrainBuf *T, PetscErrorCode *le)
 {
-  MxReaderHooks hk = {MxEngineFrameHook, MxEngineTrainHook, T, 0, 0};
+  MxReaderHooks hk = {MxEngineFrameHook, MxEngineTrainHook, T, 0, 0, NULL, NULL, 0, 0};
   PetscBool       corr;
   MxPhotonizeKind ph;
 
@@ -479,6 +479,13 @@ static PetscErrorCode ReadBegin(MxAnalyze a, PetscInt t, MxTrainBuf *T, PetscErr
      reader thread frame by frame 6,254-6,503; droplets 2,763 shared, 2,028-2,044 not */
   hk.share = corr && ph == MX_PHOTONIZE_DROPLET;
   hk.bad_scratch = !hk.share; /* the engine reads a train's bad flags in its frame hook only (the valid pixels, the corrections) */
+  /* the SAXS sums and the mean image range by range, from the cache; the frames read into
+     buffers that stay there (-reader_cache), not into T's */
+  hk.cache = !hk.share;
+  MxEngineBeginTrain(a->eng, T, t, !hk.share, hk.cache);
+  hk.range  = hk.share ? NULL : MxEngineRangeHook;
+  hk.chain  = hk.share ? NULL : MxEngineChainHook;
+  hk.nchain = MxEngineChains(T);
   *le = MxReaderReadBegin(a->reader, t, a->nranges, a->ranges, T->data, T->bad, &hk);
   PetscFunctionReturn(0);
 }
@@ -528,7 +535,6 @@ static PetscErrorCode LoopRead(MxAnalyze a, MxLoop *L, PetscInt t, MxTrainBuf **
     *le = L->pending_err ? L->pending_err : MxReaderReadEnd(a->reader);
     PetscCall(MxReaderGetReadStats(a->reader, &st1));
     if (!*le && !L->pending_err) MxEngineBalance(a->eng, st1.t_wait - st0.t_wait); /* the next read has not started */
-    MxDetCorrFlush(a->dc, *le ? NULL : (MxDetCorrStats *)a->dc_acc);
     *T         = L->nxt;
     L->nxt     = NULL;
     L->pending = -1;
@@ -536,8 +542,17 @@ static PetscErrorCode LoopRead(MxAnalyze a, MxLoop *L, PetscInt t, MxTrainBuf **
     PetscCall(MxEngineAcquire(a->eng, T));
     PetscCall(ReadBegin(a, t, *T, le));
     if (!*le) *le = MxReaderReadEnd(a->reader);
-    MxDetCorrFlush(a->dc, *le ? NULL : (MxDetCorrStats *)a->dc_acc);
   }
+  if (!*le) { /* read on from a train that was never stepped: t again (rare: an unreadable train) */
+    PetscBool again;
+    PetscCall(MxEngineSync(a->eng, *T, &again));
+    if (again) {
+      MxDetCorrFlush(a->dc, NULL);
+      PetscCall(ReadBegin(a, t, *T, le));
+      if (!*le) *le = MxReaderReadEnd(a->reader);
+    }
+  }
+  MxDetCorrFlush(a->dc, *le ? NULL : (MxDetCorrStats *)a->dc_acc);
   if (!*le) { /* the nonfinite count of train t, before the next read starts */
     double nn;
     PetscCall(MxReaderGetLastNonFinite(a->reader, &nn, NULL, NULL));

@@ -162,7 +162,10 @@ PetscErrorCode MxEngineCreate(MPI_Comm comm, MPI_Comm pix_comm, const MxEngineSp
     T->bad  = NULL;
     T->slab = -1;
     PetscCall(PetscMalloc3(e->nsaxs + 1, &T->w, e->saxs_nbins, &T->cnt, (size_t)e->saxs_nbins * 16 * MxCorrSaxsBlocks((int)e->nf), &T->acc));
+    PetscCall(PetscMalloc1(e->npix + 1, &T->img));
   }
+  PetscCall(PetscCalloc1(e->npix + 1, &e->rimg_buf)); /* as img_sum */
+  e->rimg = e->rimg_buf;
   for (int i = 0; i < 2; i++) PetscCall(PetscMalloc2(nf * e->npix + 1, &e->slab_data[i], nf * e->npix + 1, &e->slab_bad[i]));
   nC = (size_t)e->nring * nf * nf;
   PetscCall(PetscMalloc3(nf * e->ldmax, &e->A, nf * e->ldmax, &e->B, nf * nf, &e->work));
@@ -214,7 +217,9 @@ PetscErrorCode MxEngineDestroy(MxEngine *pe)
   for (int i = 0; i < 3; i++) {
     PetscCall(PetscFree3(e->tb[i].valid, e->tb[i].ring, e->tb[i].sx));
     PetscCall(PetscFree3(e->tb[i].w, e->tb[i].cnt, e->tb[i].acc));
+    PetscCall(PetscFree(e->tb[i].img));
   }
+  PetscCall(PetscFree(e->rimg_buf));
   for (int i = 0; i < 2; i++) PetscCall(PetscFree2(e->slab_data[i], e->slab_bad[i]));
   PetscCall(PetscFree3(e->ring_off, e->ring_pix, e->win_start));
   PetscCall(PetscFree(e->corr));
@@ -246,6 +251,7 @@ PetscErrorCode MxEngineAcquire(MxEngine e, MxTrainBuf **T)
   (*T)->bad       = e->slab_bad[s];
   (*T)->in_use    = 1;
   (*T)->prepared  = 0;
+  (*T)->ranged    = 0;
   PetscFunctionReturn(0);
 }
 
@@ -301,6 +307,18 @@ void MxEngineTrainHook(void *ctx, const float *data, const unsigned char *bad)
   float      *w  = T->w;
 
   (void)bad; /* valid pixels and ring pixels: the frame hook */
+  memset(T->sx, 0, sizeof(double) * e->nsx);
+  if (T->ranged) { /* the range and chain hooks did the weights, the image and SAXS blocks [0, saxs_nr) */
+    for (PetscInt b = 0; b < e->saxs_nbins; b++) T->cnt[b] = 0;
+    for (size_t k = 0; k < e->nsaxs; k++) T->cnt[sb[k]] += T->valid[sp[k]] != 0;
+    MxCorrSaxsFold(nf, T->cnt, (int)e->saxs_nbins, 0, T->saxs_nr, T->acc, T->sx);
+    if (T->own) { /* the reader's running image goes on from this train's */
+      e->rimg     = T->img; /* T stays in use until the next train is read (it is stepped after that read, then the previous one) */
+      T->img_base = e->rimg_ver++;
+    }
+    T->prepared = 1;
+    return;
+  }
   /* SAXS: corrected intensity per bin and pulse. The valid pixels and their counts are the
      same in every frame of the train: weights once, then the frames. */
   for (PetscInt b = 0; b < e->saxs_nbins; b++) T->cnt[b] = 0;
@@ -309,10 +327,79 @@ void MxEngineTrainHook(void *ctx, const float *data, const unsigned char *bad)
     w[k]   = ok ? e->corr[sp[k]] : 0.0f;
     T->cnt[sb[k]] += ok;
   }
-  memset(T->sx, 0, sizeof(double) * e->nsx);
   T->saxs_nr = e->saxs_nr;
   MxCorrSaxsAccumulate(nf, e->npix, data, e->nsaxs, sp, sb, w, T->cnt, (int)e->saxs_nbins, 0, T->saxs_nr, T->acc, T->sx);
   T->prepared = 1;
+}
+
+void MxEngineBeginTrain(MxEngine e, MxTrainBuf *T, PetscInt t, PetscBool ranged, PetscBool cache)
+{
+  T->t       = t;
+  T->own     = t >= e->t0 && t < e->t1;
+  T->ranged  = ranged ? 1 : 0;
+  T->saxs_nr = ranged && cache ? MxCorrSaxsBlocks((int)e->nf) : e->saxs_nr; /* from the cache: every SAXS block in the chains, none left for the step */
+}
+
+int MxEngineChains(MxTrainBuf *T) { return T->ranged ? T->saxs_nr : 0; }
+
+/* The SAXS pixels k0 <= k < k1 in pixels [off, off + n). */
+static void SaxsPixels(MxEngine e, size_t off, size_t n, size_t *k0, size_t *k1)
+{
+  const int *sp = e->saxs_pix;
+  size_t     lo = 0, hi = e->nsaxs;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if ((size_t)sp[mid] < off) lo = mid + 1;
+    else hi = mid;
+  }
+  *k0 = lo;
+  for (hi = lo; hi < e->nsaxs && (size_t)sp[hi] < off + n; hi++) {}
+  *k1 = hi;
+}
+
+void MxEngineRangeHook(void *ctx, size_t off, size_t n, const float *v, size_t ld)
+{
+  MxTrainBuf *T  = ctx;
+  MxEngine    e  = T->e;
+  const int  *sp = e->saxs_pix;
+  size_t      k0, k1;
+
+  SaxsPixels(e, off, n, &k0, &k1);
+  for (size_t k = k0; k < k1; k++) T->w[k] = T->valid[sp[k]] ? e->corr[sp[k]] : 0.0f;
+  if (T->own) { /* the image's sums of these pixels: the reader's running ones plus this train's frames */
+    MxCorrImageOn((int)e->nf, ld, v - off, T->valid, off, off + n, e->rimg, T->img);
+  }
+}
+
+void MxEngineChainHook(void *ctx, size_t off, size_t n, int c, const float *v, size_t ld)
+{
+  MxTrainBuf *T    = ctx;
+  MxEngine    e    = T->e;
+  double     *acc  = T->acc + MxCorrSaxsAccSize((int)e->saxs_nbins, c);
+  size_t      k0, k1;
+
+  if (off == 0) memset(acc, 0, sizeof(double) * MxCorrSaxsAccSize((int)e->saxs_nbins, 1)); /* the chain's first range */
+  SaxsPixels(e, off, n, &k0, &k1);
+  MxCorrImageSaxsRange((int)e->nf, ld, v - off, T->valid, NULL, NULL, off, off + n, k0, k1, e->saxs_pix, e->saxs_pb, T->w, (int)e->saxs_nbins, c, c + 1, acc);
+}
+
+PetscErrorCode MxEngineSync(MxEngine e, MxTrainBuf *T, PetscBool *reread)
+{
+  PetscFunctionBeginUser;
+  *reread = PETSC_FALSE;
+  if (T && T->ranged && T->own && T->prepared) {
+    if (T->img_base != e->img_ver) { /* the reader's image parted from the step's before T: T's image again from the step's sums, by reading T again (its frames may be gone) */
+      PetscCall(PetscArraycpy(e->rimg_buf, e->img_sum, e->npix));
+      e->rimg     = e->rimg_buf;
+      e->rimg_ver = e->img_ver;
+      *reread     = PETSC_TRUE;
+    }
+  } else if (e->rimg_ver != e->img_ver) {
+    PetscCall(PetscArraycpy(e->rimg_buf, e->img_sum, e->npix)); /* a copy: the step changes img_sum while the next train is read */
+    e->rimg     = e->rimg_buf;
+    e->rimg_ver = e->img_ver;
+  }
+  PetscFunctionReturn(0);
 }
 
 PetscErrorCode MxEnginePrepare(MxEngine e, MxTrainBuf *T)
@@ -557,7 +644,14 @@ PetscErrorCode MxEngineStep(MxEngine e, const MxEngineTrain *in, int *unreadable
     /* the mean detector image of this block's trains, and the SAXS blocks the preparation left */
     PetscBool own = in->t >= e->t0 && in->t < e->t1;
     if (!T->prepared) PetscCall(MxEnginePrepare(e, T));
-    MxCorrImageSaxsAccumulate((int)nf, e->npix, T->data, T->valid, own ? e->img_sum : NULL, own ? e->img_n : NULL, e->nsaxs, e->saxs_pix, e->saxs_pb, T->w, T->cnt, (int)e->saxs_nbins, T->saxs_nr, MxCorrSaxsBlocks((int)nf), e->saxs_acc, T->sx);
+    if (T->ranged && own) { /* the reader summed the image on from the step's sums as they were (MxEngineRangeHook), or not */
+      PetscCheck(T->img_base == e->img_ver, PETSC_COMM_SELF, PETSC_ERR_PLIB, "engine: train %" PetscInt_FMT "'s mean image was summed on from another train's (MxEngineSync not called after its read)", in->t);
+      PetscCall(PetscArraycpy(e->img_sum, T->img, e->npix));
+      for (size_t p = 0; p < e->npix; p++) e->img_n[p] += (double)nf * (double)T->valid[p]; /* whole numbers: exact in any order */
+    }
+    /* the SAXS blocks the preparation left (and the image, when not prepared range by range) */
+    MxCorrImageSaxsAccumulate((int)nf, e->npix, T->data, T->valid, own && !T->ranged ? e->img_sum : NULL, own && !T->ranged ? e->img_n : NULL, e->nsaxs, e->saxs_pix, e->saxs_pb, T->w, T->cnt, (int)e->saxs_nbins, T->saxs_nr, MxCorrSaxsBlocks((int)nf), e->saxs_acc, T->sx);
+    if (own) e->img_ver++;
     TrainSums(e, T, consecutive ? e->prev : NULL, buf);
     DropFrames(T); /* as the previous train, T needs only its ring pixels and valid flags */
   }
@@ -616,6 +710,11 @@ PetscErrorCode MxEngineResume(MxEngine e, const MxEngineState *s, MxTrainBuf *T)
   e->prev = T;
   if (T && !T->prepared) PetscCall(MxEnginePrepare(e, T));
   DropFrames(T);
+  e->img_ver++; /* the image's sums came from the checkpoint: the reader's running image starts again from them (T is not summed) */
+  {
+    PetscBool rr;
+    PetscCall(MxEngineSync(e, NULL, &rr));
+  }
   PetscFunctionReturn(0);
 }
 

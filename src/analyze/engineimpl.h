@@ -55,6 +55,10 @@ struct _p_MxEngine {
   double    *dose_g2, *dose_g2sq, *dose_b, *dose_n; /* ndose x (nring x nwin x ntau) twice, ndose x nring, ndose */
   double    *saxs, *saxs_run;         /* nbins x nf x 3, nbins x 3 */
   double    *img_sum, *img_n;         /* npix */
+  uint64_t   img_ver;                 /* own trains summed into img_sum (changed otherwise: + 1 too) */
+  const double *rimg;                 /* npix: the reader's running image (MxEngineRangeHook), after rimg_ver own trains: the last own train's T->img, or rimg_buf */
+  double    *rimg_buf;
+  uint64_t   rimg_ver;
   double    *used;                    /* ntr */
   double    *counts;                  /* trains used, trains left out without a neighbour */
   double    *rs_prev, *Xprev;         /* the previous train's ring sums and its cross term with the one before */

@@ -148,42 +148,42 @@ void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, 
   MxCorrImageSaxsAccumulate(nf, npix, data, NULL, NULL, NULL, nsaxs, sp, sb, w, cnt, nbins, ib0, ib1, acc, sx);
 }
 
-/* The mean image and the SAXS bins of frame blocks [ib0, ib1) in one pass, pixel block by pixel
-   block, so that a block's frames are read from memory once for both: every accumulator gets its
-   terms in pixel order, frame after frame. */
-void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *img_sum, double *img_n, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx)
+/* The mean image and the SAXS bins of frame blocks [ib0, ib1) for pixels [p0, p1) (the SAXS
+   pixels k0 <= k < k1 among them) in one pass, pixel block by pixel block, so that a block's
+   frames are read from memory once for both: every accumulator gets its terms in pixel order,
+   frame after frame, and a bin's running sums go through acc between blocks and ranges (stored
+   and loaded exactly): ranges in pixel order give the bits of one pass over all pixels. */
+void MxCorrImageSaxsRange(int nf, size_t ld, const float *data, const unsigned char *valid, double *img_sum, double *img_n, size_t p0, size_t p1, size_t k0, size_t k1, const int *sp, const int *sb, const float *w, int nbins, int ib0, int ib1, double *acc)
 {
   const size_t nacc = (size_t)nbins * MX_SAXS_FB;
   if (ib1 > MxCorrSaxsBlocks(nf)) ib1 = MxCorrSaxsBlocks(nf);
-  if (ib1 > ib0) memset(acc, 0, sizeof(double) * nacc * (size_t)(ib1 - ib0));
-  size_t k0 = 0;
-  for (size_t p0 = 0; p0 < npix; p0 += MX_PASS_BLOCK) {
-    const size_t m = npix - p0 < MX_PASS_BLOCK ? npix - p0 : MX_PASS_BLOCK;
+  for (size_t q0 = p0; q0 < p1; q0 += MX_PASS_BLOCK) {
+    const size_t m = p1 - q0 < MX_PASS_BLOCK ? p1 - q0 : MX_PASS_BLOCK;
     if (img_sum) {
-      const unsigned char *v = valid + p0;
-      double              *s = img_sum + p0;
+      const unsigned char *v = valid + q0;
+      double              *s = img_sum + q0;
       for (int f = 0; f < nf; f++) {
-        const float *row = data + (size_t)f * npix + p0;
+        const float *row = data + (size_t)f * ld + q0;
         for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p]; /* valid is 0 or 1: the product is exact, and the sum never -0 */
       }
     }
-    size_t k1 = k0;
-    while (k1 < nsaxs && (size_t)sp[k1] < p0 + m) k1++;
-    if (k1 > k0)
+    size_t kb = k0;
+    while (kb < k1 && (size_t)sp[kb] < q0 + m) kb++;
+    if (kb > k0)
       for (int ib = ib0; ib < ib1; ib++) {
         const float *rows[MX_SAXS_FB];
         int          f0, fb;
         double      *a = acc + nacc * (size_t)(ib - ib0);
         SaxsBlockFrames(nf, ib, &f0, &fb);
-        for (int j = 0; j < MX_SAXS_FB; j++) rows[j] = data + (size_t)(f0 + (j < fb ? j : 0)) * npix;
+        for (int j = 0; j < MX_SAXS_FB; j++) rows[j] = data + (size_t)(f0 + (j < fb ? j : 0)) * ld;
 #if defined(__AVX2__)
-        if (fb <= 8) SaxsBlockVec(1, rows, k1 - k0, sp + k0, sb + k0, w + k0, a);
-        else SaxsBlockVec(2, rows, k1 - k0, sp + k0, sb + k0, w + k0, a);
+        if (fb <= 8) SaxsBlockVec(1, rows, kb - k0, sp + k0, sb + k0, w + k0, a);
+        else SaxsBlockVec(2, rows, kb - k0, sp + k0, sb + k0, w + k0, a);
 #else
         switch (fb) {
 #define MX_SAXS_CASE(n) \
   case n: \
-    SaxsBlock(n, rows, k1 - k0, sp + k0, sb + k0, w + k0, a); \
+    SaxsBlock(n, rows, kb - k0, sp + k0, sb + k0, w + k0, a); \
     break;
           MX_SAXS_CASE(1) MX_SAXS_CASE(2) MX_SAXS_CASE(3) MX_SAXS_CASE(4) MX_SAXS_CASE(5) MX_SAXS_CASE(6) MX_SAXS_CASE(7) MX_SAXS_CASE(8)
           MX_SAXS_CASE(9) MX_SAXS_CASE(10) MX_SAXS_CASE(11) MX_SAXS_CASE(12) MX_SAXS_CASE(13) MX_SAXS_CASE(14) MX_SAXS_CASE(15) MX_SAXS_CASE(16)
@@ -191,10 +191,30 @@ void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const uns
         }
 #endif
       }
-    k0 = k1;
+    k0 = kb;
   }
   if (img_n)
-    for (size_t p = 0; p < npix; p++) img_n[p] += (double)nf * (double)valid[p];
+    for (size_t p = p0; p < p1; p++) img_n[p] += (double)nf * (double)valid[p];
+}
+
+void MxCorrImageOn(int nf, size_t ld, const float *data, const unsigned char *valid, size_t p0, size_t p1, const double *in, double *out)
+{
+  for (size_t q0 = p0; q0 < p1; q0 += MX_PASS_BLOCK) {
+    const size_t         m = p1 - q0 < MX_PASS_BLOCK ? p1 - q0 : MX_PASS_BLOCK;
+    const unsigned char *v = valid + q0;
+    double              *s = out + q0;
+    if (in != out) memcpy(s, in + q0, sizeof(double) * m); /* the block stays in the cache for the frames */
+    for (int f = 0; f < nf; f++) {
+      const float *row = data + (size_t)f * ld + q0;
+      for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p]; /* as MxCorrImageSaxsRange: the same terms in the same order */
+    }
+  }
+}
+
+void MxCorrSaxsFold(int nf, const double *cnt, int nbins, int ib0, int ib1, const double *acc, double *sx)
+{
+  const size_t nacc = (size_t)nbins * MX_SAXS_FB;
+  if (ib1 > MxCorrSaxsBlocks(nf)) ib1 = MxCorrSaxsBlocks(nf);
   for (int ib = ib0; ib < ib1; ib++) {
     const double *a = acc + nacc * (size_t)(ib - ib0);
     int           f0, fb;
@@ -205,4 +225,15 @@ void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const uns
         sx[((size_t)b * nf + f0 + j) * 2 + 1] += cnt[b];
       }
   }
+}
+
+size_t MxCorrSaxsAccSize(int nbins, int nblocks) { return (size_t)nbins * MX_SAXS_FB * (size_t)(nblocks > 0 ? nblocks : 0); }
+
+/* The whole train: the range of all pixels, then the fold. */
+void MxCorrImageSaxsAccumulate(int nf, size_t npix, const float *data, const unsigned char *valid, double *img_sum, double *img_n, size_t nsaxs, const int *sp, const int *sb, const float *w, const double *cnt, int nbins, int ib0, int ib1, double *acc, double *sx)
+{
+  if (ib1 > MxCorrSaxsBlocks(nf)) ib1 = MxCorrSaxsBlocks(nf);
+  if (ib1 > ib0) memset(acc, 0, sizeof(double) * MxCorrSaxsAccSize(nbins, ib1 - ib0));
+  MxCorrImageSaxsRange(nf, npix, data, valid, img_sum, img_n, 0, npix, 0, nsaxs, sp, sb, w, nbins, ib0, ib1, acc);
+  MxCorrSaxsFold(nf, cnt, nbins, ib0, ib1, acc, sx);
 }

@@ -330,13 +330,28 @@ typedef struct {
   MxSrc           *dsrc, *msrc; /* nsel each */
 } MxTask;
 
+#define MX_CACHE_ROWS  64 /* rows of a unit read into a cache slot (hooks.cache): an ASIC row, 1.6 MB at 50 frames */
+#define MX_CACHE_SLOTS 4  /* cache slots: a unit being read on each thread, and two whose chains run */
+
 typedef struct { /* a memory cell's last mask chunk: its stored bytes and its flagged pixels */
   unsigned char *bytes;
   size_t         len;
   uint16_t      *idx; /* the flagged pixels of the module, ascending */
   size_t         nidx;
   int            valid;
+  uint64_t       seen;  /* the job (serial) that last checked it: a train's later rows of the cell take it as it is */
 } MxMaskCache;
+
+typedef struct {
+  MxInflater     inf;
+  unsigned char *cbuf, *dbuf, *sbuf, *flags;
+  unsigned char *bscr;   /* MX_MODPIX: a range-frame's bad flags when the caller reads them in the frame hook only (hooks.bad_scratch) */
+  size_t         ccap, dcap, scap;
+  uint32_t      *mrows;
+  uint64_t       dchunk; /* address of the chunk decoded in dbuf (0: none) */
+  double         nonfinite;
+  MxReadStats    st;
+} MxLane;
 
 struct _MxReadJob {
   /* set by the main thread before the job starts */
@@ -353,21 +368,41 @@ struct _MxReadJob {
   int               run;    /* a job was started */
   /* hooks.share: the frame hooks in units of up to MX_HOOK_ROWS rows of a task, unit u of task
      k < ready taken by whichever thread sets next = u + 1 (under mu); hdone of them finished */
-  int    *ufirst;           /* maxtask + 1: the first unit of each task */
+  int    *ufirst;           /* maxtask + 1: the first unit of each task (split: of each unit, its first task) */
   int     share, nunit, ready, next, hdone;
   int     caller_only;      /* -reader_test_share_caller: the reader thread takes no unit (tests) */
   double  t_hook_caller;
-  /* the worker's */
-  MxInflater     inf;
+  /* split (not with share): units of rows of a task (MX_SPLIT_ROWS, where the data are not
+     deflated and the mask, if any, chunked per frame or plain; else the whole task), each read,
+     masked and hooked frame by frame by whichever thread takes it, the caller's too while it
+     waits; next units taken, hdone of them finished. A memory cell's mask cache is checked once
+     per job, under its module's lock mmu. */
+  int     split, maxunit;
+  int    *utask, *ur0, *ur1;    /* a unit's task (-1: a range read before the job) and rows */
+  size_t *uoff, *un;            /* a unit's pixels */
+  int    *udone;
+  /* hooks.cache: units of MX_CACHE_ROWS rows read into one of the slots, buffers that stay in
+     the cache (ucache[u]); a unit's frames at uv[u] with stride uld[u] (a slot, or data's rows);
+     a slot is free again once every chain's hook has passed its unit */
+  int     cache_units;
+  int    *ucache;
+  float **uv;
+  size_t *uld;
+  float  *slot[MX_CACHE_SLOTS];
+  int     slot_unit[MX_CACHE_SLOTS];
+  size_t  slot_cap;
+  /* chains (hooks.chain): chain c's hook of unit cnext[c] next, by whichever thread finds the
+     unit done and the chain free (cbusy); without the thread, range by range */
+  int     nchain, maxchain;
+  int    *cnext, *cbusy;
+  size_t *roff;                 /* maxrange: every range's pixel offset, the last one npix */
+  int     nrange, maxrange;
+  pthread_mutex_t mmu[MX_NMOD];
+  uint64_t        serial;
   MxMaskCache   *cache;     /* MX_NMOD * nsel, for masks chunked per frame */
-  unsigned char *cbuf, *dbuf, *sbuf, *flags;
-  unsigned char *bscr;      /* MX_MODPIX: a range-frame's bad flags when the caller reads them in the frame hook only (hooks.bad_scratch) */
   int            use_bscr;
-  size_t         ccap, dcap, scap;
-  uint32_t      *mrows;
-  uint64_t       dchunk; /* address of the chunk decoded in dbuf (0: none) */
-  double         nonfinite;
-  MxReadStats    st;
+  /* what each thread reading tasks needs of its own: lane 0 the reader thread's, lane 1 the caller's */
+  MxLane         lane[2];
   int            err;
   char           msg[1024];
   /* the thread */
@@ -410,108 +445,72 @@ static double Now(void)
 
 static void JobFail(MxReadJob j, const MxTask *t, const char *what)
 {
-  if (j->err) return;
-  j->err = 1;
-  snprintf(j->msg, sizeof j->msg, "%s: reading INSTRUMENT/%s/image/%s for train %llu failed (file truncated or corrupted?)", t->rf->path, t->rf->src, what, (unsigned long long)t->tid);
+  pthread_mutex_lock(&j->mu); /* two threads may read tasks (split) */
+  if (!j->err) {
+    j->err = 1;
+    snprintf(j->msg, sizeof j->msg, "%s: reading INSTRUMENT/%s/image/%s for train %llu failed (file truncated or corrupted?)", t->rf->path, t->rf->src, what, (unsigned long long)t->tid);
+  }
+  pthread_mutex_unlock(&j->mu);
 }
 
 /* The decoded chunk at src (dbuf, c0 frames), read and inflated unless it is the last one. */
-static const unsigned char *DecodeChunk(MxReadJob j, const MxTask *t, const MxDirectDset *D, const MxSrc *s, const char *what)
+static const unsigned char *DecodeChunk(MxReadJob j, MxLane *L, const MxTask *t, const MxDirectDset *D, const MxSrc *s, const char *what)
 {
   size_t raw = D->c0 * MX_MODBYTES4;
   double t0;
-  if (j->dchunk == s->addr) return j->dbuf;
-  j->dchunk = 0;
-  if (Grow(&j->cbuf, &j->ccap, s->size) || Grow(&j->dbuf, &j->dcap, raw) || (D->shuffle && Grow(&j->sbuf, &j->scap, raw))) {
+  if (L->dchunk == s->addr) return L->dbuf;
+  L->dchunk = 0;
+  if (Grow(&L->cbuf, &L->ccap, s->size) || Grow(&L->dbuf, &L->dcap, raw) || (D->shuffle && Grow(&L->sbuf, &L->scap, raw))) {
     JobFail(j, t, what);
     return NULL;
   }
   t0 = Now();
-  if (PreadAll(t->df->fd, j->cbuf, s->size, s->addr)) {
+  if (PreadAll(t->df->fd, L->cbuf, s->size, s->addr)) {
     JobFail(j, t, what);
     return NULL;
   }
-  j->st.bytes += s->size;
-  j->st.t_io += Now() - t0;
+  L->st.bytes += s->size;
+  L->st.t_io += Now() - t0;
   t0 = Now();
-  if (MxInflate(j->inf, j->cbuf, s->size, D->shuffle ? j->sbuf : j->dbuf, raw)) {
+  if (MxInflate(L->inf, L->cbuf, s->size, D->shuffle ? L->sbuf : L->dbuf, raw)) {
     JobFail(j, t, what);
     return NULL;
   }
-  if (D->shuffle) MxUnshuffle(j->sbuf, raw, D->elsize, j->dbuf);
-  j->st.t_inflate += Now() - t0;
-  j->dchunk = s->addr;
-  return j->dbuf;
+  if (D->shuffle) MxUnshuffle(L->sbuf, raw, D->elsize, L->dbuf);
+  L->st.t_inflate += Now() - t0;
+  L->dchunk = s->addr;
+  return L->dbuf;
 }
 
-/* The file's mask of rows [ss0, ss1) of frame f of the task: flags (1 = set) for each pixel, or,
+static int MaskCheck(MxReadJob j, MxLane *L, const MxTask *t, const MxDirectDset *M, const MxSrc *s, MxMaskCache *c);
+
+/* The file's mask of rows [r0, r1) of frame f of the task: flags (1 = set) for each pixel, or,
    from the cell's cache, *sparse: the *nsparse flagged pixels (module pixel indices, ascending). */
-static int MaskFlags(MxReadJob j, const MxTask *t, PetscInt f, unsigned char *flags, const uint16_t **sparse, size_t *nsparse)
+static int MaskFlags(MxReadJob j, MxLane *L, const MxTask *t, PetscInt f, int r0, int r1, unsigned char *flags, const uint16_t **sparse, size_t *nsparse)
 {
   const MxDirectDset *M   = &t->df->mask;
   const MxSrc        *s   = &t->msrc[f];
-  size_t              nrp = (size_t)(t->ss1 - t->ss0) * MX_NFS, first = (size_t)t->ss0 * MX_NFS;
+  size_t              nrp = (size_t)(r1 - r0) * MX_NFS, first = (size_t)r0 * MX_NFS;
   double              t0;
 
   *sparse  = NULL;
   *nsparse = 0;
   if (!M->deflate && !M->shuffle) { /* plain: the rows themselves */
     t0 = Now();
-    if (PreadAll(t->df->fd, j->mrows, nrp * 4, s->addr + ((uint64_t)s->pos * MX_MODPIX + first) * 4)) {
+    if (PreadAll(t->df->fd, L->mrows, nrp * 4, s->addr + ((uint64_t)s->pos * MX_MODPIX + first) * 4)) {
       JobFail(j, t, "mask");
       return 1;
     }
-    j->st.bytes += (double)nrp * 4;
-    j->st.t_io += Now() - t0;
-    for (size_t p = 0; p < nrp; p++) flags[p] = j->mrows[p] != 0;
+    L->st.bytes += (double)nrp * 4;
+    L->st.t_io += Now() - t0;
+    for (size_t p = 0; p < nrp; p++) flags[p] = L->mrows[p] != 0;
     return 0;
   }
   if (M->c0 == 1) { /* per-frame chunks: compare the stored bytes with this cell's last chunk */
     MxMaskCache *c = &j->cache[(size_t)t->module * j->nsel + f];
-    t0             = Now();
-    if (Grow(&j->cbuf, &j->ccap, s->size) || PreadAll(t->df->fd, j->cbuf, s->size, s->addr)) {
-      JobFail(j, t, "mask");
-      return 1;
-    }
-    j->st.bytes += s->size;
-    j->st.t_io += Now() - t0;
-    if (!(c->valid && c->len == s->size && !memcmp(c->bytes, j->cbuf, s->size))) {
-      size_t raw = MX_MODBYTES4;
-      t0         = Now();
-      if (Grow(&j->dbuf, &j->dcap, raw) || (M->shuffle && Grow(&j->sbuf, &j->scap, raw))) {
-        JobFail(j, t, "mask");
-        return 1;
-      }
-      j->dchunk = 0;
-      c->valid  = 0;
-      if (MxInflate(j->inf, j->cbuf, s->size, M->shuffle ? j->sbuf : j->dbuf, raw)) {
-        JobFail(j, t, "mask");
-        return 1;
-      }
-      if (M->shuffle) MxUnshuffle(j->sbuf, raw, 4, j->dbuf);
-      j->st.t_inflate += Now() - t0;
-      const uint32_t *m = (const uint32_t *)j->dbuf;
-      size_t          n = 0;
-      for (size_t k = 0; k < MX_MODPIX; k++) n += m[k] != 0;
-      uint16_t      *ni = realloc(c->idx, (n + 1) * sizeof *ni);
-      unsigned char *nb = realloc(c->bytes, s->size);
-      if (!ni || !nb) {
-        if (ni) c->idx = ni;
-        if (nb) c->bytes = nb;
-        JobFail(j, t, "mask");
-        return 1;
-      }
-      c->idx   = ni;
-      c->bytes = nb;
-      c->nidx  = 0;
-      for (size_t k = 0; k < MX_MODPIX; k++)
-        if (m[k]) c->idx[c->nidx++] = (uint16_t)k;
-      memcpy(c->bytes, j->cbuf, s->size);
-      c->len   = s->size;
-      c->valid = 1;
-      j->st.chunks_inflated++;
-    } else j->st.chunks_reused++;
-    /* the flagged pixels within rows [ss0, ss1) */
+    int          e = MaskCheck(j, L, t, M, s, c);
+    if (e) return 1;
+    /* the flagged pixels within rows [r0, r1) (the entry stays as it is until the next job) */
     size_t lo = 0, hi = c->nidx;
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
@@ -523,15 +522,70 @@ static int MaskFlags(MxReadJob j, const MxTask *t, PetscInt f, unsigned char *fl
     *nsparse = hi - lo;
     return 0;
   }
-  const unsigned char *dec = DecodeChunk(j, t, M, s, "mask");
+  const unsigned char *dec = DecodeChunk(j, L, t, M, s, "mask");
   if (!dec) return 1;
-  j->st.chunks_inflated++;
+  L->st.chunks_inflated++;
   const uint32_t *m = (const uint32_t *)dec + (size_t)s->pos * MX_MODPIX + first;
   for (size_t p = 0; p < nrp; p++) flags[p] = m[p] != 0;
   return 0;
 }
 
+/* A cell's mask chunk (per frame) into its cache entry c unless its stored bytes are the ones
+   cached (the first train of each cell is always inflated), once per job: under the module's
+   lock, as two threads may read rows of one module (split). */
+static int MaskCheck(MxReadJob j, MxLane *L, const MxTask *t, const MxDirectDset *M, const MxSrc *s, MxMaskCache *c)
+{
+  pthread_mutex_t *mu  = &j->mmu[t->module];
+  int              err = 0;
+  double           t0;
+
+  pthread_mutex_lock(mu);
+  if (c->valid && c->seen == j->serial) { /* checked for this job's other rows of the module already */
+    pthread_mutex_unlock(mu);
+    return 0;
+  }
+  t0 = Now();
+  if (Grow(&L->cbuf, &L->ccap, s->size) || PreadAll(t->df->fd, L->cbuf, s->size, s->addr)) err = 1;
+  else {
+    L->st.bytes += s->size;
+    L->st.t_io += Now() - t0;
+  }
+  if (!err && !(c->valid && c->len == s->size && !memcmp(c->bytes, L->cbuf, s->size))) {
+    size_t raw = MX_MODBYTES4;
+    t0         = Now();
+    L->dchunk  = 0;
+    c->valid   = 0;
+    if (Grow(&L->dbuf, &L->dcap, raw) || (M->shuffle && Grow(&L->sbuf, &L->scap, raw)) || MxInflate(L->inf, L->cbuf, s->size, M->shuffle ? L->sbuf : L->dbuf, raw)) err = 1;
+    else {
+      if (M->shuffle) MxUnshuffle(L->sbuf, raw, 4, L->dbuf);
+      L->st.t_inflate += Now() - t0;
+      const uint32_t *m = (const uint32_t *)L->dbuf;
+      size_t          n = 0;
+      for (size_t k = 0; k < MX_MODPIX; k++) n += m[k] != 0;
+      uint16_t      *ni = realloc(c->idx, (n + 1) * sizeof *ni);
+      unsigned char *nb = ni ? realloc(c->bytes, s->size) : NULL;
+      if (ni) c->idx = ni;
+      if (nb) c->bytes = nb;
+      if (!ni || !nb) err = 1;
+      else {
+        c->nidx = 0;
+        for (size_t k = 0; k < MX_MODPIX; k++)
+          if (m[k]) c->idx[c->nidx++] = (uint16_t)k;
+        memcpy(c->bytes, L->cbuf, s->size);
+        c->len   = s->size;
+        c->valid = 1;
+        L->st.chunks_inflated++;
+      }
+    }
+  } else if (!err) L->st.chunks_reused++;
+  if (!err) c->seen = j->serial;
+  pthread_mutex_unlock(mu);
+  if (err) JobFail(j, t, "mask");
+  return err;
+}
+
 #define MX_HOOK_ROWS 64 /* rows of a shared frame-hook unit: an ASIC block row */
+#define MX_SPLIT_ROWS 128 /* rows of a split unit (-reader_split): 64 kB of a frame's data per pread */
 
 /* The frame hooks of unit u (its task's frames in order, rows [ss0 + 64 i, ...) of the task). */
 static void UnitHooks(MxReadJob j, int u)
@@ -552,18 +606,20 @@ static int UnitTake(MxReadJob j)
   return j->next++;
 }
 
-static void TaskRun(MxReadJob j, const MxTask *t)
+/* Rows [r0, r1) of task t, frame by frame: read, masked, finished and hooked, on lane L; frame f
+   of the rows at dst + f * ld (data's rows, or a cache slot). */
+static void TaskRun(MxReadJob j, MxLane *L, const MxTask *t, int r0, int r1, float *dst, size_t ld)
 {
-  size_t               nrp = (size_t)(t->ss1 - t->ss0) * MX_NFS, first = (size_t)t->ss0 * MX_NFS;
+  size_t               nrp = (size_t)(r1 - r0) * MX_NFS, first = (size_t)r0 * MX_NFS, off = t->off + (size_t)(r0 - t->ss0) * MX_NFS;
   const MxDirectDset  *D   = &t->df->data;
   const uint8_t       *um  = j->user_mask ? j->user_mask + (size_t)t->module * MX_MODPIX + first : NULL;
   const float          scale = j->scale;
   size_t               nonfinite = 0;
 
-  j->dchunk = 0;
+  L->dchunk = 0;
   for (PetscInt f = 0; f < j->nsel && !j->err; f++) {
-    float         *v = j->data + f * j->npix + t->off;
-    unsigned char *b = j->use_bscr ? j->bscr : j->bad + f * j->npix + t->off; /* the scratch row stays in the cache: bad's 1/4 of the train's bytes not written to memory */
+    float         *v = dst + f * ld;
+    unsigned char *b = j->use_bscr ? L->bscr : j->bad + f * j->npix + off; /* the scratch row stays in the cache: bad's 1/4 of the train's bytes not written to memory */
     const MxSrc   *s = &t->dsrc[f];
     double         t0;
     if (!D->deflate && !D->shuffle) { /* straight into the gather buffer */
@@ -572,10 +628,10 @@ static void TaskRun(MxReadJob j, const MxTask *t)
         JobFail(j, t, "data");
         break;
       }
-      j->st.bytes += (double)nrp * 4;
-      j->st.t_io += Now() - t0;
+      L->st.bytes += (double)nrp * 4;
+      L->st.t_io += Now() - t0;
     } else {
-      const unsigned char *dec = DecodeChunk(j, t, D, s, "data");
+      const unsigned char *dec = DecodeChunk(j, L, t, D, s, "data");
       if (!dec) break;
       memcpy(v, dec + ((size_t)s->pos * MX_MODPIX + first) * 4, nrp * 4);
     }
@@ -583,8 +639,8 @@ static void TaskRun(MxReadJob j, const MxTask *t)
     const uint16_t *sp = NULL;
     size_t          ns = 0;
     if (t->df->have_mask) {
-      if (MaskFlags(j, t, f, j->flags, &sp, &ns)) break;
-      if (!sp) fl = j->flags;
+      if (MaskFlags(j, L, t, f, r0, r1, L->flags, &sp, &ns)) break;
+      if (!sp) fl = L->flags;
     }
     /* the same pass as reader.c's HDF5 path, so both give the same bits; a sparse mask's pixels
        are zeroed first (so not counted as NaN), then flagged: the same result */
@@ -592,24 +648,125 @@ static void TaskRun(MxReadJob j, const MxTask *t)
     for (size_t k = 0; k < ns; k++) v[sp[k] - first] = 0.0f;
     nonfinite += MxReaderFinishRows(v, b, um, fl, nrp, scale);
     for (size_t k = 0; k < ns; k++) b[sp[k] - first] = 1;
-    j->st.t_finish += Now() - t0;
+    L->st.t_finish += Now() - t0;
     if (j->hooks.frame && !j->share) {
       t0 = Now();
-      j->hooks.frame(j->hooks.ctx, f, t->off, nrp, v, b);
-      j->st.t_hook += Now() - t0;
+      j->hooks.frame(j->hooks.ctx, f, off, nrp, v, b);
+      L->st.t_hook += Now() - t0;
     }
   }
-  j->nonfinite += (double)nonfinite;
+  L->nonfinite += (double)nonfinite;
+}
+
+/* Split: the next unit to read, taken (-1: none left, a read failed, or no cache slot free for
+   it: a chain's hook frees one). Under mu. */
+static int SplitTake(MxReadJob j)
+{
+  while (j->next < j->nunit && j->utask[j->next] < 0) { /* read before the job */
+    j->next++;
+    j->hdone++;
+  }
+  if (j->next >= j->nunit || j->err) return -1;
+  if (j->ucache[j->next]) {
+    int s = 0;
+    while (s < MX_CACHE_SLOTS && j->slot_unit[s] >= 0) s++;
+    if (s == MX_CACHE_SLOTS) return -1;
+    j->slot_unit[s]   = j->next;
+    j->uv[j->next]    = j->slot[s];
+    j->uld[j->next]   = j->un[j->next];
+  }
+  return j->next++;
+}
+
+/* Cache slots whose unit every chain has passed (or none will, after an error): free. Under mu. */
+static void SlotsFree(MxReadJob j)
+{
+  for (int s = 0; s < MX_CACHE_SLOTS; s++) {
+    const int u = j->slot_unit[s];
+    int       busy = u >= 0 && !j->udone[u];
+    for (int c = 0; c < j->nchain && u >= 0 && !busy; c++) busy = j->cbusy[c] || (!j->err && j->cnext[c] <= u);
+    if (u >= 0 && !busy) j->slot_unit[s] = -1;
+  }
+}
+
+static void RangeHook(MxReadJob j, MxLane *L, size_t off, size_t n, const float *v, size_t ld)
+{
+  if (!j->hooks.range || j->err) return;
+  double t0 = Now();
+  j->hooks.range(j->hooks.ctx, off, n, v, ld);
+  L->st.t_hook += Now() - t0;
+}
+
+/* Split: unit u read on lane L (taken under mu; mu is held again after, the unit done). */
+static void SplitRun(MxReadJob j, MxLane *L, int u)
+{
+  pthread_mutex_unlock(&j->mu);
+  TaskRun(j, L, &j->task[j->utask[u]], j->ur0[u], j->ur1[u], j->uv[u], j->uld[u]);
+  RangeHook(j, L, j->uoff[u], j->un[u], j->uv[u], j->uld[u]);
+  pthread_mutex_lock(&j->mu);
+  j->udone[u] = 1;
+  j->hdone++;
+  if (j->ucache[u]) SlotsFree(j);
+  pthread_cond_broadcast(&j->cv);
+}
+
+/* Split: a chain's next unit, done and the chain free, taken: 1 and (*c, *u), or 0. Under mu. */
+static int ChainTake(MxReadJob j, int *c, int *u)
+{
+  for (int k = 0; k < j->nchain && !j->err; k++) {
+    const int x = j->cnext[k];
+    if (j->cbusy[k] || x >= j->nunit || !j->udone[x]) continue;
+    j->cbusy[k] = 1;
+    *c          = k;
+    *u          = x;
+    return 1;
+  }
+  return 0;
+}
+
+static void ChainHook(MxReadJob j, MxLane *L, size_t off, size_t n, int c, const float *v, size_t ld)
+{
+  double t0 = Now();
+  j->hooks.chain(j->hooks.ctx, off, n, c, v, ld);
+  L->st.t_hook += Now() - t0;
+}
+
+/* Split: chain c's hook of unit u on lane L (taken under mu; mu is held again after). */
+static void ChainRun(MxReadJob j, MxLane *L, int c, int u)
+{
+  pthread_mutex_unlock(&j->mu);
+  ChainHook(j, L, j->uoff[u], j->un[u], c, j->uv[u], j->uld[u]);
+  pthread_mutex_lock(&j->mu);
+  j->cnext[c]++;
+  j->cbusy[c] = 0;
+  if (j->ucache[u]) SlotsFree(j);
+  pthread_cond_broadcast(&j->cv);
+}
+
+/* Split: every chain through every unit (or stopped by an error), none running. Under mu. */
+static int ChainsDone(MxReadJob j)
+{
+  for (int k = 0; k < j->nchain; k++)
+    if (j->cbusy[k] || (!j->err && j->cnext[k] < j->nunit)) return 0;
+  return 1;
 }
 
 static void JobRun(MxReadJob j)
 {
-  j->err       = 0;
-  j->nonfinite = 0;
-  memset(&j->st, 0, sizeof j->st);
-  if (j->share) { /* read every task, each offered to the caller once read; then the units left */
+  MxLane *L = &j->lane[0];
+  if (j->split) { /* units, then the chains' hooks, to whichever thread is free */
+    pthread_mutex_lock(&j->mu);
+    for (;;) {
+      int u = j->caller_only ? -1 : SplitTake(j), c;
+      if (u >= 0) SplitRun(j, L, u);
+      else if (!j->caller_only && ChainTake(j, &c, &u)) ChainRun(j, L, c, u);
+      else if (j->hdone == j->next && (j->next == j->nunit || j->err) && ChainsDone(j)) break;
+      else pthread_cond_wait(&j->cv, &j->mu);
+    }
+    pthread_mutex_unlock(&j->mu);
+  } else if (j->share) { /* read every task, each offered to the caller once read; then the units left */
     for (int k = 0; k < j->ntask && !j->err; k++) {
-      TaskRun(j, &j->task[k]);
+      TaskRun(j, L, &j->task[k], j->task[k].ss0, j->task[k].ss1, j->data + j->task[k].off, j->npix);
       pthread_mutex_lock(&j->mu);
       if (!j->err) j->ready = k + 1;
       pthread_cond_broadcast(&j->cv);
@@ -620,18 +777,25 @@ static void JobRun(MxReadJob j)
       pthread_mutex_unlock(&j->mu);
       double t0 = Now();
       UnitHooks(j, u);
-      j->st.t_hook += Now() - t0;
+      L->st.t_hook += Now() - t0;
       pthread_mutex_lock(&j->mu);
       j->hdone++;
     }
     while (j->hdone < j->ufirst[j->ready]) pthread_cond_wait(&j->cv, &j->mu); /* the caller's units */
     pthread_mutex_unlock(&j->mu);
-  } else
-    for (int k = 0; k < j->ntask && !j->err; k++) TaskRun(j, &j->task[k]);
+  } else /* range by range: a task's read and its range hook, then the chains' */
+    for (int i = 0, k = 0; i < j->nrange && !j->err; i++) {
+      if (k < j->ntask && j->task[k].off == j->roff[i]) {
+        TaskRun(j, L, &j->task[k], j->task[k].ss0, j->task[k].ss1, j->data + j->task[k].off, j->npix);
+        RangeHook(j, L, j->roff[i], j->roff[i + 1] - j->roff[i], j->data + j->roff[i], j->npix);
+        k++;
+      }
+      for (int c = 0; c < j->nchain && !j->err; c++) ChainHook(j, L, j->roff[i], j->roff[i + 1] - j->roff[i], c, j->data + j->roff[i], j->npix);
+    }
   if (!j->err && j->hooks.train) {
     double t0 = Now();
     j->hooks.train(j->hooks.ctx, j->data, j->bad);
-    j->st.t_hook += Now() - t0;
+    L->st.t_hook += Now() - t0;
   }
 }
 
@@ -653,17 +817,29 @@ static void *Worker(void *arg)
 }
 
 /* The caller's thread, under mu: until the job's state leaves 1 (until == 1) or becomes 2, it
-   takes the units of frame hooks that the reader thread offers (MxReaderHooks.share). */
+   takes the units that the reader thread offers: of frame hooks (MxReaderHooks.share), or
+   whole modules to read (split). */
 static void JobHelp(MxReadJob j, int until)
 {
   while (until == 1 ? j->state == 1 : j->state != 2) {
+    double t1 = Now();
+    if (j->split) {
+      int u = SplitTake(j), c;
+      if (u >= 0) SplitRun(j, &j->lane[1], u); /* rows of the train, here while the reader reads others */
+      else if (ChainTake(j, &c, &u)) ChainRun(j, &j->lane[1], c, u);
+      else {
+        pthread_cond_wait(&j->cv, &j->mu);
+        continue;
+      }
+      j->t_hook_caller += Now() - t1;
+      continue;
+    }
     int u = j->share ? UnitTake(j) : -1;
     if (u < 0) {
       pthread_cond_wait(&j->cv, &j->mu);
       continue;
     }
     pthread_mutex_unlock(&j->mu); /* a unit of frame hooks, here while the reader reads or hooks others */
-    double t1 = Now();
     UnitHooks(j, u);
     j->t_hook_caller += Now() - t1;
     pthread_mutex_lock(&j->mu);
@@ -681,11 +857,16 @@ static PetscErrorCode JobGet(MxReader r, MxReadJob *out)
   if (!j) {
     PetscCheck(j = calloc(1, sizeof *j), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
     r->job = j;
-    PetscCheck(!MxInflaterCreate(r->inflate, &j->inf), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: cannot create the inflater");
     j->nsel = r->nsel;
-    PetscCheck((j->cache = calloc((size_t)MX_NMOD * (size_t)r->nsel + 1, sizeof *j->cache)) && (j->flags = malloc(MX_MODPIX)) && (j->bscr = malloc(MX_MODPIX)) && (j->mrows = malloc(MX_MODBYTES4)), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+    PetscCheck(j->cache = calloc((size_t)MX_NMOD * (size_t)r->nsel + 1, sizeof *j->cache), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+    for (int l = 0; l < 2; l++) {
+      MxLane *L = &j->lane[l];
+      PetscCheck(!MxInflaterCreate(r->inflate, &L->inf), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: cannot create the inflater");
+      PetscCheck((L->flags = malloc(MX_MODPIX)) && (L->bscr = malloc(MX_MODPIX)) && (L->mrows = malloc(MX_MODBYTES4)), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+    }
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
+    for (int m = 0; m < MX_NMOD; m++) pthread_mutex_init(&j->mmu[m], NULL);
     if (r->async) {
       PetscCheck(!pthread_create(&j->th, NULL, Worker, j), PETSC_COMM_SELF, PETSC_ERR_SYS, "reader: cannot start the reader thread (-reader_async 0 reads on the main thread)");
       j->thread = 1;
@@ -744,19 +925,105 @@ PetscErrorCode MxDirectJobStart(MxReader r, float *data, unsigned char *bad, con
   MxReadJob j;
 
   PetscFunctionBeginUser;
-  if ((!r->job || !r->job->ntask) && !(hooks && hooks->train)) PetscFunctionReturn(0); /* all read through HDF5 already */
+  if ((!r->job || !r->job->ntask) && !(hooks && (hooks->train || hooks->chain))) PetscFunctionReturn(0); /* all read through HDF5 already */
   PetscCall(JobGet(r, &j));
-  j->data     = data;
-  j->bad      = bad;
-  j->npix     = 0;
-  for (int k = 0; k < nranges; k++) j->npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
-  j->hooks    = hooks ? *hooks : (MxReaderHooks){NULL, NULL, NULL, 0, 0};
-  j->run      = 1;
-  j->share    = j->thread && r->share && j->hooks.frame && j->hooks.share && j->ntask > 0;
-  j->caller_only = j->share && r->share_caller;
-  j->use_bscr    = j->hooks.frame && j->hooks.bad_scratch && !j->share;
+  j->data = data;
+  j->bad  = bad;
+  if (nranges + 1 > j->maxrange) {
+    size_t *ro = realloc(j->roff, (size_t)(nranges + 1) * sizeof *ro);
+    PetscCheck(ro, PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+    j->roff     = ro;
+    j->maxrange = nranges + 1;
+  }
+  j->nrange = nranges;
+  j->npix   = 0;
+  for (int k = 0; k < nranges; k++) {
+    j->roff[k] = j->npix;
+    j->npix += (size_t)(ranges[k].ss1 - ranges[k].ss0) * MX_NFS;
+  }
+  j->roff[nranges] = j->npix;
+  j->hooks         = hooks ? *hooks : (MxReaderHooks){NULL, NULL, NULL, 0, 0, NULL, NULL, 0, 0};
+  j->run           = 1;
+  j->share         = j->thread && r->share && j->hooks.frame && j->hooks.share && j->ntask > 0;
+  j->use_bscr      = j->hooks.frame && j->hooks.bad_scratch && !j->share;
   j->ready = j->next = j->hdone = j->nunit = 0;
   j->t_hook_caller = 0;
+  j->err           = 0;
+  for (int l = 0; l < 2; l++) {
+    j->lane[l].nonfinite = 0;
+    memset(&j->lane[l].st, 0, sizeof j->lane[l].st);
+  }
+  j->serial++; /* the mask cache's entries checked in this job */
+  j->nchain = j->hooks.chain ? j->hooks.nchain : 0;
+  if (j->nchain > j->maxchain) {
+    int *cn = realloc(j->cnext, (size_t)j->nchain * sizeof *cn), *cb = cn ? realloc(j->cbusy, (size_t)j->nchain * sizeof *cb) : NULL;
+    if (cn) j->cnext = cn;
+    PetscCheck(cn && cb, PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+    j->cbusy    = cb;
+    j->maxchain = j->nchain;
+  }
+  for (int c = 0; c < j->nchain; c++) j->cnext[c] = j->cbusy[c] = 0;
+  /* split: every range in units, in the pixels' order: MX_SPLIT_ROWS rows (from a multiple of
+     it: an ASIC row of 64 never spans two) of a task whose data are read straight and whose mask
+     is plain or chunked per frame (a chunk of several frames or deflated data would be inflated
+     once per unit), else the task; a range read before the job is one unit, done */
+  j->split       = 0;
+  j->cache_units = 0;
+  if (j->thread && r->split && !j->share && (j->ntask > 0 || j->nchain > 0)) {
+    const int cache = j->hooks.cache && j->use_bscr && r->cache, urows = cache ? MX_CACHE_ROWS : MX_SPLIT_ROWS;
+    int       n     = 0;
+    for (int i = 0, k = 0; i < nranges; i++) {
+      const MxTask *t = k < j->ntask && j->task[k].off == j->roff[i] ? &j->task[k++] : NULL;
+      n += !t || t->df->data.deflate || t->df->data.shuffle || (t->df->have_mask && t->df->mask.c0 > 1 && (t->df->mask.deflate || t->df->mask.shuffle)) ? 1 : (t->ss1 - 1) / urows - t->ss0 / urows + 1;
+    }
+    if (n > j->maxunit) {
+      int    *a  = realloc(j->utask, (size_t)n * sizeof *a), *b = a ? realloc(j->ur0, (size_t)n * sizeof *b) : NULL, *c = b ? realloc(j->ur1, (size_t)n * sizeof *c) : NULL;
+      int    *d  = c ? realloc(j->udone, (size_t)n * sizeof *d) : NULL;
+      size_t *o  = d ? realloc(j->uoff, (size_t)n * sizeof *o) : NULL, *m = o ? realloc(j->un, (size_t)n * sizeof *m) : NULL;
+      if (a) j->utask = a;
+      if (b) j->ur0 = b;
+      if (c) j->ur1 = c;
+      if (d) j->udone = d;
+      if (o) j->uoff = o;
+      if (m) j->un = m;
+      int    *uc = m ? realloc(j->ucache, (size_t)n * sizeof *uc) : NULL;
+      float **uv = uc ? realloc(j->uv, (size_t)n * sizeof *uv) : NULL;
+      size_t *ul = uv ? realloc(j->uld, (size_t)n * sizeof *ul) : NULL;
+      if (uc) j->ucache = uc;
+      if (uv) j->uv = uv;
+      PetscCheck(ul, PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+      j->uld     = ul;
+      j->maxunit = n;
+    }
+    if (cache && !j->slot[0]) {
+      j->slot_cap = (size_t)j->nsel * MX_CACHE_ROWS * MX_NFS;
+      for (int k = 0; k < MX_CACHE_SLOTS; k++) PetscCheck(j->slot[k] = aligned_alloc(64, j->slot_cap * sizeof(float)), PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
+    }
+    for (int k = 0; k < MX_CACHE_SLOTS; k++) j->slot_unit[k] = -1;
+    for (int i = 0, k = 0; i < nranges; i++) {
+      const MxTask *t     = k < j->ntask && j->task[k].off == j->roff[i] ? &j->task[k] : NULL;
+      const int     whole = !t || t->df->data.deflate || t->df->data.shuffle || (t->df->have_mask && t->df->mask.c0 > 1 && (t->df->mask.deflate || t->df->mask.shuffle));
+      for (int r0 = ranges[i].ss0; r0 < ranges[i].ss1;) {
+        int r1 = whole ? ranges[i].ss1 : PetscMin(ranges[i].ss1, (r0 / urows + 1) * urows);
+        j->utask[j->nunit]  = t ? k : -1;
+        j->ucache[j->nunit] = t && !whole && cache;
+        j->uv[j->nunit]     = j->data + j->roff[i] + (size_t)(r0 - ranges[i].ss0) * MX_NFS; /* data's rows (a slot when taken, ucache) */
+        j->uld[j->nunit]    = j->npix;
+        j->ur0[j->nunit]   = r0;
+        j->ur1[j->nunit]   = r1;
+        j->uoff[j->nunit]  = j->roff[i] + (size_t)(r0 - ranges[i].ss0) * MX_NFS;
+        j->un[j->nunit]    = (size_t)(r1 - r0) * MX_NFS;
+        j->udone[j->nunit] = !t;
+        j->nunit++;
+        r0 = r1;
+      }
+      if (t) k++;
+    }
+    j->split = j->nunit > 1 || j->nchain > 0;
+    if (!j->split) j->nunit = 0;
+    j->cache_units = j->split && cache;
+  }
+  j->caller_only = (j->share || j->split) && r->share_caller;
   if (j->share) {
     int *uf = realloc(j->ufirst, (size_t)(j->ntask + 1) * sizeof *uf);
     PetscCheck(uf, PETSC_COMM_SELF, PETSC_ERR_MEM, "reader: out of memory");
@@ -795,16 +1062,22 @@ PetscErrorCode MxDirectJobWait(MxReader r, double *nonfinite)
   pthread_mutex_unlock(&j->mu);
   r->stats.t_wait += Now() - t0 - j->t_hook_caller;
   r->stats.t_hook_caller += j->t_hook_caller;
-  r->stats.t_io += j->st.t_io;
-  r->stats.t_inflate += j->st.t_inflate;
-  r->stats.t_finish += j->st.t_finish;
-  r->stats.bytes += j->st.bytes;
-  r->stats.chunks_inflated += j->st.chunks_inflated;
-  r->stats.chunks_reused += j->st.chunks_reused;
-  r->stats.t_hook += j->st.t_hook;
+  for (int l = 0; l < 2; l++) { /* the reader thread's times (lane 1's are in t_hook_caller); both lanes' bytes and chunks */
+    const MxReadStats *st = &j->lane[l].st;
+    if (l == 0) {
+      r->stats.t_io += st->t_io;
+      r->stats.t_inflate += st->t_inflate;
+      r->stats.t_finish += st->t_finish;
+      r->stats.t_hook += st->t_hook;
+    }
+    r->stats.bytes += st->bytes;
+    r->stats.chunks_inflated += st->chunks_inflated;
+    r->stats.chunks_reused += st->chunks_reused;
+  }
   r->stats.ranges_direct += j->ntask;
+  for (int u = 0; u < j->nunit && j->split; u++) r->stats.units_cached += j->ucache[u];
   j->ntask   = 0;
-  *nonfinite = j->nonfinite;
+  *nonfinite = j->lane[0].nonfinite + j->lane[1].nonfinite;
   PetscCheck(!j->err, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s", j->msg);
   PetscFunctionReturn(0);
 }
@@ -830,6 +1103,20 @@ PetscErrorCode MxDirectDestroy(MxReader r)
     }
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
+    for (int m = 0; m < MX_NMOD; m++) pthread_mutex_destroy(&j->mmu[m]);
+    free(j->utask);
+    free(j->ur0);
+    free(j->ur1);
+    free(j->uoff);
+    free(j->un);
+    free(j->udone);
+    free(j->ucache);
+    free(j->uv);
+    free(j->uld);
+    for (int k = 0; k < MX_CACHE_SLOTS; k++) free(j->slot[k]);
+    free(j->cnext);
+    free(j->cbusy);
+    free(j->roff);
     for (size_t k = 0; j->cache && k < (size_t)MX_NMOD * (size_t)j->nsel; k++) {
       free(j->cache[k].bytes);
       free(j->cache[k].idx);
@@ -838,13 +1125,16 @@ PetscErrorCode MxDirectDestroy(MxReader r)
     free(j->task);
     free(j->ufirst);
     free(j->src);
-    free(j->cbuf);
-    free(j->dbuf);
-    free(j->sbuf);
-    free(j->flags);
-    free(j->bscr);
-    free(j->mrows);
-    MxInflaterDestroy(&j->inf);
+    for (int l = 0; l < 2; l++) {
+      MxLane *L = &j->lane[l];
+      free(L->cbuf);
+      free(L->dbuf);
+      free(L->sbuf);
+      free(L->flags);
+      free(L->bscr);
+      free(L->mrows);
+      MxInflaterDestroy(&L->inf);
+    }
     free(j);
     r->job = NULL;
   }

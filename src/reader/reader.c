@@ -20,6 +20,8 @@ PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r)
   x->direct         = PETSC_TRUE;
   x->async          = PETSC_TRUE;
   x->share          = PETSC_TRUE;
+  x->split          = PETSC_TRUE;
+  x->cache          = PETSC_TRUE;
   x->inflate        = MX_INFLATE_LIBDEFLATE;
   x->job_train      = -1;
   x->scan.skip_inconsistent = PETSC_TRUE; /* a bad train is skipped and counted; -strict makes it an error */
@@ -69,7 +71,9 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   PetscCall(PetscOptionsBool("-reader_direct", "Read corrected frames and deflated masks by direct chunk reads (pread + libdeflate) where the layout allows; 0: always through HDF5's filter pipeline (same bits)", "MxReader", r->direct, &r->direct, NULL));
   PetscCall(PetscOptionsBool("-reader_async", "Read the next train on a reader thread while this one is correlated (no HDF5, no MPI in the thread)", "MxReaderReadBegin", r->async, &r->async, NULL));
   PetscCall(PetscOptionsBool("-reader_share", "With the reader thread: heavy per-frame work (the detector corrections with droplets) is shared with the main thread while it waits for the read (the same bits)", "MxReaderReadBegin", r->share, &r->share, NULL));
-  PetscCall(PetscOptionsBool("-reader_test_share_caller", "Tests: with -reader_share, the reader thread leaves all the shared per-frame work to the main thread (the shared path taken on every train, not only when the main thread happens to wait)", "MxReaderReadBegin", r->share_caller, &r->share_caller, NULL));
+  PetscCall(PetscOptionsBool("-reader_split", "With the reader thread: the train is read in units of rows (128, or 64 with -reader_cache), each read, masked and prepared by whichever thread is free, the main thread too while it waits for the train (the same bits)", "MxReaderReadBegin", r->split, &r->split, NULL));
+  PetscCall(PetscOptionsBool("-reader_cache", "With -reader_split: units of 64 rows of all the train's frames read into buffers that stay in the core's cache and finished there (the mean image and SAXS sums from them), so that the frames are not written to memory (the same bits)", "MxReaderReadBegin", r->cache, &r->cache, NULL));
+  PetscCall(PetscOptionsBool("-reader_test_share_caller", "Tests: the reader thread leaves all the shared work to the main thread (-reader_share's per-frame work, or -reader_split's modules): the shared path taken on every train, not only when the main thread happens to wait", "MxReaderReadBegin", r->share_caller, &r->share_caller, NULL));
   {
     const char *kinds[] = {"libdeflate", "isal", "zlib"};
     PetscInt    k       = (PetscInt)r->inflate;
@@ -499,6 +503,7 @@ static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const
         for (size_t p = 0; p < nrp; p++) bad[f * npix + off + p] = 1;
         if (hooks && hooks->frame) hooks->frame(hooks->ctx, f, off, nrp, data + f * npix + off, bad + f * npix + off);
       }
+      if (hooks && hooks->range) hooks->range(hooks->ctx, off, nrp, data + off, npix);
       off += nrp;
       continue;
     }
@@ -515,6 +520,7 @@ static PetscErrorCode ReadBeginRanges(MxReader r, PetscInt t, int nranges, const
       PetscCall(ReadRangeHDF5(r, f, rf, s, rr, tid, data, bad, npix, off, &r->sync_nonfinite));
       if (hooks && hooks->frame)
         for (PetscInt fr = 0; fr < r->nsel; fr++) hooks->frame(hooks->ctx, fr, off, nrp, data + fr * npix + off, bad + fr * npix + off);
+      if (hooks && hooks->range) hooks->range(hooks->ctx, off, nrp, data + off, npix);
       PetscCall(PetscTime(&c1));
       r->stats.t_hdf5 += c1 - c0;
       r->stats.ranges_hdf5++;
@@ -532,6 +538,7 @@ PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRo
   PetscCheck(r->setup, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "MxReaderSetUp() first");
   PetscCheck(r->job_train < 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "MxReaderReadBegin: train index %" PetscInt_FMT " is still being read; MxReaderReadEnd() first", r->job_train);
   PetscCheck(t >= 0 && t < r->idx.ntrains, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "train index %" PetscInt_FMT " out of range 0..%" PetscInt_FMT, t, r->idx.ntrains - 1);
+  PetscCheck(!(hooks && hooks->share && (hooks->range || hooks->chain)), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "MxReaderReadBegin: range and chain hooks are not for shared frame hooks");
   PetscCall(PetscLogEventBegin(MX_READER_READ, 0, 0, 0, 0));
   r->sync_nonfinite = 0;
   r->last_nonfinite = 0;
@@ -588,8 +595,8 @@ PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
 
   PetscFunctionBeginUser;
   MPI_Comm_rank(comm, &rank);
-  if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%; per-frame pass on the main thread while waiting %.3f s = %.1f %%", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait, s->t_hook_caller, T * s->t_hook_caller);
-  PetscCall(PetscSynchronizedPrintf(comm, "[rank %d] read %.3f GB from the files (%.0f module row ranges direct, %.0f through HDF5; %s%s); mask chunks inflated %.0f, reused %.0f; reader thread: pread %.3f s, inflate %.3f s, mask/NaN pass %.3f s, per-train pass %.3f s, busy %.3f s%s\n", rank, s->bytes / 1e9, s->ranges_direct, s->ranges_hdf5, r->direct ? inf[r->inflate] : "direct reads off", r->async ? ", reader thread" : ", no thread", s->chunks_inflated, s->chunks_reused, s->t_io, s->t_inflate, s->t_finish, s->t_hook, s->t_io + s->t_inflate + s->t_finish + s->t_hook, shares));
+  if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%; work on the main thread while waiting %.3f s = %.1f %%", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait, s->t_hook_caller, T * s->t_hook_caller);
+  PetscCall(PetscSynchronizedPrintf(comm, "[rank %d] read %.3f GB from the files (%.0f module row ranges direct, %.0f through HDF5, %.0f units of rows finished in the cache; %s%s); mask chunks inflated %.0f, reused %.0f; reader thread: pread %.3f s, inflate %.3f s, mask/NaN pass %.3f s, per-train pass %.3f s, busy %.3f s%s\n", rank, s->bytes / 1e9, s->ranges_direct, s->ranges_hdf5, s->units_cached, r->direct ? inf[r->inflate] : "direct reads off", r->async ? ", reader thread" : ", no thread", s->chunks_inflated, s->chunks_reused, s->t_io, s->t_inflate, s->t_finish, s->t_hook, s->t_io + s->t_inflate + s->t_finish + s->t_hook, shares));
   PetscCall(PetscSynchronizedFlush(comm, PETSC_STDOUT));
   {
     PetscMPIInt one = r->single_core ? 1 : 0, n1 = 0;

@@ -104,7 +104,9 @@ struct _p_MxReader {
   /* direct reads and the reader thread (direct.c) */
   PetscBool     direct, async;
   PetscBool     share;       /* -reader_share: the caller takes frame hooks while it waits (MxReaderHooks.share) */
-  PetscBool     share_caller; /* -reader_test_share_caller: ... all of them (tests) */
+  PetscBool     share_caller; /* -reader_test_share_caller: ... all of them (tests); with split, all the units */
+  PetscBool     split;       /* -reader_split: the caller reads whole modules of the train while it waits */
+  PetscBool     cache;       /* -reader_cache: split units read into buffers that stay in the cache (MxReaderHooks.cache) */
   PetscBool     single_core; /* the reader thread shares the rank's only core */
   MxInflateKind inflate;
   MxDirectFile *dfile;     /* per file index */

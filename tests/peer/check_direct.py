@@ -146,13 +146,22 @@ def check_analyze(name):
     for tag, extra, np_ in (('direct', [], 1), ('nothread', ['-reader_async', '0'], 1), ('isal', ['-reader_inflate', 'isal'], 1),
                             ('noshare', ['-reader_share', '0'], 1), ('share_caller', ['-reader_test_share_caller', '-analyze_bench'], 1),
                             ('n2p2', ['-reader_pixel_parts', '2'], 2), ('n4p2', ['-reader_pixel_parts', '2'], 4), ('n2p1', [], 2),
-                            ('n2p2_caller', ['-reader_pixel_parts', '2', '-reader_test_share_caller'], 2)):
+                            ('n2p2_caller', ['-reader_pixel_parts', '2', '-reader_test_share_caller'], 2),
+                            # rounding: no sharing, so the units of 64 rows read into buffers that stay in the cache
+                            # (-reader_cache), by both threads, by the main thread alone, on a pixel grid, and not
+                            ('round', ['-reader_photonize', 'round'], 1), ('round_caller', ['-reader_photonize', 'round', '-reader_test_share_caller', '-analyze_bench'], 1),
+                            ('round_n2p2', ['-reader_photonize', 'round', '-reader_pixel_parts', '2'], 2),
+                            ('round_nocache', ['-reader_photonize', 'round', '-reader_cache', '0'], 1)):
         out = os.path.join(work, 'an_%s_%s.h5' % (name, tag))
         log = run(['analyze', '-run', d, '-o', out] + opts + extra, np_)
-        if tag == 'share_caller':
-            m = re.search(r'per-frame pass on the main thread while waiting ([0-9.]+) s', log)
+        if tag in ('share_caller', 'round_caller'):
+            m = re.search(r'work on the main thread while waiting ([0-9.]+) s', log)
             if not m or not float(m.group(1)) > 0:
                 fails.append('analyze %s %s: the main thread did not run the shared per-frame work (%s)' % (name, tag, m.group(0) if m else 'no statistics line'))
+        if tag == 'round_caller':
+            m = re.search(r'(\d+) units of rows finished in the cache', log)
+            if not m or not int(m.group(1)) > 0:
+                fails.append('analyze %s %s: no unit was read into the cache (%s)' % (name, tag, m.group(0) if m else 'no statistics line'))
         if tag in ('direct', 'nothread', 'isal', 'noshare', 'share_caller'):
             p = subprocess.run(cmp + [ref, out], stdout=subprocess.PIPE, text=True)
         else:   # other rank grids: against the HDF5 path on the same grid

@@ -292,6 +292,135 @@ static void test_unreadable(void **state)
   assert_int_equal(MxEngineDestroy(&e), 0);
 }
 
+/* Train n read as the direct reader's cache path reads it (MxReaderHooks.cache): units of U
+   pixels, each in a buffer of its own (stride ld), its frames' hooks, its range hook and the
+   chains' hooks in pixel order, then the train hook; T's frames are never written (NaN there). */
+#define U 64
+static float V[NTR][NF][NPIX]; /* values that are not whole numbers: the order of the sums shows */
+static void ReadCache(MxEngine e, MxTrainBuf *T, int n)
+{
+  static float         buf[NF * U];
+  static unsigned char bscr[U];
+  MxEngineBeginTrain(e, T, n, PETSC_TRUE, PETSC_TRUE);
+  for (int k = 0; k < NF * NPIX; k++) T->data[k] = NAN;
+  for (int u0 = 0; u0 < NPIX; u0 += U) {
+    const int m = NPIX - u0 < U ? NPIX - u0 : U;
+    for (int f = 0; f < NF; f++) {
+      memcpy(buf + f * U, &V[n][f][u0], sizeof(float) * (size_t)m);
+      memcpy(bscr, &Bad[n][f][u0], (size_t)m);
+      MxEngineFrameHook(T, f, (size_t)u0, (size_t)m, buf + f * U, bscr);
+    }
+    MxEngineRangeHook(T, (size_t)u0, (size_t)m, buf, U);
+    for (int c = 0; c < MxEngineChains(T); c++) MxEngineChainHook(T, (size_t)u0, (size_t)m, c, buf, U);
+  }
+  MxEngineTrainHook(T, T->data, T->bad);
+}
+
+/* The cache path, with each train read before the previous one is stepped (as analyze reads
+   ahead) and a train that another rank could not read (stepped as unreadable after the next one
+   was read on top of it, which must then be read again): the same bits as whole trains given to
+   the step. */
+static void test_cache(void **state)
+{
+  (void)state;
+  int       ring_off[NRING + 1] = {0}, ring_pix[NPIX], sbin[NPIX], k = 0, unreadable, votes, rereads = 0, pending = -1;
+  float     corr[NPIX];
+  PetscInt  wstart[NWIN] = {0, 3};
+  const int UNREAD       = 1; /* read here, unreadable on another rank */
+  MxEngine  e, r;
+
+  MakeTrains();
+  for (int n = 0; n < NTR; n++)
+    for (int f = 0; f < NF; f++)
+      for (int p = 0; p < NPIX; p++) V[n][f][p] = D[n][f][p] * 1.1f + 0.0137f * (float)((p * 7 + f) % 11);
+  for (int rr = 0; rr < NRING; rr++) {
+    for (int p = 0; p < NPIX; p++)
+      if (Ring(p) == rr) ring_pix[k++] = p;
+    ring_off[rr + 1] = k;
+  }
+  for (int p = 0; p < NPIX; p++) {
+    sbin[p] = Bin(p);
+    corr[p] = Corr(p) * 1.01f;
+  }
+  MxEngineSpec s = {.nf = NF, .npix = NPIX, .nring = NRING, .ring_off = ring_off, .ring_pix = ring_pix, .nwin = NWIN, .win_len = WLEN, .win_start = wstart, .xc = PETSC_TRUE, .jk = 0, .block = 64, .saxs_nbins = NBIN, .saxs_bin = sbin, .corr = corr, .ntrains = NTR, .t0 = 0, .t1 = NTR, .part0 = PETSC_TRUE};
+  assert_int_equal(MxEngineCreate(PETSC_COMM_SELF, PETSC_COMM_SELF, &s, &e), 0);
+  assert_int_equal(MxEngineCreate(PETSC_COMM_SELF, PETSC_COMM_SELF, &s, &r), 0);
+  /* the reference: whole trains */
+  for (int n = 0; n < NTR; n++) {
+    MxTrainBuf *T = NULL;
+    if (n == DROP) {
+      assert_int_equal(MxEngineBreak(r, n), 0);
+      continue;
+    }
+    if (n != UNREAD) {
+      assert_int_equal(MxEngineAcquire(r, &T), 0);
+      memcpy(T->data, V[n], sizeof V[n]);
+      memcpy(T->bad, Bad[n], sizeof Bad[n]);
+    }
+    MxEngineTrain in = {n, ID[n], T, 0};
+    assert_int_equal(MxEngineStep(r, &in, &unreadable, &votes), 0);
+    assert_int_equal(unreadable, n == UNREAD);
+    if (unreadable) assert_int_equal(MxEngineBreak(r, n), 0);
+  }
+  /* the cache path, reading ahead */
+  MxTrainBuf *P = NULL;
+  for (int n = 0; n < NTR; n++) {
+    MxTrainBuf *T;
+    PetscBool   again;
+    if (n == DROP) {
+      assert_int_equal(MxEngineBreak(e, n), 0);
+      continue;
+    }
+    if (pending == n) T = P;
+    else {
+      assert_int_equal(MxEngineAcquire(e, &T), 0);
+      ReadCache(e, T, n);
+    }
+    assert_int_equal(MxEngineSync(e, T, &again), 0);
+    if (again) {
+      ReadCache(e, T, n);
+      rereads++;
+      assert_int_equal(MxEngineSync(e, T, &again), 0);
+      assert_false(again);
+    }
+    int m = n + 1;
+    while (m < NTR && m == DROP) m++;
+    pending = -1;
+    if (m < NTR) {
+      assert_int_equal(MxEngineAcquire(e, &P), 0);
+      ReadCache(e, P, m);
+      pending = m;
+    }
+    MxEngineTrain in = {n, ID[n], n == UNREAD ? NULL : T, 0};
+    assert_int_equal(MxEngineStep(e, &in, &unreadable, &votes), 0);
+    assert_int_equal(unreadable, n == UNREAD);
+    if (unreadable) {
+      assert_int_equal(MxEngineRelease(e, T), 0);
+      assert_int_equal(MxEngineBreak(e, n), 0);
+    }
+  }
+  assert_int_equal(rereads, 1); /* train 2, read on top of train 1 */
+  const double *img[2], *imn[2], *pp[2], *run[2];
+  double        C[2][NRING * NF * NF], beta[2][NRING];
+  MxEngine      both[2] = {e, r};
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(MxEngineFinish(both[i]), 0);
+    assert_int_equal(MxEngineReduce(both[i]), 0);
+    assert_int_equal(MxEngineGetImage(both[i], &img[i], &imn[i]), 0);
+    assert_int_equal(MxEngineGetSaxs(both[i], &pp[i], &run[i]), 0);
+    assert_int_equal(MxEngineGetMeans(both[i], C[i], NULL, NULL, NULL, NULL, NULL, NULL, beta[i], NULL), 0);
+  }
+  assert_memory_equal(img[0], img[1], sizeof(double) * NPIX);
+  assert_memory_equal(imn[0], imn[1], sizeof(double) * NPIX);
+  assert_memory_equal(pp[0], pp[1], sizeof(double) * NBIN * NF * 3);
+  assert_memory_equal(run[0], run[1], sizeof(double) * NBIN * 3);
+  assert_memory_equal(C[0], C[1], sizeof C[0]);
+  assert_memory_equal(beta[0], beta[1], sizeof beta[0]);
+  assert_true(img[0][0] != 0 && img[0][0] != floor(img[0][0])); /* not whole numbers */
+  assert_int_equal(MxEngineDestroy(&e), 0);
+  assert_int_equal(MxEngineDestroy(&r), 0);
+}
+
 int main(int argc, char **argv)
 {
   int rc;
@@ -299,6 +428,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_stream),
     cmocka_unit_test(test_unreadable),
+    cmocka_unit_test(test_cache),
   };
   rc = cmocka_run_group_tests(tests, NULL, NULL);
   if (PetscFinalize()) return 1;
