@@ -64,11 +64,11 @@ wall() { # LOG CMD...: run twice, keep the output of the faster run in LOG, prin
 }
 # from an -analyze_bench log: frames/s and GB/s of rank 0's loop, and the shares
 rate() { sed -n 's/^\[rank 0\] [0-9]* trains (.*): \([0-9.]*\) frames\/s, \([0-9.]*\) GB\/s; time: read \([0-9.]*\) %, correlate \([0-9.]*\) %, reduce \([0-9.]*\) %.*/\1 \2 \3 \4 \5/p' "$1" | head -1; }
-rstats() { sed -n 's/^\[rank 0\] read .*reader thread: .*busy [0-9.]* s = \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) % of the loop; HDF5 path \([0-9.]*\) %, waiting for the reader \([0-9.]*\) %.*/\1 \2 \3 \4 \6/p' "$1" | head -1; }
+rstats() { sed -n 's/^\[rank 0\] read .*reader thread: .*busy [0-9.]* s = \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) %, \([0-9.]*\) % of the loop; HDF5 path \([0-9.]*\) %, waiting for the reader \([0-9.]*\) %; work on the main thread while waiting [0-9.]* s = \([0-9.]*\) %.*/\1 \2 \3 \4 \6 \8/p' "$1" | head -1; }
 
 say "# mxpcs analyze: read roofline, numpy pipeline, mxpcs ($(date -u +%Y-%m-%d), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1))"
 say ""
-say "Roofline: \`cat\` of the run's files from the page cache (best of 3), after they were dropped from it and read back in sequence (the same cache state for every run). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included; with -analyze_bench, which adds a bare cblas_ssyrk timing, except on the line that says without) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, SAXS) run beside the main thread's correlation; 'wait' is the main thread waiting for the reader; common mode: not applied (none in this analysis). numpy: tools/bench_numpy_analyze.py, whole process (its train loop in brackets)."
+say "Roofline: \`cat\` of the run's files from the page cache (best of 3), after they were dropped from it and read back in sequence (the same cache state for every run). Every other line: the faster of two runs. mxpcs runs with \`mpiexec --bind-to none\` (each rank's reader thread needs a core besides its main thread; Open MPI binds a rank to one core by default). mxpcs: whole process (start-up, set-up, fits, writing included; with -analyze_bench, which adds a bare cblas_ssyrk timing, except on the line that says without) and its train loop per rank (GB/s of frames read; % of the roofline). Shares of rank 0's loop: the reader thread's pread / inflate / mask-NaN pass / per-train pass (valid pixels, ring gather, mean image, SAXS) run beside the main thread's correlation; 'main reads' is the main thread reading and preparing units of the next train while it waits for it (-reader_split, -reader_cache), 'wait' the rest of its waiting; common mode: not applied (none in this analysis). numpy: tools/bench_numpy_analyze.py, whole process (its train loop in brackets)."
 say ""
 for case in a b; do
   if [ $case = a ]; then
@@ -84,34 +84,37 @@ for case in a b; do
   say ""
   say "Files: $(awk -v b="$bytes" 'BEGIN{printf "%.2f", b/1e9}') GB; roofline (cat, page cache): $(printf %.2f "$roof") GB/s"
   say ""
-  say "| what | wall (s) | loop frames/s per rank | loop GB/s per rank | % of roofline | pread | inflate | mask/NaN | per-train pass | wait | correlate | reduce |"
-  say "|---|---|---|---|---|---|---|---|---|---|---|---|"
-  for cfg in "1 libdeflate" "2 libdeflate" "1 isal" "1 zlib" "1 hdf5"; do
+  say "| what | wall (s) | loop frames/s per rank | loop GB/s per rank | % of roofline | pread | inflate | mask/NaN | per-train pass | main reads | wait | correlate | reduce |"
+  say "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for cfg in "1 libdeflate" "2 libdeflate" "1 isal" "1 zlib" "1 nocache" "1 hdf5"; do
     read -r n inf <<< "$cfg"
     extra=(-reader_inflate "$inf"); label="mxpcs, $n rank(s), $inf"
+    [ "$inf" = nocache ] && { extra=(-reader_cache 0); label="mxpcs, 1 rank, libdeflate, -reader_cache 0 (frames through the train's buffer)"; }
     [ "$inf" = hdf5 ] && { extra=(-reader_direct 0 -reader_async 0); label="mxpcs, 1 rank, HDF5 filter path (no direct reads, no thread)"; }
     log=$out/$name.n$n.$inf.log
     w=$(wall "$log" mpiexec --bind-to none -n "$n" "$mx" analyze -run "$run" "${ana[@]}" "${extra[@]}" -o "$out/$name.n$n.$inf.h5")
     read -r fps gbs rd corr red <<< "$(rate "$log")"
-    read -r pio pinf pfin phook ph5 <<< "$(rstats "$log" || true)"
+    read -r pio pinf pfin phook ph5 pmain <<< "$(rstats "$log" || true)"
     pct=$(awk -v g="$gbs" -v r="$roof" 'BEGIN{printf "%.0f", 100*g/r}')
-    say "| $label | $w | $fps | $gbs | $pct % | ${pio:--} % | ${pinf:--} % | ${pfin:--} % | ${phook:--} % | $rd % | $corr % | $red % |"
+    # the loop's read share counts the main thread's reading of units while it waited: the rest waited
+    pwait=$(awk -v r="$rd" -v m="${pmain:-0}" 'BEGIN{w=r-m; printf "%.1f", (w>0)?w:0}')
+    say "| $label | $w | $fps | $gbs | $pct % | ${pio:--} % | ${pinf:--} % | ${pfin:--} % | ${phook:--} % | ${pmain:--} % | $pwait % | $corr % | $red % |"
     [ "$n/$inf" = 1/libdeflate ] && { w1=$w; ref=$out/$name.n1.libdeflate.h5; }
   done
   # the whole process as a user runs it: -analyze_bench times a bare cblas_ssyrk besides (~0.1 s)
   anau=(); for x in "${ana[@]}"; do [ "$x" = -analyze_bench ] || anau+=("$x"); done
   wu=$(wall "$out/$name.n1.user.log" mpiexec --bind-to none -n 1 "$mx" analyze -run "$run" "${anau[@]}" -o "$out/$name.n1.user.h5")
-  say "| mxpcs, 1 rank, libdeflate, without -analyze_bench (whole process only) | $wu | | | | | | | | | | |"
+  say "| mxpcs, 1 rank, libdeflate, without -analyze_bench (whole process only) | $wu | | | | | | | | | | | |"
   w1=$wu
   # the same results whichever path read them
-  for h in n2.libdeflate n1.isal n1.zlib n1.hdf5; do
+  for h in n2.libdeflate n1.isal n1.zlib n1.nocache n1.hdf5; do
     "$py" "$here/tests/peer/compare_results.py" "$ref" "$out/$name.$h.h5" --ignore /xpcs/meta/train_ids > /dev/null 2>&1 \
       || { [ "$h" = n2.libdeflate ] && continue; echo "bench: WARNING: $name.$h.h5 differs from $ref"; }
   done
   wn=$(wall "$out/$name.numpy.log" "$py" "$here/tools/bench_numpy_analyze.py" "$run" "$ref")
   ln=$(sed -n 's/.* \([0-9.]*\) s in the train loop.*/\1/p' "$out/$name.numpy.log")
   l1=$(awk -v f="$(rate "$out/$name.n1.libdeflate.log" | cut -d' ' -f1)" -v n="$((trains * 50))" 'BEGIN{printf "%.2f", n/f}')
-  say "| numpy + h5py + BLAS pipeline (same work), 1 process | $wn ($ln) | $(awk -v n="$((trains * 50))" -v t="$ln" 'BEGIN{printf "%.0f", n/t}') | | | | | | | | | |"
+  say "| numpy + h5py + BLAS pipeline (same work), 1 process | $wn ($ln) | $(awk -v n="$((trains * 50))" -v t="$ln" 'BEGIN{printf "%.0f", n/t}') | | | | | | | | | | |"
   say ""
   say "mxpcs at 1 rank against the numpy pipeline: $(awk -v a="$wn" -v b="$w1" 'BEGIN{printf "%.1f", a/b}')x whole process ($wn s / $w1 s), $(awk -v a="$ln" -v b="$l1" 'BEGIN{printf "%.1f", a/b}')x train loop ($ln s / $l1 s). numpy: $(tail -1 "$out/$name.numpy.log")"
   say ""
@@ -152,7 +155,7 @@ sim run_agipd -options_file "$here/inputs/sim_colloid.yaml" -sim_detector agipd 
 say ""
 say "## Detector corrections on calibrated keV data (2 modules x 24 trains x 50 pulses, -sim_detector agipd, 1 rank)"
 say ""
-say "| corrections | share of the read (pread, inflate, mask pass) | loop frames/s |"
+say "| corrections | share of the read (pread, inflate, mask pass; both threads) | loop frames/s |"
 say "|---|---|---|"
 for ph in round droplet; do
   log=$out/run_agipd.$ph.log

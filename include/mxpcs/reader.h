@@ -87,6 +87,7 @@ typedef struct {
   double t_hook;                    /* the caller's per-train pass on the reader thread (MxReaderReadBegin's hook) */
   double t_hook_caller;             /* frame hooks run on the caller's thread while it waited (MxReaderHooks.share); not in t_wait */
   double ranges_direct, ranges_hdf5; /* module row ranges read by each path */
+  double t_read_caller;              /* of t_hook_caller: pread, inflate and mask pass of the units the caller read (-reader_split) */
   double units_cached;               /* units of rows read into buffers that stay in the cache (MxReaderHooks.cache) */
 } MxReadStats;
 

@@ -1069,7 +1069,7 @@ PetscErrorCode MxDirectJobWait(MxReader r, double *nonfinite)
       r->stats.t_inflate += st->t_inflate;
       r->stats.t_finish += st->t_finish;
       r->stats.t_hook += st->t_hook;
-    }
+    } else r->stats.t_read_caller += st->t_io + st->t_inflate + st->t_finish;
     r->stats.bytes += st->bytes;
     r->stats.chunks_inflated += st->chunks_inflated;
     r->stats.chunks_reused += st->chunks_reused;

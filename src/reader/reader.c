@@ -595,7 +595,7 @@ PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
 
   PetscFunctionBeginUser;
   MPI_Comm_rank(comm, &rank);
-  if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%; work on the main thread while waiting %.3f s = %.1f %%", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait, s->t_hook_caller, T * s->t_hook_caller);
+  if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%; work on the main thread while waiting %.3f s = %.1f %% (pread, inflate, mask pass %.3f s)", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait, s->t_hook_caller, T * s->t_hook_caller, s->t_read_caller);
   PetscCall(PetscSynchronizedPrintf(comm, "[rank %d] read %.3f GB from the files (%.0f module row ranges direct, %.0f through HDF5, %.0f units of rows finished in the cache; %s%s); mask chunks inflated %.0f, reused %.0f; reader thread: pread %.3f s, inflate %.3f s, mask/NaN pass %.3f s, per-train pass %.3f s, busy %.3f s%s\n", rank, s->bytes / 1e9, s->ranges_direct, s->ranges_hdf5, s->units_cached, r->direct ? inf[r->inflate] : "direct reads off", r->async ? ", reader thread" : ", no thread", s->chunks_inflated, s->chunks_reused, s->t_io, s->t_inflate, s->t_finish, s->t_hook, s->t_io + s->t_inflate + s->t_finish + s->t_hook, shares));
   PetscCall(PetscSynchronizedFlush(comm, PETSC_STDOUT));
   {
