@@ -330,7 +330,7 @@ typedef struct {
   MxSrc           *dsrc, *msrc; /* nsel each */
 } MxTask;
 
-#define MX_CACHE_ROWS  64 /* rows of a unit read into a cache slot (hooks.cache): an ASIC row, 1.6 MB at 50 frames */
+#define MX_CACHE_ROWS  64 /* rows of a unit read into a cache slot (hooks.cache): an ASIC row, 1.6 MB at 50 frames; a multiple of 64, as the detector corrections work on whole ASIC rows of the unit */
 #define MX_CACHE_SLOTS 4  /* cache slots: a unit being read on each thread, and two whose chains run */
 
 typedef struct { /* a memory cell's last mask chunk: its stored bytes and its flagged pixels */
