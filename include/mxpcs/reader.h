@@ -167,6 +167,8 @@ PetscErrorCode MxReaderGetAnomalies(MxReader r, PetscInt *n, const char **text, 
 /* Pixel values of the last MxReaderRead that were NaN or inf where neither the file's mask nor
    the user mask flags the pixel (they are masked, and the caller counts them); and -strict. */
 PetscErrorCode MxReaderGetLastNonFinite(MxReader r, double *n, PetscBool *strict, const char **dir);
+/* -reader_share: heavy frame hooks are to be shared (MxReaderHooks.share) rather than run in the cache path. */
+PetscErrorCode MxReaderGetShare(MxReader r, PetscBool *share);
 /* Detector units per photon (-reader_adu_per_photon): frames are divided by it. */
 PetscErrorCode MxReaderGetAduPerPhoton(MxReader r, double *adu);
 PetscErrorCode MxReaderDestroy(MxReader *r);

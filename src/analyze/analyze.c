@@ -465,19 +465,20 @@ typedef struct {
 static PetscErrorCode ReadBegin(MxAnalyze a, PetscInt t, MxTrainBuf *T, PetscErrorCode *le)
 {
   MxReaderHooks hk = {MxEngineFrameHook, MxEngineTrainHook, T, 0, 0, NULL, NULL, 0, 0};
-  PetscBool       corr;
+  PetscBool       corr, share;
   MxPhotonizeKind ph;
 
   PetscFunctionBeginUser;
   MxDetCorrSetCounting(a->dc, t >= a->run.t0 && t < a->run.t1); /* a neighbour of another block is that block's */
   PetscCall(MxDetCorrGetAlign(a->dc, NULL, &corr));
   PetscCall(MxDetCorrGetKinds(a->dc, NULL, &ph, NULL, NULL));
-  /* the droplets are heavy: the main thread takes some while it waits (-reader_share). The
-     other corrections cost less than the passes over the train that sharing needs (the shared
-     units run once the whole train is read, out of the cache): on the simulated colloid (2
-     modules x 24 trains, 1 rank, 2026-12-05) rounding shared gave 4,810-5,129 frames/s, on the
-     reader thread frame by frame 6,254-6,503; droplets 2,763 shared, 2,028-2,044 not */
-  hk.share = corr && ph == MX_PHOTONIZE_DROPLET;
+  /* the droplets, heavy, may be shared after the whole train is read (-reader_share 1; the path
+     before -reader_cache). In the cache path both threads read and finish units anyway: on the
+     simulated colloid (2 modules x 24 trains, 1 rank, 2026-12-05) droplets gave 4,763-4,881
+     frames/s there against 3,383-3,744 shared (alternating runs, the same bits); before the
+     cache path, rounding shared gave 4,810-5,129, on the reader thread 6,254-6,503 */
+  PetscCall(MxReaderGetShare(a->reader, &share));
+  hk.share = share && corr && ph == MX_PHOTONIZE_DROPLET;
   hk.bad_scratch = !hk.share; /* the engine reads a train's bad flags in its frame hook only (the valid pixels, the corrections) */
   /* the SAXS sums and the mean image range by range, from the cache; the frames read into
      buffers that stay there (-reader_cache), not into T's */

@@ -332,6 +332,7 @@ typedef struct {
 
 #define MX_CACHE_ROWS  64 /* rows of a unit read into a cache slot (hooks.cache): an ASIC row, 1.6 MB at 50 frames; a multiple of 64, as the detector corrections work on whole ASIC rows of the unit */
 #define MX_CACHE_SLOTS 4  /* cache slots: a unit being read on each thread, and two whose chains run */
+_Static_assert(MX_CACHE_ROWS % 64 == 0, "cache units must hold whole ASIC rows (the detector corrections work on 64-row blocks)");
 
 typedef struct { /* a memory cell's last mask chunk: its stored bytes and its flagged pixels */
   unsigned char *bytes;

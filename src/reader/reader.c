@@ -19,7 +19,7 @@ PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r)
   x->pixel_parts    = 1;
   x->direct         = PETSC_TRUE;
   x->async          = PETSC_TRUE;
-  x->share          = PETSC_TRUE;
+  x->share          = PETSC_FALSE; /* since -reader_cache, droplets too are faster in the cache path */
   x->split          = PETSC_TRUE;
   x->cache          = PETSC_TRUE;
   x->inflate        = MX_INFLATE_LIBDEFLATE;
@@ -70,7 +70,7 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   PetscCall(PetscOptionsString("-mask_file", "HDF5 file with dataset 'mask' (16,512,128), nonzero = bad pixel", "MxReader", r->mask_file, r->mask_file, sizeof r->mask_file, NULL));
   PetscCall(PetscOptionsBool("-reader_direct", "Read corrected frames and deflated masks by direct chunk reads (pread + libdeflate) where the layout allows; 0: always through HDF5's filter pipeline (same bits)", "MxReader", r->direct, &r->direct, NULL));
   PetscCall(PetscOptionsBool("-reader_async", "Read the next train on a reader thread while this one is correlated (no HDF5, no MPI in the thread)", "MxReaderReadBegin", r->async, &r->async, NULL));
-  PetscCall(PetscOptionsBool("-reader_share", "With the reader thread: heavy per-frame work (the detector corrections with droplets) is shared with the main thread while it waits for the read (the same bits)", "MxReaderReadBegin", r->share, &r->share, NULL));
+  PetscCall(PetscOptionsBool("-reader_share", "With the reader thread: heavy per-frame work (the detector corrections with droplets) read into the train's buffer first, then shared with the main thread while it waits for the read, instead of the cache path (-reader_cache; the same bits, slower since it)", "MxReaderReadBegin", r->share, &r->share, NULL));
   PetscCall(PetscOptionsBool("-reader_split", "With the reader thread: the train is read in units of rows (128, or 64 with -reader_cache), each read, masked and prepared by whichever thread is free, the main thread too while it waits for the train (the same bits)", "MxReaderReadBegin", r->split, &r->split, NULL));
   PetscCall(PetscOptionsBool("-reader_cache", "With -reader_split: units of 64 rows of all the train's frames read into buffers that stay in the core's cache and finished there (the mean image and SAXS sums from them), so that the frames are not written to memory (the same bits)", "MxReaderReadBegin", r->cache, &r->cache, NULL));
   PetscCall(PetscOptionsBool("-reader_test_share_caller", "Tests: the reader thread leaves all the shared work to the main thread (-reader_share's per-frame work, or -reader_split's modules): the shared path taken on every train, not only when the main thread happens to wait", "MxReaderReadBegin", r->share_caller, &r->share_caller, NULL));
@@ -603,6 +603,13 @@ PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
     PetscCallMPI(MPI_Allreduce(&one, &n1, 1, MPI_INT, MPI_SUM, comm));
     if (n1) PetscCall(PetscPrintf(comm, "note: on %d rank(s) the reader thread shares the rank's only core (the launcher bound each rank to one core), so reading cannot overlap correlating: give each rank two cores (srun --cpus-per-task=2, mpiexec --map-by slot:PE=2 or --bind-to none)\n", n1));
   }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode MxReaderGetShare(MxReader r, PetscBool *share)
+{
+  PetscFunctionBeginUser;
+  *share = r->share;
   PetscFunctionReturn(0);
 }
 

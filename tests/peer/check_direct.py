@@ -141,10 +141,12 @@ def check_analyze(name):
     d = os.path.join(work, name)
     ref = os.path.join(work, 'an_%s_hdf5.h5' % name)
     run(['analyze', '-run', d, '-reader_direct', '0', '-o', ref] + opts)
-    # the detector corrections (on by default) are shared between the reader thread and the main
-    # thread: noshare keeps them on the reader thread, share_caller gives all to the main thread
+    # the detector corrections (on by default, droplets) run in the cache path on both threads;
+    # -reader_share 1 shares them after the whole train is read (share_caller: all on the main
+    # thread), -reader_cache 0 runs them in units of the train's buffer
     for tag, extra, np_ in (('direct', [], 1), ('nothread', ['-reader_async', '0'], 1), ('isal', ['-reader_inflate', 'isal'], 1),
-                            ('noshare', ['-reader_share', '0'], 1), ('share_caller', ['-reader_test_share_caller', '-analyze_bench'], 1),
+                            ('share', ['-reader_share', '1'], 1), ('share_caller', ['-reader_share', '1', '-reader_test_share_caller', '-analyze_bench'], 1),
+                            ('caller', ['-reader_test_share_caller', '-analyze_bench'], 1), ('nocache', ['-reader_cache', '0'], 1),
                             ('n2p2', ['-reader_pixel_parts', '2'], 2), ('n4p2', ['-reader_pixel_parts', '2'], 4), ('n2p1', [], 2),
                             ('n2p2_caller', ['-reader_pixel_parts', '2', '-reader_test_share_caller'], 2),
                             # rounding: no sharing, so the units of 64 rows read into buffers that stay in the cache
@@ -154,15 +156,15 @@ def check_analyze(name):
                             ('round_nocache', ['-reader_photonize', 'round', '-reader_cache', '0'], 1)):
         out = os.path.join(work, 'an_%s_%s.h5' % (name, tag))
         log = run(['analyze', '-run', d, '-o', out] + opts + extra, np_)
-        if tag in ('share_caller', 'round_caller'):
+        if tag in ('share_caller', 'caller', 'round_caller'):
             m = re.search(r'work on the main thread while waiting ([0-9.]+) s', log)
             if not m or not float(m.group(1)) > 0:
                 fails.append('analyze %s %s: the main thread did not run the shared per-frame work (%s)' % (name, tag, m.group(0) if m else 'no statistics line'))
-        if tag == 'round_caller':
+        if tag in ('caller', 'round_caller'):
             m = re.search(r'(\d+) units of rows finished in the cache', log)
             if not m or not int(m.group(1)) > 0:
                 fails.append('analyze %s %s: no unit was read into the cache (%s)' % (name, tag, m.group(0) if m else 'no statistics line'))
-        if tag in ('direct', 'nothread', 'isal', 'noshare', 'share_caller'):
+        if tag in ('direct', 'nothread', 'isal', 'share', 'share_caller', 'caller', 'nocache'):
             p = subprocess.run(cmp + [ref, out], stdout=subprocess.PIPE, text=True)
         else:   # other rank grids: against the HDF5 path on the same grid
             ref2 = out.replace('.h5', '_hdf5.h5')
