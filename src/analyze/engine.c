@@ -710,11 +710,14 @@ PetscErrorCode MxEngineResume(MxEngine e, const MxEngineState *s, MxTrainBuf *T)
   e->prev = T;
   if (T && !T->prepared) PetscCall(MxEnginePrepare(e, T));
   DropFrames(T);
-  e->img_ver++; /* the image's sums came from the checkpoint: the reader's running image starts again from them (T is not summed) */
-  {
-    PetscBool rr;
-    PetscCall(MxEngineSync(e, NULL, &rr));
-  }
+  /* the image's sums came from the checkpoint: the reader's running image starts again from them
+     (T, read to be the previous train, is not summed). Not by comparing counts: T's read moved
+     the reader's on by one, which the increment here matched, and the next train was summed on
+     from T's frames alone */
+  e->img_ver++;
+  PetscCall(PetscArraycpy(e->rimg_buf, e->img_sum, e->npix));
+  e->rimg     = e->rimg_buf;
+  e->rimg_ver = e->img_ver;
   PetscFunctionReturn(0);
 }
 
