@@ -65,7 +65,7 @@ double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var
     }
   }
   level = -MX_CM_RANGE + (kstart + 0.5) * w;
-  for (int it = 0; it <= MX_CM_ITERS; it++) {
+  for (int it = 0, pa = -1, pb = -2; it <= MX_CM_ITERS; it++) {
     /* the bins whose centre lies within the window: a run [ka, kb], found by the test itself
        from a bin of margin beyond each of the window's edges */
     const int k0 = PetscMax((int)floor((level - MX_CM_WINDOW + MX_CM_RANGE) / w - 0.5) - 1, 0);
@@ -74,6 +74,11 @@ double MxCommonModeFromHistogram(const int *h, int nmin, int *nused, double *var
     for (ka = k0; ka <= k1 && !IN_(ka); ka++) {}
     for (kb = k1; kb >= ka && !IN_(kb); kb--) {}
 #undef IN_
+    /* the window of the round before: its n and s again, so the level they give, which is the
+       level now (set from them), and every later round the same; n and s stand as they are */
+    if (ka == pa && kb == pb) break;
+    pa = ka;
+    pb = kb;
     /* n and s: a bin's centre is (2k + 1 - BINS) / 128 photon, so both are sums of integers (s
        in 1/128 photon) that doubles hold exactly in any order; summed as integers they
        vectorise (the sums, s / n and the level are those of doubles in bin order) */
