@@ -35,6 +35,8 @@ void MxCorrContrastNoise(int nf, double N, const double *s1, const double *C, do
 /* Per-pixel passes of one train (frames row-major, nf x npix). */
 /* valid[p] = bad[p] == 0 (first frame) or valid[p] &= bad[p] == 0 (the others), p < n. */
 void MxCorrValidUpdate(int first, size_t n, const unsigned char *bad, unsigned char *valid);
+/* The first k in [lo, hi) with a[k] >= x (a ascending there), or hi: bisection. */
+size_t MxCorrLowerBound(const int *a, size_t lo, size_t hi, size_t x);
 /* out[dst[k]] = v[pos[k] - off] for the k with off <= pos[k] < off + n (pos ascending, npos of
    them); returns how many. */
 size_t MxCorrGatherSorted(size_t off, size_t n, const float *v, size_t npos, const int *pos, const int *dst, float *out);

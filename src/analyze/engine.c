@@ -345,16 +345,8 @@ int MxEngineChains(MxTrainBuf *T) { return T->ranged ? T->saxs_nr : 0; }
 /* The SAXS pixels k0 <= k < k1 in pixels [off, off + n). */
 static void SaxsPixels(MxEngine e, size_t off, size_t n, size_t *k0, size_t *k1)
 {
-  const int *sp = e->saxs_pix;
-  size_t     lo = 0, hi = e->nsaxs;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    if ((size_t)sp[mid] < off) lo = mid + 1;
-    else hi = mid;
-  }
-  *k0 = lo;
-  for (hi = lo; hi < e->nsaxs && (size_t)sp[hi] < off + n; hi++) {}
-  *k1 = hi;
+  *k0 = MxCorrLowerBound(e->saxs_pix, 0, e->nsaxs, off);
+  *k1 = MxCorrLowerBound(e->saxs_pix, *k0, e->nsaxs, off + n);
 }
 
 void MxEngineRangeHook(void *ctx, size_t off, size_t n, const float *v, size_t ld)

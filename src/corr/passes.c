@@ -17,15 +17,20 @@ void MxCorrValidUpdate(int first, size_t n, const unsigned char *bad, unsigned c
     for (size_t p = 0; p < n; p++) valid[p] &= (unsigned char)(bad[p] == 0);
 }
 
-size_t MxCorrGatherSorted(size_t off, size_t n, const float *v, size_t npos, const int *pos, const int *dst, float *out)
+size_t MxCorrLowerBound(const int *a, size_t lo, size_t hi, size_t x)
 {
-  size_t lo = 0, hi = npos;
-  while (lo < hi) { /* the first position >= off */
-    size_t mid = (lo + hi) / 2;
-    if ((size_t)pos[mid] < off) lo = mid + 1;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if ((size_t)a[mid] < x) lo = mid + 1;
     else hi = mid;
   }
-  size_t k = lo;
+  return lo;
+}
+
+size_t MxCorrGatherSorted(size_t off, size_t n, const float *v, size_t npos, const int *pos, const int *dst, float *out)
+{
+  const size_t lo = MxCorrLowerBound(pos, 0, npos, off);
+  size_t       k  = lo;
   for (; k < npos && (size_t)pos[k] < off + n; k++) out[dst[k]] = v[pos[k] - off];
   return k - lo;
 }
@@ -167,8 +172,7 @@ void MxCorrImageSaxsRange(int nf, size_t ld, const float *data, const unsigned c
         for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p]; /* valid is 0 or 1: the product is exact, and the sum never -0 */
       }
     }
-    size_t kb = k0;
-    while (kb < k1 && (size_t)sp[kb] < q0 + m) kb++;
+    const size_t kb = MxCorrLowerBound(sp, k0, k1, q0 + m); /* the first SAXS pixel beyond the block */
     if (kb > k0)
       for (int ib = ib0; ib < ib1; ib++) {
         const float *rows[MX_SAXS_FB];
