@@ -32,6 +32,13 @@ int  MxInflaterCreate(MxInflateKind kind, MxInflater *inf);
 int  MxInflate(MxInflater inf, const void *in, size_t inlen, void *out, size_t outlen);
 void MxInflaterDestroy(MxInflater *inf);
 void MxUnshuffle(const unsigned char *in, size_t nbytes, size_t elsize, unsigned char *out);
+/* The whole chunk index of dataset d, (N, 512, 128) of 4-byte elements in (c0, 512, 128) chunks,
+   read once from the file's bytes (fd: the file, opened for reading; src/reader/chunkindex.c):
+   caddr[c] the file address of chunk c (notdirect where it is not allocated or a filter was
+   skipped for it) and csize[c] its stored bytes, c < nchunks. Returns 0, or 1 when the file's
+   layout is not the one this reads (HDF5 1.10's default: a version-3 layout message and a
+   version-1 B-tree) or fails a check; the arrays are then untouched. */
+int MxH5ChunkIndex(hid_t d, int fd, size_t c0, size_t nchunks, uint64_t *caddr, uint32_t *csize, uint64_t notdirect);
 /* Kernel: n values of one frame in photons: bad = user mask um or file mask fl set (either may be
    NULL) or not finite, v = 0 where bad else v * scale; returns the non-finite values nothing
    flagged. The one pass of both read paths. */
@@ -89,6 +96,8 @@ typedef struct {
   double ranges_direct, ranges_hdf5; /* module row ranges read by each path */
   double t_read_caller;              /* of t_hook_caller: pread, inflate and mask pass of the units the caller read (-reader_split) */
   double units_cached;               /* units of rows read into buffers that stay in the cache (MxReaderHooks.cache) */
+  double index_whole, index_lookups; /* chunked datasets whose chunk index was read whole (MxH5ChunkIndex), chunks looked up one by one */
+  double t_index;                    /* the main thread finding chunks: whole indexes and lookups */
 } MxReadStats;
 
 /* Read the selected frames of train itrain for the given row ranges, in photons.

@@ -2,8 +2,9 @@
 
    HDF5's own read path costs most of a corrected run's read time: every deflated mask chunk
    goes through zlib (inflate + adler32) and the filter pipeline, and every frame through the
-   hyperslab machinery. Here the main thread asks HDF5 once per chunk where it is in the file
-   (H5Dget_chunk_info_by_coord; contiguous datasets: H5Dget_offset), and a reader thread per rank
+   hyperslab machinery. Here the main thread reads where each chunk is in the file once per file
+   (the whole chunk index at once, src/reader/chunkindex.c; where it cannot, HDF5 is asked once per
+   chunk by H5Dget_chunk_info_by_coord; contiguous datasets: H5Dget_offset), and a reader thread per rank
    reads the bytes with pread() straight into the gather buffer (uncompressed data) or inflates
    them with libdeflate (ISA-L or zlib by -reader_inflate). A mask chunk whose compressed bytes
    equal those of the same memory cell's chunk in the previous train is not inflated again: its
@@ -26,6 +27,8 @@
 
 #define MX_MODBYTES4 ((size_t)MX_MODPIX * 4)
 #define MX_NOTDIRECT UINT64_MAX
+
+static double Now(void);
 
 /* ---------------------------------------------------------------- kernels */
 
@@ -265,6 +268,16 @@ PetscErrorCode MxDirectFileSetUp(MxReader r, int i, hid_t f)
       for (int k = 0; k < r->idx.nfiles; k++)
         if (r->dfile[k].fd >= 0 && k != i) PetscCall(MxDirectFileClose(r, k));
     df->fd = open(rf->path, O_RDONLY | O_CLOEXEC);
+    /* every chunk's address at once where the file's layout allows (else one lookup per chunk,
+       each a walk of HDF5's index from its start) */
+    MxDirectDset *ds[2] = {&df->data, df->have_mask ? &df->mask : NULL};
+    const double  t0    = Now();
+    for (int k = 0; k < 2 && df->fd >= 0 && r->chunk_index; k++)
+      if (ds[k] && !ds[k]->contiguous) {
+        ds[k]->indexed = !MxH5ChunkIndex(ds[k]->d, df->fd, ds[k]->c0, ds[k]->nchunks, ds[k]->caddr, ds[k]->csize, MX_NOTDIRECT);
+        r->stats.index_whole += ds[k]->indexed;
+      }
+    r->stats.t_index += Now() - t0;
   }
   if (df->fd < 0) { /* not direct: the HDF5 path reads this file */
     DsetClose(&df->data);
@@ -303,6 +316,7 @@ static uint64_t ChunkAddr(MxDirectDset *D, hsize_t row, uint32_t *size, uint32_t
     hsize_t  off[3] = {(hsize_t)c * D->c0, 0, 0}, sz = 0;
     unsigned fm     = 0;
     haddr_t  a      = HADDR_UNDEF;
+    D->lookups++;
     if (H5Dget_chunk_info_by_coord(D->d, off, &fm, &a, &sz) < 0 || a == HADDR_UNDEF || fm != 0 || sz == 0 || sz > UINT32_MAX) D->caddr[c] = MX_NOTDIRECT;
     else {
       D->caddr[c] = (uint64_t)a;
@@ -423,7 +437,7 @@ static int Grow(unsigned char **p, size_t *cap, size_t n)
   return 0;
 }
 
-static int PreadAll(int fd, void *buf, size_t n, uint64_t off)
+int MxPreadAll(int fd, void *buf, size_t n, uint64_t off)
 {
   unsigned char *p = buf;
   while (n) {
@@ -466,7 +480,7 @@ static const unsigned char *DecodeChunk(MxReadJob j, MxLane *L, const MxTask *t,
     return NULL;
   }
   t0 = Now();
-  if (PreadAll(t->df->fd, L->cbuf, s->size, s->addr)) {
+  if (MxPreadAll(t->df->fd, L->cbuf, s->size, s->addr)) {
     JobFail(j, t, what);
     return NULL;
   }
@@ -498,7 +512,7 @@ static int MaskFlags(MxReadJob j, MxLane *L, const MxTask *t, PetscInt f, int r0
   *nsparse = 0;
   if (!M->deflate && !M->shuffle) { /* plain: the rows themselves */
     t0 = Now();
-    if (PreadAll(t->df->fd, L->mrows, nrp * 4, s->addr + ((uint64_t)s->pos * MX_MODPIX + first) * 4)) {
+    if (MxPreadAll(t->df->fd, L->mrows, nrp * 4, s->addr + ((uint64_t)s->pos * MX_MODPIX + first) * 4)) {
       JobFail(j, t, "mask");
       return 1;
     }
@@ -546,7 +560,7 @@ static int MaskCheck(MxReadJob j, MxLane *L, const MxTask *t, const MxDirectDset
     return 0;
   }
   t0 = Now();
-  if (Grow(&L->cbuf, &L->ccap, s->size) || PreadAll(t->df->fd, L->cbuf, s->size, s->addr)) err = 1;
+  if (Grow(&L->cbuf, &L->ccap, s->size) || MxPreadAll(t->df->fd, L->cbuf, s->size, s->addr)) err = 1;
   else {
     L->st.bytes += s->size;
     L->st.t_io += Now() - t0;
@@ -625,7 +639,7 @@ static void TaskRun(MxReadJob j, MxLane *L, const MxTask *t, int r0, int r1, flo
     double         t0;
     if (!D->deflate && !D->shuffle) { /* straight into the gather buffer */
       t0 = Now();
-      if (PreadAll(t->df->fd, v, nrp * 4, s->addr + ((uint64_t)s->pos * MX_MODPIX + first) * 4)) {
+      if (MxPreadAll(t->df->fd, v, nrp * 4, s->addr + ((uint64_t)s->pos * MX_MODPIX + first) * 4)) {
         JobFail(j, t, "data");
         break;
       }
@@ -904,16 +918,21 @@ PetscErrorCode MxDirectPlan(MxReader r, int i, const MxSlot *s, const MxRowRange
   MxTask *t = &j->task[j->ntask];
   *t        = (MxTask){&r->idx.files[i], df, rr->module, rr->ss0, rr->ss1, off, tid, j->src + (size_t)j->ntask * 2 * r->nsel, NULL};
   t->msrc   = t->dsrc + r->nsel;
-  for (PetscInt f = 0; f < r->nsel; f++) {
+  const double t0 = Now();
+  int          ok = 1;
+  for (PetscInt f = 0; f < r->nsel && ok; f++) {
     hsize_t row = s->first + (hsize_t)r->sel[f];
-    if (row >= df->data.nrows || (df->have_mask && row >= df->mask.nrows)) PetscFunctionReturn(0); /* HDF5 reports it */
-    t->dsrc[f].addr = ChunkAddr(&df->data, row, &t->dsrc[f].size, &t->dsrc[f].pos);
-    if (t->dsrc[f].addr == MX_NOTDIRECT) PetscFunctionReturn(0);
-    if (df->have_mask) {
-      t->msrc[f].addr = ChunkAddr(&df->mask, row, &t->msrc[f].size, &t->msrc[f].pos);
-      if (t->msrc[f].addr == MX_NOTDIRECT) PetscFunctionReturn(0);
+    if (row >= df->data.nrows || (df->have_mask && row >= df->mask.nrows)) ok = 0; /* HDF5 reports it */
+    else {
+      t->dsrc[f].addr = ChunkAddr(&df->data, row, &t->dsrc[f].size, &t->dsrc[f].pos);
+      if (df->have_mask && t->dsrc[f].addr != MX_NOTDIRECT) t->msrc[f].addr = ChunkAddr(&df->mask, row, &t->msrc[f].size, &t->msrc[f].pos);
+      ok = t->dsrc[f].addr != MX_NOTDIRECT && (!df->have_mask || t->msrc[f].addr != MX_NOTDIRECT);
     }
   }
+  r->stats.t_index += Now() - t0;
+  r->stats.index_lookups += df->data.lookups + df->mask.lookups;
+  df->data.lookups = df->mask.lookups = 0;
+  if (!ok) PetscFunctionReturn(0);
   j->user_mask = r->user_mask;
   j->scale     = (float)(1.0 / r->adu_per_photon);
   j->ntask++;

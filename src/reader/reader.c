@@ -22,6 +22,7 @@ PetscErrorCode MxReaderCreate(MPI_Comm comm, MxReader *r)
   x->share          = PETSC_FALSE; /* since -reader_cache, droplets too are faster in the cache path */
   x->split          = PETSC_TRUE;
   x->cache          = PETSC_TRUE;
+  x->chunk_index    = PETSC_TRUE;
   x->inflate        = MX_INFLATE_LIBDEFLATE;
   x->job_train      = -1;
   x->scan.skip_inconsistent = PETSC_TRUE; /* a bad train is skipped and counted; -strict makes it an error */
@@ -73,6 +74,7 @@ PetscErrorCode MxReaderSetFromOptions(MxReader r)
   PetscCall(PetscOptionsBool("-reader_share", "With the reader thread: heavy per-frame work (the detector corrections with droplets) read into the train's buffer first, then shared with the main thread while it waits for the read, instead of the cache path (-reader_cache; the same bits, slower since it)", "MxReaderReadBegin", r->share, &r->share, NULL));
   PetscCall(PetscOptionsBool("-reader_split", "With the reader thread: the train is read in units of rows (128, or 64 with -reader_cache), each read, masked and prepared by whichever thread is free, the main thread too while it waits for the train (the same bits)", "MxReaderReadBegin", r->split, &r->split, NULL));
   PetscCall(PetscOptionsBool("-reader_cache", "With -reader_split: units of 64 rows of all the train's frames read into buffers that stay in the core's cache and finished there (the mean image and SAXS sums from them), so that the frames are not written to memory (the same bits)", "MxReaderReadBegin", r->cache, &r->cache, NULL));
+  PetscCall(PetscOptionsBool("-reader_chunk_index", "Direct reads: each file's whole chunk index read at once from its bytes (HDF5 1.10's default layout: a version-1 B-tree), where HDF5 1.10 finds a chunk by walking its index from the start; 0: one such lookup per chunk, N^2/2 steps for N chunks (the same addresses)", "MxReaderSetUp", r->chunk_index, &r->chunk_index, NULL));
   PetscCall(PetscOptionsBool("-reader_test_share_caller", "Tests: the reader thread leaves all the shared work to the main thread (-reader_share's per-frame work, or -reader_split's modules): the shared path taken on every train, not only when the main thread happens to wait", "MxReaderReadBegin", r->share_caller, &r->share_caller, NULL));
   {
     const char *kinds[] = {"libdeflate", "isal", "zlib"};
@@ -596,7 +598,7 @@ PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
   PetscFunctionBeginUser;
   MPI_Comm_rank(comm, &rank);
   if (loop_s > 0) snprintf(shares, sizeof shares, " = %.1f %%, %.1f %%, %.1f %%, %.1f %%, %.1f %% of the loop; HDF5 path %.1f %%, waiting for the reader %.1f %%; work on the main thread while waiting %.3f s = %.1f %% (pread, inflate, mask pass %.3f s)", T * s->t_io, T * s->t_inflate, T * s->t_finish, T * s->t_hook, T * (s->t_io + s->t_inflate + s->t_finish + s->t_hook), T * s->t_hdf5, T * s->t_wait, s->t_hook_caller, T * s->t_hook_caller, s->t_read_caller);
-  PetscCall(PetscSynchronizedPrintf(comm, "[rank %d] read %.3f GB from the files (%.0f module row ranges direct, %.0f through HDF5, %.0f units of rows finished in the cache; %s%s); mask chunks inflated %.0f, reused %.0f; reader thread: pread %.3f s, inflate %.3f s, mask/NaN pass %.3f s, per-train pass %.3f s, busy %.3f s%s\n", rank, s->bytes / 1e9, s->ranges_direct, s->ranges_hdf5, s->units_cached, r->direct ? inf[r->inflate] : "direct reads off", r->async ? ", reader thread" : ", no thread", s->chunks_inflated, s->chunks_reused, s->t_io, s->t_inflate, s->t_finish, s->t_hook, s->t_io + s->t_inflate + s->t_finish + s->t_hook, shares));
+  PetscCall(PetscSynchronizedPrintf(comm, "[rank %d] read %.3f GB from the files (%.0f module row ranges direct, %.0f through HDF5, %.0f units of rows finished in the cache; %s%s); mask chunks inflated %.0f, reused %.0f; chunk indexes read whole %.0f, chunks looked up one by one %.0f (%.3f s); reader thread: pread %.3f s, inflate %.3f s, mask/NaN pass %.3f s, per-train pass %.3f s, busy %.3f s%s\n", rank, s->bytes / 1e9, s->ranges_direct, s->ranges_hdf5, s->units_cached, r->direct ? inf[r->inflate] : "direct reads off", r->async ? ", reader thread" : ", no thread", s->chunks_inflated, s->chunks_reused, s->index_whole, s->index_lookups, s->t_index, s->t_io, s->t_inflate, s->t_finish, s->t_hook, s->t_io + s->t_inflate + s->t_finish + s->t_hook, shares));
   PetscCall(PetscSynchronizedFlush(comm, PETSC_STDOUT));
   {
     PetscMPIInt one = r->single_core ? 1 : 0, n1 = 0;

@@ -61,6 +61,8 @@ typedef struct {
   uint64_t *caddr;       /* per chunk: file address, 0 = not looked up, UINT64_MAX = not direct */
   uint32_t *csize;       /* per chunk: bytes stored */
   hid_t     d;           /* open dataset (lookups on the main thread) */
+  int       indexed;     /* caddr/csize filled for every chunk from the file's chunk index */
+  double    lookups;     /* chunks looked up one by one (H5Dget_chunk_info_by_coord) since the last count */
 } MxDirectDset;
 
 typedef struct {
@@ -70,6 +72,9 @@ typedef struct {
   uint64_t    *tid, *cid; /* image/trainId and image/cellId of the whole file (NULL: read per train) */
   hsize_t      nid;
 } MxDirectFile;
+
+/* pread() of all n bytes at off (retried on EINTR and short reads): 0, else 1 */
+int MxPreadAll(int fd, void *buf, size_t n, uint64_t off);
 
 typedef struct _MxReadJob *MxReadJob;
 
@@ -107,6 +112,7 @@ struct _p_MxReader {
   PetscBool     share_caller; /* -reader_test_share_caller: ... all of them (tests); with split, all the units */
   PetscBool     split;       /* -reader_split: the caller reads whole modules of the train while it waits */
   PetscBool     cache;       /* -reader_cache: split units read into buffers that stay in the cache (MxReaderHooks.cache) */
+  PetscBool     chunk_index; /* -reader_chunk_index: each file's chunk index read whole (MxH5ChunkIndex), else one lookup per chunk */
   PetscBool     single_core; /* the reader thread shares the rank's only core */
   MxInflateKind inflate;
   MxDirectFile *dfile;     /* per file index */

@@ -5,8 +5,9 @@ every layout written here by h5py (an independent writer): contiguous, chunked p
 per train, deflated at levels 1-9 with and without shuffle, masks that change between trains,
 deflated data; layouts the direct path does not cover (fletcher32, another chunk shape, float64
 data) go through HDF5 and still agree. Each layout is read with `mxpcs info -info_dump` (per
-frame sums of the values and of the bad flags) with -reader_direct 0 and 1, and the path taken
-is checked on the reader's statistics line. Then `mxpcs analyze` results are compared bit for bit
+frame sums of the values and of the bad flags) with -reader_direct 0 and 1 (and the chunk
+addresses from each file's whole chunk index or, -reader_chunk_index 0, looked up chunk by
+chunk), and the path taken is checked on the reader's statistics line. Then `mxpcs analyze` results are compared bit for bit
 (direct vs HDF5, thread vs none, the detector corrections on the reader thread, shared with the
 main thread or all on it, 1/2/4 ranks with pixel parts against the same path at 1 rank),
 and the peak memory of analyze must not grow with the number of trains.
@@ -91,6 +92,7 @@ layouts += [
 
 stats_re = re.compile(r'\[rank 0\] read .* \((\d+) module row ranges direct, (\d+) through HDF5')
 reuse_re = re.compile(r'mask chunks inflated (\d+), reused (\d+)')
+index_re = re.compile(r'chunk indexes read whole (\d+), chunks looked up one by one (\d+)')
 def check_layout(lay):
     """Read one layout in every mode; its failures and its summary line."""
     fails = []
@@ -100,6 +102,7 @@ def check_layout(lay):
     d = relayout(name, dkw, mkw, change, dt)
     dumps = {}
     for mode, extra in (('hdf5', ['-reader_direct', '0']), ('direct', []), ('direct_nothread', ['-reader_async', '0']),
+                        ('lookups', ['-reader_chunk_index', '0']),
                         ('isal', ['-reader_inflate', 'isal']), ('zlib', ['-reader_inflate', 'zlib'])):
         if mode in ('isal', 'zlib') and 'deflate' not in name and name != 'mask_changing':
             continue
@@ -112,6 +115,15 @@ def check_layout(lay):
         want_direct = mode != 'hdf5' and path == 'direct'
         if (ndir > 0 and nh5 == 0) != want_direct or (not want_direct and ndir != 0):
             fails.append('%s %s: %d ranges direct, %d through HDF5; expected the %s path' % (name, mode, ndir, nh5, 'direct' if want_direct else 'HDF5'))
+        # chunked layouts: each file's chunk index read whole (h5py writes HDF5 1.10's default
+        # format), or with -reader_chunk_index 0 each chunk looked up
+        ix = index_re.search(log)
+        if want_direct and name != 'contiguous':
+            whole, looked = (int(ix.group(1)), int(ix.group(2))) if ix else (0, 0)
+            if mode == 'lookups' and (looked == 0 or whole != 0):
+                fails.append('%s %s: the chunks were not looked up one by one (%s)' % (name, mode, ix.group(0) if ix else 'no statistics'))
+            if mode != 'lookups' and (whole == 0 or looked != 0):
+                fails.append('%s %s: the chunk indexes were not read whole (%s)' % (name, mode, ix.group(0) if ix else 'no statistics'))
         r = reuse_re.search(log)
         if want_direct and 'mask_deflate' in name and r and int(r.group(2)) == 0:
             fails.append('%s %s: no mask chunk was reused though the masks repeat per cell' % (name, mode))

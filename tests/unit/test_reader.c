@@ -1,6 +1,7 @@
 /* Reader kernels: INDEX padding, balanced row partition, range parsing; the direct path's
-   inflaters (libdeflate, ISA-L, zlib against zlib's own compress2), HDF5's byte unshuffle and
-   the mask/NaN/scale pass against a plain scalar form. */
+   inflaters (libdeflate, ISA-L, zlib against zlib's own compress2), HDF5's byte unshuffle, the
+   mask/NaN/scale pass against a plain scalar form, and the whole chunk index read from a file's
+   bytes (MxH5ChunkIndex) against HDF5's own lookup of every chunk. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static void test_index_valid_count(void **state)
 {
@@ -161,6 +164,118 @@ static void test_finish_rows(void **state)
   }
 }
 
+/* A file of one (n, 512, 128) uint32 dataset "m" in (c0, 512, 128) chunks, written chunk by
+   chunk with H5Dwrite_chunk: chunk c holds c in its first element; chunks c % 7 == 3 are not
+   written, and with deflate chunks c % 11 == 5 are stored with the filter skipped (mask 1).
+   libver bounds lo..hi, the B-tree's K (0: HDF5's 32), nattr attributes (a long object header). */
+static void ChunkFile(const char *path, int n, int c0, int deflate, H5F_libver_t lo, H5F_libver_t hi, unsigned k, int nattr, int unlimited)
+{
+  hid_t         fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS), dcpl = H5Pcreate(H5P_DATASET_CREATE), f, sp, d;
+  hsize_t       dims[3] = {(hsize_t)n, 512, 128}, maxd[3] = {unlimited ? H5S_UNLIMITED : (hsize_t)n, 512, 128}, cd[3] = {(hsize_t)c0, 512, 128};
+  const size_t  raw = (size_t)c0 * 512 * 128 * 4;
+  uint32_t     *v   = calloc(raw / 4, 4);
+  unsigned char *z  = malloc(raw + 1024);
+  if (k) assert_true(H5Pset_istore_k(fcpl, k) >= 0);
+  assert_true(H5Pset_libver_bounds(fapl, lo, hi) >= 0);
+  assert_true(H5Pset_chunk(dcpl, 3, cd) >= 0);
+  if (deflate) assert_true(H5Pset_deflate(dcpl, 1) >= 0);
+  assert_true((f = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, fapl)) >= 0);
+  sp = H5Screate_simple(3, dims, maxd);
+  assert_true((d = H5Dcreate2(f, "m", H5T_STD_U32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT)) >= 0);
+  for (int c = 0; c * c0 < n; c++) {
+    hsize_t off[3] = {(hsize_t)c * (hsize_t)c0, 0, 0};
+    uLongf  zn     = (uLongf)(raw + 1024);
+    if (c % 7 == 3) continue;
+    v[0] = (uint32_t)c;
+    if (!deflate || c % 11 == 5) assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, deflate ? 1u : 0u, off, raw, v) >= 0);
+    else {
+      assert_int_equal(compress2(z, &zn, (const Bytef *)v, (uLong)raw, 1), Z_OK);
+      assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, off, zn, z) >= 0);
+    }
+  }
+  for (int a = 0; a < nattr; a++) {
+    char  name[32];
+    hid_t as = H5Screate(H5S_SCALAR), at;
+    snprintf(name, sizeof name, "attribute_%03d", a);
+    assert_true((at = H5Acreate2(d, name, H5T_NATIVE_INT, as, H5P_DEFAULT, H5P_DEFAULT)) >= 0);
+    assert_true(H5Awrite(at, H5T_NATIVE_INT, &a) >= 0);
+    H5Aclose(at);
+    H5Sclose(as);
+  }
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Fclose(f);
+  H5Pclose(fcpl);
+  H5Pclose(fapl);
+  H5Pclose(dcpl);
+  free(v);
+  free(z);
+}
+
+/* MxH5ChunkIndex on the file: 0 and every chunk as H5Dget_chunk_info_by_coord has it (want 0),
+   or 1 with the arrays untouched (want 1) */
+static void ChunkCheck(const char *path, int n, int c0, int want)
+{
+  const size_t nch = (size_t)(n + c0 - 1) / (size_t)c0;
+  uint64_t    *ca  = calloc(nch, sizeof *ca);
+  uint32_t    *cs  = calloc(nch, sizeof *cs);
+  hid_t        f   = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = H5Dopen2(f, "m", H5P_DEFAULT);
+  int          fd  = open(path, O_RDONLY), direct = 0, skipped = 0;
+  assert_true(f >= 0 && d >= 0 && fd >= 0);
+  assert_int_equal(MxH5ChunkIndex(d, fd, (size_t)c0, nch, ca, cs, UINT64_MAX), want);
+  for (size_t c = 0; c < nch; c++) {
+    hsize_t  off[3] = {c * (hsize_t)c0, 0, 0}, sz = 0;
+    unsigned fm     = 0;
+    haddr_t  a      = HADDR_UNDEF;
+    assert_true(H5Dget_chunk_info_by_coord(d, off, &fm, &a, &sz) >= 0);
+    if (want) {
+      assert_true(ca[c] == 0 && cs[c] == 0);
+      continue;
+    }
+    if (a == HADDR_UNDEF) assert_true(ca[c] == UINT64_MAX); /* not written */
+    else if (fm) {
+      assert_true(ca[c] == UINT64_MAX && cs[c] == sz);
+      skipped++;
+    } else {
+      assert_true(ca[c] == (uint64_t)a && cs[c] == sz);
+      direct++;
+    }
+  }
+  if (!want) assert_true(direct > 0);
+  close(fd);
+  H5Dclose(d);
+  H5Fclose(f);
+  free(ca);
+  free(cs);
+}
+
+static void test_chunk_index(void **state)
+{
+  char path[] = "/tmp/mxpcs_chunkindex_XXXXXX";
+  int  fd     = mkstemp(path);
+  (void)state;
+  assert_true(fd >= 0);
+  close(fd);
+  /* HDF5 1.10's default format (version-1 object header): a deep B-tree (K = 2: at most 4
+     chunks a node, 5 levels for 300), deflated chunks, some unwritten, some with the filter
+     skipped */
+  ChunkFile(path, 300, 1, 1, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST, 2, 0, 1);
+  ChunkCheck(path, 300, 1, 0);
+  /* the 1.8 format: a version-2 object header, long enough for continuation blocks */
+  ChunkFile(path, 1000, 1, 1, H5F_LIBVER_V18, H5F_LIBVER_V18, 0, 60, 1);
+  ChunkCheck(path, 1000, 1, 0);
+  /* uncompressed, two frames a chunk, the last chunk half outside the dataset */
+  ChunkFile(path, 21, 2, 0, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST, 0, 0, 0);
+  ChunkCheck(path, 21, 2, 0);
+  /* the 1.10 format (a version-4 layout with an extensible array, a fixed array without an
+     unlimited dimension): not read here, arrays untouched, the caller looks chunks up */
+  ChunkFile(path, 50, 1, 1, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 1);
+  ChunkCheck(path, 50, 1, 1);
+  ChunkFile(path, 50, 1, 0, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 0);
+  ChunkCheck(path, 50, 1, 1);
+  unlink(path);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
@@ -171,6 +286,7 @@ int main(int argc, char **argv)
     cmocka_unit_test(test_inflaters),
     cmocka_unit_test(test_unshuffle),
     cmocka_unit_test(test_finish_rows),
+    cmocka_unit_test(test_chunk_index),
   };
   int fails;
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
