@@ -166,3 +166,31 @@ for ph in round droplet; do
   read -r fps gbs rd corr red <<< "$(rate "$log")"
   say "| common mode asic, photonise $ph | $(grep -o '= [0-9.]* % of the read' "$log" | head -1 | cut -c3-) | $fps |"
 done
+
+# finding the chunks of a sequence file of real size (issue 14: the chunk index looked up once per
+# file): HDF5 1.10 finds one chunk by walking the file's index from its start, so a lookup per chunk
+# grows with the file; the direct reader reads the whole index at once (src/reader/chunkindex.c).
+# A deflated (N, 512, 128) mask of 250 trains, written chunk by chunk with h5py
+say ""
+say "## Finding every chunk of a sequence file of 250 trains (a deflated mask in per-frame chunks)"
+say ""
+say "| frames per train | chunks | whole index read at once (s) | HDF5's lookup of one chunk, mean of 200 spread evenly (ms) | lookups of all chunks (s) |"
+say "|---|---|---|---|---|"
+for pulses in 50 352; do
+  f=$out/chunks_$pulses.h5
+  [ -f "$f" ] || "$py" -c "
+import h5py, numpy as np, sys, zlib
+n = 250 * $pulses
+z = zlib.compress(np.zeros((1, 512, 128), '<u4').tobytes(), 1)
+with h5py.File(sys.argv[1], 'w') as h:
+    d = h.create_dataset('mask', (n, 512, 128), '<u4', chunks=(1, 512, 128), compression='gzip', compression_opts=1, maxshape=(None, 512, 128))
+    for i in range(n):
+        d.id.write_direct_chunk((i, 0, 0), z)
+" "$f"
+  line=$("$here/build/tests/chunk_index_time" "$f" mask 200)
+  n=$(sed -E 's/.*: ([0-9]+) chunks;.*/\1/' <<< "$line")
+  tw=$(sed -E 's/.*read in ([0-9.]+) s;.*/\1/' <<< "$line")
+  tl=$(sed -E 's/.*one chunk ([0-9.]+) ms.*/\1/' <<< "$line")
+  ta=$(sed -E 's/.*ms on average over [0-9]+ chunks spread evenly, ([0-9.]+) s for all.*/\1/' <<< "$line")
+  say "| $pulses | $n | $tw | $tl | $ta |"
+done
