@@ -153,6 +153,19 @@ void MxCorrSaxsAccumulate(int nf, size_t npix, const float *data, size_t nsaxs, 
   MxCorrImageSaxsAccumulate(nf, npix, data, NULL, NULL, NULL, nsaxs, sp, sb, w, cnt, nbins, ib0, ib1, acc, sx);
 }
 
+/* The image's sums of m pixels (at most MX_PASS_BLOCK): s[p] += row[p] x valid[p], frame after
+   frame. valid is 0 or 1: the product is exact, and the sum never -0. The flags as doubles once,
+   not widened again for every frame (the same products). */
+static void ImageBlock(int nf, size_t ld, const float *data, const unsigned char *valid, size_t m, double *s)
+{
+  double vd[MX_PASS_BLOCK];
+  for (size_t p = 0; p < m; p++) vd[p] = (double)valid[p];
+  for (int f = 0; f < nf; f++) {
+    const float *row = data + (size_t)f * ld;
+    for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * vd[p];
+  }
+}
+
 /* The mean image and the SAXS bins of frame blocks [ib0, ib1) for pixels [p0, p1) (the SAXS
    pixels k0 <= k < k1 among them) in one pass, pixel block by pixel block, so that a block's
    frames are read from memory once for both: every accumulator gets its terms in pixel order,
@@ -164,14 +177,7 @@ void MxCorrImageSaxsRange(int nf, size_t ld, const float *data, const unsigned c
   if (ib1 > MxCorrSaxsBlocks(nf)) ib1 = MxCorrSaxsBlocks(nf);
   for (size_t q0 = p0; q0 < p1; q0 += MX_PASS_BLOCK) {
     const size_t m = p1 - q0 < MX_PASS_BLOCK ? p1 - q0 : MX_PASS_BLOCK;
-    if (img_sum) {
-      const unsigned char *v = valid + q0;
-      double              *s = img_sum + q0;
-      for (int f = 0; f < nf; f++) {
-        const float *row = data + (size_t)f * ld + q0;
-        for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p]; /* valid is 0 or 1: the product is exact, and the sum never -0 */
-      }
-    }
+    if (img_sum) ImageBlock(nf, ld, data + q0, valid + q0, m, img_sum + q0);
     const size_t kb = MxCorrLowerBound(sp, k0, k1, q0 + m); /* the first SAXS pixel beyond the block */
     if (kb > k0)
       for (int ib = ib0; ib < ib1; ib++) {
@@ -205,13 +211,8 @@ void MxCorrImageOn(int nf, size_t ld, const float *data, const unsigned char *va
 {
   for (size_t q0 = p0; q0 < p1; q0 += MX_PASS_BLOCK) {
     const size_t         m = p1 - q0 < MX_PASS_BLOCK ? p1 - q0 : MX_PASS_BLOCK;
-    const unsigned char *v = valid + q0;
-    double              *s = out + q0;
-    if (in != out) memcpy(s, in + q0, sizeof(double) * m); /* the block stays in the cache for the frames */
-    for (int f = 0; f < nf; f++) {
-      const float *row = data + (size_t)f * ld + q0;
-      for (size_t p = 0; p < m; p++) s[p] += (double)row[p] * (double)v[p]; /* as MxCorrImageSaxsRange: the same terms in the same order */
-    }
+    if (in != out) memcpy(out + q0, in + q0, sizeof(double) * m); /* the block stays in the cache for the frames */
+    ImageBlock(nf, ld, data + q0, valid + q0, m, out + q0); /* as MxCorrImageSaxsRange: the same terms in the same order */
   }
 }
 
