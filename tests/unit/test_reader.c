@@ -249,6 +249,34 @@ static void ChunkCheck(const char *path, int n, int c0, int want)
   free(cs);
 }
 
+/* MxH5ChunkIndex on a damaged file: 1, the arrays untouched */
+static void ChunkDeclined(const char *path, int n, int c0)
+{
+  const size_t nch = (size_t)(n + c0 - 1) / (size_t)c0;
+  uint64_t    *ca  = calloc(nch, sizeof *ca);
+  uint32_t    *cs  = calloc(nch, sizeof *cs);
+  hid_t        f   = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = H5Dopen2(f, "m", H5P_DEFAULT);
+  int          fd  = open(path, O_RDONLY);
+  assert_true(f >= 0 && d >= 0 && fd >= 0);
+  assert_int_equal(MxH5ChunkIndex(d, fd, (size_t)c0, nch, ca, cs, UINT64_MAX), 1);
+  for (size_t c = 0; c < nch; c++) assert_true(ca[c] == 0 && cs[c] == 0);
+  close(fd);
+  H5Dclose(d);
+  H5Fclose(f);
+  free(ca);
+  free(cs);
+}
+
+/* n bytes at off of the file replaced by b; the old bytes into old */
+static void Patch(const char *path, long off, const void *b, size_t n, void *old)
+{
+  int fd = open(path, O_RDWR);
+  assert_true(fd >= 0);
+  assert_int_equal(pread(fd, old, n, off), (ssize_t)n);
+  assert_int_equal(pwrite(fd, b, n, off), (ssize_t)n);
+  close(fd);
+}
+
 static void test_chunk_index(void **state)
 {
   char path[] = "/tmp/mxpcs_chunkindex_XXXXXX";
@@ -261,6 +289,34 @@ static void test_chunk_index(void **state)
      skipped */
   ChunkFile(path, 300, 1, 1, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST, 2, 0, 1);
   ChunkCheck(path, 300, 1, 0);
+  { /* the same file damaged in its last leaf node: signature, entry count, a chunk beyond the
+       end of the file; each declined (and repaired before the next) */
+    FILE         *fp = fopen(path, "rb");
+    long          leaf = -1, size;
+    unsigned char *all, old[16];
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    size = ftell(fp);
+    rewind(fp);
+    all = malloc((size_t)size);
+    assert_int_equal(fread(all, 1, (size_t)size, fp), (size_t)size);
+    fclose(fp);
+    for (long k = 0; k + 24 <= size; k++)
+      if (!memcmp(all + k, "TREE", 4) && all[k + 4] == 1 && all[k + 5] == 0) leaf = k;
+    free(all);
+    assert_true(leaf >= 0);
+    const unsigned char sig[4] = {'T', 'R', 'E', 'X'}, many[2] = {0xff, 0xff}, far[8] = {0xf0, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0};
+    Patch(path, leaf, sig, 4, old);
+    ChunkDeclined(path, 300, 1);
+    Patch(path, leaf, old, 4, old + 4);
+    Patch(path, leaf + 6, many, 2, old);
+    ChunkDeclined(path, 300, 1);
+    Patch(path, leaf + 6, old, 2, old + 4);
+    Patch(path, leaf + 24 + 40, far, 8, old); /* child 0 after key 0 (8 + 8 x 4 bytes) */
+    ChunkDeclined(path, 300, 1);
+    Patch(path, leaf + 24 + 40, old, 8, old + 8);
+    ChunkCheck(path, 300, 1, 0); /* repaired */
+  }
   /* the 1.8 format: a version-2 object header, long enough for continuation blocks */
   ChunkFile(path, 1000, 1, 1, H5F_LIBVER_V18, H5F_LIBVER_V18, 0, 60, 1);
   ChunkCheck(path, 1000, 1, 0);
