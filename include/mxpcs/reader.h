@@ -36,8 +36,8 @@ void MxUnshuffle(const unsigned char *in, size_t nbytes, size_t elsize, unsigned
    read once from the file's bytes (fd: the file, opened for reading; src/reader/chunkindex.c):
    caddr[c] the file address of chunk c (notdirect where it is not allocated or a filter was
    skipped for it) and csize[c] its stored bytes, c < nchunks. Returns 0, or 1 when the file's
-   layout is not the one this reads (HDF5 1.10's default: a version-3 layout message and a
-   version-1 B-tree) or fails a check; the arrays are then untouched. */
+   layout is not one this reads (HDF5 1.10's default: a version-3 layout message and a version-1
+   B-tree; the 1.10 format's fixed array) or fails a check; the arrays are then untouched. */
 int MxH5ChunkIndex(hid_t d, int fd, size_t c0, size_t nchunks, uint64_t *caddr, uint32_t *csize, uint64_t notdirect);
 /* Kernel: n values of one frame in photons: bad = user mask um or file mask fl set (either may be
    NULL) or not finite, v = 0 where bad else v * scale; returns the non-finite values nothing

@@ -9,8 +9,10 @@
    (version 1 or 2) holds a data layout message of version 3 whose chunked layout points to a
    version-1 B-tree of raw-data chunks (HDF5 File Format Specification, sections III.A.1 "B-tree
    nodes version 1", IV.A "Data object headers", IV.A.2.i "The Data Layout Message"). One walk
-   of the tree gives every chunk's address, stored size and filter mask. Anything else (layout
-   version 4 with its chunk indexes, other sizes of offsets, a node that does not parse, a
+   of the tree gives every chunk's address, stored size and filter mask. The 1.10 format's fixed
+   array (a layout message of version 4, a dataset without an unlimited dimension, written with
+   libver 'latest') is read too. Anything else (its extensible arrays and version-2 B-trees, other
+   sizes of offsets, a node that does not parse, a
    chunk the tree lists twice or outside the dataset) returns 1 and leaves the arrays as they
    were: the per-chunk lookups then stay. After a walk, the first and the last chunk found are
    checked against H5Dget_chunk_info_by_coord (one walk of HDF5's own). */
@@ -130,6 +132,19 @@ static int FindLayout(const MxIdx *x, uint64_t oh, unsigned char *msg, size_t ca
   return 1;
 }
 
+/* Chunk c found at addr, size bytes stored, filter mask fm: recorded (0), or 1 when it lies
+   outside the dataset or the file, or was found before */
+static int Chunk(MxIdx *x, uint64_t c, uint64_t addr, uint64_t size, uint32_t fm)
+{
+  if (c >= x->nchunks || x->caddr[c] || size == 0 || size > UINT32_MAX || addr > x->fsize || size > x->fsize - addr) return 1;
+  x->caddr[c] = fm == 0 ? addr : x->notdirect;
+  x->csize[c] = (uint32_t)size;
+  x->found++;
+  if (x->first < 0 || (long long)c < x->first) x->first = (long long)c;
+  if ((long long)c > x->last) x->last = (long long)c;
+  return 0;
+}
+
 /* The B-tree node at addr (of level `level`, or any at the root: -1) and its subtree. A node:
    "TREE", type 1 (raw-data chunks), level, entries used, two sibling addresses, then keys and
    children alternating (key 0, child 0, ..., key n); a key: chunk size (4 bytes), filter mask
@@ -161,18 +176,59 @@ static int Node(MxIdx *x, uint64_t addr, int level, int depth)
       err = 1;
       break;
     }
-    const uint64_t c = o0 / x->c0;
-    if (c >= x->nchunks || x->caddr[c] || size == 0 || child > x->fsize || size > x->fsize - child) {
+    if ((err = Chunk(x, o0 / x->c0, child, size, fm))) break;
+  }
+  free(buf);
+  return err;
+}
+
+/* A fixed array of chunks (layout version 4, index type 3: the 1.10 format of a dataset without
+   an unlimited dimension; HDF5 File Format Specification VII.B and H5FAcache.c): a header "FAHD"
+   (version 0, client 0 = chunks unfiltered or 1 = filtered, entry size, page bits, entries, the
+   data block's address, checksum) and a data block "FADB" (version, client, the header's
+   address, a bitmap of the pages written when it is paged, the entries when it is not, its
+   checksum); pages of 2^page_bits entries follow the block, each with its checksum. An entry:
+   the chunk's address (undefined: not written), and when filtered its stored size (entry size
+   - 12 bytes) and filter mask. Entry c is chunk c. */
+static int FixedArray(MxIdx *x, uint64_t hdr, uint64_t chunk_bytes)
+{
+  unsigned char h[28], b[18];
+  if (ReadAt(x, hdr, h, sizeof h) || memcmp(h, "FAHD", 4) || h[4] != 0) return 1;
+  const unsigned client = h[5], esize = h[6], pbits = h[7];
+  const uint64_t n = Le64(h + 8), dblk = Le64(h + 16);
+  if (client > 1 || n != x->nchunks || pbits > 30 || esize != (client ? esize : 8u) || (client && (esize < 13 || esize > 20))) return 1;
+  if (dblk == UINT64_MAX) return 0; /* no chunk written */
+  const uint64_t psize = (uint64_t)1 << pbits, npages = n > psize ? (n + psize - 1) / psize : 0, nbits = (npages + 7) / 8;
+  if (ReadAt(x, dblk, b, sizeof b - 4) || memcmp(b, "FADB", 4) || b[4] != 0 || b[5] != client || Le64(b + 6) != hdr) return 1;
+  unsigned char *bits = NULL, *e = NULL;
+  int            err  = 0;
+  if (npages && (!(bits = malloc(nbits)) || ReadAt(x, dblk + 14, bits, nbits))) err = 1;
+  /* unpaged: the entries after the prefix; paged: page p at the block's end + p pages */
+  const uint64_t base = dblk + 14 + (npages ? nbits + 4 : 0);
+  for (uint64_t p = 0; p < (npages ? npages : 1) && !err; p++) {
+    const uint64_t c0 = p * psize, m = npages ? (n - c0 < psize ? n - c0 : psize) : n;
+    if (npages && !(bits[p / 8] & (0x80u >> (p % 8)))) continue; /* a page never written */
+    free(e);
+    if (!(e = malloc(m * esize)) || ReadAt(x, base + p * (psize * esize + 4), e, m * esize)) {
       err = 1;
       break;
     }
-    x->caddr[c] = fm == 0 ? child : x->notdirect;
-    x->csize[c] = size;
-    x->found++;
-    if (x->first < 0 || (long long)c < x->first) x->first = (long long)c;
-    if ((long long)c > x->last) x->last = (long long)c;
+    for (uint64_t i = 0; i < m && !err; i++) {
+      const unsigned char *q    = e + i * esize;
+      const uint64_t       addr = Le64(q);
+      uint64_t             size = chunk_bytes;
+      uint32_t             fm   = 0;
+      if (addr == UINT64_MAX) continue; /* not written */
+      if (client) {
+        size = 0;
+        for (unsigned k = 0; k < esize - 12; k++) size |= (uint64_t)q[8 + k] << (8 * k);
+        fm = Le32(q + esize - 4);
+      }
+      err = Chunk(x, c0 + i, addr, size, fm);
+    }
   }
-  free(buf);
+  free(e);
+  free(bits);
   return err;
 }
 
@@ -211,17 +267,32 @@ int MxH5ChunkIndex(hid_t d, int fd, size_t c0, size_t nchunks, uint64_t *caddr, 
   if (soff != 8 || H5Oget_info2(d, &oi, H5O_INFO_BASIC) < 0 || oi.addr == HADDR_UNDEF) return 1;
   if (FindLayout(&x, (uint64_t)oi.addr, lay, sizeof lay, &len)) return 1;
   /* version 3, chunked: dimensionality (rank + 1), the B-tree's address, the chunk's size in
-     each dimension (4 bytes each; the last is the element's size) */
-  if (len < 11 || lay[0] != 3 || lay[1] != 2) return 1;
-  x.ndims = lay[2];
-  if (x.ndims != 4 || len < 11 + 4 * (size_t)x.ndims || Le32(lay + 11) != c0 || Le32(lay + 15) != 512 || Le32(lay + 19) != 128 || Le32(lay + 23) != 4) return 1;
-  const uint64_t root = Le64(lay + 3);
-  uint64_t      *sa   = calloc(nchunks, sizeof *sa);
-  uint32_t      *ss   = calloc(nchunks, sizeof *ss);
-  int            err  = !sa || !ss;
-  x.caddr             = sa;
-  x.csize             = ss;
-  if (!err && root != UINT64_MAX) err = Node(&x, root, -1, 0); /* UINT64_MAX: no chunk written yet */
+     each dimension (4 bytes each; the last is the element's size). Version 4, chunked: flags,
+     dimensionality, the bytes of each size, the sizes, the index type (3: a fixed array, its
+     page bits), the index's address. */
+  uint64_t cd[4], root;
+  int      fixed = 0;
+  if (len >= 27 && lay[0] == 3 && lay[1] == 2 && lay[2] == 4) {
+    for (int k = 0; k < 4; k++) cd[k] = Le32(lay + 11 + 4 * k);
+    root = Le64(lay + 3);
+  } else if (len >= 6 && lay[0] == 4 && lay[1] == 2 && lay[3] == 4 && lay[4] >= 1 && lay[4] <= 8 && len >= 5 + 4 * (size_t)lay[4] + 10) {
+    const size_t w = lay[4], p = 5 + 4 * w;
+    for (int k = 0; k < 4; k++) {
+      cd[k] = 0;
+      for (size_t b = 0; b < w; b++) cd[k] |= (uint64_t)lay[5 + w * (size_t)k + b] << (8 * b);
+    }
+    if (lay[p] != 3) return 1; /* single chunk, implicit, extensible array, version-2 B-tree: not read here */
+    root  = Le64(lay + p + 2);
+    fixed = 1;
+  } else return 1;
+  x.ndims = 4;
+  if (cd[0] != c0 || cd[1] != 512 || cd[2] != 128 || cd[3] != 4) return 1;
+  uint64_t *sa  = calloc(nchunks, sizeof *sa);
+  uint32_t *ss  = calloc(nchunks, sizeof *ss);
+  int       err = !sa || !ss;
+  x.caddr       = sa;
+  x.csize       = ss;
+  if (!err && root != UINT64_MAX) err = fixed ? FixedArray(&x, root, (uint64_t)c0 * 512 * 128 * 4) : Node(&x, root, -1, 0); /* UINT64_MAX: no chunk written yet */
   if (!err && x.found) err = Check(d, &x, x.first) || Check(d, &x, x.last);
   if (!err) {
     for (size_t c = 0; c < nchunks; c++) {

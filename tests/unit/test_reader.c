@@ -167,8 +167,9 @@ static void test_finish_rows(void **state)
 /* A file of one (n, 512, 128) uint32 dataset "m" in (c0, 512, 128) chunks, written chunk by
    chunk with H5Dwrite_chunk: chunk c holds c in its first element; chunks c % 7 == 3 are not
    written, and with deflate chunks c % 11 == 5 are stored with the filter skipped (mask 1).
-   libver bounds lo..hi, the B-tree's K (0: HDF5's 32), nattr attributes (a long object header). */
-static void ChunkFile(const char *path, int n, int c0, int deflate, H5F_libver_t lo, H5F_libver_t hi, unsigned k, int nattr, int unlimited)
+   libver bounds lo..hi, the B-tree's K (0: HDF5's 32), nattr attributes (a long object header);
+   only the chunks below nwrite written (-1: all). */
+static void ChunkFile(const char *path, int n, int c0, int deflate, H5F_libver_t lo, H5F_libver_t hi, unsigned k, int nattr, int unlimited, int nwrite)
 {
   hid_t         fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS), dcpl = H5Pcreate(H5P_DATASET_CREATE), f, sp, d;
   hsize_t       dims[3] = {(hsize_t)n, 512, 128}, maxd[3] = {unlimited ? H5S_UNLIMITED : (hsize_t)n, 512, 128}, cd[3] = {(hsize_t)c0, 512, 128};
@@ -185,7 +186,7 @@ static void ChunkFile(const char *path, int n, int c0, int deflate, H5F_libver_t
   for (int c = 0; c * c0 < n; c++) {
     hsize_t off[3] = {(hsize_t)c * (hsize_t)c0, 0, 0};
     uLongf  zn     = (uLongf)(raw + 1024);
-    if (c % 7 == 3) continue;
+    if (c % 7 == 3 || (nwrite >= 0 && c >= nwrite)) continue;
     v[0] = (uint32_t)c;
     if (!deflate || c % 11 == 5) assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, deflate ? 1u : 0u, off, raw, v) >= 0);
     else {
@@ -287,7 +288,7 @@ static void test_chunk_index(void **state)
   /* HDF5 1.10's default format (version-1 object header): a deep B-tree (K = 2: at most 4
      chunks a node, 5 levels for 300), deflated chunks, some unwritten, some with the filter
      skipped */
-  ChunkFile(path, 300, 1, 1, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST, 2, 0, 1);
+  ChunkFile(path, 300, 1, 1, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST, 2, 0, 1, -1);
   ChunkCheck(path, 300, 1, 0);
   { /* the same file damaged in its last leaf node: signature, entry count, a chunk beyond the
        end of the file; each declined (and repaired before the next) */
@@ -318,16 +319,27 @@ static void test_chunk_index(void **state)
     ChunkCheck(path, 300, 1, 0); /* repaired */
   }
   /* the 1.8 format: a version-2 object header, long enough for continuation blocks */
-  ChunkFile(path, 1000, 1, 1, H5F_LIBVER_V18, H5F_LIBVER_V18, 0, 60, 1);
+  ChunkFile(path, 1000, 1, 1, H5F_LIBVER_V18, H5F_LIBVER_V18, 0, 60, 1, -1);
   ChunkCheck(path, 1000, 1, 0);
   /* uncompressed, two frames a chunk, the last chunk half outside the dataset */
-  ChunkFile(path, 21, 2, 0, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST, 0, 0, 0);
+  ChunkFile(path, 21, 2, 0, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST, 0, 0, 0, -1);
   ChunkCheck(path, 21, 2, 0);
-  /* the 1.10 format (a version-4 layout with an extensible array, a fixed array without an
-     unlimited dimension): not read here, arrays untouched, the caller looks chunks up */
-  ChunkFile(path, 50, 1, 1, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 1);
-  ChunkCheck(path, 50, 1, 1);
-  ChunkFile(path, 50, 1, 0, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 0);
+  /* the 1.10 format without an unlimited dimension: a fixed array (version-4 layout), of
+     unfiltered and filtered chunks, in one block and paged (1024 entries a page), with a page
+     never written */
+  ChunkFile(path, 50, 1, 0, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 0, -1);
+  ChunkCheck(path, 50, 1, 0);
+  ChunkFile(path, 50, 1, 1, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 0, -1);
+  ChunkCheck(path, 50, 1, 0);
+  ChunkFile(path, 2500, 1, 1, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 0, -1);
+  ChunkCheck(path, 2500, 1, 0);
+  ChunkFile(path, 2500, 1, 1, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 0, 900);
+  ChunkCheck(path, 2500, 1, 0);
+  ChunkFile(path, 2500, 1, 1, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 0, 2100);
+  ChunkCheck(path, 2500, 1, 0);
+  /* with an unlimited dimension, an extensible array: not read here, arrays untouched, the
+     caller looks chunks up */
+  ChunkFile(path, 50, 1, 1, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST, 0, 0, 1, -1);
   ChunkCheck(path, 50, 1, 1);
   unlink(path);
 }
