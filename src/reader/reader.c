@@ -308,6 +308,29 @@ PetscErrorCode MxReaderGetComms(MxReader r, MPI_Comm *pix, MPI_Comm *train)
   PetscFunctionReturn(0);
 }
 
+/* Every open file but train t's closed once more are open than two sequence files of each
+   module read (the current and the next), before train t is planned (no read in flight): each
+   open file holds HDF5's caches and the direct reader's chunk addresses and train ids, and two
+   descriptors, so that a run of many sequence files kept them all open until 256 (a rank's
+   peak memory grew by 0.6 MB for every small sequence file read, and 16 modules would have
+   used 512 descriptors). */
+static PetscErrorCode CloseOthers(MxReader r, PetscInt t)
+{
+  const int maxopen = PetscMax(4, 2 * (int)r->nmodules + 2);
+  PetscFunctionBeginUser;
+  if (r->nopen < maxopen) PetscFunctionReturn(0);
+  for (int k = 0; k < r->idx.nfiles; k++) {
+    int keep = 0;
+    for (int m = 0; m < MX_NMOD && !keep; m++) keep = r->idx.slot[(size_t)t * MX_NMOD + m].file == k;
+    if (r->fh[k] < 0 || keep) continue;
+    PetscCall(MxDirectFileClose(r, k));
+    H5Fclose(r->fh[k]);
+    r->fh[k] = -1;
+    r->nopen--;
+  }
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode OpenFile(MxReader r, int i, hid_t *f)
 {
   PetscFunctionBeginUser;
@@ -542,6 +565,7 @@ PetscErrorCode MxReaderReadBegin(MxReader r, PetscInt t, int nranges, const MxRo
   PetscCheck(t >= 0 && t < r->idx.ntrains, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "train index %" PetscInt_FMT " out of range 0..%" PetscInt_FMT, t, r->idx.ntrains - 1);
   PetscCheck(!(hooks && hooks->share && (hooks->range || hooks->chain)), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "MxReaderReadBegin: range and chain hooks are not for shared frame hooks");
   PetscCall(PetscLogEventBegin(MX_READER_READ, 0, 0, 0, 0));
+  PetscCall(CloseOthers(r, t));
   r->sync_nonfinite = 0;
   r->last_nonfinite = 0;
   r->job_train      = t;
