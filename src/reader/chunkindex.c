@@ -82,30 +82,19 @@ static int FindLayout(const MxIdx *x, uint64_t oh, unsigned char *msg, size_t ca
   nb = 1;
   for (int b = 0; b < nb; b++) {
     unsigned char *buf;
-    uint64_t       n = blen[b], a = baddr[b];
-    if (v2 && b > 0) { /* "OCHK", messages, checksum */
-      if (n < 8) return 1;
-      a += 4;
-      n -= 8;
-    }
-    if (n > MX_IDX_MAXBLOCK || !(buf = malloc(n ? n : 1))) return 1;
-    if (ReadAt(x, a, buf, n)) {
+    const uint64_t n = blen[b];
+    const int      ochk = v2 && b > 0; /* "OCHK", messages, checksum */
+    if (n > MX_IDX_MAXBLOCK || (ochk && n < 8) || !(buf = malloc(n ? n : 1))) return 1;
+    if (ReadAt(x, baddr[b], buf, n) || (ochk && memcmp(buf, "OCHK", 4))) {
       free(buf);
       return 1;
     }
-    if (v2 && b > 0) { /* the signature, read apart */
-      unsigned char sig[4];
-      if (ReadAt(x, baddr[b], sig, 4) || memcmp(sig, "OCHK", 4)) {
-        free(buf);
-        return 1;
-      }
-    }
-    const size_t hs = v2 ? 4 + (order ? 2 : 0) : 8;
-    for (size_t p = 0; p + hs <= n;) {
+    const size_t hs = v2 ? 4 + (order ? 2 : 0) : 8, end = ochk ? n - 4 : n;
+    for (size_t p = ochk ? 4 : 0; p + hs <= end;) {
       const unsigned type = v2 ? buf[p] : Le16(buf + p);
       const size_t   sz   = v2 ? Le16(buf + p + 1) : Le16(buf + p + 2);
       const unsigned char *d = buf + p + hs;
-      if (p + hs + sz > n) break; /* a gap too short for a message */
+      if (p + hs + sz > end) break; /* a gap too short for a message */
       if (type == 8) {
         if (sz > cap) {
           free(buf);
@@ -200,16 +189,15 @@ static int FixedArray(MxIdx *x, uint64_t hdr, uint64_t chunk_bytes)
   if (dblk == UINT64_MAX) return 0; /* no chunk written */
   const uint64_t psize = (uint64_t)1 << pbits, npages = n > psize ? (n + psize - 1) / psize : 0, nbits = (npages + 7) / 8;
   if (ReadAt(x, dblk, b, sizeof b - 4) || memcmp(b, "FADB", 4) || b[4] != 0 || b[5] != client || Le64(b + 6) != hdr) return 1;
-  unsigned char *bits = NULL, *e = NULL;
-  int            err  = 0;
-  if (npages && (!(bits = malloc(nbits)) || ReadAt(x, dblk + 14, bits, nbits))) err = 1;
+  unsigned char *bits = NULL, *e = malloc((npages ? psize : n) * esize + 1);
+  int            err  = !e;
+  if (!err && npages && (!(bits = malloc(nbits)) || ReadAt(x, dblk + 14, bits, nbits))) err = 1;
   /* unpaged: the entries after the prefix; paged: page p at the block's end + p pages */
   const uint64_t base = dblk + 14 + (npages ? nbits + 4 : 0);
   for (uint64_t p = 0; p < (npages ? npages : 1) && !err; p++) {
     const uint64_t c0 = p * psize, m = npages ? (n - c0 < psize ? n - c0 : psize) : n;
     if (npages && !(bits[p / 8] & (0x80u >> (p % 8)))) continue; /* a page never written */
-    free(e);
-    if (!(e = malloc(m * esize)) || ReadAt(x, base + p * (psize * esize + 4), e, m * esize)) {
+    if (ReadAt(x, base + p * (psize * esize + 4), e, m * esize)) {
       err = 1;
       break;
     }
