@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 static void test_quadrature(void **state)
@@ -137,6 +138,42 @@ static void test_train(void **state)
   }
 }
 
+/* The factors remembered (MxHeatModelFactors keeps the last 32 distinct sample and dT0) are the
+   bits computed afresh: each of 40 dT0 values (more than it keeps) and a second sample that
+   differs in one field only, asked for in turns, against a model that never saw them before. */
+static void test_factors_memo(void **state)
+{
+  const PetscInt nint = 20;
+  const double   dt = 0.443e-6, tauI = 12.1e-6;
+  MxHeatModel    hm, fresh;
+  MxHeatSample   dmf = {MX_SOLVENT_DMF, 0, 1, 298.15, 0, 0}, warm = dmf;
+  double         h[20], hf[20];
+  int            hits = 0;
+  (void)state;
+  warm.T0_K = 300.15;
+  PetscCallAbort(PETSC_COMM_SELF, MxHeatModelCreate(nint, dt, tauI, NULL, &hm));
+  for (int pass = 0; pass < 3; pass++)
+    for (int i = 0; i < 40; i++) {
+      const double        dT0 = 0.05 * (1 + (i * 7) % 40);
+      const MxHeatSample *s   = (i + pass) % 3 ? &dmf : &warm;
+      MxHeatModelFactors(hm, s, dT0, h);
+      PetscCallAbort(PETSC_COMM_SELF, MxHeatModelCreate(nint, dt, tauI, NULL, &fresh));
+      MxHeatModelFactors(fresh, s, dT0, hf);
+      PetscCallAbort(PETSC_COMM_SELF, MxHeatModelDestroy(&fresh));
+      assert_memory_equal(h, hf, sizeof h);
+      /* the same point again: now from the memo, the same bits */
+      MxHeatModelFactors(hm, s, dT0, h);
+      assert_memory_equal(h, hf, sizeof h);
+      hits++;
+    }
+  /* the two samples give different factors at one dT0: a memo that ignored the sample would not */
+  MxHeatModelFactors(hm, &dmf, 1.0, h);
+  MxHeatModelFactors(hm, &warm, 1.0, hf);
+  assert_true(memcmp(h, hf, sizeof h) != 0);
+  PetscCallAbort(PETSC_COMM_SELF, MxHeatModelDestroy(&hm));
+  assert_int_equal(hits, 120);
+}
+
 /* The photon energy: NIST's tabulated points come back exactly, 12.3 keV gives the coefficients
    of heating.md 3 (interpolated there by hand), the Pb edges jump where NIST puts them, and the
    dose follows mu_en. (Against xraylib at other energies: tests/peer/xraylib_check.py.) */
@@ -214,7 +251,7 @@ static int Dump(void)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_quadrature), cmocka_unit_test(test_composition), cmocka_unit_test(test_viscosity), cmocka_unit_test(test_pulse_fd), cmocka_unit_test(test_train), cmocka_unit_test(test_energy),
+    cmocka_unit_test(test_quadrature), cmocka_unit_test(test_composition), cmocka_unit_test(test_viscosity), cmocka_unit_test(test_pulse_fd), cmocka_unit_test(test_train), cmocka_unit_test(test_factors_memo), cmocka_unit_test(test_energy),
   };
   int rc;
   if (getenv("MX_HEATING_DUMP")) return Dump();
