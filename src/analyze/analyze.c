@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static PetscLogEvent MX_AN_SETUP, MX_AN_TRAIN, MX_AN_REDUCE;
-PetscLogEvent        MX_AN_FIT;
+PetscLogEvent        MX_AN_FIT, MX_AN_WRITE;
 
 PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
 {
@@ -22,6 +22,7 @@ PetscErrorCode MxAnalyzeCreate(MPI_Comm comm, MxAnalyze *out)
   PetscCall(MxLogEventRegisterOnce("MxAnalyze", "MxAnalyzeTrain", &MX_AN_TRAIN));
   PetscCall(MxLogEventRegisterOnce("MxAnalyze", "MxAnalyzeReduce", &MX_AN_REDUCE));
   PetscCall(MxLogEventRegisterOnce("MxAnalyze", "MxAnalyzeFit", &MX_AN_FIT));
+  PetscCall(MxLogEventRegisterOnce("MxAnalyze", "MxAnalyzeWrite", &MX_AN_WRITE));
   PetscCall(PetscNew(&a));
   a->comm       = comm;
   a->xc         = PETSC_TRUE;

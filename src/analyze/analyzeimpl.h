@@ -155,5 +155,5 @@ PetscErrorCode MxAnalyzeFilterTrains(MxAnalyze a);
 /* The mean detector image (src/analyze/image.c): every rank's pixel sums into module images on
    rank 0 (a->image, a->img_mod). Collective. */
 PetscErrorCode MxAnalyzeImageReduce(MxAnalyze a);
-extern PetscLogEvent MX_AN_FIT;
+extern PetscLogEvent MX_AN_FIT, MX_AN_WRITE;
 PetscErrorCode MxAnalyzeBench(MxAnalyze a);

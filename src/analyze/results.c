@@ -606,9 +606,11 @@ PetscErrorCode MxAnalyzeWrite(MxAnalyze a, const char path[])
   PetscBool replaced;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MX_AN_WRITE, 0, 0, 0, 0));
   PetscCall(MxOutCreate(a->comm, path, &o));
   PetscErrorCode ierr = WriteAll(a, o);
   PetscCall(MxOutClose(&o, ierr, &replaced));
+  PetscCall(PetscLogEventEnd(MX_AN_WRITE, 0, 0, 0, 0));
   if (!a->write_quiet) PetscCall(PetscPrintf(a->comm, "mxpcs %s: %s %s\n", a->stream ? "online" : "analyze", replaced ? "replaced" : "wrote", path));
   PetscFunctionReturn(0);
 }
