@@ -121,6 +121,28 @@ for case in a b; do
   say ""
   say "mxpcs at 1 rank against the numpy pipeline: $(awk -v a="$wn" -v b="$w1" 'BEGIN{printf "%.1f", a/b}')x whole process ($wn s / $w1 s), $(awk -v a="$ln" -v b="$l1" 'BEGIN{printf "%.1f", a/b}')x train loop ($ln s / $l1 s). numpy: $(tail -1 "$out/$name.numpy.log")"
   say ""
+  # where the whole process goes: the user's run once more with -log_view (its stages' events,
+  # rank 0), and the launcher alone; a tenth of numpy's whole process is what 10x would allow
+  wl=$(wall "$out/$name.n1.stages.log" mpiexec --bind-to none -n 1 "$mx" analyze -run "$run" "${anau[@]}" -o "$out/$name.n1.stages.h5" -log_view)
+  wt=$(wall "$out/$name.launch.log" mpiexec --bind-to none -n 1 true)
+  ev() { awk -v e="$1" '$1 == e {print $4}' "$out/$name.n1.stages.log" | head -1; }
+  ptot=$(sed -n 's/^Time (sec): *\([0-9.e+-]*\).*/\1/p' "$out/$name.n1.stages.log" | head -1)
+  read -r su tr fi wr <<< "$(ev MxAnalyzeSetUp) $(awk -v a="$(ev MxAnalyzeTrain)" -v b="$(ev MxAnalyzeReduce)" 'BEGIN{print a + b}') $(ev MxAnalyzeFit) $(ev MxAnalyzeWrite)"
+  say "Where mxpcs's whole process goes (1 rank, as the user runs it, with -log_view: its stages on rank 0; the faster of two runs):"
+  say ""
+  say "| stage | s | share |"
+  say "|---|---|---|"
+  row() { say "| $1 | $(awk -v t="$2" 'BEGIN{printf "%.3f", t}') | $(awk -v t="$2" -v w="$wl" 'BEGIN{printf "%.0f %%", 100 * t / w}') |"; }
+  row "start-up and shut-down: mpiexec, loading, MPI_Init, PetscInitialize, PetscFinalize with -log_view's report (wall - PETSc's time); mpiexec -n 1 true alone: $wt s" "$(awk -v w="$wl" -v p="$ptot" 'BEGIN{print w - p}')"
+  row "set-up: geometry, rings, train filters, reader (MxAnalyzeSetUp)" "$su"
+  row "train loop: read, correlate, reduce (MxAnalyzeTrain + MxAnalyzeReduce)" "$tr"
+  row "fits: g2 per ring and age window, zero-age extrapolation, jackknife (MxAnalyzeFit)" "$fi"
+  row "writing the results file (MxAnalyzeWrite)" "$wr"
+  row "the rest (PETSc's time outside these events)" "$(awk -v p="$ptot" -v a="$su" -v b="$tr" -v c="$fi" -v d="$wr" 'BEGIN{print p - a - b - c - d}')"
+  row "whole process with -log_view" "$wl"
+  say ""
+  say "10x numpy's whole process would need $(awk -v a="$wn" 'BEGIN{printf "%.3f", a / 10}') s; mxpcs takes $wu s as the user runs it (without -log_view), of which $(awk -v w="$wu" -v t="$tr" 'BEGIN{printf "%.3f", w - t}') s outside the train loop."
+  say ""
 done
 
 say "## Long trains and the whole detector (frames/s per rank, loop)"
