@@ -73,6 +73,13 @@ mx_script_test(peer.sasmodels peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer
 # mxpcs analyze: the same results at 1, 2 and 4 ranks on every grid; the g2 fit against scipy
 mx_script_test(mpi.analyze_ranks mpi ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/analyze_ranks.py ${MX_TESTDATA})
 set_tests_properties(mpi.analyze_ranks PROPERTIES PROCESSORS 4)
+# the jackknife's train groups fitted over the ranks: the bits of all groups on one rank, at 1-4 ranks
+add_executable(jackknife_ranks ${CMAKE_CURRENT_SOURCE_DIR}/mpi/jackknife_ranks.c)
+target_link_libraries(jackknife_ranks PRIVATE mxpcs_core)
+foreach(np 1 2 3 4)
+  mx_script_test(mpi.jackknife_ranks_n${np} mpi ${MX_MPIEXEC} -n ${np} $<TARGET_FILE:jackknife_ranks>)
+  set_tests_properties(mpi.jackknife_ranks_n${np} PROPERTIES PROCESSORS ${np})
+endforeach()
 mx_script_test(peer.g2fit_scipy peer ${MX_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/peer/g2fit_scipy.py $<TARGET_FILE:test_g2fit>)
 # analyze against the truth of a simulated colloid with artifacts on, and without the correction
 # direct chunk reads (pread + libdeflate, the reader thread) against HDF5's filter path, per layout

@@ -1,6 +1,6 @@
 /* Age-resolved decay rates: Gamma(q, age) from the g2 of each age window (g2 - 1 = beta
    exp(-2 Gamma tau), include/mxpcs/g2fit.h), Gamma(q, 0) by the zero-age extrapolation, and their
-   errors by a delete-a-group jackknife over trains. Not collective (rank 0 of analyze). */
+   errors by a delete-a-group jackknife over trains. Not collective (rank 0 of analyze), but for the jackknife (collective: its groups spread over the ranks). */
 #pragma once
 #include <mxpcs/g2fit.h>
 #include <mxpcs/heating.h>
@@ -52,8 +52,12 @@ int MxG2AgeBetaDisagree(double beta, double beta_err, double bfit, double bfit_e
    become the jackknife errors; a ring where a sample has no estimate keeps the fit errors
    (*fallback counts them). bfit_err (NULL, or nring): the errors of MxG2AgeFit's intercept,
    replaced by the jackknife's where every sample has one. Out: *K groups used (0: off, nothing
-   allocated), *gamJ K x nring x nwin and *g0J K x nring samples (PetscFree them). */
-PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, double *bfit_err, PetscInt *K, double **gamJ, double **g0J, PetscInt *fallback);
+   allocated), *gamJ K x nring x nwin and *g0J K x nring samples (PetscFree them).
+   Collective on comm: the inputs are rank 0's (the other ranks pass n = 0, jk = 0 and NULL
+   arrays, and L as rank 0's), the groups' fits are spread over the ranks (group k on rank k mod
+   size), each group from fresh solvers (MxG2FitReset), so the bits are the same at any number
+   of ranks; the outputs are rank 0's (*K on every rank). */
+PetscErrorCode MxG2AgeJackknife(MPI_Comm comm, MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, double *bfit_err, PetscInt *K, double **gamJ, double **g0J, PetscInt *fallback);
 
 /* Gamma0 per ring by the extrapolation `method` from Gamma per ring and window (gam) with errors
    ge: the alternatives a run reports beside the one it uses. Heating needs L's heating fields;

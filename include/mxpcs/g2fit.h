@@ -44,6 +44,9 @@ PetscErrorCode MxG2FitExp(MxG2Fit f, int n, const double *tau_s, const double *y
    without points has converged = 0, "too few points"; all sets do when there are fewer points
    than parameters. Not collective. */
 PetscErrorCode MxG2FitExpShared(MxG2Fit f, int nset, const int *n, const double *tau_s, const double *y, const double *sigma, double beta0, MxG2FitResult *r);
+/* The next fits start from fresh solvers, so that they give the same bits whatever this fitter
+   fitted before (the jackknife's groups on any rank). Not collective. */
+PetscErrorCode MxG2FitReset(MxG2Fit f);
 PetscErrorCode MxG2FitDestroy(MxG2Fit *f);
 
 /* Weighted polynomial fit y(x) = c0 + c1 x (+ c2 x^2) (order 1 or 2), weights 1/err^2;

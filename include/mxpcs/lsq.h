@@ -57,6 +57,10 @@ PetscErrorCode MxLsqDestroy(MxLsq *lsq);
 PetscErrorCode MxLsqSetOptionsPrefix(MxLsq lsq, const char prefix[]);
 /* From now on every TAO of this MxLsq takes -<prefix>tao_* options (and lists them in -help). */
 PetscErrorCode MxLsqSetFromOptions(MxLsq lsq);
+/* The next solve starts from a fresh TAO, as the first one did: its result is then the same
+   whatever this MxLsq solved before (a TAO kept from one solve to the next of the same shape
+   carries state that can move the last bits). Not collective. */
+PetscErrorCode MxLsqReset(MxLsq lsq);
 /* The residual (required) and the analytic Jacobian (NULL: finite differences). */
 PetscErrorCode MxLsqSetFunctions(MxLsq lsq, MxLsqResidualFn f, MxLsqJacobianFn jac, void *ctx);
 /* Convergence test and tolerance (default MX_LSQ_STEP_RELATIVE, 1e-10). */

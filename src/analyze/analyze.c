@@ -676,7 +676,8 @@ static PetscErrorCode ReducePhase(MxAnalyze a)
   PetscFunctionReturn(0);
 }
 
-/* Phase "results": rank 0 fits; every rank learns what the writer needs. */
+/* Phase "results": rank 0 fits, the other ranks take their share of the jackknife's groups;
+   every rank learns what the writer needs. */
 static PetscErrorCode ResultsPhase(MxAnalyze a)
 {
   PetscMPIInt rank;
@@ -684,6 +685,7 @@ static PetscErrorCode ResultsPhase(MxAnalyze a)
   PetscFunctionBeginUser;
   MPI_Comm_rank(a->comm, &rank);
   if (!rank) PetscCall(MxAnalyzeResults(a));
+  else PetscCall(MxAnalyzeJackknifeShare(a));
   PetscInt ne[3] = {a->nring_empty, a->nring, a->jk_groups_used};
   PetscCallMPI(MPI_Bcast(ne, 3, MPIU_INT, 0, a->comm));
   a->nring_empty    = ne[0];

@@ -137,8 +137,11 @@ PetscErrorCode MxAnalyzeCheckpointHash(MxAnalyze a, uint64_t *hash);
 PetscErrorCode MxAnalyzeCheckpointSave(MxAnalyze a, MxAnalyzeLoopState *s);
 PetscErrorCode MxAnalyzeCheckpointLoad(MxAnalyze a, MxAnalyzeLoopState *s, PetscBool *found);
 
-/* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction). */
+/* Means over trains, errors, fits and the zero-age extrapolation (rank 0, after the reduction),
+   while every other rank calls MxAnalyzeJackknifeShare: the jackknife's train groups are fitted
+   on all ranks. */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a);
+PetscErrorCode MxAnalyzeJackknifeShare(MxAnalyze a);
 
 /* The SAXS unit (src/analyze/saxs.c): the bin of a pixel (-1: none), the bins of every detector
    pixel (16 x 512 x 128, every rank), the grid from the q range read (collective), and I(q) over

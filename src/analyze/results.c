@@ -141,7 +141,63 @@ static PetscErrorCode RingsImageWeights(MxAnalyze a, const double *qmean, double
   PetscFunctionReturn(0);
 }
 
-/* Means and errors over trains, TAO fits per ring and age, zero-age extrapolation. Rank 0. */
+/* The age windows and the heating model of the train as the fits use them (every rank builds
+   the same: the jackknife's groups are fitted on all ranks). PetscFree(*age) and
+   MxHeatModelDestroy(hm) when done; L->heat_out is NULL. */
+static PetscErrorCode LayoutCreate(MxAnalyze a, MxG2AgeLayout *L, double **age, MxHeatModel *hm)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(a->nwin, age));
+  for (PetscInt w = 0; w < a->nwin; w++) (*age)[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
+  *L = (MxG2AgeLayout){.nring = a->nring, .nwin = a->nwin, .ntau = a->win_len - 1, .dt_s = a->dt_s, .age = *age, .extrap_order = a->extrap_order};
+  { /* the heating model of the train: pulses 0 .. of the frames, weighted by the XGM's energies */
+    PetscInt nint = a->win_start[a->nwin - 1] + a->win_len - 1;
+    double  *e = NULL, em = 0;
+    if (a->xgm_mean) {
+      PetscCall(PetscMalloc1(nint, &e));
+      for (PetscInt k = 0; k < nint; k++) em += a->xgm_mean[k] / nint;
+      for (PetscInt k = 0; k < nint; k++) e[k] = a->xgm_mean[k] / em;
+      for (PetscInt k = 0; k < nint; k++)
+        if (!(e[k] >= 0 && isfinite(e[k]))) {
+          PetscCall(PetscFree(e)); /* no usable XGM profile: equal pulses */
+          break;
+        }
+    }
+    PetscCall(MxHeatModelCreate(nint, a->dt_s, a->heat_tauI_s, e, hm));
+    PetscCall(PetscFree(e));
+    L->win_start   = a->win_start;
+    L->win_len     = a->win_len;
+    L->heat        = *hm;
+    L->heat_sample = &a->heat;
+    L->heat_dT0    = a->heat_fluence * a->heat_per_fluence;
+    L->heat_out    = NULL;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The other ranks' part of rank 0's MxAnalyzeResults: the jackknife's groups that fall to them
+   (MxG2AgeJackknife; the same layout, rank 0's sums). Collective with rank 0's call. */
+PetscErrorCode MxAnalyzeJackknifeShare(MxAnalyze a)
+{
+  double       *age, *gamJ = NULL, *g0J = NULL;
+  MxG2AgeLayout L;
+  MxHeatModel   hm;
+  PetscInt      K, fallback;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(MX_AN_FIT, 0, 0, 0, 0));
+  PetscCall(LayoutCreate(a, &L, &age, &hm));
+  PetscCall(MxG2AgeJackknife(a->comm, a->fit, &L, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &K, &gamJ, &g0J, &fallback));
+  PetscCall(PetscFree(gamJ));
+  PetscCall(PetscFree(g0J));
+  PetscCall(PetscFree(age));
+  PetscCall(MxHeatModelDestroy(&hm));
+  PetscCall(PetscLogEventEnd(MX_AN_FIT, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/* Means and errors over trains, TAO fits per ring and age, zero-age extrapolation. Rank 0, with
+   the other ranks in JackknifeShare (MxAnalyzeJackknifeShare) at the same time. */
 PetscErrorCode MxAnalyzeResults(MxAnalyze a)
 {
   size_t          nf = (size_t)a->nf, nC = (size_t)a->nring * nf * nf, ntau = (size_t)a->win_len - 1;
@@ -169,33 +225,11 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
     a->beta_sp_err[r] = a->beta_err[r] / a->hetero[r];
   }
   qm = a->q_eff; /* from here on: the q of D_eff */
-  double *age;
-  PetscCall(PetscMalloc1(a->nwin, &age));
-  for (PetscInt w = 0; w < a->nwin; w++) age[w] = (a->win_start[w] + 0.5 * (a->win_len - 1)) * a->dt_s;
-  MxG2AgeLayout L = {.nring = a->nring, .nwin = a->nwin, .ntau = (PetscInt)ntau, .dt_s = a->dt_s, .age = age, .extrap_order = a->extrap_order};
-  MxHeatModel   hm = NULL;
-  { /* the heating model of the train: pulses 0 .. of the frames, weighted by the XGM's energies */
-    PetscInt nint = a->win_start[a->nwin - 1] + a->win_len - 1;
-    double  *e = NULL, em = 0;
-    if (a->xgm_mean) {
-      PetscCall(PetscMalloc1(nint, &e));
-      for (PetscInt k = 0; k < nint; k++) em += a->xgm_mean[k] / nint;
-      for (PetscInt k = 0; k < nint; k++) e[k] = a->xgm_mean[k] / em;
-      for (PetscInt k = 0; k < nint; k++)
-        if (!(e[k] >= 0 && isfinite(e[k]))) {
-          PetscCall(PetscFree(e)); /* no usable XGM profile: equal pulses */
-          break;
-        }
-    }
-    PetscCall(MxHeatModelCreate(nint, a->dt_s, a->heat_tauI_s, e, &hm));
-    PetscCall(PetscFree(e));
-    L.win_start   = a->win_start;
-    L.win_len     = a->win_len;
-    L.heat        = hm;
-    L.heat_sample = &a->heat;
-    L.heat_dT0    = a->heat_fluence * a->heat_per_fluence;
-    L.heat_out    = a->heat_dT0;
-  }
+  double       *age;
+  MxG2AgeLayout L;
+  MxHeatModel   hm;
+  PetscCall(LayoutCreate(a, &L, &age, &hm));
+  L.heat_out = a->heat_dT0;
   PetscCall(PetscMalloc3(a->nring, &a->beta_icpt, a->nring, &a->beta_icpt_err, a->nring, &a->beta_disagree));
   PetscCall(MxG2AgeFit(a->fit, &L, a->g2, a->g2err, a->beta, NULL, a->gam, a->gam_err, a->gam0, a->gam0_err, a->beta_icpt, a->beta_icpt_err, PETSC_FALSE));
   PetscCall(PetscMalloc2(a->nring * a->nwin, &a->gam_err_fit, a->nring, &a->gam0_err_fit));
@@ -229,7 +263,7 @@ PetscErrorCode MxAnalyzeResults(MxAnalyze a)
     PetscInt      jk;
     const double *g2sum, *jk_g2, *bsum, *jk_b, *jk_n;
     PetscCall(MxEngineGetJackknife(a->eng, &jk, &g2sum, &jk_g2, &bsum, &jk_b, &jk_n));
-    PetscCall(MxG2AgeJackknife(a->fit, &L, a->ntrains_used, jk, g2sum, jk_g2, bsum, jk_b, jk_n, a->g2err, a->gam_err, a->gam0_err, a->beta_icpt_err, &a->jk_groups_used, &a->gamJ, &g0J, &a->jk_fallback));
+    PetscCall(MxG2AgeJackknife(a->comm, a->fit, &L, a->ntrains_used, jk, g2sum, jk_g2, bsum, jk_b, jk_n, a->g2err, a->gam_err, a->gam0_err, a->beta_icpt_err, &a->jk_groups_used, &a->gamJ, &g0J, &a->jk_fallback));
   }
   for (PetscInt r = 0; r < a->nring; r++) {
     a->Deff[r]     = a->gam0[r] / (qm[r] * qm[r]) * 1e-8; /* angstrom^2/s -> um^2/s */

@@ -1,6 +1,7 @@
 /* Age-resolved decay rates, the zero-age extrapolation and the jackknife (include/mxpcs/g2age.h). */
 #include <mxpcs/g2age.h>
 #include <mxpcs/lsq.h>
+#include <mxpcs/sys.h>
 #include <math.h>
 
 const char *const MxExtrapolationNames[] = {"linear", "quadratic", "exponential", "heating"};
@@ -303,33 +304,101 @@ PetscErrorCode MxG2AgeFit(MxG2Fit fit, const MxG2AgeLayout *L, const double *g2,
    overlapping age windows share trains, so their errors are correlated. gamma_err and
    gamma0_err become the jackknife errors; a ring where a sample has no estimate keeps the fit
    errors (counted). *g0J: K x nring Gamma0 samples for the D_eff_mean error, NULL when off. */
-PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, double *bfit_err, PetscInt *Kout, double **gamJ, double **g0J, PetscInt *fallback)
+PetscErrorCode MxG2AgeJackknife(MPI_Comm comm, MxG2Fit fit, const MxG2AgeLayout *L, double n, PetscInt jk, const double *g2sum, const double *jk_g2, const double *bsum, const double *jk_b, const double *jk_n, const double *g2err, double *gam_err, double *gam0_err, double *bfit_err, PetscInt *Kout, double **gamJ, double **g0J, PetscInt *fallback)
 {
-  size_t  ntau = (size_t)L->ntau, ng = (size_t)L->nring * L->nwin * ntau;
-  double *g2m, *bm, *gJ, *bJ = NULL, *bJe = NULL;
-  PetscInt K   = 0;
+  const size_t ntau = (size_t)L->ntau, ng = (size_t)L->nring * L->nwin * ntau, nrw = (size_t)L->nring * L->nwin;
+  double      *in = NULL, *g2m, *bm, *gJ = NULL, *g0 = NULL, *bJ = NULL, *bJe, *mine, *all = NULL;
+  PetscInt     K  = 0;
+  PetscMPIInt  rank, size;
+  int          want_b;
 
   PetscFunctionBeginUser;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
   *g0J      = NULL;
   *gamJ     = NULL;
   *Kout     = 0;
   *fallback = 0;
-  if (jk < 2) PetscFunctionReturn(0);
-  for (PetscInt b = 0; b < jk; b++) K += jk_n[b] > 0 && jk_n[b] < n;
-  if (K < 2) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc2(ng, &g2m, L->nring, &bm));
-  PetscCall(PetscMalloc1((size_t)K * L->nring * L->nwin, &gJ));
-  PetscCall(PetscMalloc1((size_t)K * L->nring, g0J));
-  if (bfit_err) PetscCall(PetscMalloc2((size_t)K * L->nring, &bJ, L->nring, &bJe));
-  for (PetscInt b = 0, k = 0; b < jk; b++) {
-    double nn = n - jk_n[b];
-    if (!(jk_n[b] > 0 && nn > 0)) continue;
-    for (size_t i = 0; i < ng; i++) g2m[i] = (g2sum[i] - jk_g2[(size_t)b * ng + i]) / nn + 1.0;
-    for (PetscInt r = 0; r < L->nring; r++) bm[r] = (bsum[r] - jk_b[b * L->nring + r]) / nn;
-    PetscCall(MxG2AgeFit(fit, L, g2m, g2err, bm, gam_err, gJ + (size_t)k * L->nring * L->nwin, NULL, *g0J + (size_t)k * L->nring, NULL, bJ ? bJ + (size_t)k * L->nring : NULL, bJe, PETSC_TRUE));
-    k++;
+  { /* rank 0's run: its size, its groups, whether the intercept's errors are wanted */
+    double hdr[3] = {n, (double)jk, bfit_err ? 1.0 : 0.0};
+    PetscCallMPI(MPI_Bcast(hdr, 3, MPI_DOUBLE, 0, comm));
+    n      = hdr[0];
+    jk     = (PetscInt)hdr[1];
+    want_b = hdr[2] != 0;
   }
-  
+  if (jk < 2) PetscFunctionReturn(0);
+  /* and its sums, the full run's g2 errors and the Gamma errors that weight the extrapolation */
+  const size_t nin = ng + (size_t)jk * ng + (size_t)L->nring + (size_t)jk * L->nring + (size_t)jk + ng + nrw;
+  PetscCall(PetscMalloc1(nin, &in));
+  double *G2sum = in, *JkG2 = G2sum + ng, *Bsum = JkG2 + (size_t)jk * ng, *JkB = Bsum + L->nring, *JkN = JkB + (size_t)jk * L->nring, *G2err = JkN + jk, *Wgam = G2err + ng;
+  if (!rank) {
+    PetscCall(PetscArraycpy(G2sum, g2sum, ng));
+    PetscCall(PetscArraycpy(JkG2, jk_g2, (size_t)jk * ng));
+    PetscCall(PetscArraycpy(Bsum, bsum, L->nring));
+    PetscCall(PetscArraycpy(JkB, jk_b, (size_t)jk * L->nring));
+    PetscCall(PetscArraycpy(JkN, jk_n, jk));
+    PetscCall(PetscArraycpy(G2err, g2err, ng));
+    PetscCall(PetscArraycpy(Wgam, gam_err, nrw));
+  }
+  PetscCallMPI(MPI_Bcast(in, (int)nin, MPI_DOUBLE, 0, comm));
+  for (PetscInt b = 0; b < jk; b++) K += JkN[b] > 0 && JkN[b] < n;
+  if (K < 2) {
+    PetscCall(PetscFree(in));
+    PetscFunctionReturn(0);
+  }
+  /* the groups in turn over the ranks (group k on rank k mod size), each from fresh solvers, so
+     that a group's fits give the same bits on any rank and in any order */
+  const size_t row = nrw + L->nring + (want_b ? L->nring : 0);
+  PetscMPIInt  nmine = 0;
+  for (PetscInt k = rank; k < K; k += size) nmine++;
+  PetscCall(PetscMalloc4(ng, &g2m, L->nring, &bm, L->nring, &bJe, (size_t)nmine * row + 1, &mine));
+  PetscErrorCode ierr = 0;
+  for (PetscInt b = 0, k = 0, j = 0; b < jk && !ierr; b++) {
+    double nn = n - JkN[b];
+    if (!(JkN[b] > 0 && nn > 0)) continue;
+    if (k++ % size != rank) continue;
+    double *o = mine + (size_t)j++ * row; /* Gamma per ring and window, Gamma0 per ring, the intercept per ring */
+    for (size_t i = 0; i < ng; i++) g2m[i] = (G2sum[i] - JkG2[(size_t)b * ng + i]) / nn + 1.0;
+    for (PetscInt r = 0; r < L->nring; r++) bm[r] = (Bsum[r] - JkB[b * L->nring + r]) / nn;
+    ierr = MxG2FitReset(fit);
+    if (!ierr) ierr = MxG2AgeFit(fit, L, g2m, G2err, bm, Wgam, o, NULL, o + nrw, NULL, want_b ? o + nrw + L->nring : NULL, want_b ? bJe : NULL, PETSC_TRUE);
+  }
+  PetscCall(MxErrorSync(comm, ierr));
+  { /* the samples to rank 0, in the groups' order */
+    PetscMPIInt *cnt = NULL, *dsp = NULL;
+    if (!rank) {
+      PetscCall(PetscMalloc1((size_t)K * row, &all));
+      PetscCall(PetscMalloc2(size, &cnt, size, &dsp));
+      for (PetscMPIInt p = 0, off = 0; p < size; p++) {
+        PetscMPIInt m = 0;
+        for (PetscInt k = p; k < K; k += size) m++;
+        cnt[p] = m * (PetscMPIInt)row;
+        dsp[p] = off;
+        off += cnt[p];
+      }
+    }
+    PetscCallMPI(MPI_Gatherv(mine, nmine * (PetscMPIInt)row, MPI_DOUBLE, all, cnt, dsp, MPI_DOUBLE, 0, comm));
+    if (!rank) {
+      PetscCall(PetscMalloc1((size_t)K * nrw, &gJ));
+      PetscCall(PetscMalloc1((size_t)K * L->nring, &g0));
+      if (want_b) PetscCall(PetscMalloc1((size_t)K * L->nring, &bJ));
+      for (PetscMPIInt p = 0; p < size; p++)
+        for (PetscInt k = p, j = 0; k < K; k += size, j++) {
+          const double *o = all + dsp[p] + (size_t)j * row;
+          PetscCall(PetscArraycpy(gJ + (size_t)k * nrw, o, nrw));
+          PetscCall(PetscArraycpy(g0 + (size_t)k * L->nring, o + nrw, L->nring));
+          if (want_b) PetscCall(PetscArraycpy(bJ + (size_t)k * L->nring, o + nrw + L->nring, L->nring));
+        }
+      PetscCall(PetscFree2(cnt, dsp));
+      PetscCall(PetscFree(all));
+    }
+  }
+  PetscCall(PetscFree4(g2m, bm, bJe, mine));
+  PetscCall(PetscFree(in));
+  *Kout = K;
+  if (rank) PetscFunctionReturn(0);
+  *g0J = g0;
+
   /* sigma^2 = (K - 1)/K sum_k (x_k - mean)^2 */
   for (PetscInt r = 0; r < L->nring; r++) {
     for (PetscInt w = bJ ? -2 : -1; w < L->nwin; w++) { /* w = -1: Gamma0; -2: the intercept */
@@ -354,10 +423,8 @@ PetscErrorCode MxG2AgeJackknife(MxG2Fit fit, const MxG2AgeLayout *L, double n, P
       else gam_err[r * L->nwin + w] = sqrt((K - 1.0) / K * s2);
     }
   }
-  PetscCall(PetscFree2(g2m, bm));
-  PetscCall(PetscFree2(bJ, bJe));
+  PetscCall(PetscFree(bJ));
   *gamJ = gJ; /* written: the joint fit takes the windows' correlation from it */
-  *Kout = K;
   PetscFunctionReturn(0);
 }
 

@@ -159,6 +159,16 @@ PetscErrorCode MxG2FitGetBetaMode(MxG2Fit f, MxG2FitBeta *mode)
   PetscFunctionReturn(0);
 }
 
+/* The next fits start from fresh solvers (MxLsqReset): their results no longer depend on the
+   fits made before. Not collective. */
+PetscErrorCode MxG2FitReset(MxG2Fit f)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MxLsqReset(f->lsq));
+  PetscCall(MxLsqReset(f->lsq_sh));
+  PetscFunctionReturn(0);
+}
+
 /* Destroys the fitter (NULL-safe, sets *f = NULL). */
 PetscErrorCode MxG2FitDestroy(MxG2Fit *pf)
 {

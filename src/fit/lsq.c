@@ -342,6 +342,17 @@ PetscErrorCode MxLsqSetFromOptions(MxLsq L)
   PetscFunctionReturn(0);
 }
 
+/* A fresh TAO for the next solve: what it does then no longer depends on what this MxLsq solved
+   before (BRGN's subsolver keeps state from one solve to the next of the same shape, which moves
+   where a fit stops within its tolerance, in the last bits). */
+PetscErrorCode MxLsqReset(MxLsq L)
+{
+  PetscFunctionBeginUser;
+  PetscCall(FreeShape(L));
+  PetscCall(TaoDefaults(L));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode MxLsqSetFunctions(MxLsq L, MxLsqResidualFn f, MxLsqJacobianFn jac, void *ctx)
 {
   PetscFunctionBeginUser;
