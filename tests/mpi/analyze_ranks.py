@@ -2,7 +2,8 @@
 """mxpcs analyze gives the same results at 1, 2 and 4 ranks and on every rank grid, to
 rounding: the Gram products are summed in float within blocks of pixels, so a different pixel
 partition rounds differently (~1e-7 of the Gram); C, g2 and the contrast must agree to 1e-5
-absolute, the fitted rates to 1e-4 relative, SAXS and the rings' q_eff and I(q) spread F to
+absolute, the fitted rates, the jackknife's samples of them and its errors (its groups are
+fitted over the ranks) to 1e-4 relative, SAXS and the rings' q_eff and I(q) spread F to
 1e-9 relative, the speckle contrast beta/F as beta.
 usage: analyze_ranks.py DATADIR   (uses the run of check_analyze.sh or makes one)"""
 import atexit, os, shutil, subprocess, sys
@@ -24,7 +25,7 @@ if not os.path.exists(sim + '/truth.h5'):
                    check=True, stdout=subprocess.DEVNULL)
 # the viewer's items too: the maps and the hash exactly, its g2 and two-time to float32 rounding
 EXACT = ('META_TRAIN_IDS', 'QMAP_MASK', 'QMAP_DYNAMIC_ROI_MAP', 'QMAP_STATIC_ROI_MAP', 'QMAP_STATIC_INDEX_MAPPING', 'TWOTIME_PROCESSED_BINS')
-CLOSE = ('TWOTIME_C', 'TWOTIME_XC', 'G2_G2', 'CONTRAST_BETA', 'FIT_GAMMA', 'FIT_Q_EFF', 'CONTRAST_HETEROGENEITY', 'CONTRAST_BETA_SPECKLE', 'SAXS_I', 'MULTITAU_G2', 'TWOTIME_G2', ('TWOTIME_MAP', 1))
+CLOSE = ('TWOTIME_C', 'TWOTIME_XC', 'G2_G2', 'CONTRAST_BETA', 'FIT_GAMMA', 'FIT_GAMMA_JACKKNIFE', 'FIT_GAMMA_ERR', 'FIT_GAMMA0_ERR', 'FIT_Q_EFF', 'CONTRAST_HETEROGENEITY', 'CONTRAST_BETA_SPECKLE', 'SAXS_I', 'MULTITAU_G2', 'TWOTIME_G2', ('TWOTIME_MAP', 1))
 res = {}
 for n, p in ((1, 1), (2, 1), (2, 2), (4, 1), (4, 2), (4, 4)):
     out = os.path.join(data, 'ranks_n%d_p%d.h5' % (n, p))
@@ -42,7 +43,7 @@ for key, r in res.items():
         a = ref[k]
         if k in EXACT or k == 'hash':
             ok = np.array_equal(a, v)
-        elif k in ('FIT_GAMMA',):
+        elif k in ('FIT_GAMMA', 'FIT_GAMMA_JACKKNIFE', 'FIT_GAMMA_ERR', 'FIT_GAMMA0_ERR'):  # the jackknife's groups fitted over the ranks
             ok = np.allclose(v, a, rtol=1e-4, atol=0, equal_nan=True)
         elif k in ('SAXS_I', 'FIT_Q_EFF', 'CONTRAST_HETEROGENEITY'):  # sums of the mean image: rounding only
             ok = np.allclose(v, a, rtol=1e-9, atol=0, equal_nan=True)
