@@ -99,6 +99,12 @@ int MxOptionsPrefixValid(const char *name);
 int MxOptionsTextCheck(const char *text, char *msg, size_t len);
 int MxOptionsFileCheck(const char *path, char *msg, size_t len);
 
+/* Before MPI_Init (src/app/main.c): the MPI settings mxpcs needs unless the user set them
+   (Open MPI's waits yield the core, which a rank's reader thread may share). */
+void MxMpiSetDefaults(void);
+/* Open MPI's mpi_yield_when_idle as the library holds it (MPI_T): 1, 0, or -1 (no such variable). */
+int MxMpiYieldWhenIdle(void);
+
 const char *MxVersion(void);
 /* A file of mxpcs's data (tools/plot_figures.py, inputs/...): $MXPCS_DATADIR/REL, then
    PREFIX/share/mxpcs/REL beside an installed executable, then REL in the source tree of a build

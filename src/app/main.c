@@ -85,6 +85,7 @@ int main(int argc, char **argv)
   /* one BLAS thread per MPI rank (the ranks are the parallelism; results do not depend on
      how OpenBLAS splits its work), unless the user says otherwise */
   if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+  MxMpiSetDefaults(); /* MPI waits that yield the core (src/sys/mpienv.c) */
   argv[1] = argv[0];
   argc--;
   argv++;

@@ -10,7 +10,8 @@ addresses from each file's whole chunk index or, -reader_chunk_index 0, looked u
 chunk), and the path taken is checked on the reader's statistics line. Then `mxpcs analyze` results are compared bit for bit
 (direct vs HDF5, thread vs none, the detector corrections on the reader thread, shared with the
 main thread or all on it, 1/2/4 ranks with pixel parts against the same path at 1 rank),
-and the peak memory of analyze must not grow with the number of trains (over 12 sequence files).
+and the peak memory of analyze must not grow with the number of trains (over 12 sequence files);
+Open MPI's waits yield the core unless the user's environment says otherwise.
 usage: check_direct.py DATADIR"""
 import atexit, concurrent.futures, glob, itertools, os, re, shutil, subprocess, sys, tempfile
 import h5py, numpy as np
@@ -30,12 +31,12 @@ fails = []
 launches = itertools.count()
 
 
-def run(args, np_=1):
+def run(args, np_=1, env=None):
     cmd = [mpiexec, '--oversubscribe', '-n', str(np_), mx] + args
     # launches run two or four at a time here: each its own Open MPI session directory (4.1
     # creates it with a check-then-mkdir that two launches at once can lose; tests/tests.cmake)
     base = os.path.join(os.environ.get('OMPI_MCA_orte_tmpdir_base', tempfile.gettempdir()), 'mx-l%d' % next(launches))
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, OMPI_MCA_orte_tmpdir_base=base))
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, OMPI_MCA_orte_tmpdir_base=base, **(env or {})))
     shutil.rmtree(base, True)
     if p.returncode:
         print(p.stdout[-3000:])
@@ -203,6 +204,14 @@ for tr in ('0:3', '0:23'):
     log = run(['analyze', '-run', long, '-reader_trains', tr, '-analyze_bench', '-o', os.path.join(work, 'long.h5')] + opts)
     rss[tr] = float(re.search(r'peak memory (\d+) MiB', log).group(1))
 print('peak memory: %g MiB for 4 trains, %g MiB for 24' % (rss['0:3'], rss['0:23']))
+# MPI waits yield the core a rank's reader thread may share (src/sys/mpienv.c): Open MPI's
+# mpi_yield_when_idle as the library holds it (MPI_T), 1 unless the user's environment says 0
+if 'MPI waits: yield the core (Open MPI mpi_yield_when_idle 1)' not in log:
+    fails.append('analyze -analyze_bench does not report MPI waits that yield: %s' % [l for l in log.splitlines() if 'MPI waits' in l])
+log0 = run(['analyze', '-run', long, '-reader_trains', '0:3', '-analyze_bench', '-o', os.path.join(work, 'long.h5')] + opts, env={'OMPI_MCA_mpi_yield_when_idle': '0'})
+if 'MPI waits: spin (Open MPI mpi_yield_when_idle 0' not in log0:
+    fails.append("the user's OMPI_MCA_mpi_yield_when_idle=0 is not what Open MPI holds: %s" % [l for l in log0.splitlines() if 'MPI waits' in l])
+print('MPI waits: %s' % [l for l in (log + log0).splitlines() if 'MPI waits' in l])
 if rss['0:23'] > rss['0:3'] + 4:
     fails.append('peak memory grows with the trains: %g MiB for 4, %g MiB for 24' % (rss['0:3'], rss['0:23']))
 
