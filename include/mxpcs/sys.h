@@ -102,8 +102,9 @@ int MxOptionsFileCheck(const char *path, char *msg, size_t len);
 /* Before MPI_Init (src/app/main.c): the MPI settings mxpcs needs unless the user set them
    (Open MPI's waits yield the core, which a rank's reader thread may share). */
 void MxMpiSetDefaults(void);
-/* Open MPI's mpi_yield_when_idle as the library holds it (MPI_T): 1, 0, or -1 (no such variable). */
-int MxMpiYieldWhenIdle(void);
+/* Whether Open MPI's waits yield the core (OMPI_MCA_mpi_yield_when_idle as the environment gave
+   it: 1 or 0); *from_user (may be NULL): the user set it, not mxpcs. */
+int MxMpiYieldWhenIdle(int *from_user);
 
 const char *MxVersion(void);
 /* A file of mxpcs's data (tools/plot_figures.py, inputs/...): $MXPCS_DATADIR/REL, then

@@ -630,8 +630,9 @@ PetscErrorCode MxReaderViewReadStats(MxReader r, MPI_Comm comm, double loop_s)
     if (n1) PetscCall(PetscPrintf(comm, "note: on %d rank(s) the reader thread shares the rank's only core (the launcher bound each rank to one core), so reading cannot overlap correlating: give each rank two cores (srun --cpus-per-task=2, mpiexec --map-by slot:PE=2 or --bind-to none)\n", n1));
   }
   { /* a rank waiting in MPI must not spin on the core its reader thread may share (src/sys/mpienv.c) */
-    const int y = MxMpiYieldWhenIdle();
-    PetscCall(PetscPrintf(comm, "MPI waits: %s\n", y < 0 ? "no Open MPI mpi_yield_when_idle to report" : y ? "yield the core (Open MPI mpi_yield_when_idle 1)" : "spin (Open MPI mpi_yield_when_idle 0; with OMPI_MCA_mpi_yield_when_idle=1 they yield the core that a rank's reader thread may share)"));
+    int       user;
+    const int y = MxMpiYieldWhenIdle(&user);
+    PetscCall(PetscPrintf(comm, "MPI waits: %s (OMPI_MCA_mpi_yield_when_idle=%d, set by %s)\n", y ? "yield the core" : "spin, on the core that a rank's reader thread may share", y, user ? "the environment" : "mxpcs"));
   }
   PetscFunctionReturn(0);
 }
